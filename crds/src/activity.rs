@@ -1,0 +1,134 @@
+//! What a Claude Code session is doing, as its worker knows it.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What a Claude Code session is doing right now. The worker derives it from Claude Code's
+/// hooks first and from the rendered terminal screen as a fallback; the control plane copies
+/// it into `ClaudeSession.status.activity`, and the PWA shows it as a badge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+pub enum Activity {
+    /// The CLI is starting and has not shown its prompt yet.
+    #[default]
+    Starting,
+    /// Claude is working on a turn (thinking, streaming, running tools).
+    Working,
+    /// The turn is over: Claude waits for the user's next message.
+    Idle,
+    /// A permission dialog is open: a tool call waits for allow or deny.
+    NeedsApproval,
+    /// A usage limit was hit; the window and the reset time are in `rateLimit`.
+    RateLimited,
+    /// The account's credentials were refused (not logged in, invalid or expired token).
+    NeedsLogin,
+    /// The CLI process has exited.
+    Exited,
+}
+
+impl Activity {
+    /// Every activity, in declaration order.
+    pub const ALL: [Activity; 7] = [
+        Activity::Starting,
+        Activity::Working,
+        Activity::Idle,
+        Activity::NeedsApproval,
+        Activity::RateLimited,
+        Activity::NeedsLogin,
+        Activity::Exited,
+    ];
+
+    /// The name used on the wire and in the CRD status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activity::Starting => "Starting",
+            Activity::Working => "Working",
+            Activity::Idle => "Idle",
+            Activity::NeedsApproval => "NeedsApproval",
+            Activity::RateLimited => "RateLimited",
+            Activity::NeedsLogin => "NeedsLogin",
+            Activity::Exited => "Exited",
+        }
+    }
+
+    /// True when the session waits for the person (a push notification is worth sending).
+    pub fn needs_user(self) -> bool {
+        matches!(self, Activity::Idle | Activity::NeedsApproval | Activity::RateLimited | Activity::NeedsLogin)
+    }
+}
+
+impl std::fmt::Display for Activity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which usage-limit window was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitWindow {
+    /// The rolling five-hour session window (`five_hour`).
+    Session,
+    /// The seven-day window (`seven_day`).
+    Weekly,
+    /// The seven-day Opus window (`seven_day_opus`).
+    Opus,
+    /// The seven-day Sonnet window (`seven_day_sonnet`).
+    Sonnet,
+    /// Any other limit (overage, org spend caps, generic "usage limit").
+    Other,
+}
+
+impl RateLimitWindow {
+    /// Maps the API's `rateLimitType` / `representative-claim` names to a window.
+    pub fn from_claim(claim: &str) -> RateLimitWindow {
+        match claim {
+            "five_hour" => RateLimitWindow::Session,
+            "seven_day" => RateLimitWindow::Weekly,
+            "seven_day_opus" => RateLimitWindow::Opus,
+            "seven_day_sonnet" => RateLimitWindow::Sonnet,
+            _ => RateLimitWindow::Other,
+        }
+    }
+}
+
+/// A usage limit that was hit: which window, and when it resets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// The window that was exhausted.
+    pub window: RateLimitWindow,
+    /// When the window resets, as an absolute UTC time; absent when the CLI did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub resets_at: Option<DateTime<Utc>>,
+    /// The CLI's own words, e.g. `You've hit your session limit · resets 11:29pm (UTC)`.
+    pub message: String,
+}
+
+/// A tool call waiting for the person's allow or deny.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingApproval {
+    /// Identifies this request; an answer must name it.
+    pub id: String,
+    /// The tool Claude wants to use (`Bash`, `Write`, …).
+    pub tool: String,
+    /// The tool's input as Claude sent it (e.g. `{"command": "…"}`), when known.
+    #[ts(type = "unknown")]
+    pub input: serde_json::Value,
+    /// True when the request came through the PermissionRequest hook and can be answered
+    /// without touching the terminal; false when only the screen shows the dialog.
+    pub answerable: bool,
+}
+
+/// The person's answer to a [`PendingApproval`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalDecision {
+    /// Let the tool run.
+    Allow,
+    /// Refuse the tool call.
+    Deny,
+}

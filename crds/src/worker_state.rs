@@ -1,0 +1,49 @@
+//! What `GET /state` on a worker answers, and what a hello frame carries.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::activity::{Activity, PendingApproval, RateLimit};
+use crate::session::SessionMode;
+
+/// A worker's full observable state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerState {
+    /// What Claude is doing now.
+    pub activity: Activity,
+    /// When `activity` last changed.
+    #[ts(type = "string")]
+    pub activity_since: DateTime<Utc>,
+    /// Interactive or one-shot.
+    pub mode: SessionMode,
+    /// The Claude Code session id, once known (from the SessionStart hook or `system/init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub claude_session_id: Option<String>,
+    /// Terminal width in columns.
+    pub cols: u16,
+    /// Terminal height in rows.
+    pub rows: u16,
+    /// The oldest output offset still held in the ring (replayable).
+    #[ts(type = "number")]
+    pub start_offset: u64,
+    /// The offset the next output byte will get (total bytes produced so far).
+    #[ts(type = "number")]
+    pub end_offset: u64,
+    /// The last usage limit hit, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rate_limit: Option<RateLimit>,
+    /// The permission request waiting for an answer, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub approval: Option<PendingApproval>,
+    /// The CLI's exit code, once it exited (a signal death is reported as 128 + signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub exit_code: Option<i32>,
+    /// Where the activity came from last: `hook`, `screen`, `stream` or `process`.
+    pub source: String,
+}
