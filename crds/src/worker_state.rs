@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::activity::{Activity, PendingApproval, RateLimit};
+use crate::oneshot::OneshotResult;
 use crate::session::SessionMode;
 
 /// A worker's full observable state.
@@ -44,6 +45,10 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub exit_code: Option<i32>,
+    /// The result of a one-shot run, once it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub oneshot_result: Option<OneshotResult>,
     /// Where the activity came from last: `hook`, `screen`, `stream` or `process`.
     pub source: String,
 }

@@ -1,0 +1,375 @@
+//! The activity tracker: combines Claude Code's hooks (first) with the screen classifier
+//! (fallback) and the process's fate into one activity. Pure: events in, state out.
+
+use chrono::{DateTime, Utc};
+use cockpit_crds::{Activity, PendingApproval, RateLimit, RateLimitWindow};
+
+use crate::classify::ScreenClass;
+use crate::hooks::HookEvent;
+use crate::ratelimit::parse_limit_message;
+
+/// Where the current activity came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Nothing has been observed yet.
+    Start,
+    /// A Claude Code hook.
+    Hook,
+    /// The screen classifier.
+    Screen,
+    /// A one-shot run's stream-json.
+    Stream,
+    /// The process (exit).
+    Process,
+}
+
+impl Source {
+    /// The name reported in `WorkerState::source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Start => "start",
+            Source::Hook => "hook",
+            Source::Screen => "screen",
+            Source::Stream => "stream",
+            Source::Process => "process",
+        }
+    }
+}
+
+/// What the tracker knows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tracked {
+    /// The current activity.
+    pub activity: Activity,
+    /// When it last changed.
+    pub since: DateTime<Utc>,
+    /// Where it came from.
+    pub source: Source,
+    /// The Claude session id, once known.
+    pub claude_session_id: Option<String>,
+    /// The last usage limit hit.
+    pub rate_limit: Option<RateLimit>,
+    /// The pending permission request.
+    pub approval: Option<PendingApproval>,
+    /// The exit code, once the process exited.
+    pub exit_code: Option<i32>,
+}
+
+/// The activity state machine.
+#[derive(Clone, Debug)]
+pub struct ActivityTracker {
+    state: Tracked,
+    hooks_seen: bool,
+    last_screen: ScreenClass,
+}
+
+impl ActivityTracker {
+    /// A tracker for a process started at `now`.
+    pub fn new(now: DateTime<Utc>) -> ActivityTracker {
+        ActivityTracker {
+            state: Tracked {
+                activity: Activity::Starting,
+                since: now,
+                source: Source::Start,
+                claude_session_id: None,
+                rate_limit: None,
+                approval: None,
+                exit_code: None,
+            },
+            hooks_seen: false,
+            last_screen: ScreenClass::Unknown,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &Tracked {
+        &self.state
+    }
+
+    /// Sets the Claude session id known in advance (`--session-id`, `--resume`).
+    pub fn set_claude_session_id(&mut self, id: String) {
+        self.state.claude_session_id = Some(id);
+    }
+
+    fn set(&mut self, activity: Activity, source: Source, now: DateTime<Utc>) {
+        if self.state.activity != activity {
+            self.state.since = now;
+        }
+        self.state.activity = activity;
+        self.state.source = source;
+    }
+
+    fn exited(&self) -> bool {
+        self.state.activity == Activity::Exited
+    }
+
+    /// Applies a hook event. `approval_id` names the request when the event is a
+    /// PermissionRequest. Returns true when the state changed.
+    pub fn on_hook(&mut self, event: &HookEvent, approval_id: Option<&str>, now: DateTime<Utc>) -> bool {
+        if self.exited() {
+            return false;
+        }
+        let before = self.state.clone();
+        self.hooks_seen = true;
+        match event {
+            HookEvent::SessionStart { session_id } => {
+                if let Some(id) = session_id {
+                    self.state.claude_session_id = Some(id.clone());
+                }
+                if self.state.activity == Activity::Starting {
+                    self.set(Activity::Idle, Source::Hook, now);
+                }
+            }
+            HookEvent::UserPromptSubmit | HookEvent::PreToolUse | HookEvent::PostToolUse => {
+                self.state.approval = None;
+                self.set(Activity::Working, Source::Hook, now);
+            }
+            HookEvent::PermissionRequest { tool, input } => {
+                self.state.approval = Some(PendingApproval {
+                    id: approval_id.unwrap_or("screen").to_owned(),
+                    tool: tool.clone(),
+                    input: input.clone(),
+                    answerable: approval_id.is_some(),
+                });
+                self.set(Activity::NeedsApproval, Source::Hook, now);
+            }
+            HookEvent::Notification { kind, message } => match kind.as_str() {
+                "permission_prompt" | "elicitation_dialog" => {
+                    if self.state.approval.is_none() {
+                        self.state.approval = Some(PendingApproval {
+                            id: "screen".to_owned(),
+                            tool: tool_from_notification(message),
+                            input: serde_json::Value::Null,
+                            answerable: false,
+                        });
+                    }
+                    self.set(Activity::NeedsApproval, Source::Hook, now);
+                }
+                "idle_prompt" => {
+                    if !matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin) {
+                        self.state.approval = None;
+                        self.set(Activity::Idle, Source::Hook, now);
+                    }
+                }
+                _ => {}
+            },
+            HookEvent::Stop => {
+                self.state.approval = None;
+                self.set(Activity::Idle, Source::Hook, now);
+            }
+            HookEvent::StopFailure { error, message } => {
+                self.state.approval = None;
+                match error.as_str() {
+                    "rate_limit" => {
+                        let limit = parse_limit_message(message, now).unwrap_or_else(|| RateLimit {
+                            window: RateLimitWindow::Other,
+                            resets_at: None,
+                            message: message.clone(),
+                        });
+                        self.state.rate_limit = Some(limit);
+                        self.set(Activity::RateLimited, Source::Hook, now);
+                    }
+                    "authentication_failed" | "oauth_org_not_allowed" | "billing_error" => {
+                        self.set(Activity::NeedsLogin, Source::Hook, now)
+                    }
+                    _ => self.set(Activity::Idle, Source::Hook, now),
+                }
+            }
+            HookEvent::SessionEnd => {}
+        }
+        self.state != before
+    }
+
+    /// Applies a new screen classification. Only a change of class counts (stale text that
+    /// stays on screen re-asserts nothing). Strong screens (dialogs, limits, login) always
+    /// apply; Working/Idle apply when no hook has been seen, or when they end a dialog the
+    /// person answered by keys. Returns true when the state changed.
+    pub fn on_screen(&mut self, class: ScreenClass, now: DateTime<Utc>) -> bool {
+        if self.exited() || class == self.last_screen {
+            return false;
+        }
+        let before = self.state.clone();
+        let previous = std::mem::replace(&mut self.last_screen, class.clone());
+        match class {
+            ScreenClass::Unknown => {}
+            ScreenClass::NeedsApproval { tool, .. } => {
+                if self.state.approval.is_none() {
+                    self.state.approval = Some(PendingApproval {
+                        id: "screen".to_owned(),
+                        tool,
+                        input: serde_json::Value::Null,
+                        answerable: false,
+                    });
+                }
+                self.set(Activity::NeedsApproval, Source::Screen, now);
+            }
+            ScreenClass::RateLimited { limit, .. } => {
+                if let Some(limit) = limit {
+                    let better = match &self.state.rate_limit {
+                        Some(known) => known.message != limit.message || known.resets_at.is_none(),
+                        None => true,
+                    };
+                    if better && !(self.state.activity == Activity::RateLimited && self.state.source == Source::Hook) {
+                        self.state.rate_limit = Some(limit);
+                    }
+                }
+                if self.state.activity != Activity::RateLimited {
+                    self.set(Activity::RateLimited, Source::Screen, now);
+                }
+            }
+            ScreenClass::NeedsLogin => self.set(Activity::NeedsLogin, Source::Screen, now),
+            ScreenClass::Working | ScreenClass::Idle => {
+                let activity = if class == ScreenClass::Working { Activity::Working } else { Activity::Idle };
+                let dialog_closed = matches!(previous, ScreenClass::NeedsApproval { .. })
+                    && self.state.activity == Activity::NeedsApproval;
+                let first_sight = self.state.activity == Activity::Starting;
+                if dialog_closed || first_sight || !self.hooks_seen {
+                    if dialog_closed {
+                        self.state.approval = None;
+                    }
+                    if !(self.hooks_seen && matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin)) {
+                        self.set(activity, Source::Screen, now);
+                    }
+                }
+            }
+        }
+        self.state != before
+    }
+
+    /// Records that a one-shot run's stream reported an activity.
+    pub fn on_stream(&mut self, activity: Activity, rate_limit: Option<RateLimit>, now: DateTime<Utc>) -> bool {
+        if self.exited() {
+            return false;
+        }
+        let before = self.state.clone();
+        if rate_limit.is_some() {
+            self.state.rate_limit = rate_limit;
+        }
+        self.set(activity, Source::Stream, now);
+        self.state != before
+    }
+
+    /// The pending approval was answered (or withdrawn).
+    pub fn clear_approval(&mut self, id: &str, now: DateTime<Utc>) -> bool {
+        if self.state.approval.as_ref().is_some_and(|a| a.id == id) {
+            self.state.approval = None;
+            if self.state.activity == Activity::NeedsApproval {
+                self.set(Activity::Working, Source::Hook, now);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The process exited with `code`.
+    pub fn on_exit(&mut self, code: i32, now: DateTime<Utc>) -> bool {
+        if self.exited() {
+            return false;
+        }
+        self.state.exit_code = Some(code);
+        self.state.approval = None;
+        self.set(Activity::Exited, Source::Process, now);
+        true
+    }
+}
+
+/// `Claude needs your permission to use Bash` → `Bash`.
+fn tool_from_notification(message: &str) -> String {
+    message.rsplit("to use ").next().filter(|t| !t.is_empty() && *t != message).unwrap_or("unknown").trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(sec: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_795_552_000 + sec, 0).single().expect("valid")
+    }
+
+    #[test]
+    fn hook_lifecycle_of_a_turn() {
+        let mut tr = ActivityTracker::new(t(0));
+        assert_eq!(tr.state().activity, Activity::Starting);
+        assert!(tr.on_hook(&HookEvent::SessionStart { session_id: Some("abc".into()) }, None, t(1)));
+        assert_eq!((tr.state().activity, tr.state().claude_session_id.as_deref()), (Activity::Idle, Some("abc")));
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(2));
+        assert_eq!(tr.state().activity, Activity::Working);
+        tr.on_hook(&HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) }, Some("p1"), t(3));
+        assert_eq!(tr.state().activity, Activity::NeedsApproval);
+        assert_eq!(tr.state().approval.as_ref().map(|a| (a.tool.as_str(), a.answerable)), Some(("Bash", true)));
+        tr.on_hook(&HookEvent::PostToolUse, None, t(4));
+        assert_eq!((tr.state().activity, tr.state().approval.is_none()), (Activity::Working, true));
+        tr.on_hook(&HookEvent::Stop, None, t(5));
+        assert_eq!((tr.state().activity, tr.state().since), (Activity::Idle, t(5)));
+    }
+
+    #[test]
+    fn stop_failure_rate_limit_and_auth() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(
+            &HookEvent::StopFailure {
+                error: "rate_limit".into(),
+                message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into(),
+            },
+            None,
+            t(1),
+        );
+        assert_eq!(tr.state().activity, Activity::RateLimited);
+        assert_eq!(tr.state().rate_limit.as_ref().map(|l| l.window), Some(RateLimitWindow::Weekly));
+        // The idle prompt after closing the dialog does not hide the limit.
+        tr.on_screen(ScreenClass::Idle, t(2));
+        tr.on_hook(&HookEvent::Notification { kind: "idle_prompt".into(), message: String::new() }, None, t(3));
+        assert_eq!(tr.state().activity, Activity::RateLimited);
+        tr.on_hook(&HookEvent::StopFailure { error: "authentication_failed".into(), message: "x".into() }, None, t(4));
+        assert_eq!(tr.state().activity, Activity::NeedsLogin);
+        tr.on_hook(&HookEvent::StopFailure { error: "overloaded".into(), message: "529".into() }, None, t(5));
+        assert_eq!(tr.state().activity, Activity::Idle, "a transient error ends the turn, it is no limit");
+    }
+
+    #[test]
+    fn screen_is_the_fallback_without_hooks() {
+        let mut tr = ActivityTracker::new(t(0));
+        assert!(tr.on_screen(ScreenClass::Idle, t(1)));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Idle, Source::Screen));
+        tr.on_screen(ScreenClass::Working, t(2));
+        assert_eq!(tr.state().activity, Activity::Working);
+        assert!(!tr.on_screen(ScreenClass::Working, t(3)), "same class changes nothing");
+        tr.on_screen(ScreenClass::NeedsApproval { tool: "Bash".into(), question: "?".into() }, t(4));
+        assert_eq!(tr.state().approval.as_ref().map(|a| a.answerable), Some(false));
+        tr.on_screen(ScreenClass::Working, t(5));
+        assert_eq!((tr.state().activity, tr.state().approval.is_none()), (Activity::Working, true));
+        tr.on_screen(ScreenClass::NeedsLogin, t(6));
+        assert_eq!(tr.state().activity, Activity::NeedsLogin);
+    }
+
+    #[test]
+    fn with_hooks_the_screen_only_adds_strong_states_and_closes_dialogs() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(1));
+        tr.on_screen(ScreenClass::Idle, t(2));
+        assert_eq!(tr.state().activity, Activity::Working, "hooks decide working/idle");
+        tr.on_hook(&HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null }, Some("p"), t(3));
+        tr.on_screen(ScreenClass::NeedsApproval { tool: "Write".into(), question: "?".into() }, t(3));
+        tr.on_screen(ScreenClass::Working, t(4));
+        assert_eq!(tr.state().activity, Activity::Working, "answered by keys: the dialog closed");
+        tr.on_screen(ScreenClass::RateLimited { limit: None, dialog_open: true }, t(5));
+        assert_eq!(tr.state().activity, Activity::RateLimited);
+    }
+
+    #[test]
+    fn exit_is_final() {
+        let mut tr = ActivityTracker::new(t(0));
+        assert!(tr.on_exit(3, t(1)));
+        assert_eq!((tr.state().activity, tr.state().exit_code), (Activity::Exited, Some(3)));
+        assert!(!tr.on_hook(&HookEvent::Stop, None, t(2)));
+        assert!(!tr.on_screen(ScreenClass::Idle, t(2)));
+        assert!(!tr.on_exit(0, t(3)));
+    }
+
+    #[test]
+    fn notification_names_the_tool() {
+        assert_eq!(tool_from_notification("Claude needs your permission to use Bash"), "Bash");
+        assert_eq!(tool_from_notification("something else"), "unknown");
+    }
+}

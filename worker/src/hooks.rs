@@ -1,0 +1,248 @@
+//! Claude Code's hooks: the settings file that makes the CLI report its events to the worker,
+//! the payloads it posts, and the answer to a PermissionRequest.
+
+use cockpit_crds::ApprovalDecision;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The hook events the worker listens to.
+pub const HOOK_EVENTS: [&str; 9] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "Stop",
+    "StopFailure",
+    "Notification",
+    "PermissionRequest",
+    "PreToolUse",
+    "PostToolUse",
+    "SessionEnd",
+];
+
+/// Events whose hook entries take a tool-name matcher.
+const TOOL_EVENTS: [&str; 3] = ["PermissionRequest", "PreToolUse", "PostToolUse"];
+
+/// The header carrying the per-process secret on every hook post.
+pub const SECRET_HEADER: &str = "x-cockpit-hook-secret";
+
+/// How long the CLI waits for the worker's answer to a PermissionRequest before it gives up on
+/// the hook (the TUI dialog stays usable by keys meanwhile), in seconds.
+pub const PERMISSION_HOOK_TIMEOUT_SECS: u64 = 86_400;
+
+/// The `--settings` JSON: an `http` hook per event, posting to `base_url/hooks/<Event>` with
+/// the secret header.
+pub fn settings_json(base_url: &str, secret: &str) -> Value {
+    let mut hooks = serde_json::Map::new();
+    for event in HOOK_EVENTS {
+        let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
+        let hook = json!({
+            "type": "http",
+            "url": format!("{base_url}/hooks/{event}"),
+            "headers": { SECRET_HEADER: secret },
+            "timeout": timeout,
+        });
+        let entry = if TOOL_EVENTS.contains(&event) {
+            json!({ "matcher": "*", "hooks": [hook] })
+        } else {
+            json!({ "hooks": [hook] })
+        };
+        hooks.insert(event.to_owned(), json!([entry]));
+    }
+    json!({ "hooks": hooks })
+}
+
+/// The fields of a hook post the worker uses. Every field is optional: the CLI's payloads
+/// differ per event and per version.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct HookPayload {
+    /// The Claude session id.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The event's name as the CLI sent it.
+    #[serde(default)]
+    pub hook_event_name: Option<String>,
+    /// StopFailure: `rate_limit`, `authentication_failed`, `overloaded`, …
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Stop / StopFailure: the last assistant message (the limit text on a rate limit).
+    #[serde(default)]
+    pub last_assistant_message: Option<String>,
+    /// Notification: `permission_prompt`, `idle_prompt`, `elicitation_dialog`, …
+    #[serde(default)]
+    pub notification_type: Option<String>,
+    /// Notification: the message shown.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// PermissionRequest / PreToolUse / PostToolUse: the tool.
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    /// PermissionRequest / PreToolUse / PostToolUse: the tool's input.
+    #[serde(default)]
+    pub tool_input: Option<Value>,
+    /// UserPromptSubmit: the prompt.
+    #[serde(default)]
+    pub prompt: Option<String>,
+}
+
+/// A hook event, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HookEvent {
+    /// The CLI started or resumed a session.
+    SessionStart {
+        /// The Claude session id.
+        session_id: Option<String>,
+    },
+    /// The person submitted a prompt.
+    UserPromptSubmit,
+    /// A tool is about to run.
+    PreToolUse,
+    /// A tool ran.
+    PostToolUse,
+    /// A permission dialog opened.
+    PermissionRequest {
+        /// The tool.
+        tool: String,
+        /// Its input.
+        input: Value,
+    },
+    /// A notification (`permission_prompt`, `idle_prompt`, …).
+    Notification {
+        /// The notification's type.
+        kind: String,
+        /// Its message.
+        message: String,
+    },
+    /// The turn finished.
+    Stop,
+    /// The turn ended with an API error.
+    StopFailure {
+        /// The error class.
+        error: String,
+        /// The text shown (the limit message on `rate_limit`).
+        message: String,
+    },
+    /// The session ended.
+    SessionEnd,
+}
+
+/// Why a hook post was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HookError {
+    /// The path named no event the worker listens to.
+    #[error("unknown hook event {0:?}")]
+    UnknownEvent(String),
+    /// The body was not the JSON the CLI posts.
+    #[error("hook body is not valid JSON: {0}")]
+    BadBody(String),
+}
+
+impl HookEvent {
+    /// Parses the post for `event` (the path segment) from its JSON body.
+    pub fn parse(event: &str, body: &[u8]) -> Result<HookEvent, HookError> {
+        if !HOOK_EVENTS.contains(&event) {
+            return Err(HookError::UnknownEvent(event.chars().take(64).collect()));
+        }
+        let p: HookPayload = serde_json::from_slice(body).map_err(|e| HookError::BadBody(e.to_string()))?;
+        Ok(match event {
+            "SessionStart" => HookEvent::SessionStart { session_id: p.session_id },
+            "UserPromptSubmit" => HookEvent::UserPromptSubmit,
+            "PreToolUse" => HookEvent::PreToolUse,
+            "PostToolUse" => HookEvent::PostToolUse,
+            "PermissionRequest" => HookEvent::PermissionRequest {
+                tool: p.tool_name.unwrap_or_else(|| "unknown".to_owned()),
+                input: p.tool_input.unwrap_or(Value::Null),
+            },
+            "Notification" => HookEvent::Notification {
+                kind: p.notification_type.unwrap_or_default(),
+                message: p.message.unwrap_or_default(),
+            },
+            "Stop" => HookEvent::Stop,
+            "StopFailure" => HookEvent::StopFailure {
+                error: p.error.unwrap_or_else(|| "unknown".to_owned()),
+                message: p.last_assistant_message.unwrap_or_default(),
+            },
+            _ => HookEvent::SessionEnd,
+        })
+    }
+}
+
+/// The hook answer that allows or denies a PermissionRequest.
+pub fn permission_decision(decision: ApprovalDecision, message: Option<&str>) -> Value {
+    let decision = match decision {
+        ApprovalDecision::Allow => json!({ "behavior": "allow" }),
+        ApprovalDecision::Deny => json!({
+            "behavior": "deny",
+            "message": message.unwrap_or("Denied from Claude Cockpit"),
+        }),
+    };
+    json!({ "hookSpecificOutput": { "hookEventName": "PermissionRequest", "decision": decision } })
+}
+
+/// Compares two secrets in constant time.
+pub fn secret_matches(expected: &str, given: &[u8]) -> bool {
+    let expected = expected.as_bytes();
+    if expected.len() != given.len() {
+        return false;
+    }
+    expected.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_post_every_event_with_the_secret() {
+        let settings = settings_json("http://127.0.0.1:9", "s3cret");
+        for event in HOOK_EVENTS {
+            let hook = &settings["hooks"][event][0]["hooks"][0];
+            assert_eq!(hook["type"], "http");
+            assert_eq!(hook["url"], format!("http://127.0.0.1:9/hooks/{event}"));
+            assert_eq!(hook["headers"][SECRET_HEADER], "s3cret");
+        }
+        assert_eq!(settings["hooks"]["PreToolUse"][0]["matcher"], "*");
+        assert!(settings["hooks"]["Stop"][0].get("matcher").is_none());
+    }
+
+    #[test]
+    fn parses_the_posts_the_cli_sends() {
+        let stop_failure = r#"{"session_id":"cd3a","hook_event_name":"StopFailure","error":"rate_limit","last_assistant_message":"You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)"}"#.as_bytes();
+        assert_eq!(
+            HookEvent::parse("StopFailure", stop_failure),
+            Ok(HookEvent::StopFailure {
+                error: "rate_limit".into(),
+                message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into()
+            })
+        );
+        let perm = br#"{"tool_name":"Bash","tool_input":{"command":"touch x"}}"#;
+        assert_eq!(
+            HookEvent::parse("PermissionRequest", perm),
+            Ok(HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) })
+        );
+        assert_eq!(
+            HookEvent::parse("SessionStart", br#"{"session_id":"abc","source":"startup"}"#),
+            Ok(HookEvent::SessionStart { session_id: Some("abc".into()) })
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_events_and_bad_bodies() {
+        assert!(matches!(HookEvent::parse("Launch", b"{}"), Err(HookError::UnknownEvent(_))));
+        assert!(matches!(HookEvent::parse("Stop", b"not json"), Err(HookError::BadBody(_))));
+        assert!(matches!(HookEvent::parse("Stop", b"[1,2]"), Err(HookError::BadBody(_))));
+    }
+
+    #[test]
+    fn decisions_have_the_hook_output_shape() {
+        let allow = permission_decision(ApprovalDecision::Allow, None);
+        assert_eq!(allow["hookSpecificOutput"]["decision"]["behavior"], "allow");
+        let deny = permission_decision(ApprovalDecision::Deny, Some("not now"));
+        assert_eq!(deny["hookSpecificOutput"]["decision"], json!({"behavior": "deny", "message": "not now"}));
+    }
+
+    #[test]
+    fn secrets_compare_exactly() {
+        assert!(secret_matches("abc", b"abc"));
+        assert!(!secret_matches("abc", b"abd"));
+        assert!(!secret_matches("abc", b"ab"));
+    }
+}

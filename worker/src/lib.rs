@@ -1,0 +1,25 @@
+//! # cockpit-worker
+//!
+//! Hosts ONE Claude Code CLI in a PTY and serves it over WebSocket: every output byte with its
+//! absolute offset (a bounded ring plus a VT100 emulator for snapshots), input from any number
+//! of clients, and the session's activity (from Claude Code's hooks first, from the rendered
+//! screen as a fallback).
+//!
+//! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`claude_setup`],
+//! [`oneshot`], [`ring`] are pure. Imperative shell: [`pty`], [`input`], [`hub`], [`client`],
+//! [`server`], [`run`].
+
+pub mod activity;
+pub mod claude_setup;
+pub mod classify;
+pub mod client;
+pub mod hooks;
+pub mod hub;
+pub mod input;
+pub mod oneshot;
+pub mod pty;
+pub mod ratelimit;
+pub mod ring;
+pub mod run;
+pub mod server;
+pub mod terminal;

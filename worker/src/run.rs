@@ -1,0 +1,322 @@
+//! `cockpit-worker run`: starts the CLI (in a PTY, or with pipes in one-shot mode), the servers,
+//! the PTY threads, and stops everything cleanly on SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use cockpit_crds::{PermissionMode, SessionMode};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir};
+use crate::classify::{ScreenClass, classify};
+use crate::hub::{Chunk, Hub};
+use crate::input::PtyInput;
+
+/// Everything `run` needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where to serve `/ws`, `/state`, …
+    pub listen: SocketAddr,
+    /// The CLI's working directory.
+    pub cwd: PathBuf,
+    /// Terminal width.
+    pub cols: u16,
+    /// Terminal height.
+    pub rows: u16,
+    /// Output bytes kept for replay.
+    pub ring_bytes: usize,
+    /// The program (default `claude`).
+    pub command: String,
+    /// Extra arguments after the ones the worker adds.
+    pub args: Vec<String>,
+    /// True when the program is Claude Code: seed its config dir, pass hooks and flags.
+    pub claude: bool,
+    /// Interactive (PTY) or one-shot (`-p`, stream-json).
+    pub mode: SessionMode,
+    /// `--session-id`.
+    pub session_id: Option<String>,
+    /// `--resume`.
+    pub resume: Option<String>,
+    /// `--model`.
+    pub model: Option<String>,
+    /// `--permission-mode`.
+    pub permission_mode: Option<PermissionMode>,
+    /// First message (interactive) or task (one-shot).
+    pub prompt: Option<String>,
+    /// The Claude config dir (`CLAUDE_CONFIG_DIR`).
+    pub config_dir: PathBuf,
+    /// The credential to run under.
+    pub credential: Option<Credential>,
+    /// Time the CLI gets to exit after SIGTERM before it is killed.
+    pub grace: Duration,
+    /// Time the worker keeps serving after the CLI exited.
+    pub linger: Duration,
+}
+
+/// Runs the session to its end; returns the CLI's exit code.
+pub async fn run(opts: RunOptions) -> Result<i32> {
+    let hook_secret = random_secret();
+    let hooks_listener = TcpListener::bind("127.0.0.1:0").await.context("binding the hook endpoint on loopback")?;
+    let hooks_addr = hooks_listener.local_addr()?;
+    let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
+    let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id);
+
+    let mut argv = Vec::new();
+    if opts.claude {
+        let settings = crate::hooks::settings_json(&format!("http://{hooks_addr}"), &hook_secret);
+        let settings_path = prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref(), &settings)?;
+        argv = claude_argv(&ClaudeArgs {
+            settings: Some(settings_path),
+            session_id: opts.session_id.clone(),
+            resume: opts.resume.clone(),
+            model: opts.model.clone(),
+            permission_mode: opts.permission_mode,
+            prompt: opts.prompt.clone(),
+            oneshot: opts.mode == SessionMode::Oneshot,
+        });
+    }
+    argv.extend(opts.args.iter().cloned());
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| opts.config_dir.clone());
+    let env = child_env(
+        std::env::vars(),
+        &home,
+        opts.claude.then_some(opts.config_dir.as_path()),
+        opts.credential.as_ref(),
+    );
+
+    let listener = TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+
+    let hooks_app = crate::server::hooks_router(hub.clone(), hook_secret);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(hooks_listener, hooks_app).await {
+            tracing::error!(%err, "hook endpoint stopped");
+        }
+    });
+
+    let (exit_tx, exit_rx) = tokio::sync::oneshot::channel::<i32>();
+    let (pid, input) = match opts.mode {
+        SessionMode::Interactive => {
+            let (pid, input) = start_pty(&opts, &argv, &env, hub.clone(), exit_tx)?;
+            (pid, Some(input))
+        }
+        SessionMode::Oneshot => (start_oneshot(&opts, &argv, &env, hub.clone(), exit_tx)?, None),
+    };
+    tracing::info!(command = %opts.command, pid = ?pid, mode = ?opts.mode, %addr, "session started");
+
+    let app = crate::server::router(hub.clone(), input);
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(%err, "server stopped");
+        }
+    });
+    // Tests and the local runtime read the bound address from this line.
+    println!("listening on http://{addr}");
+
+    let code = wait_for_exit(exit_rx, pid, opts.grace).await;
+    hub.on_exit(code);
+    tracing::info!(code, "CLI exited");
+    tokio::time::sleep(opts.linger).await;
+    Ok(code)
+}
+
+/// Waits for the CLI to exit; on SIGTERM or SIGINT stops it (TERM to its process group, KILL
+/// after the grace period).
+async fn wait_for_exit(mut exit_rx: tokio::sync::oneshot::Receiver<i32>, pid: Option<u32>, grace: Duration) -> i32 {
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return exit_rx.await.unwrap_or(-1);
+    };
+    tokio::select! {
+        code = &mut exit_rx => return code.unwrap_or(-1),
+        _ = term.recv() => tracing::info!("SIGTERM: stopping the CLI"),
+        _ = int.recv() => tracing::info!("SIGINT: stopping the CLI"),
+    }
+    if let Some(pid) = pid {
+        let _ = crate::pty::signal(pid, libc::SIGTERM);
+    }
+    match tokio::time::timeout(grace, &mut exit_rx).await {
+        Ok(code) => code.unwrap_or(-1),
+        Err(_) => {
+            tracing::warn!(?grace, "the CLI did not stop in time: killing it");
+            if let Some(pid) = pid {
+                let _ = crate::pty::signal(pid, libc::SIGKILL);
+            }
+            exit_rx.await.unwrap_or(-1)
+        }
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn start_pty(
+    opts: &RunOptions,
+    argv: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    hub: Arc<Hub>,
+    exit_tx: tokio::sync::oneshot::Sender<i32>,
+) -> Result<(Option<u32>, Arc<PtyInput>)> {
+    let proc = crate::pty::spawn(&opts.command, argv, &opts.cwd, env, opts.cols, opts.rows)?;
+    let pid = proc.pid;
+    let input = Arc::new(PtyInput::start(proc.writer, proc.master));
+    let (emu_tx, emu_rx) = std::sync::mpsc::sync_channel::<Chunk>(64);
+    let (reader_done_tx, reader_done_rx) = tokio::sync::oneshot::channel::<()>();
+
+    let reader_hub = hub.clone();
+    let reader = proc.reader;
+    std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
+        crate::pty::read_loop(reader, |data| {
+            let chunk = reader_hub.push_output(data);
+            let _ = emu_tx.send(chunk);
+        });
+        drop(emu_tx);
+    })?;
+
+    let emu_hub = hub.clone();
+    let emu_input = input.clone();
+    let auto_esc = opts.claude;
+    std::thread::Builder::new().name("emulator".into()).spawn(move || {
+        emulator_loop(&emu_hub, &emu_rx, auto_esc.then_some(&*emu_input));
+        let _ = reader_done_tx.send(());
+    })?;
+
+    let mut child = proc.child;
+    tokio::spawn(async move {
+        let status = tokio::task::spawn_blocking(move || child.wait()).await;
+        let code = match status {
+            Ok(Ok(status)) => crate::pty::exit_code(&status),
+            _ => -1,
+        };
+        // Let the last output reach the ring and the emulator before reporting the exit.
+        let _ = tokio::time::timeout(Duration::from_secs(2), reader_done_rx).await;
+        let _ = exit_tx.send(code);
+    });
+    Ok((pid, input))
+}
+
+/// Feeds the emulator in offset order and classifies the screen at most every 100 ms (and once
+/// more when output pauses). Closes the `/rate-limit-options` dialog with Esc when `input` is
+/// given, so the session is ready for the next account.
+fn emulator_loop(hub: &Hub, rx: &std::sync::mpsc::Receiver<Chunk>, input: Option<&PtyInput>) {
+    const EVERY: Duration = Duration::from_millis(100);
+    let mut dirty = false;
+    let mut last = Instant::now();
+    let mut last_esc: Option<Instant> = None;
+    loop {
+        match rx.recv_timeout(EVERY) {
+            Ok(chunk) => {
+                hub.emulate(&chunk);
+                dirty = true;
+                if last.elapsed() < EVERY {
+                    continue;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if !dirty && last_esc.is_none() {
+                    continue;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                if dirty {
+                    hub.on_screen(classify(&hub.screen_lines(), Utc::now()));
+                }
+                return;
+            }
+        }
+        dirty = false;
+        last = Instant::now();
+        let class = classify(&hub.screen_lines(), Utc::now());
+        let dialog_open = matches!(class, ScreenClass::RateLimited { dialog_open: true, .. });
+        hub.on_screen(class);
+        match (dialog_open, input) {
+            (true, Some(input)) if last_esc.is_none_or(|t| t.elapsed() > Duration::from_millis(1500)) => {
+                tracing::info!("closing the rate-limit options dialog");
+                let _ = input.try_write(b"\x1b".to_vec());
+                last_esc = Some(Instant::now());
+            }
+            (false, _) => last_esc = None,
+            _ => {}
+        }
+    }
+}
+
+fn start_oneshot(
+    opts: &RunOptions,
+    argv: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    hub: Arc<Hub>,
+    exit_tx: tokio::sync::oneshot::Sender<i32>,
+) -> Result<Option<u32>> {
+    let mut child = tokio::process::Command::new(&opts.command)
+        .args(argv)
+        .current_dir(&opts.cwd)
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {:?} in {}", opts.command, opts.cwd.display()))?;
+    let pid = child.id();
+    let stdout = child.stdout.take().context("one-shot stdout")?;
+    let mut stderr = child.stderr.take().context("one-shot stderr")?;
+    let err_hub = hub.clone();
+    let stderr_task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = stderr.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            let chunk = err_hub.push_output(bytes::Bytes::copy_from_slice(&buf[..n]));
+            err_hub.emulate(&chunk);
+        }
+    });
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut events = Vec::new();
+        loop {
+            match lines.next_line().await {
+                Ok(Some(line)) => match crate::oneshot::parse_line(&line, Utc::now()) {
+                    Ok(Some(event)) => {
+                        events.push(event.clone());
+                        hub.on_oneshot_event(event);
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(%err, "unparsable stream-json line");
+                        let chunk = hub.push_output(bytes::Bytes::from(format!("{line}\r\n")));
+                        hub.emulate(&chunk);
+                    }
+                },
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!(%err, "reading the one-shot output");
+                    break;
+                }
+            }
+        }
+        let status = child.wait().await;
+        let _ = stderr_task.await;
+        let code = match status {
+            Ok(status) => status.code().unwrap_or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                128 + status.signal().unwrap_or(0)
+            }),
+            Err(_) => -1,
+        };
+        let result = crate::oneshot::final_result(&events, Some(code), Utc::now());
+        hub.on_oneshot_event(cockpit_crds::oneshot::OneshotEvent::Result { result });
+        let _ = exit_tx.send(code);
+    });
+    Ok(pid)
+}
