@@ -389,6 +389,10 @@ approval?: PendingApproval,
  */
 exitCode?: number, 
 /**
+ * The result of a one-shot run, once it ended.
+ */
+oneshotResult?: OneshotResult, 
+/**
  * Where the activity came from last: `hook`, `screen`, `stream` or `process`.
  */
 source: string, };
