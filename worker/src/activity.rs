@@ -227,7 +227,8 @@ impl ActivityTracker {
                     if dialog_closed {
                         self.state.approval = None;
                     }
-                    if !(self.hooks_seen && matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin)) {
+                    if !(self.hooks_seen && matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin))
+                    {
                         self.set(activity, Source::Screen, now);
                     }
                 }
@@ -295,7 +296,11 @@ mod tests {
         assert_eq!((tr.state().activity, tr.state().claude_session_id.as_deref()), (Activity::Idle, Some("abc")));
         tr.on_hook(&HookEvent::UserPromptSubmit, None, t(2));
         assert_eq!(tr.state().activity, Activity::Working);
-        tr.on_hook(&HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) }, Some("p1"), t(3));
+        tr.on_hook(
+            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
+            Some("p1"),
+            t(3),
+        );
         assert_eq!(tr.state().activity, Activity::NeedsApproval);
         assert_eq!(tr.state().approval.as_ref().map(|a| (a.tool.as_str(), a.answerable)), Some(("Bash", true)));
         tr.on_hook(&HookEvent::PostToolUse, None, t(4));
@@ -349,7 +354,11 @@ mod tests {
         tr.on_hook(&HookEvent::UserPromptSubmit, None, t(1));
         tr.on_screen(ScreenClass::Idle, t(2));
         assert_eq!(tr.state().activity, Activity::Working, "hooks decide working/idle");
-        tr.on_hook(&HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null }, Some("p"), t(3));
+        tr.on_hook(
+            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
+            Some("p"),
+            t(3),
+        );
         tr.on_screen(ScreenClass::NeedsApproval { tool: "Write".into(), question: "?".into() }, t(3));
         tr.on_screen(ScreenClass::Working, t(4));
         assert_eq!(tr.state().activity, Activity::Working, "answered by keys: the dialog closed");

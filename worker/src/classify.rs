@@ -214,20 +214,26 @@ mod tests {
 
     #[test]
     fn limit_as_last_message_then_stale_limit_above_newer_messages() {
-        let s = screen("> hi\n  ⎿  You've hit your session limit · resets 11:29pm (UTC)\n     /upgrade to increase your usage limit.\n\n────\n❯ \n────");
+        let s = screen(
+            "> hi\n  ⎿  You've hit your session limit · resets 11:29pm (UTC)\n     /upgrade to increase your usage limit.\n\n────\n❯ \n────",
+        );
         match classify(&s, now()) {
             ScreenClass::RateLimited { limit: Some(limit), dialog_open: false } => {
                 assert_eq!(limit.window, cockpit_crds::RateLimitWindow::Session)
             }
             other => panic!("{other:?}"),
         }
-        let s = screen("  ⎿  You've hit your session limit · resets 11:29pm (UTC)\n> again\n● Stand-in reply\n────\n❯ \n────");
+        let s = screen(
+            "  ⎿  You've hit your session limit · resets 11:29pm (UTC)\n> again\n● Stand-in reply\n────\n❯ \n────",
+        );
         assert_eq!(classify(&s, now()), ScreenClass::Idle);
     }
 
     #[test]
     fn rate_limit_dialog() {
-        let s = screen("  ⎿  You've hit your weekly limit · resets Nov 27, 11:29pm (UTC)\n❯ /rate-limit-options\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel");
+        let s = screen(
+            "  ⎿  You've hit your weekly limit · resets Nov 27, 11:29pm (UTC)\n❯ /rate-limit-options\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel",
+        );
         match classify(&s, now()) {
             ScreenClass::RateLimited { limit: Some(limit), dialog_open: true } => {
                 assert_eq!(limit.window, cockpit_crds::RateLimitWindow::Weekly)
@@ -238,7 +244,9 @@ mod tests {
 
     #[test]
     fn permission_dialog() {
-        let s = screen(" Bash command\n\n   touch mockfile.txt\n   Create an empty file\n\n Do you want to proceed?\n ❯ 1. Yes\n   2. No, and tell Claude what to do differently (esc)\n\n Esc to cancel");
+        let s = screen(
+            " Bash command\n\n   touch mockfile.txt\n   Create an empty file\n\n Do you want to proceed?\n ❯ 1. Yes\n   2. No, and tell Claude what to do differently (esc)\n\n Esc to cancel",
+        );
         assert_eq!(
             classify(&s, now()),
             ScreenClass::NeedsApproval { tool: "Bash".into(), question: "Do you want to proceed?".into() }
@@ -247,7 +255,9 @@ mod tests {
 
     #[test]
     fn transient_errors_are_not_limits() {
-        let s = screen("  ⎿  API Error: Request rejected (429) · This request would exceed your account's rate limit.\n────\n❯ \n────");
+        let s = screen(
+            "  ⎿  API Error: Request rejected (429) · This request would exceed your account's rate limit.\n────\n❯ \n────",
+        );
         assert_eq!(classify(&s, now()), ScreenClass::Idle);
     }
 

@@ -297,7 +297,10 @@ mod tests {
             prompt: Some("-rf".into()),
             ..ClaudeArgs::default()
         });
-        assert_eq!(argv, ["--settings", "/c/hooks.json", "--resume", "old", "--permission-mode", "acceptEdits", "--", "-rf"]);
+        assert_eq!(
+            argv,
+            ["--settings", "/c/hooks.json", "--resume", "old", "--permission-mode", "acceptEdits", "--", "-rf"]
+        );
         let argv = claude_argv(&ClaudeArgs { oneshot: true, prompt: Some("do it".into()), ..ClaudeArgs::default() });
         assert_eq!(argv, ["--output-format", "stream-json", "--verbose", "-p", "do it"]);
     }

@@ -62,7 +62,10 @@ pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command,
         ));
     }
     let frame: ClientFrame = serde_json::from_str(text).map_err(|err| {
-        refuse(ErrorCode::BadFrame, format!("not a valid client frame ({err}); expected one of input, key, resize, approve"))
+        refuse(
+            ErrorCode::BadFrame,
+            format!("not a valid client frame ({err}); expected one of input, key, resize, approve"),
+        )
     })?;
     Ok(match frame {
         ClientFrame::Input { data } => Command::Write(data.into_bytes()),
@@ -84,7 +87,8 @@ pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command,
 pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>>, from: Option<u64>) {
     let (mut sink, mut stream) = socket.split();
     let mut state_rx = hub.watch_state();
-    let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: state_rx.borrow_and_update().clone() };
+    state_rx.mark_unchanged();
+    let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: hub.state() };
     if send_json(&mut sink, &hello).await.is_err() {
         return;
     }
@@ -147,7 +151,8 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                 if changed.is_err() {
                     break;
                 }
-                let state = state_rx.borrow_and_update().clone();
+                state_rx.mark_unchanged();
+                let state = hub.state();
                 if send_json(&mut sink, &ServerFrame::State { state }).await.is_err() {
                     break;
                 }
@@ -242,7 +247,10 @@ mod tests {
     fn frames_become_commands() {
         assert_eq!(parse_text_frame(r#"{"type":"input","data":"hi"}"#, false), Ok(Command::Write(b"hi".to_vec())));
         assert_eq!(parse_text_frame(r#"{"type":"key","key":"Up"}"#, true), Ok(Command::Write(b"\x1bOA".to_vec())));
-        assert_eq!(parse_text_frame(r#"{"type":"resize","cols":50,"rows":20}"#, false), Ok(Command::Resize { cols: 50, rows: 20 }));
+        assert_eq!(
+            parse_text_frame(r#"{"type":"resize","cols":50,"rows":20}"#, false),
+            Ok(Command::Resize { cols: 50, rows: 20 })
+        );
         assert_eq!(
             parse_text_frame(r#"{"type":"approve","id":"a","decision":"deny","message":"no"}"#, false),
             Ok(Command::Approve { id: "a".into(), answer: ApprovalDecision::Deny, message: Some("no".into()) })

@@ -86,7 +86,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Hub {
     /// A hub for a terminal of `cols` × `rows` keeping `ring_bytes` of output.
-    pub fn new(mode: SessionMode, cols: u16, rows: u16, ring_bytes: usize, claude_session_id: Option<String>) -> Arc<Hub> {
+    pub fn new(
+        mode: SessionMode,
+        cols: u16,
+        rows: u16,
+        ring_bytes: usize,
+        claude_session_id: Option<String>,
+    ) -> Arc<Hub> {
         let now = Utc::now();
         let mut tracker = ActivityTracker::new(now);
         if let Some(id) = claude_session_id {
@@ -206,7 +212,9 @@ impl Hub {
 
     /// The current state.
     pub fn state(&self) -> WorkerState {
-        self.state.borrow().clone()
+        let mut state = self.state.borrow().clone();
+        (state.start_offset, state.end_offset) = self.offsets();
+        state
     }
 
     /// Watches state changes.
@@ -434,7 +442,10 @@ mod tests {
         assert_eq!(hub.state().approval.map(|a| a.id), Some(id.clone()));
         hub.answer(&id, Answer { decision: ApprovalDecision::Allow, message: None }).expect("answered");
         assert_eq!(rx.try_recv().map(|a| a.decision), Ok(ApprovalDecision::Allow));
-        assert_eq!(hub.answer(&id, Answer { decision: ApprovalDecision::Deny, message: None }), Err(ApprovalError::NotPending(id)));
+        assert_eq!(
+            hub.answer(&id, Answer { decision: ApprovalDecision::Deny, message: None }),
+            Err(ApprovalError::NotPending(id))
+        );
         assert!(hub.state().approval.is_none());
     }
 }

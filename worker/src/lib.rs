@@ -10,8 +10,8 @@
 //! [`server`], [`run`].
 
 pub mod activity;
-pub mod claude_setup;
 pub mod classify;
+pub mod claude_setup;
 pub mod client;
 pub mod hooks;
 pub mod hub;

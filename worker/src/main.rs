@@ -129,9 +129,7 @@ enum Kind {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -171,9 +169,9 @@ fn options(args: RunArgs) -> Result<RunOptions> {
     let claude = match args.claude_integration {
         Integration::On => true,
         Integration::Off => false,
-        Integration::Auto => std::path::Path::new(&args.command)
-            .file_name()
-            .is_some_and(|n| n == "claude" || n == "claude.exe"),
+        Integration::Auto => {
+            std::path::Path::new(&args.command).file_name().is_some_and(|n| n == "claude" || n == "claude.exe")
+        }
     };
     let mode = match args.mode {
         Mode::Interactive => SessionMode::Interactive,
@@ -188,8 +186,8 @@ fn options(args: RunArgs) -> Result<RunOptions> {
                 Kind::OauthToken => CredentialKind::OAuthToken,
                 Kind::ApiKey => CredentialKind::ApiKey,
             };
-            let secret = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading the token file {}", path.display()))?;
+            let secret =
+                std::fs::read_to_string(&path).with_context(|| format!("reading the token file {}", path.display()))?;
             if secret.trim().is_empty() {
                 bail!("the token file {} is empty", path.display());
             }

@@ -202,15 +202,28 @@ mod tests {
             OneshotEvent::Init { ref tools, .. } if tools == &["Bash"]
         ));
         assert_eq!(
-            parse(r#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":2,"retry_delay_ms":1000,"error_status":429,"error":"rate_limit"}"#),
-            OneshotEvent::ApiRetry { attempt: 1, max_retries: 2, retry_delay_ms: 1000, error_status: Some(429), error: Some("rate_limit".into()) }
+            parse(
+                r#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":2,"retry_delay_ms":1000,"error_status":429,"error":"rate_limit"}"#
+            ),
+            OneshotEvent::ApiRetry {
+                attempt: 1,
+                max_retries: 2,
+                retry_delay_ms: 1000,
+                error_status: Some(429),
+                error: Some("rate_limit".into())
+            }
         );
-        assert_eq!(parse(r#"{"type":"system","subtype":"status","status":"requesting"}"#), OneshotEvent::Status { status: "requesting".into() });
+        assert_eq!(
+            parse(r#"{"type":"system","subtype":"status","status":"requesting"}"#),
+            OneshotEvent::Status { status: "requesting".into() }
+        );
         assert_eq!(
             parse(r#"{"type":"system","subtype":"session_state_changed","state":"idle"}"#),
             OneshotEvent::SessionState { state: "idle".into() }
         );
-        match parse(r#"{"type":"assistant","message":{"model":"claude","content":[{"type":"text","text":"hi"},{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}}"#) {
+        match parse(
+            r#"{"type":"assistant","message":{"model":"claude","content":[{"type":"text","text":"hi"},{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}}"#,
+        ) {
             OneshotEvent::Assistant { blocks, model, error } => {
                 assert_eq!(model, "claude");
                 assert_eq!(error, None);
@@ -219,15 +232,27 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse(r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"t1","type":"tool_result","content":"(Bash completed with no output)","is_error":false}]}}"#) {
+        match parse(
+            r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"t1","type":"tool_result","content":"(Bash completed with no output)","is_error":false}]}}"#,
+        ) {
             OneshotEvent::User { blocks } => assert_eq!(
                 blocks,
-                [ContentBlock::ToolResult { tool_use_id: "t1".into(), content: "(Bash completed with no output)".into(), is_error: false }]
+                [ContentBlock::ToolResult {
+                    tool_use_id: "t1".into(),
+                    content: "(Bash completed with no output)".into(),
+                    is_error: false
+                }]
             ),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse(r#"{"type":"stream_event","event":{"type":"message_start"}}"#), OneshotEvent::StreamEvent { .. }));
-        assert!(matches!(parse(r#"{"type":"control_request","request_id":"r","request":{"subtype":"can_use_tool"}}"#), OneshotEvent::ControlRequest { .. }));
+        assert!(matches!(
+            parse(r#"{"type":"stream_event","event":{"type":"message_start"}}"#),
+            OneshotEvent::StreamEvent { .. }
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"control_request","request_id":"r","request":{"subtype":"can_use_tool"}}"#),
+            OneshotEvent::ControlRequest { .. }
+        ));
         assert!(matches!(parse(r#"{"type":"brand_new","x":1}"#), OneshotEvent::Other { .. }));
         assert_eq!(parse_line("   ", now()), Ok(None));
         assert!(parse_line("garbage", now()).is_err());
@@ -258,8 +283,19 @@ mod tests {
             r#"{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"num_turns":2,"result":"Done","session_id":"s","total_cost_usd":0.000405,"usage":{"input_tokens":12,"output_tokens":5,"cache_read_input_tokens":3},"permission_denials":[{"tool_name":"Bash"}]}"#,
         )];
         let result = final_result(&events, Some(0), now());
-        assert_eq!((result.text.as_str(), result.is_error, result.num_turns, result.permission_denials), ("Done", false, 2, 1));
-        assert_eq!(result.tokens, TokenUsage { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3, cache_creation_input_tokens: 0 });
+        assert_eq!(
+            (result.text.as_str(), result.is_error, result.num_turns, result.permission_denials),
+            ("Done", false, 2, 1)
+        );
+        assert_eq!(
+            result.tokens,
+            TokenUsage {
+                input_tokens: 12,
+                output_tokens: 5,
+                cache_read_input_tokens: 3,
+                cache_creation_input_tokens: 0
+            }
+        );
         assert!((result.cost_usd - 0.000405).abs() < 1e-12);
         assert_eq!(result.rate_limit, None);
     }

@@ -196,9 +196,16 @@ mod tests {
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Weekly, at(2026, 11, 27, 23, 36)));
         assert_eq!(l.message, "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)");
         let l = limit("You've hit your Opus limit · resets 3pm (UTC)");
-        assert_eq!((l.window, l.resets_at), (RateLimitWindow::Opus, at(2026, 11, 26, 15, 0)), "3pm already passed today");
+        assert_eq!(
+            (l.window, l.resets_at),
+            (RateLimitWindow::Opus, at(2026, 11, 26, 15, 0)),
+            "3pm already passed today"
+        );
         assert_eq!(limit("You've hit your Sonnet limit · resets 9pm (UTC)").window, RateLimitWindow::Sonnet);
-        assert_eq!(limit("You've hit your usage limit · contact your admin to increase it").window, RateLimitWindow::Other);
+        assert_eq!(
+            limit("You've hit your usage limit · contact your admin to increase it").window,
+            RateLimitWindow::Other
+        );
         let l = limit("You've hit your limit · resets 12:50am (America/Los_Angeles)");
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Other, at(2026, 11, 26, 8, 50)));
         assert_eq!(limit("You're out of usage credits · resets 11pm (UTC)").resets_at, at(2026, 11, 25, 23, 0));
@@ -211,15 +218,23 @@ mod tests {
         let l = limit("Session limit reached ∙ resets 8pm");
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Session, at(2026, 11, 26, 20, 0)));
         let l = limit("Opus weekly limit reached ∙ resets Oct 31, 9am");
-        assert_eq!((l.window, l.resets_at), (RateLimitWindow::Opus, at(2027, 10, 31, 9, 0)), "Oct 31 is past: next year");
+        assert_eq!(
+            (l.window, l.resets_at),
+            (RateLimitWindow::Opus, at(2027, 10, 31, 9, 0)),
+            "Oct 31 is past: next year"
+        );
         assert_eq!(limit("Weekly limit reached ∙ resets Nov 27, 11:29pm (UTC)").window, RateLimitWindow::Weekly);
         assert_eq!(limit("Opus weekly limit reached ∙ resets Dec 24").resets_at, at(2026, 12, 24, 0, 0));
         assert_eq!(limit("5-hour limit reached ∙ resets 5am").window, RateLimitWindow::Session);
         assert_eq!(
-            limit("5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage").resets_at,
+            limit("5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage")
+                .resets_at,
             at(2026, 11, 26, 7, 0)
         );
-        assert_eq!(limit("Weekly limit resets Nov 27, 9am ∙ contact an admin to keep working").window, RateLimitWindow::Weekly);
+        assert_eq!(
+            limit("Weekly limit resets Nov 27, 9am ∙ contact an admin to keep working").window,
+            RateLimitWindow::Weekly
+        );
         let l = limit("Claude usage limit reached. Your limit will reset at 1 PM (Asia/Dubai).");
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Session, at(2026, 11, 26, 9, 0)));
         let l = limit("Claude usage limit reached. Your limit will reset at 9am (America/Chicago).");

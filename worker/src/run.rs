@@ -13,8 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir};
 use crate::classify::{ScreenClass, classify};
+use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir};
 use crate::hub::{Chunk, Hub};
 use crate::input::PtyInput;
 
@@ -83,16 +83,13 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     }
     argv.extend(opts.args.iter().cloned());
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| opts.config_dir.clone());
-    let env = child_env(
-        std::env::vars(),
-        &home,
-        opts.claude.then_some(opts.config_dir.as_path()),
-        opts.credential.as_ref(),
-    );
+    let env =
+        child_env(std::env::vars(), &home, opts.claude.then_some(opts.config_dir.as_path()), opts.credential.as_ref());
 
     let listener = TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
 
+    tracing::info!(hooks = %format!("http://{hooks_addr}"), "hook endpoint on loopback");
     let hooks_app = crate::server::hooks_router(hub.clone(), hook_secret);
     tokio::spawn(async move {
         if let Err(err) = axum::serve(hooks_listener, hooks_app).await {

@@ -52,7 +52,11 @@ async fn screen(State(app): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], app.hub.screen_text()).into_response()
 }
 
-async fn ws(State(app): State<AppState>, Query(query): Query<HashMap<String, String>>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws(
+    State(app): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let from = match query.get("from").map(|f| f.parse::<u64>()) {
         None => None,
         Some(Ok(offset)) => Some(offset),

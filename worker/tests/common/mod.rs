@@ -1,0 +1,233 @@
+//! Shared test harness: starts a real `cockpit-worker` process and talks to it over real
+//! loopback HTTP and WebSocket connections.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use cockpit_crds::WorkerState;
+use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The worker binary built by cargo for these tests.
+pub fn worker_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cockpit-worker"))
+}
+
+/// A running worker process.
+pub struct Worker {
+    pub child: Child,
+    pub base: String,
+    pub hooks: Option<String>,
+    pub stderr: mpsc::UnboundedReceiver<String>,
+    pub stderr_log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    /// Starts `cockpit-worker run --listen 127.0.0.1:0 ARGS…` with extra environment.
+    pub async fn start(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Worker {
+        let mut cmd = Command::new(worker_bin());
+        cmd.arg("run").arg("--listen").arg("127.0.0.1:0").args(args);
+        cmd.current_dir(cwd).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.env("COCKPIT_LOG", "info,cockpit_worker=debug");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("worker starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::unbounded_channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                log2.lock().expect("log").push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let mut out = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+            .await
+            .expect("worker prints its address in time")
+            .expect("stdout readable")
+            .expect("a line");
+        let base = line.strip_prefix("listening on ").expect("address line").to_owned();
+        let mut worker = Worker { child, base, hooks: None, stderr: rx, stderr_log: log };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while worker.hooks.is_none() && tokio::time::Instant::now() < deadline {
+            if let Some(line) = worker.stderr_log.lock().expect("log").iter().find(|l| l.contains("hook endpoint")) {
+                let plain = strip_ansi(line);
+                worker.hooks =
+                    plain.split("hooks=").nth(1).map(|s| s.split_whitespace().next().unwrap_or("").to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker
+    }
+
+    pub fn ws_url(&self, from: Option<u64>) -> String {
+        let base = self.base.replacen("http://", "ws://", 1);
+        match from {
+            Some(f) => format!("{base}/ws?from={f}"),
+            None => format!("{base}/ws"),
+        }
+    }
+
+    pub async fn state(&self) -> WorkerState {
+        reqwest::get(format!("{}/state", self.base)).await.expect("GET /state").json().await.expect("state JSON")
+    }
+
+    pub async fn screen(&self) -> String {
+        reqwest::get(format!("{}/screen", self.base)).await.expect("GET /screen").text().await.expect("text")
+    }
+
+    /// Polls `/state` until `pred` holds.
+    pub async fn wait_state(&self, what: &str, timeout: Duration, pred: impl Fn(&WorkerState) -> bool) -> WorkerState {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let state = self.state().await;
+            if pred(&state) {
+                return state;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {what}; state: {state:?}\nscreen:\n{}", self.screen().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Polls `/screen` until it contains `needle`.
+    pub async fn wait_screen(&self, needle: &str, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let screen = self.screen().await;
+            if screen.contains(needle) {
+                return screen;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out waiting for {needle:?} on screen:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a valid pid.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.expect("exits in time").expect("status")
+    }
+}
+
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            while let Some(&n) = chars.peek() {
+                chars.next();
+                if n.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What a client saw.
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    pub hello: Option<WorkerState>,
+    pub states: Vec<WorkerState>,
+    pub errors: Vec<(cockpit_crds::frames::ErrorCode, String)>,
+    pub oneshot: Vec<cockpit_crds::oneshot::OneshotEvent>,
+    /// Output bytes in order, from the first output frame's offset.
+    pub output: Vec<u8>,
+    pub first_offset: Option<u64>,
+    pub next_offset: u64,
+    pub snapshots: Vec<(u64, Vec<u8>)>,
+}
+
+impl Seen {
+    /// Applies one frame; panics on a gap or overlap in output offsets.
+    pub fn apply(&mut self, msg: Message) {
+        match msg {
+            Message::Text(text) => match serde_json::from_str::<ServerFrame>(&text).expect("server frame JSON") {
+                ServerFrame::Hello { state, .. } => self.hello = Some(state),
+                ServerFrame::State { state } => self.states.push(state),
+                ServerFrame::Error { code, message } => self.errors.push((code, message)),
+                ServerFrame::Oneshot { event } => self.oneshot.push(event),
+            },
+            Message::Binary(bytes) => {
+                let frame = decode_binary(&bytes).expect("binary frame");
+                match frame.kind {
+                    BinaryKind::Snapshot => {
+                        self.snapshots.push((frame.offset, frame.payload.to_vec()));
+                        self.next_offset = frame.offset;
+                        self.first_offset.get_or_insert(frame.offset);
+                    }
+                    BinaryKind::Output => {
+                        if self.first_offset.is_none() {
+                            self.first_offset = Some(frame.offset);
+                            self.next_offset = frame.offset;
+                        }
+                        assert_eq!(frame.offset, self.next_offset, "output frames are contiguous");
+                        self.output.extend_from_slice(frame.payload);
+                        self.next_offset += frame.payload.len() as u64;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn last_state(&self) -> Option<&WorkerState> {
+        self.states.last().or(self.hello.as_ref())
+    }
+}
+
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    ws
+}
+
+/// Reads frames into `seen` until `pred` holds or the timeout passes (then panics).
+pub async fn read_until(ws: &mut Ws, seen: &mut Seen, timeout: Duration, what: &str, pred: impl Fn(&Seen) -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !pred(seen) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(msg))) => seen.apply(msg),
+            Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}; output so far: {:?}",
+                String::from_utf8_lossy(&seen.output[seen.output.len().saturating_sub(600)..])
+            ),
+        }
+    }
+}
+
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::Text(text.into())).await.expect("send");
+}
+
+pub async fn send_json(ws: &mut Ws, value: serde_json::Value) {
+    send_text(ws, &value.to_string()).await;
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

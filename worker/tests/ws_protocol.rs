@@ -1,0 +1,271 @@
+//! The worker's WebSocket protocol end to end, with real processes in a real PTY (no Claude
+//! needed): replay from offsets, snapshots, fan-out, slow clients, input, bad input, shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use cockpit_crds::Activity;
+use cockpit_crds::frames::ErrorCode;
+use common::*;
+use futures_util::StreamExt;
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(30);
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+async fn start(script: &str, extra: &[&str]) -> (Worker, tempfile::TempDir) {
+    let dir = tmp();
+    let mut args = vec!["--command", "bash", "--claude-integration", "off", "--linger-secs", "1"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "-c", script]);
+    (Worker::start(&args, &[], dir.path()).await, dir)
+}
+
+#[tokio::test]
+async fn reconnect_with_an_offset_replays_exactly_the_missed_bytes() {
+    let (worker, _dir) =
+        start("for i in $(seq 1 300); do echo \"line $i\"; sleep 0.005; done; echo DONE-MARK; sleep 60", &[]).await;
+    let mut first = connect(&worker.ws_url(Some(0))).await;
+    let mut part1 = Seen::default();
+    read_until(&mut first, &mut part1, T, "line 40", |s| contains(&s.output, b"line 40\r\n")).await;
+    let resume_at = part1.next_offset;
+    drop(first);
+    worker.wait_screen("DONE-MARK", T).await;
+
+    let mut again = connect(&worker.ws_url(Some(resume_at))).await;
+    let mut part2 = Seen::default();
+    read_until(&mut again, &mut part2, T, "the rest", |s| contains(&s.output, b"DONE-MARK")).await;
+    assert_eq!(part2.first_offset, Some(resume_at), "replay starts exactly where the client left");
+    assert!(part2.snapshots.is_empty(), "held bytes are replayed, not repainted");
+
+    let mut full = connect(&worker.ws_url(Some(0))).await;
+    let mut all = Seen::default();
+    read_until(&mut full, &mut all, T, "everything", |s| contains(&s.output, b"DONE-MARK")).await;
+    let mut stitched = part1.output.clone();
+    stitched.extend_from_slice(&part2.output);
+    assert_eq!(stitched, all.output, "no byte lost or repeated across the reconnect");
+    assert!(contains(&all.output, b"line 300\r\n"));
+}
+
+#[tokio::test]
+async fn an_offset_older_than_the_ring_yields_a_snapshot_then_live_bytes() {
+    let (worker, _dir) = start(
+        "seq 1 30000; echo SNAP-READY; read -r x; echo \"after $x\"; sleep 60",
+        &["--ring-bytes", "65536", "--cols", "80", "--rows", "24"],
+    )
+    .await;
+    worker.wait_screen("SNAP-READY", T).await;
+    let state = worker.state().await;
+    assert!(state.start_offset > 0, "the ring dropped the oldest bytes: {state:?}");
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "a snapshot", |s| !s.snapshots.is_empty()).await;
+    let (offset, snapshot) = &seen.snapshots[0];
+    assert!(*offset > state.start_offset);
+    let text = String::from_utf8_lossy(snapshot);
+    assert!(text.contains("30000") && text.contains("SNAP-READY"), "the snapshot repaints the screen: {text:?}");
+    assert!(!text.contains("\n1\r\n2\r\n"), "not a replay from the start");
+    send_json(&mut ws, json!({"type": "input", "data": "ok"})).await;
+    send_json(&mut ws, json!({"type": "key", "key": "Enter"})).await;
+    read_until(&mut ws, &mut seen, T, "live output after the snapshot", |s| contains(&s.output, b"after ok")).await;
+}
+
+#[tokio::test]
+async fn a_client_without_offset_gets_the_current_screen() {
+    let (worker, _dir) = start("echo hello-screen; sleep 60", &[]).await;
+    worker.wait_screen("hello-screen", T).await;
+    let mut ws = connect(&worker.ws_url(None)).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello and snapshot", |s| s.hello.is_some() && !s.snapshots.is_empty()).await;
+    assert!(contains(&seen.snapshots[0].1, b"hello-screen"));
+    let hello = seen.hello.expect("hello");
+    assert_eq!((hello.cols, hello.rows), (120, 40));
+}
+
+#[tokio::test]
+async fn two_clients_receive_identical_streams() {
+    let (worker, _dir) =
+        start("sleep 0.5; for i in $(seq 1 2000); do echo \"row $i $RANDOM\"; done; echo END-MARK; sleep 60", &[])
+            .await;
+    let mut a = connect(&worker.ws_url(Some(0))).await;
+    let mut b = connect(&worker.ws_url(Some(0))).await;
+    let mut sa = Seen::default();
+    let mut sb = Seen::default();
+    read_until(&mut a, &mut sa, T, "end on a", |s| contains(&s.output, b"END-MARK")).await;
+    read_until(&mut b, &mut sb, T, "end on b", |s| contains(&s.output, b"END-MARK")).await;
+    assert_eq!(sa.first_offset, Some(0));
+    assert_eq!(sa.output, sb.output);
+    assert!(sa.output.len() > 20_000);
+}
+
+#[tokio::test]
+async fn a_slow_client_does_not_stall_the_pty_or_a_fast_client() {
+    let (worker, _dir) = start(
+        "sleep 0.5; yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000; echo; echo FLOOD-END; sleep 60",
+        &[],
+    )
+    .await;
+    // The slow client reads its hello and then nothing for a while.
+    let mut slow = connect(&worker.ws_url(Some(0))).await;
+    let mut slow_seen = Seen::default();
+    read_until(&mut slow, &mut slow_seen, T, "hello", |s| s.hello.is_some()).await;
+
+    let mut fast = connect(&worker.ws_url(Some(0))).await;
+    let mut fast_seen = Seen::default();
+    let started = std::time::Instant::now();
+    read_until(&mut fast, &mut fast_seen, Duration::from_secs(60), "the whole flood", |s| {
+        contains(&s.output[s.output.len().saturating_sub(64)..], b"FLOOD-END")
+    })
+    .await;
+    let fast_took = started.elapsed();
+    assert!(fast_seen.output.len() > 40_000_000, "the fast client got every byte: {}", fast_seen.output.len());
+    assert!(fast_seen.snapshots.is_empty(), "the fast client never needed a resync");
+
+    let end = worker.state().await.end_offset;
+    // Now the slow client drains: it is resynced (snapshot) instead of replaying 40 MB.
+    let mut slow_out = Seen { hello: slow_seen.hello.clone(), ..Seen::default() };
+    let deadline = tokio::time::Instant::now() + T;
+    while slow_out.next_offset < end || slow_out.first_offset.is_none() {
+        match tokio::time::timeout(deadline.saturating_duration_since(tokio::time::Instant::now()), slow.next()).await {
+            Ok(Some(Ok(msg))) => {
+                if let tokio_tungstenite::tungstenite::Message::Binary(bytes) = &msg {
+                    let frame = cockpit_crds::frames::decode_binary(bytes).expect("frame");
+                    if frame.kind == cockpit_crds::frames::BinaryKind::Snapshot || slow_out.first_offset.is_none() {
+                        slow_out.output.clear();
+                        slow_out.first_offset = None;
+                    }
+                }
+                slow_out.apply(msg);
+            }
+            other => panic!("slow client stream ended early: {other:?} ({} of {end})", slow_out.next_offset),
+        }
+    }
+    assert!(!slow_out.snapshots.is_empty(), "the slow client was resynced with a snapshot");
+    assert_eq!(slow_out.next_offset, end, "and ends where the stream ends");
+    eprintln!("fast client took {fast_took:?} for {} bytes", fast_seen.output.len());
+}
+
+#[tokio::test]
+async fn input_keys_and_resize_reach_the_program() {
+    let (worker, _dir) = start(
+        "stty -echo; while read -r line; do echo \"got:$line\"; stty size; done",
+        &["--cols", "90", "--rows", "30"],
+    )
+    .await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    send_json(&mut ws, json!({"type": "input", "data": "hello"})).await;
+    send_json(&mut ws, json!({"type": "key", "key": "Enter"})).await;
+    read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:hello\r\n30 90")).await;
+    send_json(&mut ws, json!({"type": "resize", "cols": 50, "rows": 20})).await;
+    read_until(&mut ws, &mut seen, T, "resize state", |s| {
+        s.last_state().is_some_and(|st| st.cols == 50 && st.rows == 20)
+    })
+    .await;
+    ws_send_binary(&mut ws, b"raw\r").await;
+    read_until(&mut ws, &mut seen, T, "new size", |s| contains(&s.output, b"got:raw\r\n20 50")).await;
+}
+
+async fn ws_send_binary(ws: &mut Ws, bytes: &[u8]) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(bytes.to_vec().into())).await.expect("send");
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors_and_change_nothing() {
+    let (worker, _dir) = start("stty -echo; while read -r line; do echo \"got:$line\"; done", &[]).await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let before = worker.state().await;
+    let cases: Vec<(String, ErrorCode)> = vec![
+        ("{not json".into(), ErrorCode::BadFrame),
+        (json!({"type": "key", "key": "F13"}).to_string(), ErrorCode::BadFrame),
+        (json!({"type": "input"}).to_string(), ErrorCode::BadFrame),
+        (json!({"type": "input", "data": "x", "sneaky": true}).to_string(), ErrorCode::BadFrame),
+        (json!({"type": "resize", "cols": 0, "rows": 0}).to_string(), ErrorCode::InvalidSize),
+        (json!({"type": "resize", "cols": 5000, "rows": 10}).to_string(), ErrorCode::InvalidSize),
+        (json!({"type": "approve", "id": "nope", "decision": "allow"}).to_string(), ErrorCode::NoPendingApproval),
+        (json!({"type": "approve", "id": "nope", "decision": "maybe"}).to_string(), ErrorCode::BadFrame),
+        (format!(r#"{{"type":"input","data":"{}"}}"#, "y".repeat(70_000)), ErrorCode::FrameTooLarge),
+    ];
+    for (i, (text, code)) in cases.iter().enumerate() {
+        send_text(&mut ws, text).await;
+        read_until(&mut ws, &mut seen, T, "error frame", |s| s.errors.len() > i).await;
+        assert_eq!(seen.errors[i].0, *code, "frame {text:.80} → {:?}", seen.errors[i]);
+        assert!(!seen.errors[i].1.is_empty(), "errors explain themselves");
+    }
+    // The connection still works and nothing reached the program.
+    send_json(&mut ws, json!({"type": "input", "data": "fine\r"})).await;
+    read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:fine")).await;
+    assert!(!contains(&seen.output, b"got:x") && !contains(&seen.output, b"yyyy"));
+    let after = worker.state().await;
+    assert_eq!((after.cols, after.rows), (before.cols, before.rows));
+}
+
+#[tokio::test]
+async fn bad_offsets_and_unauthenticated_hook_posts_are_refused() {
+    let (worker, _dir) = start("sleep 60", &[]).await;
+    let err = tokio_tungstenite::connect_async(format!("{}/ws?from=-3", worker.base.replacen("http", "ws", 1)))
+        .await
+        .expect_err("refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 400),
+        other => panic!("{other:?}"),
+    }
+    let hooks = worker.hooks.clone().expect("hook endpoint logged");
+    let client = reqwest::Client::new();
+    let before = worker.state().await;
+    for (secret, status) in [(None, 401), (Some("wrong"), 401)] {
+        let mut req = client.post(format!("{hooks}/hooks/StopFailure")).body(
+            r#"{"error":"rate_limit","last_assistant_message":"You've hit your session limit · resets 11pm (UTC)"}"#,
+        );
+        if let Some(s) = secret {
+            req = req.header("x-cockpit-hook-secret", s);
+        }
+        let resp = req.send().await.expect("post");
+        assert_eq!(resp.status().as_u16(), status);
+        let body: serde_json::Value = resp.json().await.expect("JSON error");
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("secret")));
+    }
+    let after = worker.state().await;
+    assert_eq!(after.activity, before.activity);
+    assert_eq!(after.rate_limit, None, "nothing changed");
+    assert!(hooks.starts_with("http://127.0.0.1:"), "hooks listen on loopback only: {hooks}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_program_and_reports_its_exit_code() {
+    let (worker, _dir) = start("trap 'echo bye; exit 7' TERM; echo ready; while true; do sleep 0.05; done", &[]).await;
+    worker.wait_screen("ready", T).await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let pid = worker.child.id().expect("pid") as i32;
+    // SAFETY: kill(2) with the worker's pid.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    read_until(&mut ws, &mut seen, T, "exit state", |s| {
+        s.last_state().is_some_and(|st| st.activity == Activity::Exited)
+    })
+    .await;
+    assert_eq!(seen.last_state().and_then(|s| s.exit_code), Some(7));
+    assert!(contains(&seen.output, b"bye"));
+    let mut worker = worker;
+    let status = worker.child.wait().await.expect("status");
+    assert_eq!(status.code(), Some(7), "the worker exits with the CLI's code");
+}
+
+#[tokio::test]
+async fn a_program_ignoring_sigterm_is_killed_after_the_grace_period() {
+    let (worker, _dir) =
+        start("trap '' TERM; echo ready; while true; do sleep 0.05; done", &["--grace-secs", "1"]).await;
+    worker.wait_screen("ready", T).await;
+    let started = std::time::Instant::now();
+    let status = worker.terminate().await;
+    assert_eq!(status.code(), Some(128 + 9), "killed");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+}
