@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of Claude Cockpit on a fresh machine: installs what the tests need (the real
+# Claude Code CLI from npm, …), then runs the whole Rust workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+say() { printf '\n== %s\n' "$*"; }
+
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  say "installing $2 (apt)"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2"; else sudo apt-get update -qq && sudo apt-get install -y -qq "$2"; fi
+}
+
+need node nodejs
+need npm npm
+need script bsdutils
+
+say "Claude Code CLI (npm, pinned in worker/testkit/npm)"
+if ! [ -x worker/testkit/npm/node_modules/.bin/claude ] || ! worker/testkit/npm/node_modules/.bin/claude --version >/dev/null 2>&1; then
+  (cd worker/testkit/npm && npm ci --no-audit --no-fund --loglevel=error)
+fi
+export COCKPIT_TEST_CLAUDE="$PWD/worker/testkit/npm/node_modules/.bin/claude"
+"$COCKPIT_TEST_CLAUDE" --version
+
+say "format"
+cargo fmt --all -- --check
+
+say "build"
+cargo build --workspace --all-targets --locked
+
+say "tests"
+cargo test --workspace --locked
