@@ -1,0 +1,33 @@
+//! Test support for Claude Cockpit.
+//!
+//! The main piece is [`StandIn`], a scripted stand-in for the Anthropic
+//! Messages API. Test suites point the real Claude Code CLI at it through
+//! `ANTHROPIC_BASE_URL`; only the model is stood in for, everything else in
+//! a test is real.
+//!
+//! What the stand-in answers is chosen by trigger words in the text of the
+//! last user message (see [`script::Trigger`]): `TOOLBASH`, `TOOLWRITE`,
+//! `RL5H`, `RLWEEK`, `RLOPUS`, `RL429`, `OVERLOAD`, `AUTH401`, `WARN93`,
+//! `SLOW`. Without a trigger it streams `Stand-in reply #N: you said "…"`,
+//! where `N` is the number of user turns in the conversation.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use cockpit_testkit::{StandIn, Window};
+//! let api = StandIn::start().await?;
+//! let base_url = api.base_url(); // -> ANTHROPIC_BASE_URL
+//! api.limit_token("sk-ant-oat01-test-A", Window::Session);
+//! // ... run the CLI ...
+//! for r in api.requests() { println!("{} {:?} {}", r.path, r.token, r.status); }
+//! # Ok(()) }
+//! ```
+
+pub mod ratelimit;
+pub mod request;
+pub mod script;
+pub mod server;
+pub mod sse;
+
+pub use ratelimit::Window;
+pub use request::{AuthKind, RecordedRequest};
+pub use server::StandIn;
