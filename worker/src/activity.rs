@@ -6,7 +6,7 @@ use cockpit_crds::{Activity, PendingApproval, RateLimit, RateLimitWindow};
 
 use crate::classify::ScreenClass;
 use crate::hooks::HookEvent;
-use crate::ratelimit::parse_limit_message;
+use crate::ratelimit::{is_transient_error, parse_limit_message};
 
 /// Where the current activity came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,11 +106,26 @@ impl ActivityTracker {
     /// Applies a hook event. `approval_id` names the request when the event is a
     /// PermissionRequest. Returns true when the state changed.
     pub fn on_hook(&mut self, event: &HookEvent, approval_id: Option<&str>, now: DateTime<Utc>) -> bool {
+        self.on_hook_from(event, None, approval_id, now)
+    }
+
+    /// [`Self::on_hook`] with the Claude session id the post carried (the CLI's word on which
+    /// conversation this is wins over what the worker was started with).
+    pub fn on_hook_from(
+        &mut self,
+        event: &HookEvent,
+        session_id: Option<&str>,
+        approval_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> bool {
         if self.exited() {
             return false;
         }
         let before = self.state.clone();
         self.hooks_seen = true;
+        if let Some(id) = session_id {
+            self.state.claude_session_id = Some(id.to_owned());
+        }
         match event {
             HookEvent::SessionStart { session_id } => {
                 if let Some(id) = session_id {
@@ -160,6 +175,11 @@ impl ActivityTracker {
             HookEvent::StopFailure { error, message } => {
                 self.state.approval = None;
                 match error.as_str() {
+                    // The CLI files API-key 429s and "not your usage limit" 429s under
+                    // `rate_limit` too: only the account's own usage limit counts.
+                    "rate_limit" if parse_limit_message(message, now).is_none() && is_transient_error(message) => {
+                        self.set(Activity::Idle, Source::Hook, now)
+                    }
                     "rate_limit" => {
                         let limit = parse_limit_message(message, now).unwrap_or_else(|| RateLimit {
                             window: RateLimitWindow::Other,
@@ -222,15 +242,15 @@ impl ActivityTracker {
                 let activity = if class == ScreenClass::Working { Activity::Working } else { Activity::Idle };
                 let dialog_closed = matches!(previous, ScreenClass::NeedsApproval { .. })
                     && self.state.activity == Activity::NeedsApproval;
-                let first_sight = self.state.activity == Activity::Starting;
-                if dialog_closed || first_sight || !self.hooks_seen {
-                    if dialog_closed {
-                        self.state.approval = None;
-                    }
-                    if !(self.hooks_seen && matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin))
-                    {
-                        self.set(activity, Source::Screen, now);
-                    }
+                // A turn that starts or ends on screen is believed even with hooks (not every
+                // path through the CLI fires Stop/StopFailure), but a limit or a refused login
+                // stays until a hook or a new turn says otherwise.
+                let turn_edge = matches!(self.state.activity, Activity::Working | Activity::Idle | Activity::Starting);
+                if dialog_closed {
+                    self.state.approval = None;
+                }
+                if dialog_closed || turn_edge || !self.hooks_seen {
+                    self.set(activity, Source::Screen, now);
                 }
             }
         }
@@ -330,6 +350,14 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::NeedsLogin);
         tr.on_hook(&HookEvent::StopFailure { error: "overloaded".into(), message: "529".into() }, None, t(5));
         assert_eq!(tr.state().activity, Activity::Idle, "a transient error ends the turn, it is no limit");
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(6));
+        let not_yours = "API Error: Server is temporarily limiting requests (not your usage limit) · slow down";
+        tr.on_hook(&HookEvent::StopFailure { error: "rate_limit".into(), message: not_yours.into() }, None, t(7));
+        assert_eq!(tr.state().activity, Activity::Idle, "a 429 that is not the account's limit is transient");
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(8));
+        let api_key = "API Error: Request rejected (429) · This request would exceed your account's rate limit.";
+        tr.on_hook(&HookEvent::StopFailure { error: "rate_limit".into(), message: api_key.into() }, None, t(9));
+        assert_eq!(tr.state().activity, Activity::Idle);
     }
 
     #[test]
@@ -349,11 +377,11 @@ mod tests {
     }
 
     #[test]
-    fn with_hooks_the_screen_only_adds_strong_states_and_closes_dialogs() {
+    fn with_hooks_the_screen_adds_strong_states_turn_edges_and_closes_dialogs() {
         let mut tr = ActivityTracker::new(t(0));
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(1));
-        tr.on_screen(ScreenClass::Idle, t(2));
-        assert_eq!(tr.state().activity, Activity::Working, "hooks decide working/idle");
+        tr.on_screen(ScreenClass::Idle, t(1));
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(2));
+        assert_eq!(tr.state().activity, Activity::Working);
         tr.on_hook(
             &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
             Some("p"),
@@ -362,8 +390,14 @@ mod tests {
         tr.on_screen(ScreenClass::NeedsApproval { tool: "Write".into(), question: "?".into() }, t(3));
         tr.on_screen(ScreenClass::Working, t(4));
         assert_eq!(tr.state().activity, Activity::Working, "answered by keys: the dialog closed");
-        tr.on_screen(ScreenClass::RateLimited { limit: None, dialog_open: true }, t(5));
+        tr.on_screen(ScreenClass::Idle, t(5));
+        assert_eq!(tr.state().activity, Activity::Idle, "the turn ended on screen without a Stop hook");
+        tr.on_screen(ScreenClass::RateLimited { limit: None, dialog_open: true }, t(6));
         assert_eq!(tr.state().activity, Activity::RateLimited);
+        tr.on_screen(ScreenClass::Idle, t(7));
+        assert_eq!(tr.state().activity, Activity::RateLimited, "closing the limit dialog does not end the limit");
+        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(8));
+        assert_eq!(tr.state().activity, Activity::Working, "a new turn does");
     }
 
     #[test]

@@ -28,18 +28,54 @@ pub const SECRET_HEADER: &str = "x-cockpit-hook-secret";
 /// the hook (the TUI dialog stays usable by keys meanwhile), in seconds.
 pub const PERMISSION_HOOK_TIMEOUT_SECS: u64 = 86_400;
 
+/// How the CLI reaches the worker for events whose `http` hooks it does not run (SessionStart):
+/// a `command` hook that runs `cockpit-worker post-hook`, which posts its standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandHook {
+    /// The worker executable.
+    pub exe: String,
+    /// A file (mode 0600) holding the hook secret, so it never appears in an argument list.
+    pub secret_file: String,
+}
+
+/// Events the CLI refuses `http` hooks for.
+const COMMAND_ONLY_EVENTS: [&str; 1] = ["SessionStart"];
+
+/// Quotes a word for the POSIX shell the CLI runs command hooks with.
+fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
 /// The `--settings` JSON: an `http` hook per event, posting to `base_url/hooks/<Event>` with
-/// the secret header.
-pub fn settings_json(base_url: &str, secret: &str) -> Value {
+/// the secret header (a `command` hook through `post-hook` for SessionStart).
+pub fn settings_json(base_url: &str, secret: &str, command: Option<&CommandHook>) -> Value {
     let mut hooks = serde_json::Map::new();
     for event in HOOK_EVENTS {
-        let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
-        let hook = json!({
-            "type": "http",
-            "url": format!("{base_url}/hooks/{event}"),
-            "headers": { SECRET_HEADER: secret },
-            "timeout": timeout,
-        });
+        if command.is_none() && COMMAND_ONLY_EVENTS.contains(&event) {
+            continue;
+        }
+        let url = format!("{base_url}/hooks/{event}");
+        let hook = match command {
+            Some(cmd) if COMMAND_ONLY_EVENTS.contains(&event) => json!({
+                "type": "command",
+                "command": format!(
+                    "{} post-hook --url {} --secret-file {}",
+                    shell_quote(&cmd.exe),
+                    shell_quote(&url),
+                    shell_quote(&cmd.secret_file)
+                ),
+                "timeout": 10,
+            }),
+            _ => {
+                let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
+                json!({
+                    "type": "http",
+                    "url": url,
+                    "headers": { SECRET_HEADER: secret },
+                    "timeout": timeout,
+                })
+            }
+        };
         let entry = if TOOL_EVENTS.contains(&event) {
             json!({ "matcher": "*", "hooks": [hook] })
         } else {
@@ -136,13 +172,15 @@ pub enum HookError {
 }
 
 impl HookEvent {
-    /// Parses the post for `event` (the path segment) from its JSON body.
-    pub fn parse(event: &str, body: &[u8]) -> Result<HookEvent, HookError> {
+    /// Parses the post for `event` (the path segment) from its JSON body; also returns the
+    /// Claude session id every post carries.
+    pub fn parse(event: &str, body: &[u8]) -> Result<(HookEvent, Option<String>), HookError> {
         if !HOOK_EVENTS.contains(&event) {
             return Err(HookError::UnknownEvent(event.chars().take(64).collect()));
         }
         let p: HookPayload = serde_json::from_slice(body).map_err(|e| HookError::BadBody(e.to_string()))?;
-        Ok(match event {
+        let session_id = p.session_id.clone().filter(|id| !id.is_empty());
+        let parsed = match event {
             "SessionStart" => HookEvent::SessionStart { session_id: p.session_id },
             "UserPromptSubmit" => HookEvent::UserPromptSubmit,
             "PreToolUse" => HookEvent::PreToolUse,
@@ -161,7 +199,8 @@ impl HookEvent {
                 message: p.last_assistant_message.unwrap_or_default(),
             },
             _ => HookEvent::SessionEnd,
-        })
+        };
+        Ok((parsed, session_id))
     }
 }
 
@@ -192,8 +231,9 @@ mod tests {
 
     #[test]
     fn settings_post_every_event_with_the_secret() {
-        let settings = settings_json("http://127.0.0.1:9", "s3cret");
-        for event in HOOK_EVENTS {
+        let settings = settings_json("http://127.0.0.1:9", "s3cret", None);
+        assert!(settings["hooks"].get("SessionStart").is_none(), "no http hook the CLI would refuse");
+        for event in HOOK_EVENTS.iter().filter(|e| **e != "SessionStart") {
             let hook = &settings["hooks"][event][0]["hooks"][0];
             assert_eq!(hook["type"], "http");
             assert_eq!(hook["url"], format!("http://127.0.0.1:9/hooks/{event}"));
@@ -204,23 +244,41 @@ mod tests {
     }
 
     #[test]
+    fn session_start_goes_through_a_command_hook_without_the_secret_in_argv() {
+        let cmd = CommandHook { exe: "/opt/it's/cockpit-worker".into(), secret_file: "/c/secret".into() };
+        let settings = settings_json("http://127.0.0.1:9", "s3cret", Some(&cmd));
+        let hook = &settings["hooks"]["SessionStart"][0]["hooks"][0];
+        assert_eq!(hook["type"], "command");
+        let line = hook["command"].as_str().expect("command");
+        assert_eq!(
+            line,
+            r"'/opt/it'\''s/cockpit-worker' post-hook --url 'http://127.0.0.1:9/hooks/SessionStart' --secret-file '/c/secret'"
+        );
+        assert!(!line.contains("s3cret"));
+        assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["type"], "http");
+    }
+
+    #[test]
     fn parses_the_posts_the_cli_sends() {
         let stop_failure = r#"{"session_id":"cd3a","hook_event_name":"StopFailure","error":"rate_limit","last_assistant_message":"You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)"}"#.as_bytes();
         assert_eq!(
             HookEvent::parse("StopFailure", stop_failure),
-            Ok(HookEvent::StopFailure {
-                error: "rate_limit".into(),
-                message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into()
-            })
+            Ok((
+                HookEvent::StopFailure {
+                    error: "rate_limit".into(),
+                    message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into()
+                },
+                Some("cd3a".into())
+            ))
         );
         let perm = br#"{"tool_name":"Bash","tool_input":{"command":"touch x"}}"#;
         assert_eq!(
             HookEvent::parse("PermissionRequest", perm),
-            Ok(HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) })
+            Ok((HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) }, None))
         );
         assert_eq!(
             HookEvent::parse("SessionStart", br#"{"session_id":"abc","source":"startup"}"#),
-            Ok(HookEvent::SessionStart { session_id: Some("abc".into()) })
+            Ok((HookEvent::SessionStart { session_id: Some("abc".into()) }, Some("abc".into())))
         );
     }
 

@@ -259,7 +259,7 @@ impl Hub {
 
     /// Applies a hook event. For a PermissionRequest, registers it and returns the receiver of
     /// its answer.
-    pub fn on_hook(&self, event: &HookEvent) -> Option<(String, oneshot::Receiver<Answer>)> {
+    pub fn on_hook(&self, event: &HookEvent, session_id: Option<&str>) -> Option<(String, oneshot::Receiver<Answer>)> {
         let waiter = if matches!(event, HookEvent::PermissionRequest { .. }) {
             let id = uuid::Uuid::new_v4().to_string();
             let (tx, rx) = oneshot::channel();
@@ -270,7 +270,8 @@ impl Hub {
         } else {
             None
         };
-        let changed = lock(&self.tracker).on_hook(event, waiter.as_ref().map(|(id, _)| id.as_str()), Utc::now());
+        let approval_id = waiter.as_ref().map(|(id, _)| id.as_str());
+        let changed = lock(&self.tracker).on_hook_from(event, session_id, approval_id, Utc::now());
         if changed {
             self.publish();
         }
@@ -436,7 +437,10 @@ mod tests {
     fn approvals_are_answered_once() {
         let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None);
         let (id, mut rx) = hub
-            .on_hook(&HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) })
+            .on_hook(
+                &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
+                None,
+            )
             .expect("a waiter");
         assert_eq!(hub.state().activity, cockpit_crds::Activity::NeedsApproval);
         assert_eq!(hub.state().approval.map(|a| a.id), Some(id.clone()));

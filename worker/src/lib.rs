@@ -13,6 +13,7 @@ pub mod activity;
 pub mod classify;
 pub mod claude_setup;
 pub mod client;
+pub mod hook_post;
 pub mod hooks;
 pub mod hub;
 pub mod input;

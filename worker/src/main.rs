@@ -25,6 +25,16 @@ enum Command {
     Run(RunArgs),
     /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
     /// one JSON object: activity, screen, rateLimit, approval.
+    /// Used by the CLI as a `command` hook: posts standard input to the worker's hook endpoint
+    /// and prints the answer.
+    PostHook {
+        /// The hook endpoint URL (loopback).
+        #[arg(long)]
+        url: String,
+        /// File holding the hook secret.
+        #[arg(long)]
+        secret_file: PathBuf,
+    },
     Classify {
         /// Terminal width the bytes were produced for.
         #[arg(long, default_value_t = 120)]
@@ -134,6 +144,14 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::PostHook { url, secret_file } => match post_hook(&url, &secret_file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                // A failed report must not break the CLI: say why and exit 1 (non-blocking).
+                eprintln!("cockpit-worker post-hook: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Classify { cols, rows, file } => match classify_file(cols, rows, &file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -233,6 +251,15 @@ fn credential_from_env() -> Option<Credential> {
         return Some(Credential::new(CredentialKind::OAuthToken, &token));
     }
     non_empty("ANTHROPIC_API_KEY").map(|key| Credential::new(CredentialKind::ApiKey, &key))
+}
+
+fn post_hook(url: &str, secret_file: &std::path::Path) -> Result<()> {
+    let secret = std::fs::read_to_string(secret_file).with_context(|| format!("reading {}", secret_file.display()))?;
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut body).context("reading the hook input")?;
+    let answer = cockpit_worker::hook_post::post(url, secret.trim(), &body)?;
+    std::io::Write::write_all(&mut std::io::stdout(), &answer)?;
+    Ok(())
 }
 
 fn classify_file(cols: u16, rows: u16, file: &std::path::Path) -> Result<()> {

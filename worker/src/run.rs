@@ -69,7 +69,17 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
 
     let mut argv = Vec::new();
     if opts.claude {
-        let settings = crate::hooks::settings_json(&format!("http://{hooks_addr}"), &hook_secret);
+        std::fs::create_dir_all(&opts.config_dir)
+            .with_context(|| format!("creating the config dir {}", opts.config_dir.display()))?;
+        let secret_file = opts.config_dir.join("cockpit-hook-secret");
+        write_private(&secret_file, hook_secret.as_bytes())?;
+        let command = crate::hooks::CommandHook {
+            exe: std::env::current_exe().context("locating the worker executable")?.to_string_lossy().into_owned(),
+            secret_file: secret_file.to_string_lossy().into_owned(),
+        };
+        // One-shot runs learn the session id from `system/init`: no command hook needed.
+        let command = (opts.mode == SessionMode::Interactive).then_some(command);
+        let settings = crate::hooks::settings_json(&format!("http://{hooks_addr}"), &hook_secret, command.as_ref());
         let settings_path = prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref(), &settings)?;
         argv = claude_argv(&ClaudeArgs {
             settings: Some(settings_path),
@@ -147,6 +157,19 @@ async fn wait_for_exit(mut exit_rx: tokio::sync::oneshot::Receiver<i32>, pid: Op
             exit_rx.await.unwrap_or(-1)
         }
     }
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 fn random_secret() -> String {
@@ -284,6 +307,8 @@ fn start_oneshot(
         loop {
             match lines.next_line().await {
                 Ok(Some(line)) => match crate::oneshot::parse_line(&line, Utc::now()) {
+                    // The CLI's own result line is folded into the final result sent at exit.
+                    Ok(Some(event @ cockpit_crds::oneshot::OneshotEvent::Result { .. })) => events.push(event),
                     Ok(Some(event)) => {
                         events.push(event.clone());
                         hub.on_oneshot_event(event);

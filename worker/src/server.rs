@@ -105,13 +105,13 @@ async fn hook(State(st): State<HookState>, Path(event): Path<String>, headers: H
         tracing::warn!(event = %event.chars().take(40).collect::<String>(), "hook post without the right secret refused");
         return error(StatusCode::UNAUTHORIZED, "missing or wrong hook secret");
     }
-    let parsed = match HookEvent::parse(&event, &body) {
+    let (parsed, session_id) = match HookEvent::parse(&event, &body) {
         Ok(parsed) => parsed,
         Err(err @ crate::hooks::HookError::UnknownEvent(_)) => return error(StatusCode::NOT_FOUND, err.to_string()),
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
     tracing::debug!(event = %event, "hook");
-    let Some((id, answer)) = st.hub.on_hook(&parsed) else {
+    let Some((id, answer)) = st.hub.on_hook(&parsed, session_id.as_deref()) else {
         return Json(json!({})).into_response();
     };
     let mut guard = WithdrawOnDrop { hub: st.hub.clone(), id, answered: false };

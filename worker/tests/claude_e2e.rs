@@ -1,0 +1,339 @@
+//! End to end with the REAL Claude Code CLI (npm @anthropic-ai/claude-code, installed by
+//! ./test.sh) in the worker's PTY, talking to the tests' stand-in for the Anthropic Messages
+//! API. Only the model is stood in for.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cockpit_crds::oneshot::OneshotEvent;
+use cockpit_crds::{Activity, RateLimitWindow};
+use cockpit_testkit::StandIn;
+use common::*;
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(60);
+const TOKEN_A: &str = "sk-ant-oat01-test-account-A";
+const TOKEN_B: &str = "sk-ant-oat01-test-account-B";
+
+/// The real CLI: `COCKPIT_TEST_CLAUDE`, or the copy ./test.sh installs. Missing is a failure,
+/// never a skip.
+fn claude_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
+        return PathBuf::from(path);
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("testkit/npm/node_modules/.bin/claude");
+    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
+    local
+}
+
+struct Session {
+    worker: Worker,
+    ws: Ws,
+    seen: Seen,
+    project: PathBuf,
+}
+
+struct Dirs {
+    _root: tempfile::TempDir,
+    project: PathBuf,
+    config: PathBuf,
+    token_dir: PathBuf,
+}
+
+fn dirs() -> Dirs {
+    let root = tempfile::tempdir().expect("temp dir");
+    let project = root.path().join("proj");
+    let config = root.path().join("claude-config");
+    let token_dir = root.path().join("secrets");
+    for d in [&project, &config, &token_dir] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    Dirs { project: project.canonicalize().expect("canonical"), config, token_dir, _root: root }
+}
+
+async fn start_claude(api: &StandIn, dirs: &Dirs, token: &str, extra: &[&str]) -> Session {
+    let claude = claude_bin();
+    let token_file = dirs.token_dir.join(format!("token-{}", &token[token.len() - 1..]));
+    std::fs::write(&token_file, format!("{token}\n")).expect("token file");
+    let mut args: Vec<String> = vec![
+        "--command".into(),
+        claude.to_string_lossy().into_owned(),
+        "--config-dir".into(),
+        dirs.config.to_string_lossy().into_owned(),
+        "--token-file".into(),
+        token_file.to_string_lossy().into_owned(),
+        "--cwd".into(),
+        dirs.project.to_string_lossy().into_owned(),
+        "--grace-secs".into(),
+        "5".into(),
+        "--linger-secs".into(),
+        "1".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let base = api.base_url();
+    // A stray credential in the worker's own environment must not reach the CLI.
+    let env = [
+        ("ANTHROPIC_BASE_URL", base.as_str()),
+        ("ANTHROPIC_API_KEY", "sk-ant-api03-must-not-be-used"),
+        // Transient errors are retried once, not ten times over minutes.
+        ("CLAUDE_CODE_MAX_RETRIES", "1"),
+    ];
+    let worker = Worker::start(&args, &env, &dirs.project).await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    Session { worker, ws, seen, project: dirs.project.clone() }
+}
+
+impl Session {
+    async fn wait_state(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&cockpit_crds::WorkerState) -> bool,
+    ) -> cockpit_crds::WorkerState {
+        read_until(&mut self.ws, &mut self.seen, T, what, |s| s.last_state().is_some_and(&pred)).await;
+        self.seen.last_state().cloned().expect("state")
+    }
+
+    async fn wait_activity(&mut self, activity: Activity) -> cockpit_crds::WorkerState {
+        let what = format!("activity {activity}");
+        read_until(&mut self.ws, &mut self.seen, T, &what, |s| {
+            s.last_state().is_some_and(|st| st.activity == activity)
+        })
+        .await;
+        self.seen.last_state().cloned().expect("state")
+    }
+
+    /// Types a prompt and presses Enter, like a person on the phone.
+    async fn prompt(&mut self, text: &str) {
+        send_json(&mut self.ws, json!({"type": "input", "data": text})).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        send_json(&mut self.ws, json!({"type": "key", "key": "Enter"})).await;
+    }
+
+    fn states_seen(&self) -> Vec<Activity> {
+        let mut all: Vec<Activity> =
+            self.seen.hello.iter().chain(self.seen.states.iter()).map(|s| s.activity).collect();
+        all.dedup();
+        all
+    }
+}
+
+#[tokio::test]
+async fn a_turn_goes_starting_idle_working_idle_with_the_reply_on_screen() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    // SessionStart (a command hook: the CLI runs no http hooks for it) names the conversation.
+    let idle = s
+        .wait_state("idle with a session id", |st| st.activity == Activity::Idle && st.claude_session_id.is_some())
+        .await;
+    let id = idle.claude_session_id.clone().unwrap_or_default();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "SessionStart gave the Claude session id: {idle:?}");
+    s.prompt("please SLOW now").await;
+    let working = s.wait_activity(Activity::Working).await;
+    assert_eq!(working.source, "hook", "UserPromptSubmit came through the hook");
+    let idle = s.wait_activity(Activity::Idle).await;
+    assert_eq!(idle.claude_session_id.as_deref(), Some(id.as_str()));
+    s.worker.wait_screen("Stand-in reply", T).await;
+    let states = s.states_seen();
+    assert_eq!(states.first(), Some(&Activity::Starting), "{states:?}");
+    assert!(states.windows(3).any(|w| w == [Activity::Idle, Activity::Working, Activity::Idle]), "{states:?}");
+    // The CLI used the worker's token, not the stray API key, and not the onboarding screens.
+    let requests = api.requests();
+    assert!(requests.iter().any(|r| r.token.as_deref() == Some(TOKEN_A)), "{requests:?}");
+    assert!(requests.iter().all(|r| r.token.as_deref() != Some("sk-ant-api03-must-not-be-used")));
+    let screen = s.worker.screen().await;
+    assert!(!screen.contains("trust this folder") && !screen.contains("Select login method"), "{screen}");
+    // SIGTERM stops the CLI cleanly and the exit is reported.
+    let pid = s.worker.child.id().expect("pid") as i32;
+    // SAFETY: kill(2) on the worker's pid.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let exited = s.wait_activity(Activity::Exited).await;
+    assert!(exited.exit_code.is_some());
+}
+
+#[tokio::test]
+async fn a_permission_request_is_allowed_and_then_denied_from_a_client() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+
+    s.prompt("please TOOLBASH now").await;
+    let pending = s.wait_activity(Activity::NeedsApproval).await;
+    let approval = pending.approval.expect("pending approval");
+    assert_eq!(approval.tool, "Bash");
+    assert!(approval.answerable, "came through the PermissionRequest hook");
+    assert_eq!(approval.input["command"], "touch mockfile.txt");
+    send_json(&mut s.ws, json!({"type": "approve", "id": approval.id, "decision": "allow"})).await;
+    s.wait_activity(Activity::Idle).await;
+    assert!(s.project.join("mockfile.txt").exists(), "the allowed tool ran");
+    s.worker.wait_screen("Done, the tool ran", T).await;
+
+    std::fs::remove_file(s.project.join("mockfile.txt")).expect("rm");
+    s.prompt("please TOOLBASH again").await;
+    let pending = s.wait_activity(Activity::NeedsApproval).await;
+    let approval = pending.approval.expect("pending approval");
+    send_json(&mut s.ws, json!({"type": "approve", "id": approval.id, "decision": "deny", "message": "not today"}))
+        .await;
+    s.wait_activity(Activity::Idle).await;
+    assert!(!s.project.join("mockfile.txt").exists(), "the denied tool did not run");
+    // Answering twice is an error and changes nothing.
+    send_json(&mut s.ws, json!({"type": "approve", "id": approval.id, "decision": "allow"})).await;
+    read_until(&mut s.ws, &mut s.seen, T, "error", |st| !st.errors.is_empty()).await;
+    assert_eq!(s.seen.errors[0].0, cockpit_crds::frames::ErrorCode::NoPendingApproval);
+}
+
+#[tokio::test]
+async fn a_permission_dialog_stays_usable_by_keys() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    s.prompt("please TOOLWRITE now").await;
+    let pending = s.wait_activity(Activity::NeedsApproval).await;
+    assert_eq!(pending.approval.map(|a| a.tool).as_deref(), Some("Write"));
+    s.worker.wait_screen("Do you want to create", T).await;
+    send_json(&mut s.ws, json!({"type": "key", "key": "Enter"})).await; // "1. Yes"
+    s.wait_activity(Activity::Idle).await;
+    assert!(s.project.join("hello.txt").exists(), "the dialog answered by keys let the tool run");
+    assert!(s.worker.state().await.approval.is_none());
+}
+
+#[tokio::test]
+async fn a_session_limit_is_reported_with_window_and_reset_and_the_dialog_is_closed() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    let before = chrono::Utc::now();
+    s.prompt("please RL5H now").await;
+    let limited = s.wait_activity(Activity::RateLimited).await;
+    let limit = limited.rate_limit.expect("rate limit");
+    assert_eq!(limit.window, RateLimitWindow::Session);
+    let reset = limit.resets_at.expect("reset time");
+    // The stand-in resets the window two hours from now; the CLI prints it to the minute.
+    let delta = reset - before;
+    assert!(delta > chrono::Duration::minutes(118) && delta < chrono::Duration::minutes(122), "{reset} vs {before}");
+    assert!(limit.message.starts_with("You've hit your session limit"), "{}", limit.message);
+    // The worker closes /rate-limit-options so the next keystrokes go to the prompt.
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let screen = s.worker.screen().await;
+        if !screen.contains("What do you want to do?") && screen.contains("You've hit your session limit") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the dialog stayed open:\n{screen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.worker.state().await.activity, Activity::RateLimited, "still limited after the dialog closed");
+}
+
+#[tokio::test]
+async fn a_weekly_limit_is_reported_and_transient_errors_are_not() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    s.prompt("please OVERLOAD now").await;
+    s.wait_activity(Activity::Working).await;
+    s.wait_activity(Activity::Idle).await;
+    s.prompt("please RL429 now").await;
+    s.wait_activity(Activity::Working).await;
+    s.wait_activity(Activity::Idle).await;
+    assert!(!s.states_seen().contains(&Activity::RateLimited), "{:?}", s.states_seen());
+    s.prompt("please RLWEEK now").await;
+    let limited = s.wait_activity(Activity::RateLimited).await;
+    let limit = limited.rate_limit.expect("limit");
+    assert_eq!(limit.window, RateLimitWindow::Weekly);
+    let delta = limit.resets_at.expect("reset") - chrono::Utc::now();
+    assert!(delta > chrono::Duration::hours(47) && delta < chrono::Duration::hours(49), "{delta}");
+}
+
+#[tokio::test]
+async fn refused_credentials_need_login() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    s.prompt("please AUTH401 now").await;
+    s.wait_activity(Activity::NeedsLogin).await;
+}
+
+#[tokio::test]
+async fn a_resumed_session_under_another_token_continues_the_conversation() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut first = start_claude(&api, &dirs, TOKEN_A, &["--session-id", &id]).await;
+    let idle = first.wait_activity(Activity::Idle).await;
+    assert_eq!(idle.claude_session_id.as_deref(), Some(id.as_str()));
+    first.prompt("remember the word PELICAN").await;
+    first.wait_activity(Activity::Working).await;
+    first.wait_activity(Activity::Idle).await;
+    first.worker.wait_screen("Stand-in reply #1", T).await;
+    let status = first.worker.terminate().await;
+    assert!(status.code().is_some());
+
+    let mut second = start_claude(&api, &dirs, TOKEN_B, &["--resume", &id]).await;
+    second.wait_activity(Activity::Idle).await;
+    second.worker.wait_screen("PELICAN", T).await; // the earlier exchange is shown again
+    second.prompt("what was the word").await;
+    second.wait_activity(Activity::Working).await;
+    second.wait_activity(Activity::Idle).await;
+    second.worker.wait_screen("Stand-in reply #2", T).await;
+    let last =
+        api.requests().into_iter().rev().find(|r| r.last_user_text.contains("what was the word")).expect("request");
+    assert_eq!(last.token.as_deref(), Some(TOKEN_B), "the second turn ran under account B");
+    assert_eq!(last.user_turns, 2, "and carried the first turn");
+    assert_eq!(second.worker.state().await.claude_session_id.as_deref(), Some(id.as_str()));
+}
+
+#[tokio::test]
+async fn oneshot_streams_typed_events_and_ends_with_a_structured_result() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &["--mode", "oneshot", "--prompt", "say hello please"]).await;
+    let exited = s.wait_activity(Activity::Exited).await;
+    assert_eq!(exited.exit_code, Some(0));
+    let result = exited.oneshot_result.expect("result");
+    assert!(!result.is_error);
+    assert!(result.text.contains("Stand-in reply #1"), "{}", result.text);
+    assert!(result.cost_usd > 0.0 && result.tokens.output_tokens > 0, "{result:?}");
+    assert_eq!(Some(result.session_id.as_str()), exited.claude_session_id.as_deref());
+    read_until(&mut s.ws, &mut s.seen, T, "the result event", |st| {
+        st.oneshot.iter().any(|e| matches!(e, OneshotEvent::Result { .. }))
+    })
+    .await;
+    assert!(matches!(s.seen.oneshot.first(), Some(OneshotEvent::Init { .. })), "{:?}", s.seen.oneshot);
+    assert!(s.seen.oneshot.iter().any(|e| matches!(e, OneshotEvent::Assistant { .. })));
+    let results = s.seen.oneshot.iter().filter(|e| matches!(e, OneshotEvent::Result { .. })).count();
+    assert_eq!(results, 1, "one final result, with the exit code");
+    // A late client still gets every event.
+    let mut late = connect(&s.worker.ws_url(Some(0))).await;
+    let mut late_seen = Seen::default();
+    read_until(&mut late, &mut late_seen, T, "events", |st| st.oneshot.len() >= s.seen.oneshot.len()).await;
+}
+
+#[tokio::test]
+async fn oneshot_hitting_a_limit_reports_it_in_the_result() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &["--mode", "oneshot", "--prompt", "please RL5H now"]).await;
+    let exited = s.wait_activity(Activity::Exited).await;
+    assert_eq!(exited.exit_code, Some(1));
+    let result = exited.oneshot_result.expect("result");
+    assert!(result.is_error);
+    assert_eq!(result.api_error_status, Some(429));
+    let limit = result.rate_limit.expect("limit");
+    assert_eq!(limit.window, RateLimitWindow::Session);
+    assert!(limit.resets_at.is_some());
+    read_until(&mut s.ws, &mut s.seen, T, "the rejected rate-limit event", |st| {
+        st.oneshot.iter().any(|e| matches!(e, OneshotEvent::RateLimitEvent { status, .. } if status == "rejected"))
+    })
+    .await;
+}
