@@ -128,9 +128,8 @@ mod tests {
             assert_eq!(get(&hs, "anthropic-ratelimit-unified-status"), Some("rejected"));
             assert_eq!(get(&hs, "anthropic-ratelimit-unified-representative-claim"), Some(claim));
             assert_eq!(get(&hs, "anthropic-ratelimit-unified-overage-status"), Some("rejected"));
-            let reset: i64 = get(&hs, "anthropic-ratelimit-unified-reset")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_default();
+            let reset: i64 =
+                get(&hs, "anthropic-ratelimit-unified-reset").and_then(|v| v.parse().ok()).unwrap_or_default();
             assert!((reset - now - secs).abs() <= 2, "{w:?}: {reset}");
         }
     }

@@ -75,11 +75,8 @@ fn content_text(content: &Value) -> String {
                 .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
                 .filter_map(|b| b.get("text").and_then(Value::as_str))
                 .collect();
-            let plain: Vec<&str> = texts
-                .iter()
-                .copied()
-                .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
-                .collect();
+            let plain: Vec<&str> =
+                texts.iter().copied().filter(|t| !t.trim_start().starts_with("<system-reminder>")).collect();
             if plain.is_empty() { texts.join("\n") } else { plain.join("\n") }
         }
         _ => String::new(),
@@ -89,9 +86,9 @@ fn content_text(content: &Value) -> String {
 /// True when `content` is a block array made only of tool_result blocks.
 fn only_tool_results(content: &Value) -> bool {
     match content.as_array() {
-        Some(blocks) if !blocks.is_empty() => blocks
-            .iter()
-            .all(|b| b.get("type").and_then(Value::as_str) == Some("tool_result")),
+        Some(blocks) if !blocks.is_empty() => {
+            blocks.iter().all(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+        }
         _ => false,
     }
 }
@@ -128,12 +125,7 @@ fn find_cwd(system: &Value) -> Option<String> {
 fn content_text_all(content: &Value) -> String {
     content
         .as_array()
-        .map(|bs| {
-            bs.iter()
-                .filter_map(|b| b.get("text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        .map(|bs| bs.iter().filter_map(|b| b.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n"))
         .unwrap_or_default()
 }
 
@@ -142,28 +134,19 @@ fn content_text_all(content: &Value) -> String {
 pub fn parse(body: &Value) -> Parsed {
     let empty = Vec::new();
     let messages = body.get("messages").and_then(Value::as_array).unwrap_or(&empty);
-    let users: Vec<&Value> = messages
-        .iter()
-        .filter(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .collect();
+    let users: Vec<&Value> =
+        messages.iter().filter(|m| m.get("role").and_then(Value::as_str) == Some("user")).collect();
     let null = Value::Null;
     let content_of = |m: &Value| m.get("content").cloned().unwrap_or(Value::Null);
     let last = users.last().map(|m| content_of(m)).unwrap_or(null);
     let continues_tool = only_tool_results(&last);
-    let with_text: Vec<Value> = users
-        .iter()
-        .map(|m| content_of(m))
-        .filter(|c| !only_tool_results(c))
-        .collect();
+    let with_text: Vec<Value> = users.iter().map(|m| content_of(m)).filter(|c| !only_tool_results(c)).collect();
     let script_text = with_text.last().map(content_text).unwrap_or_default();
     let approx = serde_json::to_string(body).map(|s| s.len() as u64 / 4).unwrap_or(0);
     Parsed {
         model: body.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
         stream: body.get("stream").and_then(Value::as_bool).unwrap_or(false),
-        has_tools: body
-            .get("tools")
-            .and_then(Value::as_array)
-            .is_some_and(|t| !t.is_empty()),
+        has_tools: body.get("tools").and_then(Value::as_array).is_some_and(|t| !t.is_empty()),
         last_user_text: content_text(&last),
         script_text,
         continues_tool,
@@ -182,15 +165,15 @@ mod tests {
     #[test]
     fn counts_turns_and_skips_reminders() {
         let body = json!({
-            "model": "m", "stream": true,
-            "system": [{"type":"text","text":"x\nPrimary working directory: /tmp/p1\n"}],
-            "messages": [
-                {"role":"user","content":"hello"},
-                {"role":"assistant","content":[{"type":"text","text":"hi"}]},
-                {"role":"user","content":[
-                    {"type":"text","text":"<system-reminder>ignore</system-reminder>"},
-                    {"type":"text","text":"second TOOLBASH"}]},
-            ]});
+        "model": "m", "stream": true,
+        "system": [{"type":"text","text":"x\nPrimary working directory: /tmp/p1\n"}],
+        "messages": [
+            {"role":"user","content":"hello"},
+            {"role":"assistant","content":[{"type":"text","text":"hi"}]},
+            {"role":"user","content":[
+                {"type":"text","text":"<system-reminder>ignore</system-reminder>"},
+                {"type":"text","text":"second TOOLBASH"}]},
+        ]});
         let p = parse(&body);
         assert_eq!(p.user_turns, 2);
         assert_eq!(p.last_user_text, "second TOOLBASH");

@@ -131,17 +131,12 @@ pub fn plan(p: &Parsed) -> Plan {
         };
         return reply(text, ratelimit::allowed(), fast);
     }
-    let default_text = format!(
-        "Stand-in reply #{}: you said \"{}\"",
-        p.user_turns,
-        quote(&p.last_user_text)
-    );
+    let default_text = format!("Stand-in reply #{}: you said \"{}\"", p.user_turns, quote(&p.last_user_text));
     match trigger(&p.last_user_text) {
         // Tool calls only when the request offers tools (not for side requests).
-        Some(Trigger::ToolBash) if p.has_tools => tool(
-            "Bash",
-            json!({"command": "touch mockfile.txt", "description": "Create an empty file"}),
-        ),
+        Some(Trigger::ToolBash) if p.has_tools => {
+            tool("Bash", json!({"command": "touch mockfile.txt", "description": "Create an empty file"}))
+        }
         Some(Trigger::ToolWrite) if p.has_tools => {
             let path = match &p.cwd {
                 Some(cwd) => format!("{}/hello.txt", cwd.trim_end_matches('/')),
@@ -156,22 +151,14 @@ pub fn plan(p: &Parsed) -> Plan {
             message: "Number of concurrent connections has exceeded your rate limit.",
             headers: vec![],
         },
-        Some(Trigger::Overload) => Plan::Error {
-            status: 529,
-            kind: "overloaded_error",
-            message: "Overloaded",
-            headers: vec![],
-        },
-        Some(Trigger::Auth401) => Plan::Error {
-            status: 401,
-            kind: "authentication_error",
-            message: "invalid x-api-key",
-            headers: vec![],
-        },
-        Some(Trigger::Warn93) => reply(default_text, ratelimit::warning_93(), fast),
-        Some(Trigger::Slow) if p.stream => {
-            reply(default_text, ratelimit::allowed(), Duration::from_millis(500))
+        Some(Trigger::Overload) => {
+            Plan::Error { status: 529, kind: "overloaded_error", message: "Overloaded", headers: vec![] }
         }
+        Some(Trigger::Auth401) => {
+            Plan::Error { status: 401, kind: "authentication_error", message: "invalid x-api-key", headers: vec![] }
+        }
+        Some(Trigger::Warn93) => reply(default_text, ratelimit::warning_93(), fast),
+        Some(Trigger::Slow) if p.stream => reply(default_text, ratelimit::allowed(), Duration::from_millis(500)),
         _ => reply(default_text, ratelimit::allowed(), fast),
     }
 }

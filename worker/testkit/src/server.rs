@@ -133,9 +133,7 @@ fn json_response(status: u16, request_id: &str, extra: &Headers, body: &Value) -
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header(header::CONTENT_TYPE, "application/json")
         .header("request-id", request_id);
-    with_headers(builder, extra)
-        .body(Body::from(body.to_string()))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+    with_headers(builder, extra).body(Body::from(body.to_string())).unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 fn sse_response(request_id: &str, extra: &Headers, events: Vec<sse::Event>, pace: Duration) -> Response {
@@ -151,9 +149,7 @@ fn sse_response(request_id: &str, extra: &Headers, events: Vec<sse::Event>, pace
         .header(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")
         .header(header::CACHE_CONTROL, "no-cache")
         .header("request-id", request_id);
-    with_headers(builder, extra)
-        .body(Body::from_stream(stream))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+    with_headers(builder, extra).body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
 /// The single handler: routes by path.
@@ -174,10 +170,15 @@ async fn handle(State(shared): State<Shared>, method: Method, uri: Uri, headers:
             };
             answer(&parsed, plan, &request_id)
         }
-        (true, "/v1/messages/count_tokens") => json_response(
-            200, &request_id, &vec![], &json!({"input_tokens": parsed.approx_input_tokens})),
-        _ => json_response(404, &request_id, &vec![],
-            &sse::error_json("not_found_error", &format!("Not found: {method} {path}"), &request_id)),
+        (true, "/v1/messages/count_tokens") => {
+            json_response(200, &request_id, &vec![], &json!({"input_tokens": parsed.approx_input_tokens}))
+        }
+        _ => json_response(
+            404,
+            &request_id,
+            &vec![],
+            &sse::error_json("not_found_error", &format!("Not found: {method} {path}"), &request_id),
+        ),
     };
     lock(&shared).requests.push(RecordedRequest {
         method: method.to_string(),

@@ -88,33 +88,48 @@ pub fn stream_events(
     for (index, block) in blocks.iter().enumerate() {
         match block {
             Block::Text(text) => {
-                ev.push(Event::new("content_block_start", json!({"type": "content_block_start",
-                    "index": index, "content_block": {"type": "text", "text": ""}})));
+                ev.push(Event::new(
+                    "content_block_start",
+                    json!({"type": "content_block_start",
+                    "index": index, "content_block": {"type": "text", "text": ""}}),
+                ));
                 if index == 0 {
                     ev.push(Event::new("ping", json!({"type": "ping"})));
                 }
                 for piece in chunks(text, text_pieces) {
-                    ev.push(Event::new("content_block_delta", json!({"type": "content_block_delta",
-                        "index": index, "delta": {"type": "text_delta", "text": piece}})));
+                    ev.push(Event::new(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta",
+                        "index": index, "delta": {"type": "text_delta", "text": piece}}),
+                    ));
                 }
             }
             Block::ToolUse { name, input } => {
-                ev.push(Event::new("content_block_start", json!({"type": "content_block_start",
+                ev.push(Event::new(
+                    "content_block_start",
+                    json!({"type": "content_block_start",
                     "index": index, "content_block": {"type": "tool_use", "id": tool_id(),
-                    "name": name, "input": {}}})));
+                    "name": name, "input": {}}}),
+                ));
                 let raw = input.to_string();
                 let mid = raw.char_indices().nth(raw.chars().count() / 2).map_or(0, |(i, _)| i);
                 for part in [&raw[..mid], &raw[mid..]] {
-                    ev.push(Event::new("content_block_delta", json!({"type": "content_block_delta",
-                        "index": index, "delta": {"type": "input_json_delta", "partial_json": part}})));
+                    ev.push(Event::new(
+                        "content_block_delta",
+                        json!({"type": "content_block_delta",
+                        "index": index, "delta": {"type": "input_json_delta", "partial_json": part}}),
+                    ));
                 }
             }
         }
         ev.push(Event::new("content_block_stop", json!({"type": "content_block_stop", "index": index})));
     }
-    ev.push(Event::new("message_delta", json!({"type": "message_delta",
+    ev.push(Event::new(
+        "message_delta",
+        json!({"type": "message_delta",
         "delta": {"stop_reason": stop_reason, "stop_sequence": null},
-        "usage": usage(input_tokens, output_tokens(blocks))})));
+        "usage": usage(input_tokens, output_tokens(blocks))}),
+    ));
     ev.push(Event::new("message_stop", json!({"type": "message_stop"})));
     ev
 }
@@ -148,11 +163,20 @@ mod tests {
     fn text_stream_has_the_real_event_order() {
         let ev = stream_events("msg_1", "m", &[Block::Text("a b c d".into())], "end_turn", 10, 2);
         let names: Vec<&str> = ev.iter().map(|e| e.name).collect();
-        assert_eq!(names, ["message_start", "content_block_start", "ping", "content_block_delta",
-            "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
-        let text: String = ev.iter()
-            .filter_map(|e| e.data.pointer("/delta/text").and_then(Value::as_str))
-            .collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "ping",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        let text: String = ev.iter().filter_map(|e| e.data.pointer("/delta/text").and_then(Value::as_str)).collect();
         assert_eq!(text, "a b c d");
         assert!(ev[0].to_wire().starts_with("event: message_start\ndata: {"));
         assert!(ev[0].to_wire().ends_with("}\n\n"));
@@ -161,11 +185,10 @@ mod tests {
     #[test]
     fn tool_stream_reassembles_input() {
         let input = json!({"command": "touch ä.txt"});
-        let ev = stream_events("m", "m", &[Block::ToolUse { name: "Bash".into(), input: input.clone() }],
-            "tool_use", 1, 1);
-        let raw: String = ev.iter()
-            .filter_map(|e| e.data.pointer("/delta/partial_json").and_then(Value::as_str))
-            .collect();
+        let ev =
+            stream_events("m", "m", &[Block::ToolUse { name: "Bash".into(), input: input.clone() }], "tool_use", 1, 1);
+        let raw: String =
+            ev.iter().filter_map(|e| e.data.pointer("/delta/partial_json").and_then(Value::as_str)).collect();
         assert_eq!(serde_json::from_str::<Value>(&raw).ok(), Some(input));
     }
 }

@@ -56,8 +56,13 @@ async fn non_streaming_count_tokens_and_404() {
     assert_eq!(v["type"], "message");
     assert!(v["usage"]["input_tokens"].as_u64().is_some());
     let c = reqwest::Client::new();
-    let r = c.post(format!("{}/v1/messages/count_tokens", api.base_url()))
-        .header("x-api-key", "key-1").body("{}").send().await.expect("send");
+    let r = c
+        .post(format!("{}/v1/messages/count_tokens", api.base_url()))
+        .header("x-api-key", "key-1")
+        .body("{}")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), 200);
     let r = c.get(format!("{}/nope", api.base_url())).send().await.expect("send");
     assert_eq!(r.status(), 404);
