@@ -23,8 +23,9 @@ fi
 export COCKPIT_TEST_CLAUDE="$PWD/worker/testkit/npm/node_modules/.bin/claude"
 "$COCKPIT_TEST_CLAUDE" --version
 
-say "format"
+say "format and lints"
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "build"
 cargo build --workspace --all-targets --locked

@@ -160,11 +160,9 @@ impl ActivityTracker {
                     }
                     self.set(Activity::NeedsApproval, Source::Hook, now);
                 }
-                "idle_prompt" => {
-                    if !matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin) {
-                        self.state.approval = None;
-                        self.set(Activity::Idle, Source::Hook, now);
-                    }
+                "idle_prompt" if !matches!(self.state.activity, Activity::RateLimited | Activity::NeedsLogin) => {
+                    self.state.approval = None;
+                    self.set(Activity::Idle, Source::Hook, now);
                 }
                 _ => {}
             },

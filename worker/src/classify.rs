@@ -73,10 +73,8 @@ pub fn classify(lines: &[String], now: DateTime<Utc>) -> ScreenClass {
         return ScreenClass::NeedsLogin;
     }
     let working = joined.contains("esc to interrupt") || joined.contains("Esc to interrupt");
-    if !working {
-        if let Some(limit) = last_message_limit(lines, now) {
-            return ScreenClass::RateLimited { limit: Some(limit), dialog_open: false };
-        }
+    if !working && let Some(limit) = last_message_limit(lines, now) {
+        return ScreenClass::RateLimited { limit: Some(limit), dialog_open: false };
     }
     if working {
         return ScreenClass::Working;

@@ -115,10 +115,10 @@ pub fn seeded_claude_json(existing: Option<Value>, cwd: &Path, credential: Optio
         if !responses["approved"].is_array() {
             responses["approved"] = json!([]);
         }
-        if let Some(list) = responses["approved"].as_array_mut() {
-            if !list.iter().any(|v| v == &json!(suffix)) {
-                list.push(json!(suffix));
-            }
+        if let Some(list) = responses["approved"].as_array_mut()
+            && !list.iter().any(|v| v == &json!(suffix))
+        {
+            list.push(json!(suffix));
         }
     }
     doc

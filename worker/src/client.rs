@@ -109,11 +109,10 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
         tokio::select! {
             incoming = stream.next() => {
                 let Some(Ok(message)) = incoming else { break };
-                if let Some(reply) = handle_message(message, &hub, input.as_deref()).await {
-                    if send_json(&mut sink, &reply).await.is_err() {
+                if let Some(reply) = handle_message(message, &hub, input.as_deref()).await
+                    && send_json(&mut sink, &reply).await.is_err() {
                         break;
                     }
-                }
             }
             chunk = live.recv(), if output_open => match chunk {
                 Ok(first) => {

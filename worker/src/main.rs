@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run one CLI session and serve it until it exits.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
     /// one JSON object: activity, screen, rateLimit, approval.
     /// Used by the CLI as a `command` hook: posts standard input to the worker's hook endpoint
@@ -167,7 +167,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(async { run(options(args)?).await }) {
+            match runtime.block_on(async { run(options(*args)?).await }) {
                 Ok(code) => ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)),
                 Err(err) => {
                     eprintln!("cockpit-worker: {err:#}");

@@ -42,11 +42,11 @@ fn main() -> ExitCode {
             stale += 1;
             continue;
         }
-        if let Some(dir) = path.parent() {
-            if let Err(err) = std::fs::create_dir_all(dir) {
-                eprintln!("crdgen: creating {}: {err}", dir.display());
-                return ExitCode::FAILURE;
-            }
+        if let Some(dir) = path.parent()
+            && let Err(err) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("crdgen: creating {}: {err}", dir.display());
+            return ExitCode::FAILURE;
         }
         if let Err(err) = std::fs::write(&path, &file.contents) {
             eprintln!("crdgen: writing {}: {err}", path.display());
