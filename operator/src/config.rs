@@ -1,0 +1,1 @@
+//! The control plane's YAML config file (see [`Config`]).

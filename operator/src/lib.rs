@@ -1,0 +1,10 @@
+//! # cockpit-operator
+//!
+//! The control plane behind the `cockpit` binary: the pure reconcile decisions shared by both
+//! runtimes, the local runtime (worker processes, SQLite) used by the embedded default, the
+//! gateway (REST + WebSocket for the PWA), persistence (SQLite or PostgreSQL) and the config
+//! file.
+
+pub mod config;
+pub mod store;
+pub mod worktree;

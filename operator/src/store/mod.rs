@@ -1,0 +1,1 @@
+//! Persistence (sqlx): SQLite by default, PostgreSQL when `DATABASE_URL` says so.
