@@ -214,6 +214,11 @@ pub struct ClaudeSessionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub rate_limit: Option<RateLimit>,
+    /// The prompt that hit the usage limit; it is sent again when the conversation resumes
+    /// (on the next account, or on the same one after its reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub pending_prompt: Option<String>,
     /// How many times the session moved to another account.
     #[serde(default)]
     pub rotations: u32,

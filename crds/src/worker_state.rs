@@ -45,6 +45,11 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub exit_code: Option<i32>,
+    /// The last prompt the person submitted (from the UserPromptSubmit hook); re-sent when the
+    /// session resumes on another account after a usage limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_prompt: Option<String>,
     /// The result of a one-shot run, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -53,6 +53,8 @@ pub struct Tracked {
     pub approval: Option<PendingApproval>,
     /// The exit code, once the process exited.
     pub exit_code: Option<i32>,
+    /// The last prompt submitted.
+    pub last_prompt: Option<String>,
 }
 
 /// The activity state machine.
@@ -75,6 +77,7 @@ impl ActivityTracker {
                 rate_limit: None,
                 approval: None,
                 exit_code: None,
+                last_prompt: None,
             },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
@@ -84,6 +87,11 @@ impl ActivityTracker {
     /// The current state.
     pub fn state(&self) -> &Tracked {
         &self.state
+    }
+
+    /// Records the prompt a run started with (one-shot, or an interactive first message).
+    pub fn set_last_prompt(&mut self, prompt: String) {
+        self.state.last_prompt = Some(prompt);
     }
 
     /// Sets the Claude session id known in advance (`--session-id`, `--resume`).
@@ -135,7 +143,14 @@ impl ActivityTracker {
                     self.set(Activity::Idle, Source::Hook, now);
                 }
             }
-            HookEvent::UserPromptSubmit | HookEvent::PreToolUse | HookEvent::PostToolUse => {
+            HookEvent::UserPromptSubmit { prompt } => {
+                if let Some(prompt) = prompt.as_ref().filter(|p| !p.is_empty()) {
+                    self.state.last_prompt = Some(prompt.clone());
+                }
+                self.state.approval = None;
+                self.set(Activity::Working, Source::Hook, now);
+            }
+            HookEvent::PreToolUse | HookEvent::PostToolUse => {
                 self.state.approval = None;
                 self.set(Activity::Working, Source::Hook, now);
             }
@@ -312,7 +327,7 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::Starting);
         assert!(tr.on_hook(&HookEvent::SessionStart { session_id: Some("abc".into()) }, None, t(1)));
         assert_eq!((tr.state().activity, tr.state().claude_session_id.as_deref()), (Activity::Idle, Some("abc")));
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(2));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(2));
         assert_eq!(tr.state().activity, Activity::Working);
         tr.on_hook(
             &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
@@ -348,11 +363,11 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::NeedsLogin);
         tr.on_hook(&HookEvent::StopFailure { error: "overloaded".into(), message: "529".into() }, None, t(5));
         assert_eq!(tr.state().activity, Activity::Idle, "a transient error ends the turn, it is no limit");
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(6));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(6));
         let not_yours = "API Error: Server is temporarily limiting requests (not your usage limit) · slow down";
         tr.on_hook(&HookEvent::StopFailure { error: "rate_limit".into(), message: not_yours.into() }, None, t(7));
         assert_eq!(tr.state().activity, Activity::Idle, "a 429 that is not the account's limit is transient");
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(8));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(8));
         let api_key = "API Error: Request rejected (429) · This request would exceed your account's rate limit.";
         tr.on_hook(&HookEvent::StopFailure { error: "rate_limit".into(), message: api_key.into() }, None, t(9));
         assert_eq!(tr.state().activity, Activity::Idle);
@@ -378,7 +393,7 @@ mod tests {
     fn with_hooks_the_screen_adds_strong_states_turn_edges_and_closes_dialogs() {
         let mut tr = ActivityTracker::new(t(0));
         tr.on_screen(ScreenClass::Idle, t(1));
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(2));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(2));
         assert_eq!(tr.state().activity, Activity::Working);
         tr.on_hook(
             &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
@@ -394,7 +409,7 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::RateLimited);
         tr.on_screen(ScreenClass::Idle, t(7));
         assert_eq!(tr.state().activity, Activity::RateLimited, "closing the limit dialog does not end the limit");
-        tr.on_hook(&HookEvent::UserPromptSubmit, None, t(8));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(8));
         assert_eq!(tr.state().activity, Activity::Working, "a new turn does");
     }
 

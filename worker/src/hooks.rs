@@ -128,7 +128,10 @@ pub enum HookEvent {
         session_id: Option<String>,
     },
     /// The person submitted a prompt.
-    UserPromptSubmit,
+    UserPromptSubmit {
+        /// The prompt's text.
+        prompt: Option<String>,
+    },
     /// A tool is about to run.
     PreToolUse,
     /// A tool ran.
@@ -182,7 +185,7 @@ impl HookEvent {
         let session_id = p.session_id.clone().filter(|id| !id.is_empty());
         let parsed = match event {
             "SessionStart" => HookEvent::SessionStart { session_id: p.session_id },
-            "UserPromptSubmit" => HookEvent::UserPromptSubmit,
+            "UserPromptSubmit" => HookEvent::UserPromptSubmit { prompt: p.prompt },
             "PreToolUse" => HookEvent::PreToolUse,
             "PostToolUse" => HookEvent::PostToolUse,
             "PermissionRequest" => HookEvent::PermissionRequest {

@@ -92,11 +92,15 @@ impl Hub {
         rows: u16,
         ring_bytes: usize,
         claude_session_id: Option<String>,
+        prompt: Option<String>,
     ) -> Arc<Hub> {
         let now = Utc::now();
         let mut tracker = ActivityTracker::new(now);
         if let Some(id) = claude_session_id {
             tracker.set_claude_session_id(id);
+        }
+        if let Some(prompt) = prompt {
+            tracker.set_last_prompt(prompt);
         }
         let (fanout, _) = broadcast::channel(FANOUT_CHUNKS);
         let (oneshot_tx, _) = broadcast::channel(1024);
@@ -239,6 +243,7 @@ impl Hub {
             rate_limit: tracked.rate_limit,
             approval: tracked.approval,
             exit_code: tracked.exit_code,
+            last_prompt: tracked.last_prompt,
             oneshot_result: lock(&self.oneshot_result).clone(),
             source: tracked.source.as_str().to_owned(),
         };
@@ -367,6 +372,7 @@ fn same_apart_from_offsets(a: &WorkerState, b: &WorkerState) -> bool {
         && a.approval == b.approval
         && a.exit_code == b.exit_code
         && a.oneshot_result == b.oneshot_result
+        && a.last_prompt == b.last_prompt
         && a.source == b.source
 }
 
@@ -383,6 +389,7 @@ fn placeholder_state(mode: SessionMode, cols: u16, rows: u16) -> WorkerState {
         rate_limit: None,
         approval: None,
         exit_code: None,
+        last_prompt: None,
         oneshot_result: None,
         source: "start".to_owned(),
     }
@@ -405,7 +412,7 @@ mod tests {
 
     #[test]
     fn attach_replays_exactly_from_an_offset_then_streams_live() {
-        let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None);
+        let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None, None);
         for part in [&b"hello "[..], b"world"] {
             let chunk = hub.push_output(Bytes::from_static(part));
             hub.emulate(&chunk);
@@ -420,7 +427,7 @@ mod tests {
 
     #[test]
     fn attach_without_offset_or_with_a_lost_one_gets_a_snapshot_plus_catch_up() {
-        let hub = Hub::new(SessionMode::Interactive, 40, 5, 64 * 1024, None);
+        let hub = Hub::new(SessionMode::Interactive, 40, 5, 64 * 1024, None, None);
         let first = hub.push_output(Bytes::from(vec![b'x'; 70 * 1024]));
         hub.emulate(&first);
         let second = hub.push_output(Bytes::from_static(b"\r\ntail"));
@@ -435,7 +442,7 @@ mod tests {
 
     #[test]
     fn approvals_are_answered_once() {
-        let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None);
+        let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None, None);
         let (id, mut rx) = hub
             .on_hook(
                 &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },

@@ -65,7 +65,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let hooks_listener = TcpListener::bind("127.0.0.1:0").await.context("binding the hook endpoint on loopback")?;
     let hooks_addr = hooks_listener.local_addr()?;
     let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
-    let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id);
+    let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
 
     let mut argv = Vec::new();
     if opts.claude {

@@ -229,6 +229,11 @@ exitCode?: number,
  */
 rateLimit?: RateLimit, 
 /**
+ * The prompt that hit the usage limit; it is sent again when the conversation resumes
+ * (on the next account, or on the same one after its reset).
+ */
+pendingPrompt?: string, 
+/**
  * How many times the session moved to another account.
  */
 rotations: number, 
@@ -388,6 +393,11 @@ approval?: PendingApproval,
  * The CLI's exit code, once it exited (a signal death is reported as 128 + signal).
  */
 exitCode?: number, 
+/**
+ * The last prompt the person submitted (from the UserPromptSubmit hook); re-sent when the
+ * session resumes on another account after a usage limit.
+ */
+lastPrompt?: string, 
 /**
  * The result of a one-shot run, once it ended.
  */
