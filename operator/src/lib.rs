@@ -6,5 +6,6 @@
 //! file.
 
 pub mod config;
+pub mod reconcile;
 pub mod store;
 pub mod worktree;

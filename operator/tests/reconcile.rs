@@ -1,0 +1,451 @@
+//! The reconcile decisions, tested directly as plain functions.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cockpit_crds::oneshot::OneshotResult;
+use cockpit_crds::{
+    Activity, ClaudeSessionSpec, ClaudeSessionStatus, RateLimit, RateLimitWindow, RotationPolicy, SessionMode,
+    SessionPhase, TokenUsage, WorkerState,
+};
+use cockpit_operator::reconcile::decide::default_limit_duration;
+use cockpit_operator::reconcile::{AccountInfo, Action, Observed, Plan, SessionInput, reconcile};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid")
+}
+
+fn spec() -> ClaudeSessionSpec {
+    serde_json::from_value(serde_json::json!({"repo": "web", "prompt": "fix the bug"})).expect("spec")
+}
+
+fn acct(name: &str, priority: i32) -> AccountInfo {
+    AccountInfo { name: name.into(), priority, max_sessions: None, limited_until: None, active_sessions: 0 }
+}
+
+fn accounts() -> Vec<AccountInfo> {
+    vec![acct("a", 10), acct("b", 5), acct("c", 1)]
+}
+
+fn worker(activity: Activity) -> WorkerState {
+    WorkerState {
+        activity,
+        activity_since: now(),
+        mode: SessionMode::Interactive,
+        claude_session_id: Some("11111111-2222-3333-4444-555555555555".into()),
+        cols: 120,
+        rows: 40,
+        start_offset: 0,
+        end_offset: 10,
+        rate_limit: None,
+        approval: None,
+        exit_code: None,
+        last_prompt: Some("please do the thing".into()),
+        oneshot_result: None,
+        source: "hook".into(),
+    }
+}
+
+fn limited(window: RateLimitWindow, resets_in: Option<Duration>) -> WorkerState {
+    let mut w = worker(Activity::RateLimited);
+    w.rate_limit = Some(RateLimit {
+        window,
+        resets_at: resets_in.map(|d| now() + d),
+        message: "You've hit your session limit · resets 2pm (UTC)".into(),
+    });
+    w
+}
+
+fn run(spec: &ClaudeSessionSpec, status: &ClaudeSessionStatus, accounts: &[AccountInfo], observed: Observed) -> Plan {
+    let input = SessionInput { spec, status, generation: Some(3), stop_requested: false, capacity_available: true };
+    reconcile(input, accounts, &observed, now())
+}
+
+fn status_on(account: &str, phase: SessionPhase) -> ClaudeSessionStatus {
+    ClaudeSessionStatus {
+        phase,
+        account: Some(account.into()),
+        started_at: Some(now() - Duration::minutes(10)),
+        claude_session_id: Some("11111111-2222-3333-4444-555555555555".into()),
+        ..ClaudeSessionStatus::default()
+    }
+}
+
+fn condition(plan: &Plan, type_: &str) -> Option<String> {
+    plan.status.conditions.iter().find(|c| c.type_ == type_).map(|c| c.status.clone())
+}
+
+#[test]
+fn a_new_session_starts_on_the_best_account_with_its_first_prompt() {
+    let plan = run(&spec(), &ClaudeSessionStatus::default(), &accounts(), Observed::NoWorker);
+    assert_eq!(
+        plan.actions,
+        [Action::StartWorker { account: "a".into(), resume: None, prompt: Some("fix the bug".into()) }]
+    );
+    assert_eq!(plan.status.phase, SessionPhase::Starting);
+    assert_eq!(plan.status.account.as_deref(), Some("a"));
+    assert_eq!(plan.status.observed_generation, Some(3));
+    assert_eq!(condition(&plan, "AccountAssigned").as_deref(), Some("True"));
+    assert_eq!(plan.events[0].reason, "Starting");
+}
+
+#[test]
+fn a_spec_resume_id_is_resumed() {
+    let mut s = spec();
+    s.resume = Some("99999999-2222-3333-4444-555555555555".into());
+    let plan = run(&s, &ClaudeSessionStatus::default(), &accounts(), Observed::NoWorker);
+    assert!(matches!(&plan.actions[0], Action::StartWorker { resume: Some(id), .. } if id.starts_with("9999")));
+}
+
+#[test]
+fn account_ref_is_honoured() {
+    let mut s = spec();
+    s.account_ref = Some("c".into());
+    let plan = run(&s, &ClaudeSessionStatus::default(), &accounts(), Observed::NoWorker);
+    assert!(matches!(&plan.actions[0], Action::StartWorker { account, .. } if account == "c"));
+    s.account_ref = Some("ghost".into());
+    let plan = run(&s, &ClaudeSessionStatus::default(), &accounts(), Observed::NoWorker);
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, SessionPhase::Pending);
+    assert!(plan.status.message.as_deref().is_some_and(|m| m.contains("ghost")));
+}
+
+#[test]
+fn no_capacity_or_no_account_keeps_it_pending() {
+    let input = SessionInput {
+        spec: &spec(),
+        status: &ClaudeSessionStatus::default(),
+        generation: None,
+        stop_requested: false,
+        capacity_available: false,
+    };
+    let plan = reconcile(input, &accounts(), &Observed::NoWorker, now());
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, SessionPhase::Pending);
+    let plan = run(&spec(), &ClaudeSessionStatus::default(), &[], Observed::NoWorker);
+    assert!(plan.actions.is_empty());
+    assert!(plan.status.message.as_deref().is_some_and(|m| m.contains("no account")));
+}
+
+#[test]
+fn all_accounts_limited_waits_for_the_earliest_reset() {
+    let mut accts = accounts();
+    for (i, a) in accts.iter_mut().enumerate() {
+        a.limited_until = Some(now() + Duration::hours(3 - i as i64));
+    }
+    let plan = run(&spec(), &ClaudeSessionStatus::default(), &accts, Observed::NoWorker);
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, SessionPhase::RateLimited);
+    assert_eq!(plan.requeue_at, Some(now() + Duration::hours(1)));
+    assert_eq!(condition(&plan, "RateLimited").as_deref(), Some("True"));
+}
+
+#[test]
+fn after_the_reset_the_waiting_session_resumes_its_conversation_with_the_pending_prompt() {
+    let mut status = status_on("a", SessionPhase::RateLimited);
+    status.pending_prompt = Some("please do the thing".into());
+    let mut accts = accounts();
+    accts[0].limited_until = Some(now() - Duration::seconds(1));
+    let plan = run(&spec(), &status, &accts, Observed::NoWorker);
+    assert_eq!(
+        plan.actions,
+        [Action::StartWorker {
+            account: "a".into(),
+            resume: Some("11111111-2222-3333-4444-555555555555".into()),
+            prompt: Some("please do the thing".into()),
+        }]
+    );
+    assert_eq!(plan.status.pending_prompt, None);
+    assert_eq!(condition(&plan, "RateLimited").as_deref(), Some("False"));
+}
+
+#[test]
+fn a_running_worker_is_mirrored_into_the_status() {
+    let plan = run(
+        &spec(),
+        &status_on("a", SessionPhase::Starting),
+        &accounts(),
+        Observed::Running { account: "a".into(), state: worker(Activity::Working) },
+    );
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, SessionPhase::Running);
+    assert_eq!(plan.status.activity, Some(Activity::Working));
+    assert_eq!(condition(&plan, "Ready").as_deref(), Some("True"));
+    let starting =
+        run(&spec(), &status_on("a", SessionPhase::Starting), &accounts(), Observed::Starting { account: "a".into() });
+    assert_eq!((starting.status.phase, starting.actions.len()), (SessionPhase::Starting, 0));
+}
+
+#[test]
+fn a_limit_hit_rotates_to_the_next_account_and_resumes_the_conversation() {
+    let observed =
+        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    assert_eq!(
+        plan.actions,
+        [
+            Action::MarkAccountLimited {
+                account: "a".into(),
+                until: now() + Duration::hours(2),
+                window: RateLimitWindow::Session
+            },
+            Action::StopWorker { reason: "account a hit its usage limit".into() },
+            Action::StartWorker {
+                account: "b".into(),
+                resume: Some("11111111-2222-3333-4444-555555555555".into()),
+                prompt: Some("please do the thing".into()),
+            },
+        ]
+    );
+    assert_eq!(plan.status.account.as_deref(), Some("b"));
+    assert_eq!(plan.status.rotations, 1);
+    assert_eq!(plan.status.phase, SessionPhase::Starting);
+    assert_eq!(plan.status.rate_limit.as_ref().map(|l| l.window), Some(RateLimitWindow::Session));
+    assert!(plan.events.iter().any(|e| e.reason == "Rotated" && e.message.contains("continuing on b")));
+}
+
+#[test]
+fn a_limit_without_reset_time_sets_the_account_aside_for_the_window_default() {
+    let observed = Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Weekly, None) };
+    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    assert!(plan.actions.contains(&Action::MarkAccountLimited {
+        account: "a".into(),
+        until: now() + default_limit_duration(RateLimitWindow::Weekly),
+        window: RateLimitWindow::Weekly
+    }));
+}
+
+#[test]
+fn the_old_worker_of_a_rotation_is_not_a_failure() {
+    let status = status_on("b", SessionPhase::Starting);
+    let plan =
+        run(&spec(), &status, &accounts(), Observed::Exited { account: "a".into(), code: Some(143), state: None });
+    assert_ne!(plan.status.phase, SessionPhase::Failed);
+    // and a leftover that still runs is stopped
+    let plan =
+        run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: worker(Activity::Idle) });
+    assert!(plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. })));
+}
+
+#[test]
+fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
+    let mut accts = accounts();
+    accts[1].limited_until = Some(now() + Duration::hours(4));
+    accts[2].limited_until = Some(now() + Duration::hours(1));
+    let observed =
+        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accts, observed);
+    assert!(matches!(plan.actions[0], Action::MarkAccountLimited { .. }));
+    assert!(matches!(plan.actions[1], Action::StopWorker { .. }));
+    assert_eq!(plan.actions.len(), 2);
+    assert_eq!(plan.status.phase, SessionPhase::RateLimited);
+    assert_eq!(plan.requeue_at, Some(now() + Duration::hours(1)));
+    assert_eq!(plan.status.pending_prompt.as_deref(), Some("please do the thing"));
+    // The stopped worker's exit then is part of the wait, not a failure.
+    accts[0].limited_until = Some(now() + Duration::hours(2));
+    let plan2 =
+        run(&spec(), &plan.status, &accts, Observed::Exited { account: "a".into(), code: Some(143), state: None });
+    assert_eq!(plan2.status.phase, SessionPhase::RateLimited);
+    assert!(plan2.actions.is_empty());
+}
+
+#[test]
+fn rotation_off_keeps_the_worker_and_waits() {
+    let mut s = spec();
+    s.rotation = RotationPolicy::Off;
+    let observed =
+        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let plan = run(&s, &status_on("a", SessionPhase::Running), &accounts(), observed.clone());
+    assert_eq!(plan.actions.len(), 1, "only the account is marked: {:?}", plan.actions);
+    assert_eq!(plan.status.phase, SessionPhase::RateLimited);
+    assert_eq!(plan.requeue_at, Some(now() + Duration::hours(2)));
+    // Seen again: the account is not marked twice.
+    let again = run(&s, &plan.status, &accounts(), observed);
+    assert!(again.actions.is_empty(), "{:?}", again.actions);
+}
+
+#[test]
+fn a_pinned_account_does_not_rotate() {
+    let mut s = spec();
+    s.account_ref = Some("a".into());
+    let observed =
+        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let plan = run(&s, &status_on("a", SessionPhase::Running), &accounts(), observed);
+    assert!(!plan.actions.iter().any(|a| matches!(a, Action::StartWorker { .. })));
+    assert_eq!(plan.status.phase, SessionPhase::RateLimited);
+}
+
+#[test]
+fn needs_login_is_reported_not_rotated() {
+    let plan = run(
+        &spec(),
+        &status_on("a", SessionPhase::Running),
+        &accounts(),
+        Observed::Running { account: "a".into(), state: worker(Activity::NeedsLogin) },
+    );
+    assert!(plan.actions.is_empty());
+    assert_eq!(condition(&plan, "Ready").as_deref(), Some("False"));
+    assert!(plan.status.message.as_deref().is_some_and(|m| m.contains("refused")));
+}
+
+#[test]
+fn exits_end_the_session_with_the_code() {
+    let ok = run(
+        &spec(),
+        &status_on("a", SessionPhase::Running),
+        &accounts(),
+        Observed::Exited { account: "a".into(), code: Some(0), state: None },
+    );
+    assert_eq!(ok.status.phase, SessionPhase::Succeeded);
+    assert!(ok.status.finished_at.is_some());
+    let bad = run(
+        &spec(),
+        &status_on("a", SessionPhase::Running),
+        &accounts(),
+        Observed::Exited { account: "a".into(), code: Some(137), state: None },
+    );
+    assert_eq!((bad.status.phase, bad.status.exit_code), (SessionPhase::Failed, Some(137)));
+    assert!(bad.status.message.as_deref().is_some_and(|m| m.contains("137")));
+    let lost = run(
+        &spec(),
+        &status_on("a", SessionPhase::Running),
+        &accounts(),
+        Observed::Exited { account: "a".into(), code: None, state: None },
+    );
+    assert_eq!(lost.status.phase, SessionPhase::Failed);
+    let mut exited = worker(Activity::Exited);
+    exited.exit_code = Some(2);
+    let via_state = run(
+        &spec(),
+        &status_on("a", SessionPhase::Running),
+        &accounts(),
+        Observed::Running { account: "a".into(), state: exited },
+    );
+    assert_eq!(via_state.status.exit_code, Some(2));
+    let failed = run(
+        &spec(),
+        &status_on("a", SessionPhase::Starting),
+        &accounts(),
+        Observed::StartFailed { account: "a".into(), message: "no such file".into() },
+    );
+    assert_eq!(failed.status.phase, SessionPhase::Failed);
+}
+
+fn oneshot_spec() -> ClaudeSessionSpec {
+    let mut s = spec();
+    s.mode = SessionMode::Oneshot;
+    s
+}
+
+fn oneshot_exit(result: OneshotResult) -> Observed {
+    let mut w = worker(Activity::Exited);
+    w.mode = SessionMode::Oneshot;
+    w.exit_code = result.exit_code;
+    w.oneshot_result = Some(result);
+    Observed::Exited { account: "a".into(), code: w.exit_code, state: Some(w) }
+}
+
+#[test]
+fn a_oneshot_result_is_recorded_with_usage() {
+    let result = OneshotResult {
+        subtype: "success".into(),
+        text: "Done".into(),
+        cost_usd: 0.25,
+        tokens: TokenUsage { input_tokens: 100, output_tokens: 20, ..TokenUsage::default() },
+        session_id: "22222222-2222-3333-4444-555555555555".into(),
+        exit_code: Some(0),
+        ..OneshotResult::default()
+    };
+    let plan = run(&oneshot_spec(), &status_on("a", SessionPhase::Running), &accounts(), oneshot_exit(result));
+    assert_eq!(plan.status.phase, SessionPhase::Succeeded);
+    assert_eq!(plan.status.result.as_ref().map(|r| r.text.as_str()), Some("Done"));
+    assert_eq!(
+        plan.actions,
+        [Action::RecordUsage { account: "a".into(), input_tokens: 100, output_tokens: 20, cost_usd: 0.25 }]
+    );
+    assert_eq!(plan.status.claude_session_id.as_deref(), Some("22222222-2222-3333-4444-555555555555"));
+}
+
+#[test]
+fn a_oneshot_that_hits_a_limit_reruns_on_the_next_account() {
+    let result = OneshotResult {
+        subtype: "success".into(),
+        text: "You've hit your session limit · resets 2pm (UTC)".into(),
+        is_error: true,
+        api_error_status: Some(429),
+        session_id: "22222222-2222-3333-4444-555555555555".into(),
+        rate_limit: Some(RateLimit {
+            window: RateLimitWindow::Session,
+            resets_at: Some(now() + Duration::hours(2)),
+            message: "x".into(),
+        }),
+        exit_code: Some(1),
+        ..OneshotResult::default()
+    };
+    let plan = run(&oneshot_spec(), &status_on("a", SessionPhase::Running), &accounts(), oneshot_exit(result));
+    assert!(!plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. })), "{:?}", plan.actions);
+    assert!(plan.actions.contains(&Action::StartWorker {
+        account: "b".into(),
+        resume: Some("22222222-2222-3333-4444-555555555555".into()),
+        prompt: Some("fix the bug".into()),
+    }));
+    assert_eq!(plan.status.phase, SessionPhase::Starting);
+}
+
+#[test]
+fn a_failed_oneshot_fails() {
+    let result = OneshotResult {
+        is_error: true,
+        text: "Credit balance is too low".into(),
+        exit_code: Some(1),
+        ..OneshotResult::default()
+    };
+    let plan = run(&oneshot_spec(), &status_on("a", SessionPhase::Running), &accounts(), oneshot_exit(result));
+    assert_eq!(plan.status.phase, SessionPhase::Failed);
+    assert!(plan.status.message.as_deref().is_some_and(|m| m.contains("Credit balance")));
+}
+
+#[test]
+fn stop_requested_stops_the_worker_and_ends_the_session() {
+    let input = SessionInput {
+        spec: &spec(),
+        status: &status_on("a", SessionPhase::Running),
+        generation: None,
+        stop_requested: true,
+        capacity_available: true,
+    };
+    let plan =
+        reconcile(input, &accounts(), &Observed::Running { account: "a".into(), state: worker(Activity::Idle) }, now());
+    assert!(matches!(plan.actions.as_slice(), [Action::StopWorker { .. }]));
+    assert_eq!(plan.status.phase, SessionPhase::Stopped);
+    let plan = reconcile(input, &accounts(), &Observed::NoWorker, now());
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.status.phase, SessionPhase::Stopped);
+}
+
+#[test]
+fn ended_sessions_stay_ended() {
+    for phase in [SessionPhase::Succeeded, SessionPhase::Failed, SessionPhase::Stopped] {
+        let status = status_on("a", phase);
+        let plan = run(&spec(), &status, &accounts(), Observed::NoWorker);
+        assert!(plan.actions.is_empty());
+        assert_eq!(plan.status.phase, phase);
+        let plan = run(
+            &spec(),
+            &status,
+            &accounts(),
+            Observed::Running { account: "a".into(), state: worker(Activity::Idle) },
+        );
+        assert!(
+            matches!(plan.actions.as_slice(), [Action::StopWorker { .. }]),
+            "a stray worker of an ended session is stopped"
+        );
+    }
+}
+
+#[test]
+fn reconcile_is_idempotent_for_a_steady_running_session() {
+    let observed = Observed::Running { account: "a".into(), state: worker(Activity::Idle) };
+    let first = run(&spec(), &status_on("a", SessionPhase::Starting), &accounts(), observed.clone());
+    let second = run(&spec(), &first.status, &accounts(), observed);
+    assert_eq!(first.status, second.status);
+    assert!(second.actions.is_empty() && second.events.is_empty());
+}
