@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use kube::CustomResourceExt;
 use ts_rs::TS;
 
-use crate::{account, activity, conditions, frames, oneshot, session, worker_state};
+use crate::{account, activity, api, conditions, frames, oneshot, session, worker_state};
 
 /// One generated file: its path relative to the repository root, and its contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +93,19 @@ pub fn typescript() -> String {
     push_decl::<oneshot::OneshotEvent>(&mut out, &cfg);
     push_decl::<oneshot::ContentBlock>(&mut out, &cfg);
     push_decl::<oneshot::OneshotResult>(&mut out, &cfg);
+    push_decl::<api::CreateSession>(&mut out, &cfg);
+    push_decl::<api::SendMessage>(&mut out, &cfg);
+    push_decl::<api::OneshotRequest>(&mut out, &cfg);
+    push_decl::<api::ApprovalAnswer>(&mut out, &cfg);
+    push_decl::<api::SessionView>(&mut out, &cfg);
+    push_decl::<api::RepoView>(&mut out, &cfg);
+    push_decl::<api::AccountView>(&mut out, &cfg);
+    push_decl::<api::HealthView>(&mut out, &cfg);
+    push_decl::<api::SessionCounts>(&mut out, &cfg);
+    push_decl::<api::ChangeEvent>(&mut out, &cfg);
+    push_decl::<api::HistoryPage>(&mut out, &cfg);
+    push_decl::<api::HistoryEntry>(&mut out, &cfg);
+    push_decl::<api::ApiError>(&mut out, &cfg);
     out.push_str("/** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */\n");
     out.push_str(&format!("export const BINARY_HEADER_LEN = {};\n", frames::BINARY_HEADER_LEN));
     out.push_str(&format!(

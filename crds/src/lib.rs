@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod api;
 pub mod codegen;
 pub mod conditions;
 pub mod frames;

@@ -683,6 +683,304 @@ rateLimit: RateLimit | null,
  */
 exitCode: number | null, };
 
+/**
+ * `POST /api/sessions`: start a session.
+ */
+export type CreateSession = { 
+/**
+ * A repo name from `GET /api/repos`.
+ */
+repo_name: string, 
+/**
+ * A unique name (`[a-z0-9-]`, at most 63); generated when absent.
+ */
+name?: string, 
+/**
+ * Run under this account; absent: the best available one.
+ */
+account_id?: string, 
+/**
+ * Interactive (default) or one-shot.
+ */
+mode?: SessionMode, 
+/**
+ * First message (interactive) or the task (one-shot, required).
+ */
+prompt?: string, 
+/**
+ * Model.
+ */
+model?: string, 
+/**
+ * Permission mode.
+ */
+permission_mode?: PermissionMode, 
+/**
+ * Move to the next account on a usage limit (`Auto`, default) or wait (`Off`).
+ */
+rotation?: RotationPolicy, };
+
+/**
+ * `POST /api/sessions/{id}/send`: type a message into the session.
+ */
+export type SendMessage = { 
+/**
+ * The text.
+ */
+text: string, 
+/**
+ * Press Enter after it (default true).
+ */
+submit?: boolean, };
+
+/**
+ * `POST /api/sessions/{id}/oneshot`: run a one-shot task that continues this session's
+ * conversation (a new one-shot session resuming it).
+ */
+export type OneshotRequest = { 
+/**
+ * The task.
+ */
+prompt: string, 
+/**
+ * A name for the new session; generated when absent.
+ */
+name?: string, 
+/**
+ * Model.
+ */
+model?: string, 
+/**
+ * Permission mode.
+ */
+permission_mode?: PermissionMode, };
+
+/**
+ * `POST /api/sessions/{id}/approval`: answer the pending permission request.
+ */
+export type ApprovalAnswer = { 
+/**
+ * The pending request's id (`status` → `approval.id`).
+ */
+id: string, 
+/**
+ * Allow or deny.
+ */
+decision: ApprovalDecision, 
+/**
+ * A reason given to Claude with a deny.
+ */
+message?: string, };
+
+/**
+ * A session as the API shows it.
+ */
+export type SessionView = { 
+/**
+ * Stable id.
+ */
+id: string, 
+/**
+ * Unique name.
+ */
+name: string, 
+/**
+ * What was asked for.
+ */
+spec: ClaudeSessionSpec, 
+/**
+ * What is known.
+ */
+status: ClaudeSessionStatus, 
+/**
+ * Live worker state (activity, approval, offsets) when a worker runs.
+ */
+live?: WorkerState, 
+/**
+ * When it was created.
+ */
+created_at: string, 
+/**
+ * When it was deleted (history is kept).
+ */
+deleted_at?: string, };
+
+/**
+ * A configured repo.
+ */
+export type RepoView = { 
+/**
+ * Its name (used in `repo_name`).
+ */
+name: string, 
+/**
+ * True when it is a git repository (sessions then get their own worktree).
+ */
+is_git: boolean, };
+
+/**
+ * An account as the API shows it (never its credential).
+ */
+export type AccountView = { 
+/**
+ * Its name (used in `account_id`).
+ */
+id: string, 
+/**
+ * Higher is chosen first.
+ */
+priority: number, 
+/**
+ * What kind of credential it holds.
+ */
+kind: CredentialKind, 
+/**
+ * Session cap, if any.
+ */
+max_sessions?: number, 
+/**
+ * Sessions running under it now.
+ */
+active_sessions: number, 
+/**
+ * Set while a usage limit is in force.
+ */
+limited_until?: string, 
+/**
+ * The window of the last limit.
+ */
+limit_window?: RateLimitWindow, 
+/**
+ * Usage so far.
+ */
+usage: AccountUsage, };
+
+/**
+ * `GET /api/health`.
+ */
+export type HealthView = { 
+/**
+ * `ok`, or `degraded` with `hints`.
+ */
+status: string, 
+/**
+ * The control plane's version.
+ */
+version: string, 
+/**
+ * The Claude Code CLI the workers run, when known.
+ */
+claude_version?: string, 
+/**
+ * `local` or `kube`.
+ */
+runtime: string, 
+/**
+ * `sqlite` or `postgres`.
+ */
+database: string, 
+/**
+ * Sessions by state.
+ */
+sessions: SessionCounts, 
+/**
+ * Configured accounts.
+ */
+accounts: number, 
+/**
+ * Accounts rate limited now.
+ */
+accounts_limited: number, 
+/**
+ * Configured repos.
+ */
+repos: number, 
+/**
+ * What to fix (no repos, no accounts, …).
+ */
+hints: Array<string>, };
+
+/**
+ * Session counts for the health view.
+ */
+export type SessionCounts = { 
+/**
+ * Sessions not deleted.
+ */
+total: number, 
+/**
+ * Running or starting.
+ */
+running: number, 
+/**
+ * Waiting for the person (approval, idle, limit, login).
+ */
+needs_you: number, };
+
+/**
+ * A change pushed on `GET /api/events` (server-sent events).
+ */
+export type ChangeEvent = { "kind": "session", 
+/**
+ * Its new view.
+ */
+session: SessionView, } | { "kind": "sessionDeleted", 
+/**
+ * Its id.
+ */
+id: string, } | { "kind": "account", 
+/**
+ * Its new view.
+ */
+account: AccountView, };
+
+/**
+ * One page of a session's history.
+ */
+export type HistoryPage = { 
+/**
+ * Entries, oldest first.
+ */
+entries: Array<HistoryEntry>, 
+/**
+ * Pass as `after` for the next page; absent at the end.
+ */
+next?: number, };
+
+/**
+ * One recorded event of a session (state changes, prompts, rotations, one-shot events).
+ */
+export type HistoryEntry = { 
+/**
+ * Its id (increasing).
+ */
+id: number, 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * What kind (`state`, `prompt`, `rotated`, `oneshot`, …).
+ */
+kind: string, 
+/**
+ * Details.
+ */
+data: unknown, };
+
+/**
+ * The body of every error response.
+ */
+export type ApiError = { 
+/**
+ * A stable machine-readable code (`not_found`, `bad_request`, `conflict`, …).
+ */
+code: string, 
+/**
+ * What went wrong, for a person.
+ */
+error: string, };
+
 /** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */
 export const BINARY_HEADER_LEN = 9;
 /** Kind byte of a binary output frame. */

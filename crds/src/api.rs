@@ -1,0 +1,248 @@
+//! The control plane's REST bodies (`/api/...`), shared with the PWA through the generated
+//! TypeScript types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::account::{AccountUsage, CredentialKind};
+use crate::activity::{ApprovalDecision, RateLimitWindow};
+use crate::session::{ClaudeSessionSpec, ClaudeSessionStatus, PermissionMode, RotationPolicy, SessionMode};
+
+/// `POST /api/sessions`: start a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// A repo name from `GET /api/repos`.
+    pub repo_name: String,
+    /// A unique name (`[a-z0-9-]`, at most 63); generated when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    /// Run under this account; absent: the best available one.
+    #[serde(default)]
+    #[ts(optional)]
+    pub account_id: Option<String>,
+    /// Interactive (default) or one-shot.
+    #[serde(default)]
+    #[ts(optional)]
+    pub mode: Option<SessionMode>,
+    /// First message (interactive) or the task (one-shot, required).
+    #[serde(default)]
+    #[ts(optional)]
+    pub prompt: Option<String>,
+    /// Model.
+    #[serde(default)]
+    #[ts(optional)]
+    pub model: Option<String>,
+    /// Permission mode.
+    #[serde(default)]
+    #[ts(optional)]
+    pub permission_mode: Option<PermissionMode>,
+    /// Move to the next account on a usage limit (`Auto`, default) or wait (`Off`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub rotation: Option<RotationPolicy>,
+}
+
+/// `POST /api/sessions/{id}/send`: type a message into the session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The text.
+    pub text: String,
+    /// Press Enter after it (default true).
+    #[serde(default)]
+    #[ts(optional)]
+    pub submit: Option<bool>,
+}
+
+/// `POST /api/sessions/{id}/oneshot`: run a one-shot task that continues this session's
+/// conversation (a new one-shot session resuming it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct OneshotRequest {
+    /// The task.
+    pub prompt: String,
+    /// A name for the new session; generated when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub name: Option<String>,
+    /// Model.
+    #[serde(default)]
+    #[ts(optional)]
+    pub model: Option<String>,
+    /// Permission mode.
+    #[serde(default)]
+    #[ts(optional)]
+    pub permission_mode: Option<PermissionMode>,
+}
+
+/// `POST /api/sessions/{id}/approval`: answer the pending permission request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalAnswer {
+    /// The pending request's id (`status` → `approval.id`).
+    pub id: String,
+    /// Allow or deny.
+    pub decision: ApprovalDecision,
+    /// A reason given to Claude with a deny.
+    #[serde(default)]
+    #[ts(optional)]
+    pub message: Option<String>,
+}
+
+/// A session as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionView {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// What was asked for.
+    pub spec: ClaudeSessionSpec,
+    /// What is known.
+    pub status: ClaudeSessionStatus,
+    /// Live worker state (activity, approval, offsets) when a worker runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub live: Option<crate::WorkerState>,
+    /// When it was created.
+    #[ts(type = "string")]
+    pub created_at: DateTime<Utc>,
+    /// When it was deleted (history is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A configured repo.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RepoView {
+    /// Its name (used in `repo_name`).
+    pub name: String,
+    /// True when it is a git repository (sessions then get their own worktree).
+    pub is_git: bool,
+}
+
+/// An account as the API shows it (never its credential).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct AccountView {
+    /// Its name (used in `account_id`).
+    pub id: String,
+    /// Higher is chosen first.
+    pub priority: i32,
+    /// What kind of credential it holds.
+    pub kind: CredentialKind,
+    /// Session cap, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub max_sessions: Option<u32>,
+    /// Sessions running under it now.
+    pub active_sessions: u32,
+    /// Set while a usage limit is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub limited_until: Option<DateTime<Utc>>,
+    /// The window of the last limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub limit_window: Option<RateLimitWindow>,
+    /// Usage so far.
+    pub usage: AccountUsage,
+}
+
+/// `GET /api/health`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct HealthView {
+    /// `ok`, or `degraded` with `hints`.
+    pub status: String,
+    /// The control plane's version.
+    pub version: String,
+    /// The Claude Code CLI the workers run, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub claude_version: Option<String>,
+    /// `local` or `kube`.
+    pub runtime: String,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// Sessions by state.
+    pub sessions: SessionCounts,
+    /// Configured accounts.
+    pub accounts: u32,
+    /// Accounts rate limited now.
+    pub accounts_limited: u32,
+    /// Configured repos.
+    pub repos: u32,
+    /// What to fix (no repos, no accounts, …).
+    pub hints: Vec<String>,
+}
+
+/// Session counts for the health view.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SessionCounts {
+    /// Sessions not deleted.
+    pub total: u32,
+    /// Running or starting.
+    pub running: u32,
+    /// Waiting for the person (approval, idle, limit, login).
+    pub needs_you: u32,
+}
+
+/// A change pushed on `GET /api/events` (server-sent events).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ChangeEvent {
+    /// A session was created or changed.
+    Session {
+        /// Its new view.
+        session: Box<SessionView>,
+    },
+    /// A session was deleted.
+    SessionDeleted {
+        /// Its id.
+        id: String,
+    },
+    /// An account changed (limit, usage).
+    Account {
+        /// Its new view.
+        account: AccountView,
+    },
+}
+
+/// One page of a session's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryPage {
+    /// Entries, oldest first.
+    pub entries: Vec<HistoryEntry>,
+    /// Pass as `after` for the next page; absent at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub next: Option<i64>,
+}
+
+/// One recorded event of a session (state changes, prompts, rotations, one-shot events).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct HistoryEntry {
+    /// Its id (increasing).
+    #[ts(type = "number")]
+    pub id: i64,
+    /// When.
+    #[ts(type = "string")]
+    pub at: DateTime<Utc>,
+    /// What kind (`state`, `prompt`, `rotated`, `oneshot`, …).
+    pub kind: String,
+    /// Details.
+    #[ts(type = "unknown")]
+    pub data: serde_json::Value,
+}
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    /// A stable machine-readable code (`not_found`, `bad_request`, `conflict`, …).
+    pub code: String,
+    /// What went wrong, for a person.
+    pub error: String,
+}
