@@ -137,7 +137,7 @@ pub fn prepare_config_dir(
     let existing = std::fs::read(&claude_json).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let doc = seeded_claude_json(existing, cwd, credential);
     write_private(&claude_json, doc.to_string().as_bytes())?;
-    let settings_path = config_dir.join("cockpit-hooks.json");
+    let settings_path = config_dir.join(format!("cockpit-hooks-{}.json", std::process::id()));
     write_private(&settings_path, settings.to_string().as_bytes())?;
     Ok(settings_path)
 }

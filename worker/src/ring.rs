@@ -18,6 +18,13 @@ impl OutputRing {
         OutputRing { bytes: VecDeque::with_capacity(capacity.min(1 << 20)), capacity, start: 0 }
     }
 
+    /// An empty ring whose next byte gets offset `start` (a mirror that joins a stream late).
+    pub fn starting_at(capacity: usize, start: u64) -> OutputRing {
+        let mut ring = OutputRing::new(capacity);
+        ring.start = start;
+        ring
+    }
+
     /// The oldest offset still held.
     pub fn start_offset(&self) -> u64 {
         self.start

@@ -68,10 +68,12 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
 
     let mut argv = Vec::new();
+    let mut private_files = Vec::new();
     if opts.claude {
         std::fs::create_dir_all(&opts.config_dir)
             .with_context(|| format!("creating the config dir {}", opts.config_dir.display()))?;
-        let secret_file = opts.config_dir.join("cockpit-hook-secret");
+        // Per worker: several workers may share one config dir (one Claude home for all sessions).
+        let secret_file = opts.config_dir.join(format!("cockpit-hook-secret-{}", std::process::id()));
         write_private(&secret_file, hook_secret.as_bytes())?;
         let command = crate::hooks::CommandHook {
             exe: std::env::current_exe().context("locating the worker executable")?.to_string_lossy().into_owned(),
@@ -81,6 +83,8 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
         let command = (opts.mode == SessionMode::Interactive).then_some(command);
         let settings = crate::hooks::settings_json(&format!("http://{hooks_addr}"), &hook_secret, command.as_ref());
         let settings_path = prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref(), &settings)?;
+        private_files.push(secret_file.clone());
+        private_files.push(settings_path.clone());
         argv = claude_argv(&ClaudeArgs {
             settings: Some(settings_path),
             session_id: opts.session_id.clone(),
@@ -118,6 +122,12 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     tracing::info!(command = %opts.command, pid = ?pid, mode = ?opts.mode, %addr, "session started");
 
     let app = crate::server::router(hub.clone(), input);
+    // Keystroke echoes are tiny writes: without TCP_NODELAY, Nagle holds some for ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY");
+        }
+    });
     tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(%err, "server stopped");
@@ -129,6 +139,9 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let code = wait_for_exit(exit_rx, pid, opts.grace).await;
     hub.on_exit(code);
     tracing::info!(code, "CLI exited");
+    for file in &private_files {
+        let _ = std::fs::remove_file(file);
+    }
     tokio::time::sleep(opts.linger).await;
     Ok(code)
 }
