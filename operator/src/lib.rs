@@ -5,7 +5,13 @@
 //! gateway (REST + WebSocket for the PWA), persistence (SQLite or PostgreSQL) and the config
 //! file.
 
+pub mod app;
 pub mod config;
+pub mod controller;
+pub mod gateway;
 pub mod reconcile;
+pub mod runtime;
+pub mod serve;
+pub mod stream;
 pub mod store;
 pub mod worktree;

@@ -1,6 +1,64 @@
 //! `cockpit`: the Claude Cockpit control plane.
 
-fn main() {
-    eprintln!("cockpit: the control plane is under construction");
-    std::process::exit(2);
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cockpit_operator::serve::{ServeOptions, serve};
+
+/// Run a fleet of Claude Code sessions and steer them from your phone.
+#[derive(Parser, Debug)]
+#[command(name = "cockpit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API, the session WebSockets and the PWA on one port, running sessions as local
+    /// worker processes (the embedded default).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "COCKPIT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Where the SQLite database, worktrees, the Claude home and logs live.
+        #[arg(long, env = "COCKPIT_DATA_DIR", default_value = ".cockpit")]
+        data_dir: PathBuf,
+        /// The YAML config file (repos, accounts, limits).
+        #[arg(long, env = "COCKPIT_CONFIG")]
+        config: Option<PathBuf>,
+        /// The built PWA (default: frontend/dist when it exists).
+        #[arg(long, env = "COCKPIT_PWA_DIR")]
+        pwa_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, data_dir, config, pwa_dir } => {
+            let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+            let pwa_dir = pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("cockpit: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(serve(ServeOptions { listen, data_dir, config, database_url, pwa_dir })) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("cockpit: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }

@@ -187,6 +187,15 @@ pub fn reconcile(input: SessionInput<'_>, accounts: &[AccountInfo], observed: &O
         return cx.plan;
     }
 
+    // Every account was limited and this worker was told to stop: whatever it still reports
+    // while it goes, the session waits for a reset.
+    let rotating = input.spec.rotation == RotationPolicy::Auto && input.spec.account_ref.is_none();
+    if input.status.phase == SessionPhase::RateLimited && rotating && observed.is_alive() {
+        cx.stop("waiting for a usage-limit reset");
+        cx.start_or_wait();
+        return cx.plan;
+    }
+
     match observed {
         Observed::NoWorker => cx.start_or_wait(),
         Observed::Starting { account } => {
@@ -412,7 +421,7 @@ impl Ctx<'_> {
 
     fn exited(&mut self, account: &str, code: Option<i32>, state: Option<&WorkerState>) {
         // A worker stopped because every account is limited: wait for the reset, then resume.
-        if self.plan.status.phase == SessionPhase::RateLimited {
+        if self.input.status.phase == SessionPhase::RateLimited {
             self.plan.status.activity = Some(Activity::Exited);
             self.start_or_wait();
             return;

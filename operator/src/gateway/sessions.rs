@@ -1,0 +1,262 @@
+//! `/api/sessions`: create, list, show, delete, send, one-shot, approve, history, screen.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use cockpit_crds::api::{ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView};
+use cockpit_crds::frames::ClientFrame;
+use cockpit_crds::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::error::{Body, Failure};
+use super::security::actor;
+use crate::app::App;
+use crate::store::SessionRow;
+
+/// Finds a session by id or by name (live sessions first).
+pub async fn find(app: &App, key: &str) -> Result<SessionRow, Failure> {
+    if key.len() > 200 {
+        return Err(Failure::bad_request("session id too long"));
+    }
+    if let Some(row) = app.store.get_session(key).await? {
+        return Ok(row);
+    }
+    if let Some(row) = app.store.get_session_by_name(key).await? {
+        return Ok(row);
+    }
+    Err(Failure::not_found(format!("no session {key:?}")))
+}
+
+async fn audit(app: &App, headers: &HeaderMap, action: &str, session: Option<&str>, detail: serde_json::Value) {
+    if let Err(err) = app.store.audit(Utc::now(), actor(headers).as_deref(), action, session, &detail).await {
+        tracing::warn!(%err, "writing the audit log");
+    }
+}
+
+/// `GET /api/sessions`.
+pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Vec<SessionView>>, Failure> {
+    let rows = app.store.list_sessions(false).await?;
+    Ok(Json(rows.iter().map(|r| app.session_view(r)).collect()))
+}
+
+/// `GET /api/sessions/{id}`.
+pub async fn show(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Json<SessionView>, Failure> {
+    let row = find(&app, &id).await?;
+    Ok(Json(app.session_view(&row)))
+}
+
+fn generated_name(repo: &str) -> String {
+    let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(6).collect();
+    let base: String = repo.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(50).collect();
+    format!("{}-{suffix}", base.to_ascii_lowercase())
+}
+
+/// Checks a request against the config and the CRD's own rules, and builds the session.
+fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
+    let repo = app
+        .config
+        .repo(&body.repo_name)
+        .ok_or_else(|| {
+            let known: Vec<&str> = app.config.repos.iter().map(|r| r.name.as_str()).collect();
+            Failure::bad_request(format!("unknown repo {:?}; configured repos: {known:?}", body.repo_name))
+        })?
+        .name
+        .clone();
+    if let Some(account) = &body.account_id {
+        if app.config.account(account).is_none() {
+            return Err(Failure::bad_request(format!("unknown account {account:?}")));
+        }
+    }
+    let name = match body.name {
+        Some(name) => {
+            crate::config::validate_name(&name).map_err(|why| Failure::bad_request(format!("invalid name {name:?}: {why}")))?;
+            name
+        }
+        None => generated_name(&repo),
+    };
+    let spec = ClaudeSessionSpec {
+        repo,
+        account_ref: body.account_id,
+        mode: body.mode.unwrap_or(SessionMode::Interactive),
+        prompt: body.prompt.filter(|p| !p.trim().is_empty()),
+        model: body.model,
+        permission_mode: body.permission_mode,
+        resume: None,
+        rotation: body.rotation.unwrap_or(RotationPolicy::Auto),
+    };
+    validate_spec(&name, &spec)?;
+    let now = Utc::now();
+    Ok(SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        repo: spec.repo.clone(),
+        spec,
+        status: ClaudeSessionStatus::default(),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    })
+}
+
+/// The same rules the API server applies to a `ClaudeSession` (its CEL validations).
+fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
+    ClaudeSession::new(name, spec.clone()).validate_cel().map_err(|err| {
+        let text = format!("{err}");
+        Failure::bad_request(if text.contains("needs a non-empty spec.prompt") {
+            "a one-shot session needs a prompt".to_owned()
+        } else {
+            format!("invalid session: {text}")
+        })
+    })?;
+    if let Some(model) = &spec.model {
+        if model.is_empty() || model.len() > 200 || model.chars().any(char::is_whitespace) {
+            return Err(Failure::bad_request("invalid model name"));
+        }
+    }
+    Ok(())
+}
+
+async fn create_row(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
+    app.store.insert_session(&row).await.map_err(|err| match err {
+        crate::store::StoreError::Duplicate { .. } => Failure::conflict(format!("a session named {:?} already exists", row.name)),
+        other => other.into(),
+    })?;
+    audit(app, headers, "create", Some(&row.id), serde_json::json!({ "name": row.name, "repo": row.repo, "mode": row.spec.mode })).await;
+    app.announce_session(&row);
+    let _ = app.reconcile.send(row.id.clone());
+    Ok((StatusCode::CREATED, Json(app.session_view(&row))).into_response())
+}
+
+/// `POST /api/sessions`.
+pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, Body(body): Body<CreateSession>) -> Result<Response, Failure> {
+    let row = new_session(&app, body)?;
+    create_row(&app, &headers, row).await
+}
+
+/// `DELETE /api/sessions/{id}`: stops the session; its history is kept.
+pub async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<SessionView>, Failure> {
+    let row = find(&app, &id).await?;
+    if row.deleted_at.is_none() {
+        app.store.mark_deleted(&row.id, Utc::now()).await?;
+        audit(&app, &headers, "delete", Some(&row.id), serde_json::json!({ "name": row.name })).await;
+        let _ = app.changes.send(cockpit_crds::api::ChangeEvent::SessionDeleted { id: row.id.clone() });
+        let _ = app.reconcile.send(row.id.clone());
+    }
+    let row = find(&app, &row.id).await?;
+    Ok(Json(app.session_view(&row)))
+}
+
+fn frame(frame: &ClientFrame) -> Result<Message, Failure> {
+    serde_json::to_string(frame).map(|t| Message::Text(t.into())).map_err(Failure::internal)
+}
+
+/// `POST /api/sessions/{id}/send`: types a message (and Enter) into the session.
+pub async fn send(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<SendMessage>,
+) -> Result<StatusCode, Failure> {
+    let row = find(&app, &id).await?;
+    if body.text.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES - 64 {
+        return Err(Failure::bad_request("message too long"));
+    }
+    if row.spec.mode == SessionMode::Oneshot {
+        return Err(Failure::conflict("a one-shot session takes no input"));
+    }
+    let stream = app.runtime.stream(&row.id).await?;
+    if !stream.has_upstream() {
+        return Err(Failure::conflict("the session has no running worker"));
+    }
+    stream.send_upstream(frame(&ClientFrame::Input { data: body.text.clone() })?);
+    if body.submit.unwrap_or(true) {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_crds::frames::Key::Enter })?);
+    }
+    audit(&app, &headers, "send", Some(&row.id), serde_json::json!({ "chars": body.text.chars().count() })).await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /api/sessions/{id}/approval`: allows or denies the pending permission request.
+pub async fn approve(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<ApprovalAnswer>,
+) -> Result<StatusCode, Failure> {
+    let row = find(&app, &id).await?;
+    let stream = app.runtime.stream(&row.id).await?;
+    let pending = stream.state().and_then(|s| s.approval).filter(|a| a.id == body.id && a.answerable);
+    if pending.is_none() || !stream.has_upstream() {
+        return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
+    }
+    stream.send_upstream(frame(&ClientFrame::Approve { id: body.id.clone(), decision: body.decision, message: body.message.clone() })?);
+    audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /api/sessions/{id}/oneshot`: a one-shot task continuing this session's conversation.
+pub async fn oneshot(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(body): Body<OneshotRequest>,
+) -> Result<Response, Failure> {
+    let source = find(&app, &id).await?;
+    let create = CreateSession {
+        repo_name: source.spec.repo.clone(),
+        name: body.name,
+        account_id: source.spec.account_ref.clone(),
+        mode: Some(SessionMode::Oneshot),
+        prompt: Some(body.prompt),
+        model: body.model.or(source.spec.model.clone()),
+        permission_mode: body.permission_mode.or(source.spec.permission_mode),
+        rotation: Some(source.spec.rotation),
+    };
+    let mut row = new_session(&app, create)?;
+    row.spec.resume = source.status.claude_session_id.clone();
+    create_row(&app, &headers, row).await
+}
+
+/// Paging of `GET /api/sessions/{id}/history`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging {
+    /// Entries after this id.
+    #[serde(default)]
+    after: Option<i64>,
+    /// At most this many (1..=500, default 100).
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// `GET /api/sessions/{id}/history`: state changes, rotations and other events, paged.
+pub async fn history(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    query: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<HistoryPage>, Failure> {
+    let Query(paging) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let row = find(&app, &id).await?;
+    let limit = paging.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Failure::bad_request("limit must be between 1 and 500"));
+    }
+    let after = paging.after.unwrap_or(0).max(0);
+    let rows = app.store.list_events(&row.id, after, limit).await?;
+    let next = if rows.len() as u32 == limit { rows.last().map(|r| r.id) } else { None };
+    let entries = rows.into_iter().map(|r| HistoryEntry { id: r.id, at: r.at, kind: r.kind, data: r.data }).collect();
+    Ok(Json(HistoryPage { entries, next }))
+}
+
+/// `GET /api/sessions/{id}/screen`: the rendered screen as text.
+pub async fn screen(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, Failure> {
+    let row = find(&app, &id).await?;
+    let stream = app.runtime.stream(&row.id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], stream.screen_text()).into_response())
+}

@@ -1,0 +1,201 @@
+//! `WS /ws/sessions/{id}?from=OFFSET`: the session's terminal for any number of clients, each
+//! resuming from its own offset, relayed over one upstream connection per live worker; after
+//! the worker ended, the persisted output is replayed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use cockpit_crds::frames::{BinaryKind, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, encode_binary};
+use cockpit_crds::{Activity, WorkerState};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_tungstenite::tungstenite::Message as UpMessage;
+
+use super::error::Failure;
+use crate::app::App;
+use crate::store::SessionRow;
+use crate::stream::SessionStream;
+
+const MAX_OUTPUT_FRAME: usize = 256 * 1024;
+
+/// The upgrade handler.
+pub async fn upgrade(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, Failure> {
+    let from = match query.get("from").map(|f| f.parse::<u64>()) {
+        None => None,
+        Some(Ok(offset)) => Some(offset),
+        Some(Err(_)) => return Err(Failure::bad_request("`from` must be a byte offset (a non-negative integer)")),
+    };
+    if let Some(unknown) = query.keys().find(|k| k.as_str() != "from") {
+        return Err(Failure::bad_request(format!("unknown query parameter {unknown:?}")));
+    }
+    let row = super::sessions::find(&app, &id).await?;
+    let stream = app.runtime.stream(&row.id).await?;
+    Ok(upgrade.max_message_size(1 << 20).on_upgrade(move |socket| serve(socket, app, row, stream, from)).into_response())
+}
+
+/// The state shown for a session whose worker is not (or no longer) connected.
+fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
+    let mut state = stream.state().unwrap_or_else(|| WorkerState {
+        activity: row.status.activity.unwrap_or(if row.status.phase.is_terminal() { Activity::Exited } else { Activity::Starting }),
+        activity_since: row.updated_at,
+        mode: row.spec.mode,
+        claude_session_id: row.status.claude_session_id.clone(),
+        cols: 120,
+        rows: 40,
+        start_offset: 0,
+        end_offset: 0,
+        rate_limit: row.status.rate_limit.clone(),
+        approval: None,
+        exit_code: row.status.exit_code,
+        last_prompt: None,
+        oneshot_result: None,
+        source: "store".into(),
+    });
+    state.end_offset = stream.end_offset();
+    state
+}
+
+async fn send_json(sink: &mut futures_util::stream::SplitSink<WebSocket, Message>, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => sink.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error { code, message: message.into() }
+}
+
+async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>) {
+    let (mut sink, mut source) = socket.split();
+    let mut state_rx = stream.watch_state();
+    state_rx.mark_unchanged();
+    let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: state_from_row(&row, &stream) };
+    if !send_json(&mut sink, &hello).await {
+        return;
+    }
+    let attach = match stream.attach(from).await {
+        Ok(attach) => attach,
+        Err(err) => {
+            tracing::warn!(session = %row.id, "attach: {err:#}");
+            let _ = send_json(&mut sink, &error(ErrorCode::NotAccepted, "the session's output could not be read")).await;
+            return;
+        }
+    };
+    let (mut live, mut next) = (attach.live, attach.next_offset);
+    for frame in attach.frames {
+        if sink.send(Message::Binary(frame.into())).await.is_err() {
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            incoming = source.next() => {
+                let Some(Ok(message)) = incoming else { break };
+                if let Some(reply) = forward(&app, &row, &stream, message) {
+                    if !send_json(&mut sink, &reply).await {
+                        break;
+                    }
+                }
+            }
+            chunk = live.recv() => match chunk {
+                Ok(first) => {
+                    let start = next;
+                    let mut buf = Vec::new();
+                    take(&mut buf, &mut next, &first);
+                    while buf.len() < MAX_OUTPUT_FRAME {
+                        match live.try_recv() {
+                            Ok(more) => take(&mut buf, &mut next, &more),
+                            Err(_) => break,
+                        }
+                    }
+                    if !buf.is_empty() && sink.send(Message::Binary(encode_binary(BinaryKind::Output, start, &buf).into())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => match stream.resync(next).await {
+                    Ok(again) => {
+                        live = again.live;
+                        next = again.next_offset;
+                        let mut failed = false;
+                        for frame in again.frames {
+                            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                                failed = true;
+                                break;
+                            }
+                        }
+                        if failed {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                },
+                Err(RecvError::Closed) => break,
+            },
+            changed = state_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                state_rx.mark_unchanged();
+                let state = state_from_row(&row, &stream);
+                if !send_json(&mut sink, &ServerFrame::State { state }).await {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = Utc::now();
+}
+
+fn take(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::stream::Chunk) {
+    let end = chunk.offset + chunk.data.len() as u64;
+    if end <= *next {
+        return;
+    }
+    let skip = next.saturating_sub(chunk.offset) as usize;
+    buf.extend_from_slice(&chunk.data[skip..]);
+    *next = end;
+}
+
+/// Validates a client frame and forwards it to the worker; returns an error frame to send
+/// back when it is refused (nothing is forwarded then).
+fn forward(app: &App, row: &SessionRow, stream: &SessionStream, message: Message) -> Option<ServerFrame> {
+    let _ = app;
+    let upstream = match message {
+        Message::Text(text) => {
+            if let Err(refusal) = cockpit_worker::client::parse_text_frame(text.as_str(), false) {
+                return Some(error(refusal.code, refusal.message));
+            }
+            if let Ok(ClientFrame::Approve { id, .. }) = serde_json::from_str::<ClientFrame>(text.as_str()) {
+                let pending = stream.state().and_then(|s| s.approval).is_some_and(|a| a.id == id && a.answerable);
+                if !pending {
+                    return Some(error(ErrorCode::NoPendingApproval, format!("no pending permission request with id {id:?}")));
+                }
+            }
+            UpMessage::Text(text.as_str().into())
+        }
+        Message::Binary(bytes) => {
+            if bytes.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES {
+                return Some(error(ErrorCode::FrameTooLarge, "input frame too large"));
+            }
+            UpMessage::Binary(bytes.to_vec().into())
+        }
+        _ => return None,
+    };
+    if row.spec.mode == cockpit_crds::SessionMode::Oneshot {
+        return Some(error(ErrorCode::NotAccepted, "a one-shot session takes no input"));
+    }
+    if !stream.send_upstream(upstream) {
+        return Some(error(ErrorCode::NotAccepted, "the session has no running worker"));
+    }
+    None
+}

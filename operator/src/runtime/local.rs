@@ -1,0 +1,428 @@
+//! The local runtime: each session's worker is a `cockpit-worker` child process listening on a
+//! loopback port. A worker that dies is noticed at once (the runtime waits on it); workers run
+//! in their own process group, so they outlive a crashed control plane and are re-adopted on
+//! its restart.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::Utc;
+use cockpit_crds::{ClaudeSessionSpec, CredentialKind, SessionMode, WorkerState};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::config::Secret;
+use crate::reconcile::Observed;
+use crate::store::{Store, WorkerRow};
+use crate::stream::SessionStream;
+
+/// How workers are started.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// The `cockpit-worker` executable.
+    pub worker_bin: PathBuf,
+    /// The CLI the worker runs (`claude`).
+    pub command: String,
+    /// Output bytes each worker keeps.
+    pub ring_bytes: usize,
+    /// The Claude home (CLAUDE_CONFIG_DIR) shared by all sessions, so any session can resume
+    /// any conversation on any account.
+    pub claude_home: PathBuf,
+    /// Where worker logs go.
+    pub log_dir: PathBuf,
+    /// Seconds a stopping CLI gets before it is killed.
+    pub grace_secs: u64,
+}
+
+/// One worker start.
+pub struct StartRequest<'a> {
+    /// The session's id.
+    pub session_id: &'a str,
+    /// Its spec.
+    pub spec: &'a ClaudeSessionSpec,
+    /// The account's name.
+    pub account: &'a str,
+    /// The account's credential.
+    pub credential: (CredentialKind, Secret),
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Conversation to resume.
+    pub resume: Option<String>,
+    /// Prompt to start with.
+    pub prompt: Option<String>,
+}
+
+#[derive(Debug)]
+struct Handle {
+    generation: u64,
+    account: String,
+    pid: Option<u32>,
+    endpoint: Option<String>,
+    state: Option<WorkerState>,
+    exited: Option<Option<i32>>,
+    start_failed: Option<String>,
+}
+
+/// The local runtime.
+pub struct LocalRuntime {
+    settings: WorkerSettings,
+    store: Store,
+    handles: Mutex<HashMap<String, Handle>>,
+    streams: Mutex<HashMap<String, Arc<SessionStream>>>,
+    next_generation: Mutex<u64>,
+    notify: mpsc::UnboundedSender<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LocalRuntime {
+    /// A runtime that reports every change of a session's worker on `notify`.
+    pub fn new(settings: WorkerSettings, store: Store, notify: mpsc::UnboundedSender<String>) -> Arc<LocalRuntime> {
+        Arc::new(LocalRuntime {
+            settings,
+            store,
+            handles: Mutex::new(HashMap::new()),
+            streams: Mutex::new(HashMap::new()),
+            next_generation: Mutex::new(0),
+            notify,
+        })
+    }
+
+    /// The session's output stream, opened (from the database) on first use.
+    pub async fn stream(&self, session_id: &str) -> anyhow::Result<Arc<SessionStream>> {
+        if let Some(stream) = lock(&self.streams).get(session_id) {
+            return Ok(stream.clone());
+        }
+        let stream = SessionStream::open(session_id, self.store.clone(), 120, 40).await?;
+        Ok(lock(&self.streams).entry(session_id.to_owned()).or_insert(stream).clone())
+    }
+
+    /// What is observed of the session's worker.
+    pub fn observe(&self, session_id: &str) -> Observed {
+        let handles = lock(&self.handles);
+        let Some(h) = handles.get(session_id) else { return Observed::NoWorker };
+        let account = h.account.clone();
+        if let Some(message) = &h.start_failed {
+            return Observed::StartFailed { account, message: message.clone() };
+        }
+        if let Some(code) = h.exited {
+            let code = code.or_else(|| h.state.as_ref().and_then(|s| s.exit_code));
+            return Observed::Exited { account, code, state: h.state.clone() };
+        }
+        match &h.state {
+            Some(state) => Observed::Running { account, state: state.clone() },
+            None => Observed::Starting { account },
+        }
+    }
+
+    /// The live worker state of a session, if a worker runs.
+    pub fn live_state(&self, session_id: &str) -> Option<WorkerState> {
+        lock(&self.streams).get(session_id).and_then(|s| s.state())
+    }
+
+    /// Forgets an ended worker (after its exit was acted on).
+    pub fn forget(&self, session_id: &str) {
+        let mut handles = lock(&self.handles);
+        if handles.get(session_id).is_some_and(|h| h.exited.is_some() || h.start_failed.is_some()) {
+            handles.remove(session_id);
+        }
+    }
+
+    /// Running (or starting) workers per account.
+    pub fn active_by_account(&self) -> HashMap<String, u32> {
+        let mut out = HashMap::new();
+        for h in lock(&self.handles).values() {
+            if h.exited.is_none() && h.start_failed.is_none() {
+                *out.entry(h.account.clone()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    /// Running (or starting) workers.
+    pub fn running(&self) -> usize {
+        lock(&self.handles).values().filter(|h| h.exited.is_none() && h.start_failed.is_none()).count()
+    }
+
+    /// True when the session has a live worker.
+    pub fn has_worker(&self, session_id: &str) -> bool {
+        lock(&self.handles).get(session_id).is_some_and(|h| h.exited.is_none() && h.start_failed.is_none())
+    }
+
+    /// Starts a worker; returns the Claude session id it runs (new or resumed).
+    pub async fn start(self: &Arc<Self>, req: StartRequest<'_>) -> anyhow::Result<String> {
+        let generation = {
+            let mut g = lock(&self.next_generation);
+            *g += 1;
+            *g
+        };
+        let claude_session = req.resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        lock(&self.handles).insert(
+            req.session_id.to_owned(),
+            Handle {
+                generation,
+                account: req.account.to_owned(),
+                pid: None,
+                endpoint: None,
+                state: None,
+                exited: None,
+                start_failed: None,
+            },
+        );
+        match self.spawn(&req, &claude_session, generation).await {
+            Ok(()) => Ok(claude_session),
+            Err(err) => {
+                let message = format!("{err:#}");
+                if let Some(h) = lock(&self.handles).get_mut(req.session_id).filter(|h| h.generation == generation) {
+                    h.start_failed = Some(message.clone());
+                }
+                let _ = self.notify.send(req.session_id.to_owned());
+                Err(err)
+            }
+        }
+    }
+
+    async fn spawn(self: &Arc<Self>, req: &StartRequest<'_>, claude_session: &str, generation: u64) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let stream = self.stream(req.session_id).await?;
+        std::fs::create_dir_all(&self.settings.log_dir).context("creating the log dir")?;
+        std::fs::create_dir_all(&self.settings.claude_home).context("creating the Claude home")?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.settings.log_dir.join(format!("{}.log", req.session_id)))
+            .context("opening the worker log")?;
+        let mut cmd = tokio::process::Command::new(&self.settings.worker_bin);
+        cmd.arg("run")
+            .args(["--listen", "127.0.0.1:0", "--linger-secs", "1"])
+            .arg("--grace-secs")
+            .arg(self.settings.grace_secs.to_string())
+            .arg("--cwd")
+            .arg(&req.cwd)
+            .arg("--config-dir")
+            .arg(&self.settings.claude_home)
+            .arg("--command")
+            .arg(&self.settings.command)
+            .arg("--ring-bytes")
+            .arg(self.settings.ring_bytes.to_string());
+        if req.resume.is_some() {
+            cmd.arg("--resume").arg(claude_session);
+        } else {
+            cmd.arg("--session-id").arg(claude_session);
+        }
+        if req.spec.mode == SessionMode::Oneshot {
+            cmd.args(["--mode", "oneshot"]);
+        }
+        if let Some(prompt) = &req.prompt {
+            cmd.arg("--prompt").arg(prompt);
+        }
+        if let Some(model) = &req.spec.model {
+            cmd.arg("--model").arg(model);
+        }
+        if let Some(mode) = req.spec.permission_mode {
+            cmd.arg("--permission-mode").arg(permission_arg(mode));
+        }
+        // The credential goes through the environment, never argv.
+        cmd.env_remove("CLAUDE_CODE_OAUTH_TOKEN").env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_AUTH_TOKEN");
+        cmd.env(req.credential.0.env_var(), req.credential.1.expose());
+        cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
+        // Its own process group: a Ctrl-C for the control plane is not a Ctrl-C for the worker.
+        cmd.process_group(0);
+        let mut child = cmd.spawn().with_context(|| format!("starting {}", self.settings.worker_bin.display()))?;
+        let pid = child.id();
+        let stdout = child.stdout.take().context("worker stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
+        let endpoint = match first {
+            Ok(Ok(Some(line))) => line.strip_prefix("listening on http://").map(str::to_owned),
+            _ => None,
+        };
+        let Some(endpoint) = endpoint else {
+            let _ = child.start_kill();
+            let status = child.wait().await.ok().and_then(|s| s.code());
+            anyhow::bail!("the worker did not start (exit code {status:?}); see its log in {}", self.settings.log_dir.display());
+        };
+        let base = stream.new_worker();
+        if let Some(h) = lock(&self.handles).get_mut(req.session_id).filter(|h| h.generation == generation) {
+            h.pid = pid;
+            h.endpoint = Some(endpoint.clone());
+        }
+        self.store
+            .set_worker(
+                req.session_id,
+                &WorkerRow {
+                    pid: i64::from(pid.unwrap_or(0)),
+                    endpoint: endpoint.clone(),
+                    account: req.account.to_owned(),
+                    base_offset: base as i64,
+                    started_at: Utc::now(),
+                },
+            )
+            .await?;
+        self.follow(req.session_id, generation, stream, endpoint);
+        let me = self.clone();
+        let session_id = req.session_id.to_owned();
+        tokio::spawn(async move {
+            // Keep reading stdout so the worker never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            let code = child.wait().await.ok().and_then(|s| s.code());
+            me.exited(&session_id, generation, code).await;
+        });
+        Ok(())
+    }
+
+    fn follow(self: &Arc<Self>, session_id: &str, generation: u64, stream: Arc<SessionStream>, endpoint: String) {
+        let alive_rt = self.clone();
+        let state_rt = self.clone();
+        let alive_id = session_id.to_owned();
+        let state_id = session_id.to_owned();
+        tokio::spawn(stream.follow(
+            endpoint,
+            move || {
+                lock(&alive_rt.handles)
+                    .get(&alive_id)
+                    .is_some_and(|h| h.generation == generation && h.exited.is_none())
+            },
+            move |state| {
+                let changed = {
+                    let mut handles = lock(&state_rt.handles);
+                    match handles.get_mut(&state_id).filter(|h| h.generation == generation) {
+                        Some(h) => {
+                            let changed = h.state.as_ref().is_none_or(|old| !same_state(old, &state));
+                            h.state = Some(state);
+                            changed
+                        }
+                        None => false,
+                    }
+                };
+                if changed {
+                    let _ = state_rt.notify.send(state_id.clone());
+                }
+            },
+        ));
+    }
+
+    async fn exited(&self, session_id: &str, generation: u64, code: Option<i32>) {
+        // Let the last frames (the exit state, a one-shot result) arrive first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let current = {
+            let mut handles = lock(&self.handles);
+            match handles.get_mut(session_id).filter(|h| h.generation == generation) {
+                Some(h) => {
+                    h.exited = Some(code);
+                    true
+                }
+                None => false,
+            }
+        };
+        if current {
+            if let Err(err) = self.store.clear_worker(session_id).await {
+                tracing::warn!(session = %session_id, %err, "clearing the worker record");
+            }
+        }
+        tracing::info!(session = %session_id, ?code, "worker exited");
+        let _ = self.notify.send(session_id.to_owned());
+    }
+
+    /// Asks the session's worker to stop (SIGTERM: the worker stops its CLI, then exits).
+    pub fn stop(&self, session_id: &str) {
+        let pid = lock(&self.handles).get(session_id).and_then(|h| h.pid);
+        if let Some(pid) = pid {
+            if let Err(err) = cockpit_worker::pty::signal(pid, libc::SIGTERM) {
+                tracing::debug!(session = %session_id, %err, "stopping the worker");
+            }
+        }
+    }
+
+    /// Stops every worker and waits (up to the grace period plus a little) for them to exit.
+    pub async fn stop_all(&self) {
+        let sessions: Vec<String> = lock(&self.handles).keys().cloned().collect();
+        for id in &sessions {
+            self.stop(id);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.settings.grace_secs + 3);
+        while self.running() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Re-adopts the workers a previous run of the control plane left running.
+    pub async fn adopt_all(self: &Arc<Self>) -> anyhow::Result<usize> {
+        let mut adopted = 0;
+        for (session_id, row) in self.store.list_workers().await? {
+            let pid = u32::try_from(row.pid).ok().filter(|p| *p > 0);
+            let alive = pid.is_some_and(|p| cockpit_worker::pty::signal(p, 0).is_ok());
+            if !alive {
+                self.store.clear_worker(&session_id).await?;
+                lock(&self.handles).insert(
+                    session_id.clone(),
+                    Handle {
+                        generation: 0,
+                        account: row.account.clone(),
+                        pid: None,
+                        endpoint: None,
+                        state: None,
+                        exited: Some(None),
+                        start_failed: None,
+                    },
+                );
+                continue;
+            }
+            let generation = {
+                let mut g = lock(&self.next_generation);
+                *g += 1;
+                *g
+            };
+            let stream = self.stream(&session_id).await?;
+            stream.set_base(u64::try_from(row.base_offset).unwrap_or(0));
+            lock(&self.handles).insert(
+                session_id.clone(),
+                Handle {
+                    generation,
+                    account: row.account.clone(),
+                    pid,
+                    endpoint: Some(row.endpoint.clone()),
+                    state: None,
+                    exited: None,
+                    start_failed: None,
+                },
+            );
+            self.follow(&session_id, generation, stream, row.endpoint.clone());
+            // Not our child: watch its pid.
+            let me = self.clone();
+            tokio::spawn(async move {
+                while pid.is_some_and(|p| cockpit_worker::pty::signal(p, 0).is_ok()) {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                me.exited(&session_id, generation, None).await;
+            });
+            adopted += 1;
+        }
+        Ok(adopted)
+    }
+}
+
+fn permission_arg(mode: cockpit_crds::PermissionMode) -> &'static str {
+    match mode {
+        cockpit_crds::PermissionMode::Default => "default",
+        cockpit_crds::PermissionMode::AcceptEdits => "accept-edits",
+        cockpit_crds::PermissionMode::Plan => "plan",
+        cockpit_crds::PermissionMode::BypassPermissions => "bypass-permissions",
+    }
+}
+
+fn same_state(a: &WorkerState, b: &WorkerState) -> bool {
+    a.activity == b.activity
+        && a.claude_session_id == b.claude_session_id
+        && a.rate_limit == b.rate_limit
+        && a.approval == b.approval
+        && a.exit_code == b.exit_code
+        && a.oneshot_result == b.oneshot_result
+        && a.last_prompt == b.last_prompt
+}

@@ -1,0 +1,6 @@
+//! Runtimes carry out the reconcile plans: the local runtime runs workers as child processes
+//! (the embedded default); the Kubernetes runtime runs them as pods.
+
+pub mod local;
+
+pub use local::{LocalRuntime, StartRequest, WorkerSettings};

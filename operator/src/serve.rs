@@ -1,0 +1,123 @@
+//! `cockpit serve`: the control plane on one port (embedded default: local workers, SQLite).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::runtime::{LocalRuntime, WorkerSettings};
+use crate::store::Store;
+
+/// What `cockpit serve` needs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Where the database (SQLite), worktrees, the Claude home and logs live.
+    pub data_dir: PathBuf,
+    /// The config file, if any.
+    pub config: Option<PathBuf>,
+    /// `DATABASE_URL` (a postgres URL), if set.
+    pub database_url: Option<String>,
+    /// The built PWA to serve, if present.
+    pub pwa_dir: Option<PathBuf>,
+}
+
+/// Loads everything, re-adopts running workers, serves until SIGTERM/SIGINT, then stops the
+/// workers (their sessions resume on the next start).
+pub async fn serve(opts: ServeOptions) -> Result<()> {
+    let config = match &opts.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    for hint in config.hints_with(|name| std::env::var(name).ok()) {
+        tracing::warn!("{hint}");
+    }
+    std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("creating the data dir {}", opts.data_dir.display()))?;
+    let url = match &opts.database_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}", opts.data_dir.join("cockpit.db").display()),
+    };
+    let store = Store::connect(&url).await?;
+    tracing::info!(database = %store.redacted_url(), "database ready");
+    for account in &config.accounts {
+        store.upsert_account(&account.name, account.priority, account.max_sessions).await?;
+    }
+    let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
+    let settings = WorkerSettings {
+        worker_bin: config.worker.resolve_bin(),
+        command: config.worker.command.clone(),
+        ring_bytes: config.worker.ring_bytes,
+        claude_home: opts.data_dir.join("claude-home"),
+        log_dir: opts.data_dir.join("logs"),
+        grace_secs: 10,
+    };
+    tracing::info!(worker = %settings.worker_bin.display(), command = %settings.command, "workers");
+    let runtime = LocalRuntime::new(settings, store.clone(), reconcile_tx.clone());
+    let adopted = runtime.adopt_all().await?;
+    if adopted > 0 {
+        tracing::info!(adopted, "re-adopted running workers");
+    }
+    let (changes, _) = broadcast::channel(1024);
+    let app = Arc::new(App {
+        config,
+        config_source: opts.config.clone(),
+        store,
+        runtime: runtime.clone(),
+        data_dir: opts.data_dir.clone(),
+        changes,
+        reconcile: reconcile_tx,
+        claude_version: None,
+    });
+    let controller = tokio::spawn(crate::controller::run(app.clone(), reconcile_rx));
+    let router = crate::gateway::router(app.clone(), opts.pwa_dir.clone());
+    let listener = tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let addr = listener.local_addr()?;
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "Claude Cockpit is up");
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopping workers");
+    controller.abort();
+    pause_all(&app).await;
+    Ok(())
+}
+
+/// On a clean shutdown the workers stop, and their sessions go back to Pending with their
+/// conversation id kept, so the next start resumes them.
+async fn pause_all(app: &Arc<App>) {
+    let live: Vec<String> = match app.store.list_sessions(false).await {
+        Ok(rows) => rows.into_iter().filter(|r| app.runtime.has_worker(&r.id)).map(|r| r.id).collect(),
+        Err(_) => Vec::new(),
+    };
+    app.runtime.stop_all().await;
+    for id in live {
+        if let Ok(Some(row)) = app.store.get_session(&id).await {
+            let mut status = row.status.clone();
+            if !status.phase.is_terminal() {
+                status.phase = cockpit_crds::SessionPhase::Pending;
+                status.message = Some("paused: the control plane stopped; resumes on its next start".into());
+                status.activity = None;
+                let _ = app.store.update_status(&id, &status, chrono::Utc::now()).await;
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
