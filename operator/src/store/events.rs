@@ -1,0 +1,85 @@
+//! The `session_events` table: a session's history of notable happenings (state changes,
+//! approvals, rate limits, …) as JSON, read incrementally by id.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::codec::{from_json, ms, time, to_json};
+use super::error::is_foreign_key_violation;
+use super::{Store, StoreError};
+
+/// One stored session event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// Increasing id (across all sessions); pass the last one seen as `after_id`.
+    pub id: i64,
+    /// The session it belongs to.
+    pub session_id: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What kind of event (free-form, e.g. `activity`).
+    pub kind: String,
+    /// The event's payload.
+    pub data: serde_json::Value,
+}
+
+impl EventRow {
+    /// Decodes an `id, session_id, at, kind, data` row.
+    fn from_row(row: &AnyRow) -> Result<EventRow, StoreError> {
+        let id: i64 = row.try_get("id")?;
+        Ok(EventRow {
+            session_id: row.try_get("session_id")?,
+            at: time(row.try_get("at")?, &format!("session_events.at of {id}"))?,
+            kind: row.try_get("kind")?,
+            data: from_json(&row.try_get::<String, _>("data")?, &format!("session_events.data of {id}"))?,
+            id,
+        })
+    }
+}
+
+impl Store {
+    /// Appends an event to a session's history and returns its id. [`StoreError::NotFound`] for
+    /// an unknown session.
+    pub async fn append_event(
+        &self,
+        session_id: &str,
+        at: DateTime<Utc>,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        let data = to_json(data, "event data")?;
+        let _guard = self.write_guard().await;
+        let result = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO session_events (session_id, at, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(session_id)
+        .bind(ms(at))
+        .bind(kind)
+        .bind(data)
+        .fetch_one(&self.pool)
+        .await;
+        match result {
+            Ok(id) => Ok(id),
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound { what: format!("session {session_id:?}") })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// At most `limit` events of a session with an id above `after_id`, oldest first (pass 0 to
+    /// start from the beginning).
+    pub async fn list_events(&self, session_id: &str, after_id: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, session_id, at, kind, data FROM session_events \
+             WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(session_id)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+}
