@@ -115,6 +115,7 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
             }
         }
     }
+    status.worker_endpoint = app.runtime.endpoint(id);
     if matches!(observed, Observed::Exited { .. } | Observed::StartFailed { .. }) {
         app.runtime.forget(id);
     }
@@ -124,7 +125,8 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
     }
     if status != row.status {
         if status.activity != row.status.activity || status.phase != row.status.phase {
-            let data = serde_json::json!({ "phase": status.phase, "activity": status.activity, "account": status.account });
+            let data =
+                serde_json::json!({ "phase": status.phase, "activity": status.activity, "account": status.account });
             app.store.append_event(id, now, "state", &data).await?;
         }
         app.store.update_status(id, &status, now).await?;
@@ -159,7 +161,8 @@ async fn start(
     use anyhow::Context;
     let account_cfg = app.config.account(account).with_context(|| format!("account {account:?} is not configured"))?;
     let secret = account_cfg.resolve_token(|name| std::env::var(name).ok())?;
-    let repo = app.config.repo(&row.spec.repo).with_context(|| format!("repo {:?} is not configured", row.spec.repo))?;
+    let repo =
+        app.config.repo(&row.spec.repo).with_context(|| format!("repo {:?} is not configured", row.spec.repo))?;
     let cwd = crate::worktree::prepare(&repo.path, &app.data_dir, &row.name)
         .await
         .with_context(|| format!("preparing a worktree of {}", repo.path.display()))?;

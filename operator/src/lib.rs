@@ -12,6 +12,6 @@ pub mod gateway;
 pub mod reconcile;
 pub mod runtime;
 pub mod serve;
-pub mod stream;
 pub mod store;
+pub mod stream;
 pub mod worktree;

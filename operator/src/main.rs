@@ -44,7 +44,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve { listen, data_dir, config, pwa_dir } => {
             let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
-            let pwa_dir = pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
+            let pwa_dir =
+                pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => {

@@ -37,7 +37,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     for hint in config.hints_with(|name| std::env::var(name).ok()) {
         tracing::warn!("{hint}");
     }
-    std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("creating the data dir {}", opts.data_dir.display()))?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating the data dir {}", opts.data_dir.display()))?;
     let url = match &opts.database_url {
         Some(url) => url.clone(),
         None => format!("sqlite://{}", opts.data_dir.join("cockpit.db").display()),
@@ -75,7 +76,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     });
     let controller = tokio::spawn(crate::controller::run(app.clone(), reconcile_rx));
     let router = crate::gateway::router(app.clone(), opts.pwa_dir.clone());
-    let listener = tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);

@@ -5,6 +5,7 @@
 //! Session offsets are continuous across workers (a rotation starts a new worker whose own
 //! offsets start at 0): `session offset = base + worker offset`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,8 +41,6 @@ struct Inner {
     terminal: Terminal,
     /// Bytes not yet in the database: (offset, bytes).
     unpersisted: Vec<(u64, Bytes)>,
-    /// Session offset = base + worker offset, for the current worker.
-    base: u64,
 }
 
 /// One session's mirrored output and state.
@@ -52,6 +51,8 @@ pub struct SessionStream {
     fanout: broadcast::Sender<Chunk>,
     state: watch::Sender<Option<WorkerState>>,
     upstream: Mutex<Option<mpsc::Sender<Message>>>,
+    /// Which worker the stream follows; frames from an older one are ignored.
+    generation: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -83,10 +84,11 @@ impl SessionStream {
         let stream = Arc::new(SessionStream {
             session_id: session_id.to_owned(),
             store,
-            inner: Mutex::new(Inner { ring, terminal, unpersisted: Vec::new(), base: end }),
+            inner: Mutex::new(Inner { ring, terminal, unpersisted: Vec::new() }),
             fanout,
             state: watch::channel(None).0,
             upstream: Mutex::new(None),
+            generation: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&stream);
         tokio::spawn(async move {
@@ -106,16 +108,16 @@ impl SessionStream {
         lock(&self.inner).ring.end_offset()
     }
 
-    /// Sets the offset base for a new worker: its offset 0 is the current end.
-    pub fn new_worker(&self) -> u64 {
-        let mut inner = lock(&self.inner);
-        inner.base = inner.ring.end_offset();
-        inner.base
+    /// Switches the stream to a new worker: returns its generation and its offset base (the
+    /// session offset of its offset 0): `base`, or the current end for a new worker.
+    pub fn begin_worker(&self, base: Option<u64>) -> (u64, u64) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        *lock(&self.upstream) = None;
+        (generation, base.unwrap_or_else(|| self.end_offset()))
     }
 
-    /// Sets the base of a re-adopted worker.
-    pub fn set_base(&self, base: u64) {
-        lock(&self.inner).base = base;
+    fn is_current(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) == generation
     }
 
     /// Appends output at the stream's end and fans it out.
@@ -220,7 +222,11 @@ impl SessionStream {
 
     /// Re-attaches a client that lagged at `next`.
     pub async fn resync(&self, next: u64) -> anyhow::Result<Attach> {
-        if self.end_offset().saturating_sub(next) <= 512 * 1024 { self.attach(Some(next)).await } else { Ok(self.attach_with_snapshot()) }
+        if self.end_offset().saturating_sub(next) <= 512 * 1024 {
+            self.attach(Some(next)).await
+        } else {
+            Ok(self.attach_with_snapshot())
+        }
     }
 
     /// Resizes the mirror's emulator.
@@ -246,33 +252,35 @@ impl SessionStream {
         lock(&self.upstream).is_some()
     }
 
-    /// Follows the worker at `endpoint` (`host:port`) until it is gone: reconnects while
-    /// `alive()` says the worker process lives, resuming from the stream's end. `on_state` is
-    /// called for every state the worker reports.
+    /// Follows the worker at `endpoint` (`host:port`, generation and base from
+    /// [`Self::begin_worker`]) until it is gone: reconnects while `alive()` says the worker
+    /// process lives, resuming from the stream's end. `on_state` is called for every state the
+    /// worker reports.
     pub async fn follow(
         self: Arc<Self>,
         endpoint: String,
+        generation: u64,
+        mut base: u64,
         alive: impl Fn() -> bool + Send + 'static,
         on_state: impl Fn(WorkerState) + Send + 'static,
     ) {
         let mut backoff = Duration::from_millis(50);
-        while alive() {
-            let from = {
-                let inner = lock(&self.inner);
-                inner.ring.end_offset().saturating_sub(inner.base)
-            };
+        while alive() && self.is_current(generation) {
+            let from = self.end_offset().saturating_sub(base);
             let url = format!("ws://{endpoint}/ws?from={from}");
             match tokio_tungstenite::connect_async(&url).await {
                 Ok((ws, _)) => {
                     backoff = Duration::from_millis(50);
-                    self.pump(ws, &on_state).await;
+                    self.pump(ws, generation, &mut base, &on_state).await;
                 }
                 Err(err) => tracing::debug!(session = %self.session_id, %err, "worker not reachable yet"),
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
-        *lock(&self.upstream) = None;
+        if self.is_current(generation) {
+            *lock(&self.upstream) = None;
+        }
         if let Err(err) = self.persist().await {
             tracing::warn!(session = %self.session_id, %err, "persisting the last output");
         }
@@ -281,11 +289,15 @@ impl SessionStream {
     async fn pump(
         &self,
         ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        generation: u64,
+        base: &mut u64,
         on_state: &impl Fn(WorkerState),
     ) {
         let (mut sink, mut source) = ws.split();
         let (tx, mut rx) = mpsc::channel::<Message>(256);
-        *lock(&self.upstream) = Some(tx);
+        if self.is_current(generation) {
+            *lock(&self.upstream) = Some(tx);
+        }
         let writer = tokio::spawn(async move {
             while let Some(message) = rx.recv().await {
                 if sink.send(message).await.is_err() {
@@ -294,10 +306,13 @@ impl SessionStream {
             }
         });
         while let Some(Ok(message)) = source.next().await {
+            if !self.is_current(generation) {
+                break;
+            }
             match message {
                 Message::Binary(bytes) => {
                     let Ok(frame) = decode_binary(&bytes) else { continue };
-                    self.on_output(frame.kind, frame.offset, frame.payload);
+                    self.on_output(base, frame.kind, frame.offset, frame.payload);
                 }
                 Message::Text(text) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
                     Ok(ServerFrame::Hello { state, .. } | ServerFrame::State { state }) => {
@@ -314,26 +329,25 @@ impl SessionStream {
                 _ => {}
             }
         }
-        *lock(&self.upstream) = None;
+        if self.is_current(generation) {
+            *lock(&self.upstream) = None;
+        }
         writer.abort();
     }
 
     /// Maps a worker frame into the session stream, keeping it contiguous.
-    fn on_output(&self, kind: BinaryKind, worker_offset: u64, payload: &[u8]) {
-        let (base, end) = {
-            let inner = lock(&self.inner);
-            (inner.base, inner.ring.end_offset())
-        };
+    fn on_output(&self, base: &mut u64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) {
+        let end = self.end_offset();
         match kind {
             BinaryKind::Output => {
-                let at = base + worker_offset;
+                let at = *base + worker_offset;
                 let stop = at + payload.len() as u64;
                 if stop <= end {
                     return; // already have it
                 }
                 if at > end {
                     // The worker's ring no longer held what we missed: continue at our end.
-                    lock(&self.inner).base = end - worker_offset;
+                    *base = end - worker_offset.min(end);
                     self.push(Bytes::copy_from_slice(payload));
                     return;
                 }
@@ -345,7 +359,7 @@ impl SessionStream {
                 // output at our end, and the worker's live bytes continue after it.
                 self.push(Bytes::copy_from_slice(payload));
                 let new_end = end + payload.len() as u64;
-                lock(&self.inner).base = new_end - worker_offset.min(new_end);
+                *base = new_end - worker_offset.min(new_end);
             }
         }
     }

@@ -18,13 +18,19 @@ pub async fn list(State(app): State<Arc<App>>) -> Result<Json<Vec<AccountView>>,
 }
 
 /// `POST /api/accounts/{id}/reset-limit`: clears a usage limit by hand.
-pub async fn reset_limit(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<AccountView>, Failure> {
+pub async fn reset_limit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, Failure> {
     if app.config.account(&id).is_none() {
         return Err(Failure::not_found(format!("no account {id:?}")));
     }
     app.store.set_account_limit(&id, None, None).await?;
     let actor = super::security::actor(&headers);
-    if let Err(err) = app.store.audit(Utc::now(), actor.as_deref(), "reset-limit", None, &serde_json::json!({ "account": id })).await {
+    if let Err(err) =
+        app.store.audit(Utc::now(), actor.as_deref(), "reset-limit", None, &serde_json::json!({ "account": id })).await
+    {
         tracing::warn!(%err, "writing the audit log");
     }
     app.announce_accounts().await;
@@ -34,13 +40,24 @@ pub async fn reset_limit(State(app): State<Arc<App>>, headers: HeaderMap, Path(i
             let _ = app.reconcile.send(row.id);
         }
     }
-    let view = app.account_views().await?.into_iter().find(|a| a.id == id).ok_or_else(|| Failure::not_found(format!("no account {id:?}")))?;
+    let view = app
+        .account_views()
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| Failure::not_found(format!("no account {id:?}")))?;
     Ok(Json(view))
 }
 
 /// `GET /api/repos`.
 pub async fn repos(State(app): State<Arc<App>>) -> Json<Vec<RepoView>> {
-    Json(app.config.repos.iter().map(|r| RepoView { name: r.name.clone(), is_git: r.path.join(".git").exists() }).collect())
+    Json(
+        app.config
+            .repos
+            .iter()
+            .map(|r| RepoView { name: r.name.clone(), is_git: r.path.join(".git").exists() })
+            .collect(),
+    )
 }
 
 /// `GET /api/health`.

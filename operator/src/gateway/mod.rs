@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod error;
 pub mod events;
+pub mod openapi;
 pub mod security;
 pub mod sessions;
 pub mod ws;
@@ -38,6 +39,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/api/sessions/{id}/screen", get(sessions::screen))
         .route("/api/events", get(events::stream))
         .route("/ws/sessions/{id}", get(ws::upgrade))
+        .route("/api/openapi.json", get(openapi::serve))
         .fallback(|| async { error::Failure::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app);

@@ -40,7 +40,8 @@ pub async fn check_origin(State(origins): State<Origins>, request: Request, next
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
         if !origin_allowed(origin, host, &origins.0) {
             tracing::warn!(?origin, ?host, %method, path = %request.uri().path(), "refused a request from a foreign origin");
-            return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`").into_response();
+            return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`")
+                .into_response();
         }
     }
     next.run(request).await
@@ -59,7 +60,11 @@ mod tests {
     fn same_origin_configured_origins_and_no_origin_pass() {
         assert!(origin_allowed(None, Some("nuc:8080"), &[]));
         assert!(origin_allowed(Some("http://nuc:8080"), Some("nuc:8080"), &[]));
-        assert!(origin_allowed(Some("https://nuc.tail.ts.net"), Some("127.0.0.1:8080"), &["https://nuc.tail.ts.net/".into()]));
+        assert!(origin_allowed(
+            Some("https://nuc.tail.ts.net"),
+            Some("127.0.0.1:8080"),
+            &["https://nuc.tail.ts.net/".into()]
+        ));
         assert!(!origin_allowed(Some("https://evil.example"), Some("nuc:8080"), &[]));
         assert!(!origin_allowed(Some("http://nuc:8081"), Some("nuc:8080"), &[]));
         assert!(!origin_allowed(Some("null"), Some("nuc:8080"), &[]));

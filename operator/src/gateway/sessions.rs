@@ -7,7 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use cockpit_crds::api::{ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView};
+use cockpit_crds::api::{
+    ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView,
+};
 use cockpit_crds::frames::ClientFrame;
 use cockpit_crds::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use serde::Deserialize;
@@ -74,7 +76,8 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
     }
     let name = match body.name {
         Some(name) => {
-            crate::config::validate_name(&name).map_err(|why| Failure::bad_request(format!("invalid name {name:?}: {why}")))?;
+            crate::config::validate_name(&name)
+                .map_err(|why| Failure::bad_request(format!("invalid name {name:?}: {why}")))?;
             name
         }
         None => generated_name(&repo),
@@ -123,23 +126,40 @@ fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
 
 async fn create_row(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
     app.store.insert_session(&row).await.map_err(|err| match err {
-        crate::store::StoreError::Duplicate { .. } => Failure::conflict(format!("a session named {:?} already exists", row.name)),
+        crate::store::StoreError::Duplicate { .. } => {
+            Failure::conflict(format!("a session named {:?} already exists", row.name))
+        }
         other => other.into(),
     })?;
-    audit(app, headers, "create", Some(&row.id), serde_json::json!({ "name": row.name, "repo": row.repo, "mode": row.spec.mode })).await;
+    audit(
+        app,
+        headers,
+        "create",
+        Some(&row.id),
+        serde_json::json!({ "name": row.name, "repo": row.repo, "mode": row.spec.mode }),
+    )
+    .await;
     app.announce_session(&row);
     let _ = app.reconcile.send(row.id.clone());
     Ok((StatusCode::CREATED, Json(app.session_view(&row))).into_response())
 }
 
 /// `POST /api/sessions`.
-pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, Body(body): Body<CreateSession>) -> Result<Response, Failure> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Body(body): Body<CreateSession>,
+) -> Result<Response, Failure> {
     let row = new_session(&app, body)?;
     create_row(&app, &headers, row).await
 }
 
 /// `DELETE /api/sessions/{id}`: stops the session; its history is kept.
-pub async fn delete(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Json<SessionView>, Failure> {
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<SessionView>, Failure> {
     let row = find(&app, &id).await?;
     if row.deleted_at.is_none() {
         app.store.mark_deleted(&row.id, Utc::now()).await?;
@@ -195,7 +215,11 @@ pub async fn approve(
     if pending.is_none() || !stream.has_upstream() {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
     }
-    stream.send_upstream(frame(&ClientFrame::Approve { id: body.id.clone(), decision: body.decision, message: body.message.clone() })?);
+    stream.send_upstream(frame(&ClientFrame::Approve {
+        id: body.id.clone(),
+        decision: body.decision,
+        message: body.message.clone(),
+    })?);
     audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
     Ok(StatusCode::ACCEPTED)
 }

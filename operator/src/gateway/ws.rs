@@ -39,13 +39,20 @@ pub async fn upgrade(
     }
     let row = super::sessions::find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
-    Ok(upgrade.max_message_size(1 << 20).on_upgrade(move |socket| serve(socket, app, row, stream, from)).into_response())
+    Ok(upgrade
+        .max_message_size(1 << 20)
+        .on_upgrade(move |socket| serve(socket, app, row, stream, from))
+        .into_response())
 }
 
 /// The state shown for a session whose worker is not (or no longer) connected.
 fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
     let mut state = stream.state().unwrap_or_else(|| WorkerState {
-        activity: row.status.activity.unwrap_or(if row.status.phase.is_terminal() { Activity::Exited } else { Activity::Starting }),
+        activity: row.status.activity.unwrap_or(if row.status.phase.is_terminal() {
+            Activity::Exited
+        } else {
+            Activity::Starting
+        }),
         activity_since: row.updated_at,
         mode: row.spec.mode,
         claude_session_id: row.status.claude_session_id.clone(),
@@ -87,7 +94,8 @@ async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<Se
         Ok(attach) => attach,
         Err(err) => {
             tracing::warn!(session = %row.id, "attach: {err:#}");
-            let _ = send_json(&mut sink, &error(ErrorCode::NotAccepted, "the session's output could not be read")).await;
+            let _ =
+                send_json(&mut sink, &error(ErrorCode::NotAccepted, "the session's output could not be read")).await;
             return;
         }
     };
@@ -178,7 +186,10 @@ fn forward(app: &App, row: &SessionRow, stream: &SessionStream, message: Message
             if let Ok(ClientFrame::Approve { id, .. }) = serde_json::from_str::<ClientFrame>(text.as_str()) {
                 let pending = stream.state().and_then(|s| s.approval).is_some_and(|a| a.id == id && a.answerable);
                 if !pending {
-                    return Some(error(ErrorCode::NoPendingApproval, format!("no pending permission request with id {id:?}")));
+                    return Some(error(
+                        ErrorCode::NoPendingApproval,
+                        format!("no pending permission request with id {id:?}"),
+                    ));
                 }
             }
             UpMessage::Text(text.as_str().into())

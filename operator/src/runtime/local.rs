@@ -125,6 +125,11 @@ impl LocalRuntime {
         lock(&self.streams).get(session_id).and_then(|s| s.state())
     }
 
+    /// Where the session's worker serves (`host:port`), while it runs.
+    pub fn endpoint(&self, session_id: &str) -> Option<String> {
+        lock(&self.handles).get(session_id).filter(|h| h.exited.is_none()).and_then(|h| h.endpoint.clone())
+    }
+
     /// Forgets an ended worker (after its exit was acted on).
     pub fn forget(&self, session_id: &str) {
         let mut handles = lock(&self.handles);
@@ -187,7 +192,12 @@ impl LocalRuntime {
         }
     }
 
-    async fn spawn(self: &Arc<Self>, req: &StartRequest<'_>, claude_session: &str, generation: u64) -> anyhow::Result<()> {
+    async fn spawn(
+        self: &Arc<Self>,
+        req: &StartRequest<'_>,
+        claude_session: &str,
+        generation: u64,
+    ) -> anyhow::Result<()> {
         use anyhow::Context;
         let stream = self.stream(req.session_id).await?;
         std::fs::create_dir_all(&self.settings.log_dir).context("creating the log dir")?;
@@ -246,9 +256,12 @@ impl LocalRuntime {
         let Some(endpoint) = endpoint else {
             let _ = child.start_kill();
             let status = child.wait().await.ok().and_then(|s| s.code());
-            anyhow::bail!("the worker did not start (exit code {status:?}); see its log in {}", self.settings.log_dir.display());
+            anyhow::bail!(
+                "the worker did not start (exit code {status:?}); see its log in {}",
+                self.settings.log_dir.display()
+            );
         };
-        let base = stream.new_worker();
+        let (stream_generation, base) = stream.begin_worker(None);
         if let Some(h) = lock(&self.handles).get_mut(req.session_id).filter(|h| h.generation == generation) {
             h.pid = pid;
             h.endpoint = Some(endpoint.clone());
@@ -265,7 +278,7 @@ impl LocalRuntime {
                 },
             )
             .await?;
-        self.follow(req.session_id, generation, stream, endpoint);
+        self.follow(req.session_id, generation, stream, endpoint, stream_generation, base);
         let me = self.clone();
         let session_id = req.session_id.to_owned();
         tokio::spawn(async move {
@@ -277,17 +290,25 @@ impl LocalRuntime {
         Ok(())
     }
 
-    fn follow(self: &Arc<Self>, session_id: &str, generation: u64, stream: Arc<SessionStream>, endpoint: String) {
+    fn follow(
+        self: &Arc<Self>,
+        session_id: &str,
+        generation: u64,
+        stream: Arc<SessionStream>,
+        endpoint: String,
+        stream_generation: u64,
+        base: u64,
+    ) {
         let alive_rt = self.clone();
         let state_rt = self.clone();
         let alive_id = session_id.to_owned();
         let state_id = session_id.to_owned();
         tokio::spawn(stream.follow(
             endpoint,
+            stream_generation,
+            base,
             move || {
-                lock(&alive_rt.handles)
-                    .get(&alive_id)
-                    .is_some_and(|h| h.generation == generation && h.exited.is_none())
+                lock(&alive_rt.handles).get(&alive_id).is_some_and(|h| h.generation == generation && h.exited.is_none())
             },
             move |state| {
                 let changed = {
@@ -380,7 +401,7 @@ impl LocalRuntime {
                 *g
             };
             let stream = self.stream(&session_id).await?;
-            stream.set_base(u64::try_from(row.base_offset).unwrap_or(0));
+            let (stream_generation, base) = stream.begin_worker(Some(u64::try_from(row.base_offset).unwrap_or(0)));
             lock(&self.handles).insert(
                 session_id.clone(),
                 Handle {
@@ -393,7 +414,7 @@ impl LocalRuntime {
                     start_failed: None,
                 },
             );
-            self.follow(&session_id, generation, stream, row.endpoint.clone());
+            self.follow(&session_id, generation, stream, row.endpoint.clone(), stream_generation, base);
             // Not our child: watch its pid.
             let me = self.clone();
             tokio::spawn(async move {

@@ -1,0 +1,271 @@
+//! Test harness: a real `cockpit serve` process with a config of its own, real workers, and
+//! helpers for the REST API and the session WebSocket.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use cockpit_crds::api::SessionView;
+use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary};
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+pub const T: Duration = Duration::from_secs(60);
+
+/// The `cockpit-worker` binary next to `cockpit` (built on demand).
+pub fn worker_bin() -> PathBuf {
+    let cockpit = PathBuf::from(env!("CARGO_BIN_EXE_cockpit"));
+    let worker = cockpit.with_file_name("cockpit-worker");
+    if !worker.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "cockpit-worker", "--bin", "cockpit-worker"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building cockpit-worker");
+    }
+    worker
+}
+
+/// The real Claude CLI installed by ./test.sh.
+pub fn claude_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
+        return PathBuf::from(path);
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/testkit/npm/node_modules/.bin/claude");
+    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
+    local
+}
+
+/// A running control plane.
+pub struct Cockpit {
+    pub child: Option<Child>,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub config: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub http: reqwest::Client,
+}
+
+impl Cockpit {
+    /// Starts `cockpit serve` with `config_yaml` written to a file in `dir`.
+    pub async fn start(dir: &Path, config_yaml: &str, env: &[(&str, &str)]) -> Cockpit {
+        let config = dir.join("cockpit.yaml");
+        std::fs::write(&config, config_yaml).expect("config");
+        let data_dir = dir.join("data");
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut cockpit =
+            Cockpit { child: None, base: String::new(), data_dir, config, env, http: reqwest::Client::new() };
+        cockpit.restart().await;
+        cockpit
+    }
+
+    /// (Re)starts the process on a new port with the same data dir and config.
+    pub async fn restart(&mut self) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cockpit"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--config")
+            .arg(&self.config)
+            .env("COCKPIT_LOG", "info,cockpit_operator=debug")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("cockpit starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line =
+            tokio::time::timeout(T, lines.next_line()).await.expect("address in time").expect("read").expect("a line");
+        self.base = line.strip_prefix("listening on ").expect("address line").to_owned();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, like a crash.
+    pub async fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.start_kill().expect("kill");
+            child.wait().await.expect("reaped");
+        }
+    }
+
+    /// SIGTERM, a clean stop; waits for the exit.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        if let Some(pid) = child.id() {
+            // SAFETY: kill(2) on our child.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+        tokio::time::timeout(T, child.wait()).await.expect("stops in time").expect("status")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self, session: &str, from: Option<u64>) -> String {
+        let base = self.base.replacen("http://", "ws://", 1);
+        match from {
+            Some(f) => format!("{base}/ws/sessions/{session}?from={f}"),
+            None => format!("{base}/ws/sessions/{session}"),
+        }
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let resp = self.http.get(self.url(path)).send().await.expect("GET");
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.expect("JSON")
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(self.url(path)).json(&body).send().await.expect("POST")
+    }
+
+    pub async fn session(&self, id: &str) -> SessionView {
+        serde_json::from_value(self.get_json(&format!("/api/sessions/{id}")).await).expect("session view")
+    }
+
+    /// Polls the session until `pred` holds.
+    pub async fn wait_session(&self, id: &str, what: &str, pred: impl Fn(&SessionView) -> bool) -> SessionView {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let view = self.session(id).await;
+            if pred(&view) {
+                return view;
+            }
+            if tokio::time::Instant::now() > deadline {
+                let screen = self.http.get(self.url(&format!("/api/sessions/{id}/screen"))).send().await.ok();
+                let screen = match screen {
+                    Some(r) => r.text().await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                panic!("timed out waiting for {what}: {view:#?}\nscreen:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screen(&self, id: &str) -> String {
+        self.http
+            .get(self.url(&format!("/api/sessions/{id}/screen")))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("text")
+    }
+}
+
+impl Drop for Cockpit {
+    /// A clean stop, so the workers (in process groups of their own) stop too.
+    fn drop(&mut self) {
+        let Some(child) = self.child.take() else { return };
+        let Some(pid) = child.id() else { return };
+        let pid = pid as i32;
+        // SAFETY: kill(2) and waitpid(2) on our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(25);
+        loop {
+            let mut status = 0;
+            // SAFETY: as above.
+            let done = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if done == pid || done < 0 || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Reaped above (or it is stuck): tokio must not kill or wait on it again.
+        std::mem::forget(child);
+    }
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What a WebSocket client saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub hello: Option<cockpit_crds::WorkerState>,
+    pub states: Vec<cockpit_crds::WorkerState>,
+    pub errors: Vec<(cockpit_crds::frames::ErrorCode, String)>,
+    pub output: Vec<u8>,
+    pub first_offset: Option<u64>,
+    pub next_offset: u64,
+    pub snapshots: usize,
+}
+
+impl Seen {
+    pub fn apply(&mut self, msg: Message) {
+        match msg {
+            Message::Text(text) => match serde_json::from_str::<ServerFrame>(&text).expect("server frame") {
+                ServerFrame::Hello { state, .. } => self.hello = Some(state),
+                ServerFrame::State { state } => self.states.push(state),
+                ServerFrame::Error { code, message } => self.errors.push((code, message)),
+                ServerFrame::Oneshot { .. } => {}
+            },
+            Message::Binary(bytes) => {
+                let frame = decode_binary(&bytes).expect("binary frame");
+                match frame.kind {
+                    BinaryKind::Snapshot => {
+                        self.snapshots += 1;
+                        self.next_offset = frame.offset;
+                        self.first_offset.get_or_insert(frame.offset);
+                    }
+                    BinaryKind::Output => {
+                        if self.first_offset.is_none() {
+                            self.first_offset = Some(frame.offset);
+                            self.next_offset = frame.offset;
+                        }
+                        assert_eq!(frame.offset, self.next_offset, "contiguous output");
+                        self.output.extend_from_slice(frame.payload);
+                        self.next_offset += frame.payload.len() as u64;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+pub async fn connect(url: &str) -> Ws {
+    tokio_tungstenite::connect_async(url).await.expect("websocket connects").0
+}
+
+pub async fn read_until(ws: &mut Ws, seen: &mut Seen, what: &str, pred: impl Fn(&Seen) -> bool) {
+    let deadline = tokio::time::Instant::now() + T;
+    while !pred(seen) {
+        match tokio::time::timeout(deadline.saturating_duration_since(tokio::time::Instant::now()), ws.next()).await {
+            Ok(Some(Ok(msg))) => seen.apply(msg),
+            Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}: {:?}",
+                String::from_utf8_lossy(&seen.output[seen.output.len().saturating_sub(400)..])
+            ),
+        }
+    }
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A git repo with one commit.
+pub fn git_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    for args in [
+        &["init", "-q"][..],
+        &["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "init"],
+    ] {
+        let ok = std::process::Command::new("git").args(args).current_dir(&repo).status().expect("git").success();
+        assert!(ok, "git {args:?}");
+    }
+    repo
+}
