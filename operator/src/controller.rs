@@ -131,11 +131,10 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
         }
         app.store.update_status(id, &status, now).await?;
     }
-    if let Some(updated) = app.store.get_session(id).await? {
-        if status != row.status || !plan.actions.is_empty() {
+    if let Some(updated) = app.store.get_session(id).await?
+        && (status != row.status || !plan.actions.is_empty()) {
             app.announce_session(&updated);
         }
-    }
     if accounts_changed {
         app.announce_accounts().await;
     }

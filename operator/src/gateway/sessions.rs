@@ -69,11 +69,10 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         })?
         .name
         .clone();
-    if let Some(account) = &body.account_id {
-        if app.config.account(account).is_none() {
+    if let Some(account) = &body.account_id
+        && app.config.account(account).is_none() {
             return Err(Failure::bad_request(format!("unknown account {account:?}")));
         }
-    }
     let name = match body.name {
         Some(name) => {
             crate::config::validate_name(&name)
@@ -116,11 +115,10 @@ fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
             format!("invalid session: {text}")
         })
     })?;
-    if let Some(model) = &spec.model {
-        if model.is_empty() || model.len() > 200 || model.chars().any(char::is_whitespace) {
+    if let Some(model) = &spec.model
+        && (model.is_empty() || model.len() > 200 || model.chars().any(char::is_whitespace)) {
             return Err(Failure::bad_request("invalid model name"));
         }
-    }
     Ok(())
 }
 

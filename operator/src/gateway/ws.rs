@@ -109,11 +109,10 @@ async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<Se
         tokio::select! {
             incoming = source.next() => {
                 let Some(Ok(message)) = incoming else { break };
-                if let Some(reply) = forward(&app, &row, &stream, message) {
-                    if !send_json(&mut sink, &reply).await {
+                if let Some(reply) = forward(&app, &row, &stream, message)
+                    && !send_json(&mut sink, &reply).await {
                         break;
                     }
-                }
             }
             chunk = live.recv() => match chunk {
                 Ok(first) => {

@@ -342,11 +342,10 @@ impl LocalRuntime {
                 None => false,
             }
         };
-        if current {
-            if let Err(err) = self.store.clear_worker(session_id).await {
+        if current
+            && let Err(err) = self.store.clear_worker(session_id).await {
                 tracing::warn!(session = %session_id, %err, "clearing the worker record");
             }
-        }
         tracing::info!(session = %session_id, ?code, "worker exited");
         let _ = self.notify.send(session_id.to_owned());
     }
@@ -354,11 +353,10 @@ impl LocalRuntime {
     /// Asks the session's worker to stop (SIGTERM: the worker stops its CLI, then exits).
     pub fn stop(&self, session_id: &str) {
         let pid = lock(&self.handles).get(session_id).and_then(|h| h.pid);
-        if let Some(pid) = pid {
-            if let Err(err) = cockpit_worker::pty::signal(pid, libc::SIGTERM) {
+        if let Some(pid) = pid
+            && let Err(err) = cockpit_worker::pty::signal(pid, libc::SIGTERM) {
                 tracing::debug!(session = %session_id, %err, "stopping the worker");
             }
-        }
     }
 
     /// Stops every worker and waits (up to the grace period plus a little) for them to exit.
