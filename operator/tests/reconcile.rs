@@ -241,7 +241,8 @@ fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
     assert_eq!(plan.status.pending_prompt.as_deref(), Some("please do the thing"));
     // While it stops, whatever the worker still reports does not end the wait.
     accts[0].limited_until = Some(now() + Duration::hours(2));
-    let dying = run(&spec(), &plan.status, &accts, Observed::Running { account: "a".into(), state: worker(Activity::Working) });
+    let dying =
+        run(&spec(), &plan.status, &accts, Observed::Running { account: "a".into(), state: worker(Activity::Working) });
     assert_eq!(dying.status.phase, SessionPhase::RateLimited);
     assert!(matches!(dying.actions.as_slice(), [Action::StopWorker { .. }]), "{:?}", dying.actions);
     // The stopped worker's exit then is part of the wait, not a failure.
