@@ -93,8 +93,9 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
                 accounts_changed = true;
             }
             Action::StopWorker { reason } => {
-                tracing::info!(session = %row.name, %reason, "stopping the worker");
-                app.runtime.stop(id);
+                if app.runtime.stop(id) {
+                    tracing::info!(session = %row.name, %reason, "stopping the worker");
+                }
             }
             Action::StartWorker { account, resume, prompt } => {
                 match start(app, &row, account, resume.clone(), prompt.clone()).await {
@@ -132,13 +133,14 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
         app.store.update_status(id, &status, now).await?;
     }
     if let Some(updated) = app.store.get_session(id).await?
-        && (status != row.status || !plan.actions.is_empty()) {
-            app.announce_session(&updated);
-        }
+        && (status != row.status || !plan.actions.is_empty())
+    {
+        app.announce_session(&updated);
+    }
     if accounts_changed {
         app.announce_accounts().await;
     }
-    if plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. } | Action::StartWorker { .. })) {
+    if plan.actions.iter().any(|a| matches!(a, Action::StartWorker { .. })) {
         // Look again soon: the worker's exit or first report follows.
         let tx = app.reconcile.clone();
         let id = id.to_owned();

@@ -64,6 +64,7 @@ struct Handle {
     state: Option<WorkerState>,
     exited: Option<Option<i32>>,
     start_failed: Option<String>,
+    stop_sent: Option<std::time::Instant>,
 }
 
 /// The local runtime.
@@ -177,6 +178,7 @@ impl LocalRuntime {
                 state: None,
                 exited: None,
                 start_failed: None,
+                stop_sent: None,
             },
         );
         match self.spawn(&req, &claude_session, generation).await {
@@ -342,21 +344,35 @@ impl LocalRuntime {
                 None => false,
             }
         };
-        if current
-            && let Err(err) = self.store.clear_worker(session_id).await {
-                tracing::warn!(session = %session_id, %err, "clearing the worker record");
-            }
+        if current && let Err(err) = self.store.clear_worker(session_id).await {
+            tracing::warn!(session = %session_id, %err, "clearing the worker record");
+        }
         tracing::info!(session = %session_id, ?code, "worker exited");
         let _ = self.notify.send(session_id.to_owned());
     }
 
     /// Asks the session's worker to stop (SIGTERM: the worker stops its CLI, then exits).
-    pub fn stop(&self, session_id: &str) {
-        let pid = lock(&self.handles).get(session_id).and_then(|h| h.pid);
-        if let Some(pid) = pid
-            && let Err(err) = cockpit_worker::pty::signal(pid, libc::SIGTERM) {
-                tracing::debug!(session = %session_id, %err, "stopping the worker");
+    /// Repeated asks within a few seconds send nothing more; returns true when a signal went.
+    pub fn stop(&self, session_id: &str) -> bool {
+        let pid = {
+            let mut handles = lock(&self.handles);
+            let Some(h) = handles.get_mut(session_id).filter(|h| h.exited.is_none()) else { return false };
+            if h.stop_sent.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
+                return false;
             }
+            h.stop_sent = Some(std::time::Instant::now());
+            h.pid
+        };
+        match pid {
+            Some(pid) => match cockpit_worker::pty::signal(pid, libc::SIGTERM) {
+                Ok(()) => true,
+                Err(err) => {
+                    tracing::debug!(session = %session_id, %err, "stopping the worker");
+                    false
+                }
+            },
+            None => false,
+        }
     }
 
     /// Stops every worker and waits (up to the grace period plus a little) for them to exit.
@@ -389,6 +405,7 @@ impl LocalRuntime {
                         state: None,
                         exited: Some(None),
                         start_failed: None,
+                        stop_sent: None,
                     },
                 );
                 continue;
@@ -410,6 +427,7 @@ impl LocalRuntime {
                     state: None,
                     exited: None,
                     start_failed: None,
+                    stop_sent: None,
                 },
             );
             self.follow(&session_id, generation, stream, row.endpoint.clone(), stream_generation, base);

@@ -1,0 +1,110 @@
+//! Crashes: the control plane killed with SIGKILL while a client streams, and a worker killed
+//! with SIGKILL. Nothing the worker printed is lost.
+
+mod harness;
+
+use std::path::Path;
+
+use cockpit_crds::SessionPhase;
+use futures_util::StreamExt;
+use harness::*;
+
+/// A stand-in CLI that prints numbered lines for a few seconds, then a marker, then waits.
+fn streaming_cli(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("stream-cli.sh");
+    std::fs::write(
+        &path,
+        "#!/bin/bash\nfor i in $(seq 1 3000); do echo \"row $i of the stream $RANDOM\"; sleep 0.001; done\necho END-MARK\nsleep 300\n",
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn config(dir: &Path) -> String {
+    let repo = git_repo(dir);
+    format!(
+        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\nworker:\n  command: {}\n  bin: {}\n",
+        repo.display(),
+        streaming_cli(dir).display(),
+        worker_bin().display()
+    )
+}
+
+#[tokio::test]
+async fn a_client_resumes_after_the_control_plane_is_killed_and_ends_with_the_workers_bytes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flow"})).await.status(),
+        201
+    );
+    let view = cockpit.wait_session("flow", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let endpoint = view.status.worker_endpoint.clone().expect("endpoint");
+
+    let mut ws = connect(&cockpit.ws_url("flow", Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, "some rows", |s| contains(&s.output, b"row 300 ")).await;
+
+    cockpit.kill9().await;
+    // The client's connection breaks.
+    loop {
+        match tokio::time::timeout(T, ws.next()).await.expect("the connection ends") {
+            Some(Ok(msg)) => seen.apply(msg),
+            _ => break,
+        }
+    }
+    let resume_at = seen.next_offset;
+    cockpit.restart().await;
+    let mut ws = connect(&cockpit.ws_url("flow", Some(resume_at))).await;
+    read_until(&mut ws, &mut seen, "the rest of the stream", |s| contains(&s.output, b"END-MARK")).await;
+    assert_eq!(seen.snapshots, 0, "exact replay, no repaint");
+
+    // The worker's own record of its output, straight from it.
+    let mut direct = connect(&format!("ws://{endpoint}/ws?from=0")).await;
+    let mut truth = Seen::default();
+    read_until(&mut direct, &mut truth, "the worker's bytes", |s| contains(&s.output, b"END-MARK")).await;
+    let end = truth.output.iter().rposition(|_| true).map_or(0, |i| i + 1);
+    let mine = &seen.output[..seen.output.len().min(end)];
+    assert_eq!(seen.first_offset, Some(0));
+    assert_eq!(mine.len(), truth.output.len(), "same length");
+    assert!(mine == truth.output.as_slice(), "the client ends with exactly the worker's bytes");
+    assert!(contains(&seen.output, b"row 3000 "));
+    let after = cockpit.session("flow").await;
+    assert_eq!(after.status.phase, SessionPhase::Running, "the worker was re-adopted");
+}
+
+#[tokio::test]
+async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "doomed"})).await.status(),
+        201
+    );
+    cockpit.wait_session("doomed", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let deadline = tokio::time::Instant::now() + T;
+    while !cockpit.screen("doomed").await.contains("END-MARK") {
+        assert!(tokio::time::Instant::now() < deadline, "no output");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let store =
+        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
+            .await
+            .expect("store");
+    let id = cockpit.session("doomed").await.id;
+    let worker = store.get_worker(&id).await.expect("read").expect("a worker row");
+    // SAFETY: kill(2) on the worker's pid.
+    unsafe { libc::kill(worker.pid as i32, libc::SIGKILL) };
+    let failed =
+        cockpit.wait_session("doomed", "the session to fail", |s| s.status.phase == SessionPhase::Failed).await;
+    assert!(failed.status.message.as_deref().is_some_and(|m| !m.is_empty()), "{failed:?}");
+    assert!(failed.status.finished_at.is_some());
+    // Output kept: screen and replay.
+    assert!(cockpit.screen("doomed").await.contains("END-MARK"));
+    let mut ws = connect(&cockpit.ws_url("doomed", Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, "the stored output", |s| contains(&s.output, b"END-MARK")).await;
+    assert!(contains(&seen.output, b"row 1 of the stream"));
+}
