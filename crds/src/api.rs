@@ -2,6 +2,7 @@
 //! TypeScript types.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -9,8 +10,12 @@ use crate::account::{AccountUsage, CredentialKind};
 use crate::activity::{ApprovalDecision, RateLimitWindow};
 use crate::session::{ClaudeSessionSpec, ClaudeSessionStatus, PermissionMode, RotationPolicy, SessionMode};
 
+/// The `schemars` these bodies implement [`JsonSchema`] with, re-exported so that the gateway
+/// generates its OpenAPI document with the very same crate version.
+pub use schemars;
+
 /// `POST /api/sessions`: start a session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// A repo name from `GET /api/repos`.
@@ -46,7 +51,7 @@ pub struct CreateSession {
 }
 
 /// `POST /api/sessions/{id}/send`: type a message into the session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     /// The text.
@@ -59,7 +64,7 @@ pub struct SendMessage {
 
 /// `POST /api/sessions/{id}/oneshot`: run a one-shot task that continues this session's
 /// conversation (a new one-shot session resuming it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct OneshotRequest {
     /// The task.
@@ -79,7 +84,7 @@ pub struct OneshotRequest {
 }
 
 /// `POST /api/sessions/{id}/approval`: answer the pending permission request.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovalAnswer {
     /// The pending request's id (`status` → `approval.id`).
@@ -93,7 +98,7 @@ pub struct ApprovalAnswer {
 }
 
 /// A session as the API shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct SessionView {
     /// Stable id.
     pub id: String,
@@ -104,7 +109,9 @@ pub struct SessionView {
     /// What is known.
     pub status: ClaudeSessionStatus,
     /// Live worker state (activity, approval, offsets) when a worker runs.
+    // `WorkerState` does not implement `JsonSchema` (yet): described as an object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
     #[ts(optional)]
     pub live: Option<crate::WorkerState>,
     /// When it was created.
@@ -117,7 +124,7 @@ pub struct SessionView {
 }
 
 /// A configured repo.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct RepoView {
     /// Its name (used in `repo_name`).
     pub name: String,
@@ -126,7 +133,7 @@ pub struct RepoView {
 }
 
 /// An account as the API shows it (never its credential).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct AccountView {
     /// Its name (used in `account_id`).
     pub id: String,
@@ -153,7 +160,7 @@ pub struct AccountView {
 }
 
 /// `GET /api/health`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct HealthView {
     /// `ok`, or `degraded` with `hints`.
     pub status: String,
@@ -180,7 +187,7 @@ pub struct HealthView {
 }
 
 /// Session counts for the health view.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct SessionCounts {
     /// Sessions not deleted.
     pub total: u32,
@@ -191,7 +198,7 @@ pub struct SessionCounts {
 }
 
 /// A change pushed on `GET /api/events` (server-sent events).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ChangeEvent {
     /// A session was created or changed.
@@ -212,7 +219,7 @@ pub enum ChangeEvent {
 }
 
 /// One page of a session's history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct HistoryPage {
     /// Entries, oldest first.
     pub entries: Vec<HistoryEntry>,
@@ -223,7 +230,7 @@ pub struct HistoryPage {
 }
 
 /// One recorded event of a session (state changes, prompts, rotations, one-shot events).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct HistoryEntry {
     /// Its id (increasing).
     #[ts(type = "number")]
@@ -239,7 +246,7 @@ pub struct HistoryEntry {
 }
 
 /// The body of every error response.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct ApiError {
     /// A stable machine-readable code (`not_found`, `bad_request`, `conflict`, …).
     pub code: String,
