@@ -49,8 +49,14 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         store.upsert_account(&account.name, account.priority, account.max_sessions).await?;
     }
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
+    // Workers are this very binary (`cockpit worker run …`) unless the config names another.
+    let (worker_bin, worker_args) = match &config.worker.bin {
+        Some(_) => (config.worker.resolve_bin(), Vec::new()),
+        None => (std::env::current_exe().context("locating the cockpit binary")?, vec!["worker".to_owned()]),
+    };
     let settings = WorkerSettings {
-        worker_bin: config.worker.resolve_bin(),
+        worker_bin,
+        worker_args,
         command: config.worker.command.clone(),
         ring_bytes: config.worker.ring_bytes,
         claude_home: opts.data_dir.join("claude-home"),

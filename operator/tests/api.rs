@@ -69,6 +69,8 @@ async fn bad_requests_get_clear_4xx_and_change_nothing() {
         (serde_json::json!({"repo_name": "demo", "mode": "Oneshot"}), 400, "needs a prompt"),
         (serde_json::json!({"repo_name": "demo", "surprise": 1}), 400, "unknown field"),
         (serde_json::json!({"repo_name": 7}), 400, "invalid type"),
+        (serde_json::json!({"repo_name": "demo", "prompt": "a\u{0}b"}), 400, "control characters"),
+        (serde_json::json!({"repo_name": "demo", "model": "son\u{0}net"}), 400, "invalid model"),
     ];
     for (body, want, words) in cases {
         let (status, message) = error_of(cockpit.post("/api/sessions", body.clone()).await).await;
@@ -95,6 +97,9 @@ async fn bad_requests_get_clear_4xx_and_change_nothing() {
     assert_eq!(http.delete(cockpit.url("/api/sessions/ghost")).send().await.expect("delete").status(), 404);
     assert_eq!(http.get(cockpit.url("/api/sessions/keep/history?limit=0")).send().await.expect("get").status(), 400);
     assert_eq!(http.get(cockpit.url("/api/nothing")).send().await.expect("get").status(), 404);
+    assert_eq!(http.get(cockpit.url("/api/sessions/a%00b")).send().await.expect("get").status(), 400);
+    let (status, _) = error_of(http.put(cockpit.url("/api/sessions")).send().await.expect("put")).await;
+    assert_eq!(status, 405, "wrong methods get a JSON error too");
 
     let sessions = cockpit.get_json("/api/sessions").await;
     let names: Vec<&str> = sessions.as_array().expect("list").iter().filter_map(|s| s["name"].as_str()).collect();

@@ -49,11 +49,8 @@ async fn a_client_resumes_after_the_control_plane_is_killed_and_ends_with_the_wo
 
     cockpit.kill9().await;
     // The client's connection breaks.
-    loop {
-        match tokio::time::timeout(T, ws.next()).await.expect("the connection ends") {
-            Some(Ok(msg)) => seen.apply(msg),
-            _ => break,
-        }
+    while let Some(Ok(msg)) = tokio::time::timeout(T, ws.next()).await.expect("the connection ends") {
+        seen.apply(msg);
     }
     let resume_at = seen.next_offset;
     cockpit.restart().await;

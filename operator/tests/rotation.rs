@@ -13,10 +13,9 @@ const TOKEN_B: &str = "sk-ant-oat01-rotation-B";
 
 fn config(repo: &std::path::Path) -> String {
     format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 10\n  - name: beta\n    tokenEnv: TOKEN_BETA\n    priority: 5\nworker:\n  command: {}\n  bin: {}\n",
+        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 10\n  - name: beta\n    tokenEnv: TOKEN_BETA\n    priority: 5\nworker:\n  command: {}\n",
         repo.display(),
-        claude_bin().display(),
-        worker_bin().display()
+        claude_bin().display()
     )
 }
 

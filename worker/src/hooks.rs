@@ -34,6 +34,8 @@ pub const PERMISSION_HOOK_TIMEOUT_SECS: u64 = 86_400;
 pub struct CommandHook {
     /// The worker executable.
     pub exe: String,
+    /// Arguments that select the worker command line in `exe` (`["worker"]` inside `cockpit`).
+    pub exe_args: Vec<String>,
     /// A file (mode 0600) holding the hook secret, so it never appears in an argument list.
     pub secret_file: String,
 }
@@ -59,8 +61,9 @@ pub fn settings_json(base_url: &str, secret: &str, command: Option<&CommandHook>
             Some(cmd) if COMMAND_ONLY_EVENTS.contains(&event) => json!({
                 "type": "command",
                 "command": format!(
-                    "{} post-hook --url {} --secret-file {}",
+                    "{}{} post-hook --url {} --secret-file {}",
                     shell_quote(&cmd.exe),
+                    cmd.exe_args.iter().map(|a| format!(" {}", shell_quote(a))).collect::<String>(),
                     shell_quote(&url),
                     shell_quote(&cmd.secret_file)
                 ),
@@ -248,7 +251,8 @@ mod tests {
 
     #[test]
     fn session_start_goes_through_a_command_hook_without_the_secret_in_argv() {
-        let cmd = CommandHook { exe: "/opt/it's/cockpit-worker".into(), secret_file: "/c/secret".into() };
+        let cmd =
+            CommandHook { exe: "/opt/it's/cockpit-worker".into(), exe_args: vec![], secret_file: "/c/secret".into() };
         let settings = settings_json("http://127.0.0.1:9", "s3cret", Some(&cmd));
         let hook = &settings["hooks"]["SessionStart"][0]["hooks"][0];
         assert_eq!(hook["type"], "command");

@@ -12,6 +12,7 @@
 pub mod activity;
 pub mod classify;
 pub mod claude_setup;
+pub mod cli;
 pub mod client;
 pub mod hook_post;
 pub mod hooks;

@@ -57,6 +57,9 @@ pub struct RunOptions {
     pub grace: Duration,
     /// Time the worker keeps serving after the CLI exited.
     pub linger: Duration,
+    /// Arguments that re-enter this command line from the current executable (`["worker"]`
+    /// when the worker runs inside `cockpit`).
+    pub self_args: Vec<String>,
 }
 
 /// Runs the session to its end; returns the CLI's exit code.
@@ -77,6 +80,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
         write_private(&secret_file, hook_secret.as_bytes())?;
         let command = crate::hooks::CommandHook {
             exe: std::env::current_exe().context("locating the worker executable")?.to_string_lossy().into_owned(),
+            exe_args: opts.self_args.clone(),
             secret_file: secret_file.to_string_lossy().into_owned(),
         };
         // One-shot runs learn the session id from `system/init`: no command hook needed.

@@ -30,6 +30,15 @@ impl Failure {
         Failure { status: StatusCode::CONFLICT, code: "conflict", message: message.into() }
     }
 
+    /// 405: the path exists, the method does not.
+    pub fn method_not_allowed() -> Failure {
+        Failure {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "method_not_allowed",
+            message: "method not allowed on this path".into(),
+        }
+    }
+
     /// 403: refused (origin not allowed).
     pub fn forbidden(message: impl Into<String>) -> Failure {
         Failure { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }

@@ -41,6 +41,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/ws/sessions/{id}", get(ws::upgrade))
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(|| async { error::Failure::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async { error::Failure::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app);
     let api = api.layer(axum::middleware::from_fn_with_state(origins, security::check_origin));

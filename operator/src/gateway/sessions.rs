@@ -22,8 +22,8 @@ use crate::store::SessionRow;
 
 /// Finds a session by id or by name (live sessions first).
 pub async fn find(app: &App, key: &str) -> Result<SessionRow, Failure> {
-    if key.len() > 200 {
-        return Err(Failure::bad_request("session id too long"));
+    if key.len() > 200 || key.chars().any(char::is_control) {
+        return Err(Failure::bad_request("invalid session id or name"));
     }
     if let Some(row) = app.store.get_session(key).await? {
         return Ok(row);
@@ -70,9 +70,10 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         .name
         .clone();
     if let Some(account) = &body.account_id
-        && app.config.account(account).is_none() {
-            return Err(Failure::bad_request(format!("unknown account {account:?}")));
-        }
+        && app.config.account(account).is_none()
+    {
+        return Err(Failure::bad_request(format!("unknown account {account:?}")));
+    }
     let name = match body.name {
         Some(name) => {
             crate::config::validate_name(&name)
@@ -105,8 +106,20 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
     })
 }
 
-/// The same rules the API server applies to a `ClaudeSession` (its CEL validations).
+/// Text a person may send: no NUL and no control characters but newlines and tabs.
+fn check_text(what: &str, text: &str) -> Result<(), Failure> {
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(Failure::bad_request(format!("{what} contains control characters")));
+    }
+    Ok(())
+}
+
+/// The same rules the API server applies to a `ClaudeSession` (its CEL validations), plus
+/// what a command line can carry.
 fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
+    if let Some(prompt) = &spec.prompt {
+        check_text("the prompt", prompt)?;
+    }
     ClaudeSession::new(name, spec.clone()).validate_cel().map_err(|err| {
         let text = format!("{err}");
         Failure::bad_request(if text.contains("needs a non-empty spec.prompt") {
@@ -116,9 +129,10 @@ fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
         })
     })?;
     if let Some(model) = &spec.model
-        && (model.is_empty() || model.len() > 200 || model.chars().any(char::is_whitespace)) {
-            return Err(Failure::bad_request("invalid model name"));
-        }
+        && (model.is_empty() || model.len() > 200 || model.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(Failure::bad_request("invalid model name"));
+    }
     Ok(())
 }
 
@@ -184,6 +198,7 @@ pub async fn send(
     if body.text.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES - 64 {
         return Err(Failure::bad_request("message too long"));
     }
+    check_text("the message", &body.text)?;
     if row.spec.mode == SessionMode::Oneshot {
         return Err(Failure::conflict("a one-shot session takes no input"));
     }

@@ -203,6 +203,7 @@ pub fn reconcile(input: SessionInput<'_>, accounts: &[AccountInfo], observed: &O
             cx.plan.status.account = Some(account.clone());
         }
         Observed::StartFailed { message, .. } => {
+            cx.plan.status.activity = None;
             cx.finish(SessionPhase::Failed, "StartFailed", format!("the worker could not start: {message}"));
         }
         Observed::Running { account, state } if state.activity == Activity::Exited => {

@@ -22,8 +22,10 @@ use crate::stream::SessionStream;
 /// How workers are started.
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
-    /// The `cockpit-worker` executable.
+    /// The worker executable (`cockpit-worker`, or `cockpit` itself).
     pub worker_bin: PathBuf,
+    /// Arguments before the worker's own (`["worker"]` when `worker_bin` is `cockpit`).
+    pub worker_args: Vec<String>,
     /// The CLI the worker runs (`claude`).
     pub command: String,
     /// Output bytes each worker keeps.
@@ -210,7 +212,8 @@ impl LocalRuntime {
             .open(self.settings.log_dir.join(format!("{}.log", req.session_id)))
             .context("opening the worker log")?;
         let mut cmd = tokio::process::Command::new(&self.settings.worker_bin);
-        cmd.arg("run")
+        cmd.args(&self.settings.worker_args)
+            .arg("run")
             .args(["--listen", "127.0.0.1:0", "--linger-secs", "1"])
             .arg("--grace-secs")
             .arg(self.settings.grace_secs.to_string())

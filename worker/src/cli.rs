@@ -1,0 +1,289 @@
+//! The `cockpit-worker` command line: `run`, `classify`, `post-hook`. The `cockpit-worker`
+//! binary and `cockpit worker …` (the control plane's single binary) both call [`main`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::claude_setup::Credential;
+use crate::run::{RunOptions, run};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use cockpit_crds::{CredentialKind, PermissionMode, SessionMode};
+
+/// Hosts one Claude Code CLI in a pseudo-terminal and serves it over WebSocket.
+#[derive(Parser, Debug)]
+#[command(name = "cockpit-worker", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one CLI session and serve it until it exits.
+    Run(Box<RunArgs>),
+    /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
+    /// one JSON object: activity, screen, rateLimit, approval.
+    /// Used by the CLI as a `command` hook: posts standard input to the worker's hook endpoint
+    /// and prints the answer.
+    PostHook {
+        /// The hook endpoint URL (loopback).
+        #[arg(long)]
+        url: String,
+        /// File holding the hook secret.
+        #[arg(long)]
+        secret_file: PathBuf,
+    },
+    Classify {
+        /// Terminal width the bytes were produced for.
+        #[arg(long, default_value_t = 120)]
+        cols: u16,
+        /// Terminal height.
+        #[arg(long, default_value_t = 40)]
+        rows: u16,
+        /// The raw bytes (`-` for standard input).
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Address to serve /ws, /state, /screen and /healthz on (port 0 picks one).
+    #[arg(long, env = "COCKPIT_WORKER_LISTEN", default_value = "127.0.0.1:7681")]
+    listen: SocketAddr,
+    /// Working directory of the CLI (default: the current directory).
+    #[arg(long, env = "COCKPIT_WORKER_CWD")]
+    cwd: Option<PathBuf>,
+    /// Terminal columns.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    cols: u16,
+    /// Terminal rows.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u16).range(2..=500))]
+    rows: u16,
+    /// Output bytes kept for replay to reconnecting clients.
+    #[arg(long, env = "COCKPIT_WORKER_RING_BYTES", default_value_t = 8 << 20)]
+    ring_bytes: usize,
+    /// The program to run.
+    #[arg(long, env = "COCKPIT_CLAUDE_COMMAND", default_value = "claude")]
+    command: String,
+    /// Treat the program as Claude Code (seeded config dir, hooks, flags): `auto` decides by
+    /// the program's file name.
+    #[arg(long, value_enum, default_value_t = Integration::Auto)]
+    claude_integration: Integration,
+    /// Interactive terminal, or one-shot `-p` run with a structured result.
+    #[arg(long, value_enum, default_value_t = Mode::Interactive)]
+    mode: Mode,
+    /// Start a new Claude conversation with this id (UUID).
+    #[arg(long, conflicts_with = "resume")]
+    session_id: Option<uuid::Uuid>,
+    /// Resume this Claude conversation (UUID).
+    #[arg(long)]
+    resume: Option<uuid::Uuid>,
+    /// Model (`--model`).
+    #[arg(long)]
+    model: Option<String>,
+    /// Permission mode.
+    #[arg(long, value_enum)]
+    permission_mode: Option<PermMode>,
+    /// First message (interactive) or the task (one-shot).
+    #[arg(long)]
+    prompt: Option<String>,
+    /// The Claude config dir (CLAUDE_CONFIG_DIR); default: a fresh one under the temp dir.
+    #[arg(long, env = "COCKPIT_CLAUDE_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+    /// Read the credential from this file instead of the environment
+    /// (CLAUDE_CODE_OAUTH_TOKEN or ANTHROPIC_API_KEY).
+    #[arg(long, env = "COCKPIT_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// What the token file holds.
+    #[arg(long, value_enum, default_value_t = Kind::OauthToken)]
+    credential_kind: Kind,
+    /// Seconds the CLI gets to exit after SIGTERM before it is killed.
+    #[arg(long, default_value_t = 10)]
+    grace_secs: u64,
+    /// Seconds to keep serving after the CLI exited.
+    #[arg(long, default_value_t = 2)]
+    linger_secs: u64,
+    /// Extra arguments for the program.
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Integration {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Mode {
+    Interactive,
+    Oneshot,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum PermMode {
+    Default,
+    AcceptEdits,
+    Plan,
+    BypassPermissions,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Kind {
+    OauthToken,
+    ApiKey,
+}
+
+/// Runs the command line `args` (the first is the program name) and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    // Inside `cockpit`, this command line is `cockpit worker …`.
+    let self_args =
+        if args.first().is_some_and(|a| a == "cockpit worker") { vec!["worker".to_owned()] } else { Vec::new() };
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    match cli.command {
+        Command::PostHook { url, secret_file } => match post_hook(&url, &secret_file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                // A failed report must not break the CLI: say why and exit 1 (non-blocking).
+                eprintln!("cockpit-worker post-hook: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Classify { cols, rows, file } => match classify_file(cols, rows, &file) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("cockpit-worker classify: {err:#}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Run(args) => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(err) => {
+                    eprintln!("cockpit-worker: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(async { run(options(*args, self_args)?).await }) {
+                Ok(code) => ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)),
+                Err(err) => {
+                    eprintln!("cockpit-worker: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn options(args: RunArgs, self_args: Vec<String>) -> Result<RunOptions> {
+    let cwd = match args.cwd {
+        Some(cwd) => cwd,
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    let cwd = cwd.canonicalize().with_context(|| format!("working directory {}", cwd.display()))?;
+    let claude = match args.claude_integration {
+        Integration::On => true,
+        Integration::Off => false,
+        Integration::Auto => {
+            std::path::Path::new(&args.command).file_name().is_some_and(|n| n == "claude" || n == "claude.exe")
+        }
+    };
+    let mode = match args.mode {
+        Mode::Interactive => SessionMode::Interactive,
+        Mode::Oneshot => SessionMode::Oneshot,
+    };
+    if mode == SessionMode::Oneshot && args.prompt.as_deref().is_none_or(|p| p.trim().is_empty()) && claude {
+        bail!("--mode oneshot needs a --prompt");
+    }
+    let credential = match args.token_file {
+        Some(path) => {
+            let kind = match args.credential_kind {
+                Kind::OauthToken => CredentialKind::OAuthToken,
+                Kind::ApiKey => CredentialKind::ApiKey,
+            };
+            let secret =
+                std::fs::read_to_string(&path).with_context(|| format!("reading the token file {}", path.display()))?;
+            if secret.trim().is_empty() {
+                bail!("the token file {} is empty", path.display());
+            }
+            Some(Credential::new(kind, &secret))
+        }
+        None => credential_from_env(),
+    };
+    let config_dir = match args.config_dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("cockpit-worker-{}", std::process::id())).join("claude"),
+    };
+    Ok(RunOptions {
+        listen: args.listen,
+        cwd,
+        cols: args.cols,
+        rows: args.rows,
+        ring_bytes: args.ring_bytes,
+        command: args.command,
+        args: args.args,
+        claude,
+        mode,
+        session_id: args.session_id.map(|u| u.to_string()),
+        resume: args.resume.map(|u| u.to_string()),
+        model: args.model,
+        permission_mode: args.permission_mode.map(|m| match m {
+            PermMode::Default => PermissionMode::Default,
+            PermMode::AcceptEdits => PermissionMode::AcceptEdits,
+            PermMode::Plan => PermissionMode::Plan,
+            PermMode::BypassPermissions => PermissionMode::BypassPermissions,
+        }),
+        prompt: args.prompt,
+        config_dir,
+        credential,
+        grace: Duration::from_secs(args.grace_secs),
+        linger: Duration::from_secs(args.linger_secs),
+        self_args,
+    })
+}
+
+/// The credential from the worker's environment: an OAuth token wins over an API key.
+fn credential_from_env() -> Option<Credential> {
+    let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(token) = non_empty("CLAUDE_CODE_OAUTH_TOKEN") {
+        return Some(Credential::new(CredentialKind::OAuthToken, &token));
+    }
+    non_empty("ANTHROPIC_API_KEY").map(|key| Credential::new(CredentialKind::ApiKey, &key))
+}
+
+fn post_hook(url: &str, secret_file: &std::path::Path) -> Result<()> {
+    let secret = std::fs::read_to_string(secret_file).with_context(|| format!("reading {}", secret_file.display()))?;
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin(), &mut body).context("reading the hook input")?;
+    let answer = crate::hook_post::post(url, secret.trim(), &body)?;
+    std::io::Write::write_all(&mut std::io::stdout(), &answer)?;
+    Ok(())
+}
+
+fn classify_file(cols: u16, rows: u16, file: &std::path::Path) -> Result<()> {
+    let bytes = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading standard input")?;
+        buf
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let report = crate::classify::report(&bytes, cols, rows, chrono::Utc::now());
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
