@@ -9,12 +9,21 @@ say() { printf '\n== %s\n' "$*"; }
 need() {
   command -v "$1" >/dev/null 2>&1 && return 0
   say "installing $2 (apt)"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2"; else sudo apt-get update -qq && sudo apt-get install -y -qq "$2"; fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"
 }
 
 need node nodejs
 need npm npm
 need script bsdutils
+need git git
+
+# A real PostgreSQL server for the persistence tests (the tests start their own clusters).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  say "installing postgresql (apt)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+# Python's venv for schemathesis (the OpenAPI test installs it into target/).
+python3 -c 'import venv, ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
 
 say "Claude Code CLI (npm, pinned in worker/testkit/npm)"
 if ! [ -x worker/testkit/npm/node_modules/.bin/claude ] || ! worker/testkit/npm/node_modules/.bin/claude --version >/dev/null 2>&1; then

@@ -12,6 +12,33 @@ use crate::config::Config;
 use crate::runtime::LocalRuntime;
 use crate::store::{SessionRow, Store};
 
+/// The account sessions run under when the config names none: the credential of the
+/// control plane's own environment (`CLAUDE_CODE_OAUTH_TOKEN` or `ANTHROPIC_API_KEY`), or else
+/// the login the CLI keeps in the Claude home (`/login` once, from any session).
+pub const IMPLICIT_ACCOUNT: &str = "default";
+
+/// One account as the control plane uses it (configured, or the implicit one).
+#[derive(Clone, Debug)]
+pub struct AccountEntry {
+    /// Its name.
+    pub name: String,
+    /// Higher is chosen first.
+    pub priority: i32,
+    /// What kind of credential it holds.
+    pub kind: cockpit_crds::CredentialKind,
+    /// Session cap.
+    pub max_sessions: Option<u32>,
+}
+
+/// The credential of the control plane's environment, for the implicit account.
+pub fn env_credential() -> Option<(cockpit_crds::CredentialKind, crate::config::Secret)> {
+    let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(token) = non_empty("CLAUDE_CODE_OAUTH_TOKEN") {
+        return Some((cockpit_crds::CredentialKind::OAuthToken, crate::config::Secret::new(token)));
+    }
+    non_empty("ANTHROPIC_API_KEY").map(|key| (cockpit_crds::CredentialKind::ApiKey, crate::config::Secret::new(key)))
+}
+
 /// Everything the gateway and the controller share.
 pub struct App {
     /// The loaded config file (or the defaults).
@@ -33,6 +60,29 @@ pub struct App {
 }
 
 impl App {
+    /// The accounts sessions may run under: the configured ones, or the implicit one.
+    pub fn accounts(&self) -> Vec<AccountEntry> {
+        if self.config.accounts.is_empty() {
+            let kind = env_credential().map_or(cockpit_crds::CredentialKind::OAuthToken, |(kind, _)| kind);
+            return vec![AccountEntry { name: IMPLICIT_ACCOUNT.to_owned(), priority: 0, kind, max_sessions: None }];
+        }
+        self.config
+            .accounts
+            .iter()
+            .map(|a| AccountEntry {
+                name: a.name.clone(),
+                priority: a.priority,
+                kind: a.kind,
+                max_sessions: a.max_sessions,
+            })
+            .collect()
+    }
+
+    /// True when `name` is an account sessions may run under.
+    pub fn has_account(&self, name: &str) -> bool {
+        self.accounts().iter().any(|a| a.name == name)
+    }
+
     /// The API view of a session (with the live worker state, when a worker runs).
     pub fn session_view(&self, row: &SessionRow) -> SessionView {
         SessionView {
@@ -53,8 +103,7 @@ impl App {
         let active = self.runtime.active_by_account();
         let now = Utc::now();
         Ok(self
-            .config
-            .accounts
+            .accounts()
             .iter()
             .map(|a| {
                 let row = rows.get(&a.name);

@@ -54,8 +54,7 @@ async fn accounts(app: &App) -> anyhow::Result<Vec<AccountInfo>> {
         app.store.list_accounts().await?.into_iter().map(|a| (a.name.clone(), a)).collect();
     let active = app.runtime.active_by_account();
     Ok(app
-        .config
-        .accounts
+        .accounts()
         .iter()
         .map(|a| AccountInfo {
             name: a.name.clone(),
@@ -160,22 +159,19 @@ async fn start(
     prompt: Option<String>,
 ) -> anyhow::Result<String> {
     use anyhow::Context;
-    let account_cfg = app.config.account(account).with_context(|| format!("account {account:?} is not configured"))?;
-    let secret = account_cfg.resolve_token(|name| std::env::var(name).ok())?;
+    let credential = match app.config.account(account) {
+        Some(cfg) => Some((cfg.kind, cfg.resolve_token(|name| std::env::var(name).ok())?)),
+        None if account == crate::app::IMPLICIT_ACCOUNT && app.config.accounts.is_empty() => {
+            crate::app::env_credential()
+        }
+        None => anyhow::bail!("account {account:?} is not configured"),
+    };
     let repo =
         app.config.repo(&row.spec.repo).with_context(|| format!("repo {:?} is not configured", row.spec.repo))?;
     let cwd = crate::worktree::prepare(&repo.path, &app.data_dir, &row.name)
         .await
         .with_context(|| format!("preparing a worktree of {}", repo.path.display()))?;
     app.runtime
-        .start(StartRequest {
-            session_id: &row.id,
-            spec: &row.spec,
-            account,
-            credential: (account_cfg.kind, secret),
-            cwd,
-            resume,
-            prompt,
-        })
+        .start(StartRequest { session_id: &row.id, spec: &row.spec, account, credential, cwd, resume, prompt })
         .await
 }

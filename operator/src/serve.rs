@@ -48,6 +48,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     for account in &config.accounts {
         store.upsert_account(&account.name, account.priority, account.max_sessions).await?;
     }
+    if config.accounts.is_empty() {
+        store.upsert_account(crate::app::IMPLICIT_ACCOUNT, 0, None).await?;
+    }
     let (reconcile_tx, reconcile_rx) = mpsc::unbounded_channel();
     // Workers are this very binary (`cockpit worker run …`) unless the config names another.
     let (worker_bin, worker_args) = match &config.worker.bin {

@@ -23,7 +23,7 @@ pub async fn reset_limit(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<AccountView>, Failure> {
-    if app.config.account(&id).is_none() {
+    if !app.has_account(&id) {
         return Err(Failure::not_found(format!("no account {id:?}")));
     }
     app.store.set_account_limit(&id, None, None).await?;

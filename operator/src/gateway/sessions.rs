@@ -70,7 +70,7 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         .name
         .clone();
     if let Some(account) = &body.account_id
-        && app.config.account(account).is_none()
+        && !app.has_account(account)
     {
         return Err(Failure::bad_request(format!("unknown account {account:?}")));
     }

@@ -47,8 +47,8 @@ pub struct StartRequest<'a> {
     pub spec: &'a ClaudeSessionSpec,
     /// The account's name.
     pub account: &'a str,
-    /// The account's credential.
-    pub credential: (CredentialKind, Secret),
+    /// The account's credential; none leaves the CLI to its own login in the Claude home.
+    pub credential: Option<(CredentialKind, Secret)>,
     /// Working directory.
     pub cwd: PathBuf,
     /// Conversation to resume.
@@ -244,7 +244,9 @@ impl LocalRuntime {
         }
         // The credential goes through the environment, never argv.
         cmd.env_remove("CLAUDE_CODE_OAUTH_TOKEN").env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_AUTH_TOKEN");
-        cmd.env(req.credential.0.env_var(), req.credential.1.expose());
+        if let Some((kind, secret)) = &req.credential {
+            cmd.env(kind.env_var(), secret.expose());
+        }
         cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
         // Its own process group: a Ctrl-C for the control plane is not a Ctrl-C for the worker.
