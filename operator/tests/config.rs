@@ -149,10 +149,18 @@ fn the_example_file_parses_and_shows_every_setting() {
     assert!(config.accounts.iter().any(|a| a.kind == CredentialKind::ApiKey));
     assert!(config.accounts.iter().any(|a| a.max_sessions.is_some()));
     assert!(!config.allowed_origins.is_empty());
-    assert!(config.worker.bin.is_some());
-    for documented in ["maxConcurrentSessions", "command", "ringBytes", "priority", "kind"] {
+    assert!(config.worker.bin.is_none(), "workers default to `cockpit worker`");
+    for documented in ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind"] {
         assert!(yaml.contains(documented), "the example should show `{documented}`");
     }
+}
+
+#[test]
+fn the_quick_start_config_loads_as_it_is() {
+    let config = Config::load(manifest_dir().join("examples/local.yaml")).unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(config.repos.len(), 1);
+    assert!(config.repos[0].path.join("README.md").exists(), "the quick start offers this checkout");
+    assert!(config.accounts.is_empty());
 }
 
 #[test]
