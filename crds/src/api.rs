@@ -229,6 +229,23 @@ pub struct HistoryPage {
     pub next: Option<i64>,
 }
 
+/// One page of a session's Claude transcript (the CLI's own JSONL record of the conversation:
+/// user and assistant messages, tool calls and results), oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct TranscriptPage {
+    /// The Claude session id the transcript belongs to, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub claude_session_id: Option<String>,
+    /// Transcript lines as the CLI wrote them (each a JSON object).
+    #[ts(type = "unknown[]")]
+    pub entries: Vec<serde_json::Value>,
+    /// Pass as `after` for the next page; absent at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub next: Option<u64>,
+}
+
 /// One recorded event of a session (state changes, prompts, rotations, one-shot events).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct HistoryEntry {

@@ -105,6 +105,7 @@ pub fn typescript() -> String {
     push_decl::<api::ChangeEvent>(&mut out, &cfg);
     push_decl::<api::HistoryPage>(&mut out, &cfg);
     push_decl::<api::HistoryEntry>(&mut out, &cfg);
+    push_decl::<api::TranscriptPage>(&mut out, &cfg);
     push_decl::<api::ApiError>(&mut out, &cfg);
     out.push_str("/** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */\n");
     out.push_str(&format!("export const BINARY_HEADER_LEN = {};\n", frames::BINARY_HEADER_LEN));

@@ -969,6 +969,24 @@ kind: string,
 data: unknown, };
 
 /**
+ * One page of a session's Claude transcript (the CLI's own JSONL record of the conversation:
+ * user and assistant messages, tool calls and results), oldest first.
+ */
+export type TranscriptPage = { 
+/**
+ * The Claude session id the transcript belongs to, once known.
+ */
+claude_session_id?: string, 
+/**
+ * Transcript lines as the CLI wrote them (each a JSON object).
+ */
+entries: unknown[], 
+/**
+ * Pass as `after` for the next page; absent at the end.
+ */
+next?: number, };
+
+/**
  * The body of every error response.
  */
 export type ApiError = { 

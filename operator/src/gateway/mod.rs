@@ -37,6 +37,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/api/sessions/{id}/approval", post(sessions::approve))
         .route("/api/sessions/{id}/history", get(sessions::history))
         .route("/api/sessions/{id}/screen", get(sessions::screen))
+        .route("/api/sessions/{id}/transcript", get(sessions::transcript))
         .route("/api/events", get(events::stream))
         .route("/ws/sessions/{id}", get(ws::upgrade))
         .route("/api/openapi.json", get(openapi::serve))

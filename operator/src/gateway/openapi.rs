@@ -138,6 +138,7 @@ pub fn document() -> Value {
     let sessions = schemas.response::<Vec<SessionView>>();
     let session = schemas.response::<SessionView>();
     let history = schemas.response::<HistoryPage>();
+    let transcript = schemas.response::<cockpit_crds::api::TranscriptPage>();
     let change = schemas.response::<ChangeEvent>();
     schemas.response::<ApiError>();
     let create = schemas.request::<CreateSession>();
@@ -367,6 +368,34 @@ pub fn document() -> Value {
                 ],
                 "responses": {
                     "200": json_response("One page, oldest first.", history),
+                    "400": error("An invalid or unknown query parameter, `limit` out of 1..=500, or the session id too long."),
+                    "404": error(NO_SESSION_404),
+                    "500": error(INTERNAL_500),
+                },
+            },
+        },
+        "/api/sessions/{id}/transcript": {
+            "parameters": [session_id()],
+            "get": {
+                "operationId": "getTranscript",
+                "tags": ["sessions"],
+                "summary": "The conversation's Claude transcript (the CLI's JSONL lines), paged",
+                "parameters": [
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "Skip this many lines (the previous page's `next`). Default 0.",
+                        "schema": { "type": "integer", "format": "uint64", "minimum": 0 },
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": "At most this many lines. Default 100.",
+                        "schema": { "type": "integer", "format": "uint32", "minimum": 1, "maximum": 500 },
+                    },
+                ],
+                "responses": {
+                    "200": json_response("One page, oldest first; empty before the conversation started.", transcript),
                     "400": error("An invalid or unknown query parameter, `limit` out of 1..=500, or the session id too long."),
                     "404": error(NO_SESSION_404),
                     "500": error(INTERNAL_500),

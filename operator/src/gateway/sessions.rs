@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use cockpit_crds::api::{
-    ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView,
+    ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView, TranscriptPage,
 };
 use cockpit_crds::frames::ClientFrame;
 use cockpit_crds::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
@@ -296,4 +296,53 @@ pub async fn screen(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resu
     let row = find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], stream.screen_text()).into_response())
+}
+
+/// Paging of `GET /api/sessions/{id}/transcript`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinePaging {
+    /// Lines after this many.
+    #[serde(default)]
+    after: Option<u64>,
+    /// At most this many (1..=500, default 100).
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// The transcript file of a Claude session in the Claude home, if there is one.
+fn transcript_file(claude_home: &std::path::Path, claude_session: &str) -> Option<std::path::PathBuf> {
+    let projects = std::fs::read_dir(claude_home.join("projects")).ok()?;
+    projects.flatten().map(|dir| dir.path().join(format!("{claude_session}.jsonl"))).find(|p| p.is_file())
+}
+
+/// `GET /api/sessions/{id}/transcript`: the Claude transcript of the conversation, paged.
+pub async fn transcript(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    query: Result<Query<LinePaging>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TranscriptPage>, Failure> {
+    let Query(paging) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
+    let row = find(&app, &id).await?;
+    let limit = paging.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(Failure::bad_request("limit must be between 1 and 500"));
+    }
+    let after = paging.after.unwrap_or(0);
+    let claude_session_id = row.status.claude_session_id.clone().filter(|id| uuid::Uuid::parse_str(id).is_ok());
+    let file = claude_session_id.as_deref().and_then(|sid| transcript_file(&app.data_dir.join("claude-home"), sid));
+    let Some(file) = file else {
+        return Ok(Json(TranscriptPage { claude_session_id, entries: Vec::new(), next: None }));
+    };
+    let text = tokio::fs::read_to_string(&file).await.map_err(Failure::internal)?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let entries: Vec<serde_json::Value> = lines
+        .iter()
+        .skip(after as usize)
+        .take(limit as usize)
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let end = after + limit as u64;
+    let next = (end < lines.len() as u64).then_some(end);
+    Ok(Json(TranscriptPage { claude_session_id, entries, next }))
 }
