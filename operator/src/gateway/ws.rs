@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use cockpit_crds::frames::{BinaryKind, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, encode_binary};
 use cockpit_crds::{Activity, WorkerState};
 use futures_util::{SinkExt, StreamExt};
@@ -39,10 +38,7 @@ pub async fn upgrade(
     }
     let row = super::sessions::find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
-    Ok(upgrade
-        .max_message_size(1 << 20)
-        .on_upgrade(move |socket| serve(socket, app, row, stream, from))
-        .into_response())
+    Ok(upgrade.max_message_size(1 << 20).on_upgrade(move |socket| serve(socket, row, stream, from)).into_response())
 }
 
 /// The state shown for a session whose worker is not (or no longer) connected.
@@ -82,7 +78,7 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { code, message: message.into() }
 }
 
-async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>) {
+async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>) {
     let (mut sink, mut source) = socket.split();
     let mut state_rx = stream.watch_state();
     state_rx.mark_unchanged();
@@ -109,7 +105,7 @@ async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<Se
         tokio::select! {
             incoming = source.next() => {
                 let Some(Ok(message)) = incoming else { break };
-                if let Some(reply) = forward(&app, &row, &stream, message)
+                if let Some(reply) = forward(&row, &stream, message)
                     && !send_json(&mut sink, &reply).await {
                         break;
                     }
@@ -160,7 +156,6 @@ async fn serve(socket: WebSocket, app: Arc<App>, row: SessionRow, stream: Arc<Se
             }
         }
     }
-    let _ = Utc::now();
 }
 
 fn take(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::stream::Chunk) {
@@ -175,8 +170,7 @@ fn take(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::stream::Chunk) {
 
 /// Validates a client frame and forwards it to the worker; returns an error frame to send
 /// back when it is refused (nothing is forwarded then).
-fn forward(app: &App, row: &SessionRow, stream: &SessionStream, message: Message) -> Option<ServerFrame> {
-    let _ = app;
+fn forward(row: &SessionRow, stream: &SessionStream, message: Message) -> Option<ServerFrame> {
     let upstream = match message {
         Message::Text(text) => {
             if let Err(refusal) = cockpit_worker::client::parse_text_frame(text.as_str(), false) {
