@@ -70,7 +70,7 @@ impl Cockpit {
             .arg(&self.data_dir)
             .arg("--config")
             .arg(&self.config)
-            .env("COCKPIT_LOG", "info,cockpit_operator=debug")
+            .env("COCKPIT_LOG", std::env::var("COCKPIT_TEST_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
