@@ -20,8 +20,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::store::Store;
 
-/// Bytes of output kept in memory per session.
-const RING_BYTES: usize = 4 << 20;
+/// Bytes of output kept in memory per session (older output is replayed from the database;
+/// fifty flooding sessions must fit the gateway's memory budget).
+const RING_BYTES: usize = 256 << 10;
+/// Chunks the fan-out holds for slow clients before they resync (from the ring or the database).
+const FANOUT_CHUNKS: usize = 128;
 /// Output is written to the database at least this often.
 const PERSIST_EVERY: Duration = Duration::from_millis(50);
 /// Ended sessions are repainted from at most this many trailing bytes.
@@ -80,7 +83,7 @@ impl SessionStream {
         terminal.process(&tail);
         let mut ring = OutputRing::starting_at(RING_BYTES, tail_from);
         ring.push(&tail);
-        let (fanout, _) = broadcast::channel(1024);
+        let (fanout, _) = broadcast::channel(FANOUT_CHUNKS);
         let stream = Arc::new(SessionStream {
             session_id: session_id.to_owned(),
             store,
