@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod controller;
 pub mod gateway;
+pub mod kube;
 pub mod reconcile;
 pub mod runtime;
 pub mod serve;

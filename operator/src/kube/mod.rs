@@ -1,0 +1,6 @@
+//! The Kubernetes runtime: `ClaudeSession` objects are sessions, each with one worker Pod;
+//! `ClaudeAccount` objects are accounts. The decisions are the same pure ones the local
+//! runtime uses ([`crate::reconcile`]); this module turns them into API calls.
+
+pub mod observe;
+pub mod pod;
