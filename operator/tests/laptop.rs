@@ -57,11 +57,11 @@ async fn without_accounts_sessions_use_the_environments_credential() {
     assert_eq!(first["next"], 1);
 
     // A one-shot task continuing the conversation: a structured result, usage recorded.
-    let resp = cockpit.post("/api/sessions/solo/oneshot", serde_json::json!({"prompt": "and now a summary", "name": "solo-task"})).await;
-    assert_eq!(resp.status(), 201);
-    let done = cockpit
-        .wait_session("solo-task", "the one-shot to finish", |s| s.status.phase.is_terminal())
+    let resp = cockpit
+        .post("/api/sessions/solo/oneshot", serde_json::json!({"prompt": "and now a summary", "name": "solo-task"}))
         .await;
+    assert_eq!(resp.status(), 201);
+    let done = cockpit.wait_session("solo-task", "the one-shot to finish", |s| s.status.phase.is_terminal()).await;
     assert_eq!(done.status.phase, cockpit_crds::SessionPhase::Succeeded, "{done:#?}");
     let result = done.status.result.expect("a result");
     assert!(result.text.contains("Stand-in reply #2"), "the one-shot carried the conversation: {}", result.text);
