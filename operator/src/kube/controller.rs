@@ -1,0 +1,252 @@
+//! The `ClaudeSession` controller: for each session, read its worker Pods and the accounts,
+//! decide with [`crate::reconcile::reconcile`], and carry out the plan through the API server
+//! (Pods created and deleted, account and session status patched, Events recorded). A
+//! finalizer stops the worker cleanly before a session goes; the history stays in the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, Condition, WorkerState};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action as Requeue;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Resource, ResourceExt};
+
+use super::observe::{current, observe};
+use super::pod::{ACCOUNT_LABEL, Conversation, PodSettings, SESSION_LABEL, WorkerStart, worker_pod};
+use crate::reconcile::{AccountInfo, Action, SessionInput, reconcile};
+
+/// The finalizer on every `ClaudeSession`.
+pub const FINALIZER: &str = "cockpit.dev/stop-worker";
+/// How often a steady session is looked at again.
+const RESYNC: Duration = Duration::from_secs(300);
+
+/// Why a reconcile failed (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// The session names a repo the control plane does not know.
+    #[error("repo {0:?} is not configured")]
+    UnknownRepo(String),
+    /// Preparing the session's worktree failed.
+    #[error("worktree: {0}")]
+    Worktree(String),
+    /// The finalizer machinery failed.
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+/// What the controller needs.
+pub struct Context {
+    /// The API client.
+    pub client: kube::Client,
+    /// Worker Pod settings.
+    pub pods: PodSettings,
+    /// Repo name → path on the node.
+    pub repos: HashMap<String, std::path::PathBuf>,
+    /// Where worktrees are prepared (shared with the workers at the same path).
+    pub data_dir: std::path::PathBuf,
+    /// The latest state each session's worker reported (fed by the stream followers).
+    pub worker_states: Mutex<HashMap<String, WorkerState>>,
+    /// Records Kubernetes Events; none in tests that do not care.
+    pub recorder: Option<Recorder>,
+    /// At most this many workers at once.
+    pub max_sessions: usize,
+}
+
+/// The reconcile entry point for kube-runtime's `Controller`.
+pub async fn reconcile_session(session: Arc<ClaudeSession>, ctx: Arc<Context>) -> Result<Requeue, Error> {
+    let ns = session.namespace().unwrap_or_else(|| "default".into());
+    let api: Api<ClaudeSession> = Api::namespaced(ctx.client.clone(), &ns);
+    finalizer(&api, FINALIZER, session, |event| async {
+        match event {
+            Finalizer::Apply(session) => apply(&session, &ctx, false).await,
+            Finalizer::Cleanup(session) => apply(&session, &ctx, true).await.map(|_| Requeue::await_change()),
+        }
+    })
+    .await
+    .map_err(|err| match err {
+        kube::runtime::finalizer::Error::ApplyFailed(err) | kube::runtime::finalizer::Error::CleanupFailed(err) => err,
+        other => Error::Finalizer(other.to_string()),
+    })
+}
+
+/// Retry with backoff on errors.
+pub fn error_policy(_session: Arc<ClaudeSession>, err: &Error, _ctx: Arc<Context>) -> Requeue {
+    tracing::warn!(%err, "session reconcile failed; retrying");
+    Requeue::requeue(Duration::from_secs(5))
+}
+
+fn account_infos(accounts: &[ClaudeAccount], pods: &[Pod], now: chrono::DateTime<Utc>) -> Vec<AccountInfo> {
+    let mut active: HashMap<&str, u32> = HashMap::new();
+    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        if matches!(phase, Some("Succeeded") | Some("Failed")) {
+            continue;
+        }
+        if let Some(account) = pod.labels().get(ACCOUNT_LABEL) {
+            *active.entry(account.as_str()).or_default() += 1;
+        }
+    }
+    let _ = now;
+    accounts
+        .iter()
+        .map(|a| {
+            let name = a.name_any();
+            AccountInfo {
+                active_sessions: active.get(name.as_str()).copied().unwrap_or(0),
+                priority: a.spec.priority,
+                max_sessions: a.spec.max_sessions,
+                limited_until: a.status.as_ref().and_then(|s| s.rate_limited_until),
+                name,
+            }
+        })
+        .collect()
+}
+
+/// One reconcile of a session (`deleting`: it is being deleted; stop its worker).
+pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Result<Requeue, Error> {
+    let ns = session.namespace().unwrap_or_else(|| "default".into());
+    let name = session.name_any();
+    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+    let accounts_api: Api<ClaudeAccount> = Api::namespaced(ctx.client.clone(), &ns);
+    let sessions_api: Api<ClaudeSession> = Api::namespaced(ctx.client.clone(), &ns);
+
+    let all_workers = pods_api.list(&ListParams::default().labels("app.kubernetes.io/component=worker")).await?.items;
+    let mine: Vec<Pod> = all_workers.iter().filter(|p| p.labels().get(SESSION_LABEL) == Some(&name)).cloned().collect();
+    let accounts = accounts_api.list(&ListParams::default()).await?.items;
+    let now = Utc::now();
+    let infos = account_infos(&accounts, &all_workers, now);
+    let pod = current(&mine);
+    let state = ctx.worker_states.lock().unwrap_or_else(|p| p.into_inner()).get(&name).cloned();
+    let observed = observe(pod, state);
+    let status = session.status.clone().unwrap_or_default();
+    let running = infos.iter().map(|a| a.active_sessions as usize).sum::<usize>();
+    let input = SessionInput {
+        spec: &session.spec,
+        status: &status,
+        generation: session.metadata.generation,
+        stop_requested: deleting,
+        capacity_available: pod.is_some() || running < ctx.max_sessions,
+    };
+    let plan = reconcile(input, &infos, &observed, now);
+    let mut new_status = plan.status.clone();
+
+    for action in &plan.actions {
+        match action {
+            Action::StopWorker { reason } => {
+                for pod in mine.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+                    tracing::info!(session = %name, pod = %pod.name_any(), %reason, "deleting the worker pod");
+                    match pods_api.delete(&pod.name_any(), &DeleteParams::default()).await {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(e)) if e.code == 404 => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Action::StartWorker { account, resume, prompt } => {
+                let Some(account_obj) = accounts.iter().find(|a| &a.name_any() == account) else { continue };
+                let repo =
+                    ctx.repos.get(&session.spec.repo).ok_or_else(|| Error::UnknownRepo(session.spec.repo.clone()))?;
+                let cwd = crate::worktree::prepare(repo, &ctx.data_dir, &name)
+                    .await
+                    .map_err(|e| Error::Worktree(e.to_string()))?;
+                let id = resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                let conversation = if resume.is_some() { Conversation::Resume(&id) } else { Conversation::New(&id) };
+                let repo_path = repo.to_string_lossy();
+                let cwd = cwd.to_string_lossy();
+                let pod = worker_pod(
+                    &WorkerStart {
+                        session,
+                        account: account_obj,
+                        repo_path: &repo_path,
+                        cwd: &cwd,
+                        conversation,
+                        prompt: prompt.as_deref(),
+                    },
+                    &ctx.pods,
+                );
+                let created = pods_api.create(&PostParams::default(), &pod).await?;
+                tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
+                new_status.claude_session_id = Some(id);
+            }
+            Action::MarkAccountLimited { account, until, window } => {
+                let patch = serde_json::json!({ "status": {
+                    "rateLimitedUntil": until,
+                    "rateLimitWindow": window,
+                    "conditions": [limited_condition(true, &format!("usage limit until {}", until.to_rfc3339()))],
+                }});
+                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            }
+            Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {
+                let usage = accounts
+                    .iter()
+                    .find(|a| &a.name_any() == account)
+                    .and_then(|a| a.status.as_ref())
+                    .map(|s| s.usage)
+                    .unwrap_or_default();
+                let usage = AccountUsage {
+                    sessions: usage.sessions + 1,
+                    input_tokens: usage.input_tokens + input_tokens,
+                    output_tokens: usage.output_tokens + output_tokens,
+                    cost_usd: usage.cost_usd + cost_usd,
+                };
+                let patch = serde_json::json!({ "status": { "usage": usage } });
+                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            }
+        }
+    }
+    if session.status.as_ref() != Some(&new_status) {
+        patch_status(&sessions_api, &name, &new_status).await?;
+    }
+    if let Some(recorder) = &ctx.recorder {
+        let reference = session.object_ref(&());
+        for event in &plan.events {
+            let ev = KubeEvent {
+                type_: if event.reason == "Failed" || event.reason == "StartFailed" {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: event.reason.clone(),
+                note: Some(event.message.chars().take(1000).collect()),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            if let Err(err) = recorder.publish(&ev, &reference).await {
+                tracing::debug!(%err, "recording an event");
+            }
+        }
+    }
+    Ok(match plan.requeue_at {
+        Some(at) => Requeue::requeue((at - now).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1))),
+        None => Requeue::requeue(RESYNC),
+    })
+}
+
+fn limited_condition(limited: bool, message: &str) -> Condition {
+    Condition {
+        type_: "RateLimited".into(),
+        status: if limited { "True".into() } else { "False".into() },
+        reason: if limited { "UsageLimit".into() } else { "Reset".into() },
+        message: message.to_owned(),
+        last_transition_time: Utc::now(),
+        observed_generation: None,
+    }
+}
+
+async fn patch_status(api: &Api<ClaudeSession>, name: &str, status: &ClaudeSessionStatus) -> Result<(), Error> {
+    let patch = serde_json::json!({
+        "apiVersion": ClaudeSession::api_version(&()),
+        "kind": ClaudeSession::kind(&()),
+        "status": status,
+    });
+    api.patch_status(name, &PatchParams::apply("cockpit").force(), &Patch::Apply(&patch)).await?;
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The Kubernetes adapter against an HTTP-level stand-in for the API server (kube-rs's
+//! `tower-test` pattern): every request the controller makes is checked, and answered.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cockpit_crds::{Activity, ClaudeSession, RateLimit, RateLimitWindow, SessionMode, WorkerState};
+use cockpit_operator::kube::controller::{Context, FINALIZER, apply, error_policy, reconcile_session};
+use cockpit_operator::kube::pod::PodSettings;
+use http::{Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+use tower_test::mock::{self, Handle};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path) -> Arc<Context> {
+    Arc::new(Context {
+        client,
+        pods: PodSettings::default(),
+        repos: HashMap::from([("web".to_owned(), repo.to_owned())]),
+        data_dir: data.to_owned(),
+        worker_states: Mutex::new(HashMap::new()),
+        recorder: None,
+        max_sessions: 8,
+    })
+}
+
+fn session(status: Value, deleting: bool) -> ClaudeSession {
+    let mut meta =
+        json!({"name": "fix", "namespace": "ns", "uid": "uid-1", "generation": 2, "finalizers": [FINALIZER]});
+    if deleting {
+        meta["deletionTimestamp"] = json!("2026-11-25T12:00:00Z");
+    }
+    serde_json::from_value(json!({
+        "apiVersion": "cockpit.dev/v1alpha1", "kind": "ClaudeSession", "metadata": meta,
+        "spec": {"repo": "web", "prompt": "fix the tests"}, "status": status,
+    }))
+    .expect("session")
+}
+
+fn session_json() -> Value {
+    serde_json::to_value(session(json!({}), false)).expect("json")
+}
+
+fn account(name: &str, priority: i32) -> Value {
+    json!({"apiVersion": "cockpit.dev/v1alpha1", "kind": "ClaudeAccount",
+        "metadata": {"name": name, "namespace": "ns"},
+        "spec": {"credentials": {"secretName": format!("claude-{name}"), "key": "token"}, "priority": priority}})
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": kind, "metadata": {"resourceVersion": "1"}, "items": items})
+}
+
+fn worker_pod(name: &str, account: &str, phase: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "ns", "creationTimestamp": "2026-11-25T11:00:00Z",
+            "labels": {"app.kubernetes.io/component": "worker", "cockpit.dev/session": "fix", "cockpit.dev/account": account}},
+        "spec": {"containers": [{"name": "worker", "image": "i"}]},
+        "status": {"phase": phase, "podIP": "10.42.0.9"}})
+}
+
+/// Takes the next request, checks its method and path, answers with `status` and `body`, and
+/// returns the request body.
+async fn expect(handle: &mut ApiHandle, method: &str, path: &str, status: u16, body: Value) -> Value {
+    let (request, respond) = handle.next_request().await.expect("the controller made a request");
+    assert_eq!(request.method().as_str(), method, "{}", request.uri());
+    let uri = request.uri().to_string();
+    assert!(uri.starts_with(path), "expected {method} {path}, got {uri}");
+    let bytes = request.into_body().collect_bytes().await.expect("body");
+    let sent = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    let response = Response::builder()
+        .status(status)
+        .body(Body::from(serde_json::to_vec(&body).expect("json")))
+        .expect("response");
+    respond.send_response(response);
+    sent
+}
+
+const PODS: &str = "/api/v1/namespaces/ns/pods";
+const ACCOUNTS: &str = "/apis/cockpit.dev/v1alpha1/namespaces/ns/claudeaccounts";
+const SESSIONS: &str = "/apis/cockpit.dev/v1alpha1/namespaces/ns/claudesessions";
+
+#[tokio::test]
+async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let s = session(json!({}), false);
+    let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
+
+    expect(
+        &mut handle,
+        "GET",
+        &format!("{PODS}?&labelSelector=app.kubernetes.io%2Fcomponent%3Dworker"),
+        200,
+        list("PodList", vec![]),
+    )
+    .await;
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), account("high", 9)]))
+        .await;
+    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-abcde", "high", "Pending")).await;
+    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "high");
+    assert_eq!(pod["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"], "claude-high");
+    assert_eq!(pod["metadata"]["ownerReferences"][0]["uid"], "uid-1");
+    let args = pod["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--session-id") && args.contains("fix the tests"), "{args}");
+    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    assert_eq!(status["status"]["phase"], "Starting");
+    assert_eq!(status["status"]["account"], "high");
+    assert!(status["status"]["claudeSessionId"].as_str().is_some_and(|id| id.len() == 36));
+    assert_eq!(status["status"]["observedGeneration"], 2);
+    assert!(
+        status["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x["type"] == "AccountAssigned" && x["status"] == "True"))
+    );
+    run.await.expect("joined").expect("reconciled");
+}
+
+#[tokio::test]
+async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let reset = chrono::Utc::now() + chrono::Duration::hours(2);
+    ctx.worker_states.lock().expect("lock").insert(
+        "fix".into(),
+        WorkerState {
+            activity: Activity::RateLimited,
+            activity_since: chrono::Utc::now(),
+            mode: SessionMode::Interactive,
+            claude_session_id: Some("11111111-2222-3333-4444-555555555555".into()),
+            cols: 120,
+            rows: 40,
+            start_offset: 0,
+            end_offset: 99,
+            rate_limit: Some(RateLimit {
+                window: RateLimitWindow::Session,
+                resets_at: Some(reset),
+                message: "You've hit your session limit".into(),
+            }),
+            approval: None,
+            exit_code: None,
+            last_prompt: Some("keep going".into()),
+            oneshot_result: None,
+            source: "hook".into(),
+        },
+    );
+    let s = session(
+        json!({"phase": "Running", "account": "high", "claudeSessionId": "11111111-2222-3333-4444-555555555555", "startedAt": "2026-11-25T11:00:00Z"}),
+        false,
+    );
+    let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
+
+    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
+        .await;
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), account("high", 9)]))
+        .await;
+    let limited = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, account("high", 9)).await;
+    assert_eq!(limited["status"]["rateLimitWindow"], "session");
+    let until: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(limited["status"]["rateLimitedUntil"].clone()).expect("time");
+    assert!((until - reset).num_seconds().abs() <= 1);
+    expect(
+        &mut handle,
+        "DELETE",
+        &format!("{PODS}/cockpit-fix-old"),
+        200,
+        worker_pod("cockpit-fix-old", "high", "Running"),
+    )
+    .await;
+    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-new", "low", "Pending")).await;
+    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "low");
+    let args = pod["spec"]["containers"][0]["args"].to_string();
+    assert!(
+        args.contains("--resume")
+            && args.contains("11111111-2222-3333-4444-555555555555")
+            && args.contains("keep going"),
+        "{args}"
+    );
+    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    assert_eq!(status["status"]["account"], "low");
+    assert_eq!(status["status"]["rotations"], 1);
+    run.await.expect("joined").expect("reconciled");
+}
+
+#[tokio::test]
+async fn deleting_a_session_stops_its_worker_and_releases_the_finalizer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let s = Arc::new(session(json!({"phase": "Running", "account": "high"}), true));
+    let run = tokio::spawn(async move { reconcile_session(s, ctx).await });
+
+    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
+        .await;
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("high", 9)])).await;
+    expect(
+        &mut handle,
+        "DELETE",
+        &format!("{PODS}/cockpit-fix-old"),
+        200,
+        worker_pod("cockpit-fix-old", "high", "Running"),
+    )
+    .await;
+    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    assert_eq!(status["status"]["phase"], "Stopped");
+    let release = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix"), 200, session_json()).await;
+    assert!(release.to_string().contains("/metadata/finalizers"), "the finalizer is removed: {release}");
+    run.await.expect("joined").expect("cleaned up");
+}
+
+#[tokio::test]
+async fn api_errors_fail_the_reconcile_and_are_retried() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let s = session(json!({}), false);
+    let c = ctx.clone();
+    let run = tokio::spawn(async move { apply(&s, &c, false).await });
+    expect(
+        &mut handle,
+        "GET",
+        PODS,
+        500,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "etcd is sad", "reason": "InternalError", "code": 500}),
+    )
+    .await;
+    let err = run.await.expect("joined").expect_err("the reconcile fails");
+    assert!(err.to_string().contains("etcd is sad"), "{err}");
+    let requeue = error_policy(Arc::new(session(json!({}), false)), &err, ctx);
+    assert_eq!(requeue, kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5)));
+}
