@@ -1,0 +1,87 @@
+import { Suspense, lazy } from 'react';
+import { Banner, Spinner, TabBar } from './components/ui';
+import { useNow, useOnline } from './hooks';
+import { needsYouCount } from './lib/activity';
+import { LiveProvider, useLive } from './live';
+import { parseRoute, usePath } from './router';
+import { SessionsList } from './views/SessionsList';
+
+// The session view carries xterm.js: it loads only when a session is opened.
+const SessionScreen = lazy(() => import('./views/SessionScreen'));
+const NewSessionSheet = lazy(() => import('./views/NewSessionSheet'));
+const Accounts = lazy(() => import('./views/Accounts'));
+const Health = lazy(() => import('./views/Health'));
+const Settings = lazy(() => import('./views/Settings'));
+
+function Loading() {
+  return (
+    <div className="flex flex-1 items-center justify-center">
+      <Spinner />
+    </div>
+  );
+}
+
+function ConnectivityBanner() {
+  const online = useOnline();
+  const live = useLive();
+  if (!online) {
+    return (
+      <Banner tone="offline" testid="offline-banner">
+        You are offline — showing the last known state
+      </Banner>
+    );
+  }
+  if (live.error && live.stream === 'down') {
+    return (
+      <Banner tone="offline" testid="offline-banner">
+        The control plane cannot be reached — retrying
+      </Banner>
+    );
+  }
+  return null;
+}
+
+function Shell() {
+  const path = usePath();
+  const route = parseRoute(path);
+  const live = useLive();
+  const now = useNow(5000);
+  if (route.name === 'session') {
+    return (
+      <>
+        <ConnectivityBanner />
+        <Suspense fallback={<Loading />}>
+          <SessionScreen key={route.id} id={route.id} />
+        </Suspense>
+      </>
+    );
+  }
+  const tab = route.name === 'sessions' ? '/' : `/${route.name}`;
+  return (
+    <>
+      <ConnectivityBanner />
+      <main className="flex min-h-0 flex-1 flex-col">
+        <Suspense fallback={<Loading />}>
+          {route.name === 'sessions' && <SessionsList />}
+          {route.name === 'accounts' && <Accounts />}
+          {route.name === 'health' && <Health />}
+          {route.name === 'settings' && <Settings />}
+        </Suspense>
+      </main>
+      <TabBar current={tab} badge={needsYouCount(Object.values(live.sessions), now)} />
+      {route.name === 'sessions' && route.sheet && (
+        <Suspense fallback={null}>
+          <NewSessionSheet />
+        </Suspense>
+      )}
+    </>
+  );
+}
+
+export function App() {
+  return (
+    <LiveProvider>
+      <Shell />
+    </LiveProvider>
+  );
+}

@@ -1,0 +1,33 @@
+// Test fixtures: API views shaped like the control plane's.
+import type { SessionView, WorkerState } from '../types/cockpit';
+
+export function session(name: string, over: {
+  phase?: SessionView['status']['phase'];
+  activity?: WorkerState['activity'];
+  live?: Partial<WorkerState> | null;
+  status?: Partial<SessionView['status']>;
+  created?: string;
+} = {}): SessionView {
+  const live: WorkerState | undefined =
+    over.live === null || (over.activity === undefined && over.live === undefined)
+      ? undefined
+      : {
+          activity: over.activity ?? 'Idle',
+          activitySince: '2026-11-25T10:00:00Z',
+          mode: 'Interactive',
+          cols: 80,
+          rows: 24,
+          startOffset: 0,
+          endOffset: 0,
+          source: 'hook',
+          ...over.live,
+        };
+  return {
+    id: `id-${name}`,
+    name,
+    spec: { repo: 'demo', mode: 'Interactive', rotation: 'Auto' },
+    status: { phase: over.phase ?? 'Running', rotations: 0, conditions: [], account: 'alpha', ...over.status },
+    live,
+    created_at: over.created ?? '2026-11-25T09:00:00Z',
+  };
+}

@@ -1,0 +1,231 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { Spinner } from '../components/ui';
+import { ApiFailure, api } from '../lib/api';
+import { useLive } from '../live';
+import { back, navigate } from '../router';
+import type { CreateSession, PermissionMode, RepoView, SessionMode } from '../types/cockpit';
+
+const MODELS = [
+  { value: '', label: 'Default' },
+  { value: 'sonnet', label: 'Sonnet' },
+  { value: 'opus', label: 'Opus' },
+  { value: 'haiku', label: 'Haiku' },
+];
+
+const PERMISSION_MODES: { value: PermissionMode; label: string }[] = [
+  { value: 'default', label: 'Ask (default)' },
+  { value: 'acceptEdits', label: 'Accept edits' },
+  { value: 'plan', label: 'Plan' },
+  { value: 'bypassPermissions', label: 'Bypass permissions' },
+];
+
+function Field({ label, children, htmlFor }: { label: string; children: ReactNode; htmlFor?: string }) {
+  return (
+    <label htmlFor={htmlFor} className="flex flex-col gap-1.5">
+      <span className="text-xs font-medium tracking-wide text-neutral-400 uppercase">{label}</span>
+      {children}
+    </label>
+  );
+}
+
+const input =
+  'w-full rounded-xl border border-line bg-[#1c1c1c] px-3 py-2.5 text-neutral-100 outline-none focus:border-amber-500/70 appearance-none';
+
+function Segmented<T extends string>({
+  value,
+  options,
+  onChange,
+  testid,
+}: {
+  value: T;
+  options: { value: T; label: string }[];
+  onChange: (v: T) => void;
+  testid?: string;
+}) {
+  return (
+    <div data-testid={testid} className="grid grid-flow-col gap-1 rounded-xl bg-[#1c1c1c] p-1">
+      {options.map((o) => (
+        <button
+          key={o.value}
+          type="button"
+          aria-pressed={value === o.value}
+          onClick={() => onChange(o.value)}
+          className={`rounded-lg py-2 text-sm font-medium ${value === o.value ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
+        >
+          {o.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export default function NewSessionSheet() {
+  const live = useLive();
+  const [repos, setRepos] = useState<RepoView[] | null>(null);
+  const [repo, setRepo] = useState('');
+  const [account, setAccount] = useState('');
+  const [mode, setMode] = useState<SessionMode>('Interactive');
+  const [prompt, setPrompt] = useState('');
+  const [model, setModel] = useState('');
+  const [permission, setPermission] = useState<PermissionMode>('default');
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const accounts = Object.values(live.accounts).sort((a, b) => b.priority - a.priority);
+
+  useEffect(() => {
+    api
+      .repos()
+      .then((r) => {
+        setRepos(r);
+        setRepo((cur) => cur || r[0]?.name || '');
+      })
+      .catch((err: Error) => setError(err.message));
+  }, []);
+
+  const close = () => back('/');
+  const oneshot = mode === 'Oneshot';
+  const canCreate = !!repo && !busy && (!oneshot || prompt.trim().length > 0);
+
+  const create = async () => {
+    setBusy(true);
+    setError(null);
+    const body: CreateSession = { repo_name: repo, mode };
+    if (prompt.trim()) body.prompt = prompt;
+    if (account) body.account_id = account;
+    if (model) body.model = model;
+    if (permission !== 'default') body.permission_mode = permission;
+    if (name.trim()) body.name = name.trim();
+    try {
+      const created = await api.create(body);
+      live.upsert(created);
+      navigate(`/s/${encodeURIComponent(created.id)}`, { replace: true });
+    } catch (err) {
+      setError(err instanceof ApiFailure ? err.message : String(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="fixed inset-0 z-40 flex flex-col justify-end" role="dialog" aria-modal="true" aria-label="New session">
+      <button type="button" aria-label="Close" className="absolute inset-0 bg-black/60" onClick={close} />
+      <div
+        data-testid="new-session-sheet"
+        className="sheet-in relative flex max-h-[92%] flex-col rounded-t-3xl border-t border-line bg-[#111] pb-safe"
+      >
+        <div className="flex items-center justify-between px-4 pt-3 pb-2">
+          <button type="button" onClick={close} className="px-2 py-1 text-[15px] text-neutral-400">
+            Cancel
+          </button>
+          <div className="text-[15px] font-semibold">New session</div>
+          <button
+            type="button"
+            data-testid="create-session"
+            disabled={!canCreate}
+            onClick={create}
+            className="px-2 py-1 text-[15px] font-semibold text-amber-400 disabled:text-neutral-600"
+          >
+            {busy ? <Spinner /> : 'Start'}
+          </button>
+        </div>
+        <div className="scroll-y flex flex-col gap-4 px-4 pt-2 pb-6">
+          {error && (
+            <div data-testid="create-error" className="rounded-xl bg-red-950 px-3 py-2 text-sm text-red-200">
+              {error}
+            </div>
+          )}
+          <Field label="Repo" htmlFor="repo">
+            {repos === null ? (
+              <div className="py-2">
+                <Spinner />
+              </div>
+            ) : repos.length === 0 ? (
+              <div className="text-sm text-neutral-400">No repos configured: add one under `repos:` in the config.</div>
+            ) : (
+              <select id="repo" data-testid="repo" className={input} value={repo} onChange={(e) => setRepo(e.target.value)}>
+                {repos.map((r) => (
+                  <option key={r.name} value={r.name}>
+                    {r.name}
+                    {r.is_git ? '' : ' (not git)'}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Kind">
+            <Segmented
+              testid="mode"
+              value={mode}
+              onChange={setMode}
+              options={[
+                { value: 'Interactive', label: 'Interactive' },
+                { value: 'Oneshot', label: 'One-shot' },
+              ]}
+            />
+          </Field>
+          <Field label={oneshot ? 'Task' : 'First prompt (optional)'} htmlFor="prompt">
+            <textarea
+              id="prompt"
+              data-testid="prompt"
+              rows={3}
+              className={`${input} resize-none`}
+              placeholder={oneshot ? 'What should Claude do?' : 'Say hello, or leave empty'}
+              value={prompt}
+              onChange={(e) => setPrompt(e.target.value)}
+            />
+          </Field>
+          <Field label="Account" htmlFor="account">
+            <select id="account" data-testid="account" className={input} value={account} onChange={(e) => setAccount(e.target.value)}>
+              <option value="">Auto (best available)</option>
+              {accounts.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.id}
+                  {a.limited_until ? ' — limited' : ''}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <div className="grid grid-cols-2 gap-3">
+            <Field label="Model" htmlFor="model">
+              <select id="model" data-testid="model" className={input} value={model} onChange={(e) => setModel(e.target.value)}>
+                {MODELS.map((m) => (
+                  <option key={m.value} value={m.value}>
+                    {m.label}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <Field label="Permissions" htmlFor="permission">
+              <select
+                id="permission"
+                data-testid="permission"
+                className={input}
+                value={permission}
+                onChange={(e) => setPermission(e.target.value as PermissionMode)}
+              >
+                {PERMISSION_MODES.map((m) => (
+                  <option key={m.value} value={m.value}>
+                    {m.label}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </div>
+          <Field label="Name (optional)" htmlFor="name">
+            <input
+              id="name"
+              data-testid="name"
+              className={input}
+              autoCapitalize="none"
+              autoCorrect="off"
+              spellCheck={false}
+              placeholder="generated from the repo"
+              value={name}
+              onChange={(e) => setName(e.target.value.toLowerCase())}
+            />
+          </Field>
+        </div>
+      </div>
+    </div>
+  );
+}

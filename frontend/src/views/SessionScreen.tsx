@@ -1,0 +1,361 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { ActivityBadge, Icon, IconButton, Spinner, TopBar } from '../components/ui';
+import { useNow } from '../hooks';
+import { badgeFor } from '../lib/activity';
+import { ApiFailure, api } from '../lib/api';
+import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
+import { describeInput } from '../lib/transcript';
+import { useLive } from '../live';
+import { back } from '../router';
+import { terminalFontSize } from '../settings';
+import type { Key, PendingApproval, SessionView, WorkerState } from '../types/cockpit';
+import { OneshotTranscript } from './OneshotTranscript';
+import { Terminal, type TerminalHandle } from './Terminal';
+
+const CONNECTION: Record<Connection, { label: string; cls: string }> = {
+  connecting: { label: 'Connecting', cls: 'bg-sky-400 pulse' },
+  live: { label: 'Live', cls: 'bg-emerald-400' },
+  reconnecting: { label: 'Reconnecting', cls: 'bg-amber-400 pulse' },
+  offline: { label: 'Offline', cls: 'bg-neutral-500' },
+  closed: { label: 'Closed', cls: 'bg-neutral-600' },
+};
+
+function ConnectionPill({ state }: { state: Connection }) {
+  const c = CONNECTION[state];
+  return (
+    <span data-testid="connection" data-state={state} className="inline-flex items-center gap-1.5 text-xs text-neutral-400">
+      <span className={`h-2 w-2 rounded-full ${c.cls}`} />
+      {c.label}
+    </span>
+  );
+}
+
+const QUICK_KEYS: { label: string; key?: Key; text?: string; aria: string }[] = [
+  { label: 'Esc', key: 'Esc', aria: 'Escape' },
+  { label: 'Tab', key: 'Tab', aria: 'Tab' },
+  { label: '⇧Tab', key: 'ShiftTab', aria: 'Shift Tab' },
+  { label: '↑', key: 'Up', aria: 'Up' },
+  { label: '↓', key: 'Down', aria: 'Down' },
+  { label: '←', key: 'Left', aria: 'Left' },
+  { label: '→', key: 'Right', aria: 'Right' },
+  { label: '^C', key: 'CtrlC', aria: 'Control C' },
+  { label: '/', text: '/', aria: 'Slash' },
+];
+
+/** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
+const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
+
+function ApprovalCard({
+  approval,
+  onAnswer,
+  error,
+}: {
+  approval: PendingApproval;
+  onAnswer: (decision: 'allow' | 'deny') => void;
+  error: string | null;
+}) {
+  const input = approval.input as Record<string, unknown> | null;
+  const main = describeInput(approval.input);
+  const description = input && typeof input.description === 'string' && input.description !== main ? input.description : null;
+  return (
+    <div data-testid="approval-card" className="safe-x shrink-0 border-t border-amber-500/40 bg-[#1a1408] px-3 py-3">
+      <div className="mb-1.5 flex items-center gap-2 text-xs font-medium text-amber-300">
+        <span className="h-2 w-2 rounded-full bg-amber-400 pulse" />
+        Claude wants to use <span data-testid="approval-tool" className="font-semibold">{approval.tool}</span>
+      </div>
+      {description && <div className="mb-1 text-xs text-neutral-400">{description}</div>}
+      <pre
+        data-testid="approval-input"
+        className="max-h-32 overflow-auto rounded-lg bg-black/50 px-2.5 py-2 font-mono text-[13px] break-all whitespace-pre-wrap text-neutral-100"
+      >
+        {main || '(no input)'}
+      </pre>
+      {!approval.answerable && (
+        <div className="mt-1.5 text-[11px] text-neutral-500">Answered through the terminal: Allow presses Enter, Deny presses Esc.</div>
+      )}
+      {error && <div className="mt-1.5 text-xs text-red-300">{error}</div>}
+      <div className="mt-2.5 grid grid-cols-2 gap-2">
+        <button
+          type="button"
+          data-testid="deny"
+          onPointerDown={keepFocus}
+          onClick={() => onAnswer('deny')}
+          className="rounded-xl border border-red-500/50 py-2.5 text-[15px] font-semibold text-red-300 active:bg-red-500/10"
+        >
+          Deny
+        </button>
+        <button
+          type="button"
+          data-testid="allow"
+          onPointerDown={keepFocus}
+          onClick={() => onAnswer('allow')}
+          className="rounded-xl bg-amber-500 py-2.5 text-[15px] font-semibold text-black active:bg-amber-400"
+        >
+          Allow
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function useSession(id: string): { session: SessionView | null; error: string | null } {
+  const live = useLive();
+  const fromList = live.sessions[id] ?? Object.values(live.sessions).find((s) => s.name === id) ?? null;
+  const [fetched, setFetched] = useState<SessionView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const needFetch = !fromList && (live.loaded || !!live.error);
+  useEffect(() => {
+    if (!needFetch) return;
+    let stale = false;
+    api
+      .session(id)
+      .then((s) => !stale && setFetched(s))
+      .catch((err: Error) => !stale && setError(err instanceof ApiFailure && err.status === 404 ? 'No such session.' : err.message));
+    return () => {
+      stale = true;
+    };
+  }, [id, needFetch]);
+  return { session: fromList ?? fetched, error: fromList ? null : error };
+}
+
+export default function SessionScreen({ id }: { id: string }) {
+  const { session, error } = useSession(id);
+  const live = useLive();
+  if (!session) {
+    return (
+      <>
+        <TopBar title={id} left={<IconButton label="Back" testid="back" onClick={() => back('/')}>{Icon.back}</IconButton>} />
+        <div className="flex flex-1 items-center justify-center p-8 text-center text-neutral-400">
+          {error ?? <Spinner />}
+        </div>
+      </>
+    );
+  }
+  if (session.spec.mode === 'Oneshot') return <OneshotScreen session={session} onRefresh={live.refresh} />;
+  return <InteractiveScreen session={session} />;
+}
+
+function Header({ session, right }: { session: SessionView; right?: React.ReactNode }) {
+  return (
+    <TopBar
+      title={session.name}
+      sub={`${session.spec.repo} · ${session.status.account ?? session.spec.accountRef ?? 'auto'}${session.status.rotations ? ` · ↻ ${session.status.rotations}` : ''}`}
+      left={
+        <IconButton label="Back" testid="back" onClick={() => back('/')}>
+          {Icon.back}
+        </IconButton>
+      }
+      right={right}
+    />
+  );
+}
+
+function StopButton({ session }: { session: SessionView }) {
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const live = useLive();
+  useEffect(() => {
+    if (!confirm) return;
+    const t = setTimeout(() => setConfirm(false), 3500);
+    return () => clearTimeout(t);
+  }, [confirm]);
+  const over = session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
+  if (over) return null;
+  return (
+    <button
+      type="button"
+      data-testid="stop"
+      aria-label={confirm ? 'Confirm stop' : 'Stop session'}
+      disabled={busy}
+      onClick={async () => {
+        if (!confirm) return setConfirm(true);
+        setBusy(true);
+        try {
+          const stopped = await api.stop(session.id);
+          live.upsert(stopped);
+          back('/');
+        } catch {
+          setBusy(false);
+          setConfirm(false);
+        }
+      }}
+      className={`flex h-8 items-center gap-1 rounded-full px-3 text-xs font-semibold ${confirm ? 'bg-red-600 text-white' : 'bg-neutral-800 text-red-300'}`}
+    >
+      {busy ? <Spinner /> : Icon.stop}
+      {confirm ? 'Stop?' : 'Stop'}
+    </button>
+  );
+}
+
+function InteractiveScreen({ session }: { session: SessionView }) {
+  const term = useRef<TerminalHandle>(null);
+  const socket = useRef<SessionSocket | null>(null);
+  const [connection, setConnection] = useState<Connection>('connecting');
+  const [state, setState] = useState<WorkerState | null>(null);
+  const [text, setText] = useState('');
+  const [answered, setAnswered] = useState<string | null>(null);
+  const [approvalError, setApprovalError] = useState<string | null>(null);
+  const [fontSize] = useState(terminalFontSize);
+  const now = useNow(1000);
+  const sessionId = session.id;
+
+  useEffect(() => {
+    const client = new SessionSocket({
+      url: (from) => socketUrl(location, sessionId, from),
+      sink: {
+        reset: () => term.current?.reset(),
+        write: (bytes) => term.current?.write(bytes),
+      },
+      onState: setState,
+      onConnection: setConnection,
+      onServerError: (e) => {
+        if (e.code === 'noPendingApproval') setApprovalError('That request was already answered.');
+      },
+    });
+    socket.current = client;
+    // For diagnostics and the end-to-end tests: the socket and the visible screen.
+    (window as unknown as { __cockpit?: unknown }).__cockpit = { socket: client, screen: () => term.current?.text() ?? '' };
+    const size = term.current?.size();
+    if (size && size.cols > 0) client.send({ type: 'resize', cols: size.cols, rows: size.rows });
+    client.connect();
+
+    let hiddenAt = 0;
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden') hiddenAt = Date.now();
+      // Back from the background: iOS may have killed the socket without telling.
+      else if (!client.isOpen() || Date.now() - hiddenAt > 1000) client.reconnectNow();
+    };
+    const onOnline = () => client.reconnectNow();
+    const onOffline = () => client.goOffline();
+    const onPageShow = (e: PageTransitionEvent) => e.persisted && client.reconnectNow();
+    const conn = (navigator as unknown as { connection?: EventTarget }).connection;
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('online', onOnline);
+    window.addEventListener('offline', onOffline);
+    window.addEventListener('pageshow', onPageShow);
+    conn?.addEventListener?.('change', onOnline);
+    return () => {
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('online', onOnline);
+      window.removeEventListener('offline', onOffline);
+      window.removeEventListener('pageshow', onPageShow);
+      conn?.removeEventListener?.('change', onOnline);
+      client.close();
+      socket.current = null;
+    };
+  }, [sessionId]);
+
+  const onResize = useCallback((cols: number, rows: number) => {
+    socket.current?.send({ type: 'resize', cols, rows });
+  }, []);
+  const onData = useCallback((data: string) => socket.current?.input(data), []);
+
+  const merged = useMemo<SessionView>(() => (state ? { ...session, live: state } : session), [session, state]);
+  const badge = badgeFor(merged, now);
+  const approval = state ? state.approval : session.live?.approval;
+  const pending = approval && approval.id !== answered ? approval : null;
+  const over = !!session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
+  const limit = badge.kind === 'RateLimited' ? (state?.rateLimit ?? session.status.rateLimit) : undefined;
+
+  const answer = (decision: 'allow' | 'deny') => {
+    if (!pending || !socket.current) return;
+    setApprovalError(null);
+    if (pending.answerable) {
+      if (!socket.current.send({ type: 'approve', id: pending.id, decision })) {
+        setApprovalError('Not connected: try again when the session is live.');
+        return;
+      }
+    } else {
+      socket.current.key(decision === 'allow' ? 'Enter' : 'Esc');
+    }
+    setAnswered(pending.id);
+  };
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    socket.current?.submit(text);
+    setText('');
+  };
+
+  return (
+    <>
+      <Header session={session} right={<StopButton session={session} />} />
+      <div className="safe-x flex h-8 shrink-0 items-center gap-2 border-b border-line px-3">
+        <ActivityBadge badge={badge} />
+        {limit && (
+          <span data-testid="limit-message" className="min-w-0 flex-1 truncate text-[11px] text-violet-300/80">
+            {limit.message}
+          </span>
+        )}
+        <span className="ml-auto">
+          <ConnectionPill state={connection} />
+        </span>
+      </div>
+      <div className="safe-x relative min-h-0 flex-1 bg-ink">
+        <Terminal ref={term} fontSize={fontSize} onResize={onResize} onData={onData} />
+      </div>
+      {pending && <ApprovalCard approval={pending} onAnswer={answer} error={approvalError} />}
+      {over ? (
+        <div className="pb-safe shrink-0 border-t border-line px-4 py-3 text-center text-sm text-neutral-500">
+          This session has ended.
+        </div>
+      ) : (
+        <div className="pb-safe safe-x shrink-0 border-t border-line bg-[#0f0f0f]">
+          <div data-testid="quick-keys" className="no-scrollbar flex gap-1.5 overflow-x-auto px-2 pt-2">
+            {QUICK_KEYS.map((k) => (
+              <button
+                key={k.label}
+                type="button"
+                aria-label={k.aria}
+                data-testid={`key-${k.key ?? 'slash'}`}
+                onPointerDown={keepFocus}
+                onMouseDown={keepFocus}
+                onClick={() => (k.key ? socket.current?.key(k.key) : socket.current?.input(k.text ?? ''))}
+                className="h-9 min-w-11 shrink-0 rounded-lg bg-neutral-800 px-2.5 font-mono text-sm text-neutral-200 active:bg-neutral-600"
+              >
+                {k.label}
+              </button>
+            ))}
+          </div>
+          <form onSubmit={submit} className="flex items-center gap-2 px-2 py-2">
+            <input
+              data-testid="message"
+              aria-label="Message"
+              className="min-w-0 flex-1 rounded-full border border-line bg-[#1c1c1c] px-4 py-2 text-neutral-100 outline-none focus:border-amber-500/60"
+              placeholder="Message Claude…"
+              enterKeyHint="send"
+              autoCapitalize="sentences"
+              autoComplete="off"
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+            />
+            <button
+              type="submit"
+              data-testid="send"
+              aria-label="Send"
+              onPointerDown={keepFocus}
+              onMouseDown={keepFocus}
+              className="flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400"
+            >
+              {Icon.send}
+            </button>
+          </form>
+        </div>
+      )}
+    </>
+  );
+}
+
+function OneshotScreen({ session, onRefresh }: { session: SessionView; onRefresh: () => Promise<void> }) {
+  const now = useNow(1000);
+  return (
+    <>
+      <Header session={session} right={<StopButton session={session} />} />
+      <div className="safe-x flex h-8 shrink-0 items-center gap-2 border-b border-line px-3">
+        <ActivityBadge badge={badgeFor(session, now)} />
+        <span className="text-[11px] text-neutral-500">one-shot</span>
+      </div>
+      <OneshotTranscript session={session} onRefresh={onRefresh} />
+    </>
+  );
+}

@@ -1,0 +1,91 @@
+import { useState } from 'react';
+import { Card, Spinner, TopBar } from '../components/ui';
+import { pushSupported, subscribeToPush, type PushStatus } from '../push';
+import { FONT_SIZES, setTerminalFontSize, terminalFontSize } from '../settings';
+
+function pushText(s: PushStatus): string {
+  switch (s.state) {
+    case 'subscribed':
+      return 'This device gets a notification when a session needs you.';
+    case 'denied':
+      return 'Notifications are blocked for Cockpit in the system settings.';
+    default:
+      return s.reason;
+  }
+}
+
+export default function Settings() {
+  const [font, setFont] = useState(terminalFontSize);
+  const [push, setPush] = useState<PushStatus | null>(null);
+  const [busy, setBusy] = useState(false);
+  const standalone = window.matchMedia?.('(display-mode: standalone)').matches || (navigator as { standalone?: boolean }).standalone === true;
+  return (
+    <>
+      <TopBar title="Settings" />
+      <div className="scroll-y safe-x min-h-0 flex-1">
+        <div className="flex flex-col gap-3 px-3 py-3">
+          <Card testid="settings-push">
+            <div className="flex items-center gap-3">
+              <div className="min-w-0 flex-1">
+                <div className="text-[16px] font-semibold">Notifications</div>
+                <div className="text-xs text-neutral-500">Get a push when a session needs you.</div>
+              </div>
+              <button
+                type="button"
+                data-testid="push-subscribe"
+                disabled={busy}
+                onClick={async () => {
+                  setBusy(true);
+                  try {
+                    setPush(await subscribeToPush());
+                  } catch (err) {
+                    setPush({ state: 'unavailable', reason: err instanceof Error ? err.message : String(err) });
+                  }
+                  setBusy(false);
+                }}
+                className="rounded-full bg-amber-500 px-4 py-2 text-sm font-semibold text-black disabled:opacity-50"
+              >
+                {busy ? <Spinner /> : 'Enable'}
+              </button>
+            </div>
+            {push && (
+              <div data-testid="push-status" className="mt-3 text-sm text-neutral-300">
+                {pushText(push)}
+              </div>
+            )}
+            {!push && !pushSupported() && (
+              <div className="mt-3 text-xs text-neutral-500">Needs the app installed on the Home Screen.</div>
+            )}
+          </Card>
+          <Card>
+            <div className="mb-2 text-[16px] font-semibold">Terminal text size</div>
+            <div className="grid grid-cols-6 gap-1 rounded-xl bg-[#1c1c1c] p-1">
+              {FONT_SIZES.map((size) => (
+                <button
+                  key={size}
+                  type="button"
+                  aria-pressed={font === size}
+                  onClick={() => {
+                    setTerminalFontSize(size);
+                    setFont(size);
+                  }}
+                  className={`rounded-lg py-1.5 text-sm ${font === size ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
+                >
+                  {size}
+                </button>
+              ))}
+            </div>
+          </Card>
+          <Card>
+            <div className="text-[16px] font-semibold">Install</div>
+            <div className="mt-1 text-sm text-neutral-400">
+              {standalone
+                ? 'Running as an installed app.'
+                : 'In Safari, tap Share, then “Add to Home Screen” to run Cockpit full screen.'}
+            </div>
+          </Card>
+        </div>
+      </div>
+    </>
+  );
+}
