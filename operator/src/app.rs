@@ -57,6 +57,29 @@ pub struct App {
     pub reconcile: mpsc::UnboundedSender<String>,
     /// The Claude CLI's version, when known.
     pub claude_version: Option<String>,
+    /// Set in Kubernetes mode: sessions and accounts are custom resources there.
+    pub kube: Option<KubeBackend>,
+}
+
+/// The API server the gateway talks to in Kubernetes mode.
+#[derive(Clone)]
+pub struct KubeBackend {
+    /// The client.
+    pub client: kube::Client,
+    /// The namespace of the sessions and accounts.
+    pub namespace: String,
+}
+
+impl KubeBackend {
+    /// The `ClaudeSession` API.
+    pub fn sessions(&self) -> kube::Api<cockpit_crds::ClaudeSession> {
+        kube::Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// The `ClaudeAccount` API.
+    pub fn accounts(&self) -> kube::Api<cockpit_crds::ClaudeAccount> {
+        kube::Api::namespaced(self.client.clone(), &self.namespace)
+    }
 }
 
 impl App {
@@ -98,6 +121,29 @@ impl App {
 
     /// The API views of the configured accounts.
     pub async fn account_views(&self) -> anyhow::Result<Vec<AccountView>> {
+        if let Some(kube) = &self.kube {
+            use kube::ResourceExt;
+            let now = Utc::now();
+            let list = kube.accounts().list(&Default::default()).await?;
+            return Ok(list
+                .items
+                .iter()
+                .map(|a| {
+                    let status = a.status.clone().unwrap_or_default();
+                    let limited = status.rate_limited_until.filter(|t| *t > now);
+                    AccountView {
+                        id: a.name_any(),
+                        priority: a.spec.priority,
+                        kind: a.spec.credentials.kind,
+                        max_sessions: a.spec.max_sessions,
+                        active_sessions: status.active_sessions,
+                        limited_until: limited,
+                        limit_window: limited.and(status.rate_limit_window),
+                        usage: status.usage,
+                    }
+                })
+                .collect());
+        }
         let rows: HashMap<String, crate::store::AccountRow> =
             self.store.list_accounts().await?.into_iter().map(|a| (a.name.clone(), a)).collect();
         let active = self.runtime.active_by_account();

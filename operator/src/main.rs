@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cockpit_operator::serve::{ServeOptions, serve};
+use cockpit_operator::serve::{RuntimeKind, ServeOptions, serve};
 
 /// Run a fleet of Claude Code sessions and steer them from your phone.
 #[derive(Parser, Debug)]
@@ -35,6 +35,10 @@ enum Command {
         /// The built PWA (default: frontend/dist when it exists).
         #[arg(long, env = "COCKPIT_PWA_DIR")]
         pwa_dir: Option<PathBuf>,
+        /// Where sessions run: local worker processes, or Kubernetes pods (in-cluster or with a
+        /// kubeconfig).
+        #[arg(long, env = "COCKPIT_RUNTIME", value_enum, default_value_t = RuntimeKind::Local)]
+        runtime: RuntimeKind,
     },
 }
 
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker => ExitCode::from(2),
-        Command::Serve { listen, data_dir, config, pwa_dir } => {
+        Command::Serve { listen, data_dir, config, pwa_dir, runtime: runtime_kind } => {
             let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
             let pwa_dir =
                 pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
@@ -64,7 +68,14 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(ServeOptions { listen, data_dir, config, database_url, pwa_dir })) {
+            match runtime.block_on(serve(ServeOptions {
+                listen,
+                data_dir,
+                config,
+                database_url,
+                pwa_dir,
+                runtime: runtime_kind,
+            })) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("cockpit: {err:#}");

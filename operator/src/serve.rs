@@ -25,6 +25,17 @@ pub struct ServeOptions {
     pub database_url: Option<String>,
     /// The built PWA to serve, if present.
     pub pwa_dir: Option<PathBuf>,
+    /// Local worker processes, or Kubernetes pods.
+    pub runtime: RuntimeKind,
+}
+
+/// Where sessions run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeKind {
+    /// Local worker processes, sessions in the database (the embedded default).
+    Local,
+    /// `ClaudeSession` resources with one worker Pod each (in-cluster or with a kubeconfig).
+    Kube,
 }
 
 /// Loads everything, re-adopts running workers, serves until SIGTERM/SIGINT, then stops the
@@ -68,10 +79,24 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     };
     tracing::info!(worker = %settings.worker_bin.display(), command = %settings.command, "workers");
     let runtime = LocalRuntime::new(settings, store.clone(), reconcile_tx.clone());
-    let adopted = runtime.adopt_all().await?;
-    if adopted > 0 {
-        tracing::info!(adopted, "re-adopted running workers");
-    }
+    let kube = match opts.runtime {
+        RuntimeKind::Local => {
+            let adopted = runtime.adopt_all().await?;
+            if adopted > 0 {
+                tracing::info!(adopted, "re-adopted running workers");
+            }
+            None
+        }
+        RuntimeKind::Kube => {
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to the Kubernetes API (in a cluster, or with KUBECONFIG)")?;
+            let namespace =
+                std::env::var("COCKPIT_NAMESPACE").unwrap_or_else(|_| client.default_namespace().to_owned());
+            tracing::info!(%namespace, "Kubernetes runtime");
+            Some(crate::app::KubeBackend { client, namespace })
+        }
+    };
     let (changes, _) = broadcast::channel(1024);
     let app = Arc::new(App {
         config,
@@ -82,8 +107,26 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         changes,
         reconcile: reconcile_tx,
         claude_version: None,
+        kube: kube.clone(),
     });
-    let controller = tokio::spawn(crate::controller::run(app.clone(), reconcile_rx));
+    let controller = match &kube {
+        None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
+        Some(backend) => {
+            let pods = crate::kube::pod::PodSettings {
+                image: std::env::var("COCKPIT_WORKER_IMAGE").context("COCKPIT_WORKER_IMAGE names the worker image")?,
+                data_pvc: std::env::var("COCKPIT_CLAUDE_HOME_PVC").unwrap_or_else(|_| "cockpit-data".into()),
+                command: app.config.worker.command.clone(),
+                ..crate::kube::pod::PodSettings::default()
+            };
+            let settings = crate::kube::run::KubeSettings { namespace: backend.namespace.clone(), pods };
+            let (app, client) = (app.clone(), backend.client.clone());
+            tokio::spawn(async move {
+                if let Err(err) = crate::kube::run::run(app, client, settings).await {
+                    tracing::error!("the Kubernetes controllers stopped: {err:#}");
+                }
+            })
+        }
+    };
     let router = crate::gateway::router(app.clone(), opts.pwa_dir.clone());
     let listener =
         tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
@@ -96,7 +139,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopping workers");
     controller.abort();
-    pause_all(&app).await;
+    if app.kube.is_none() {
+        pause_all(&app).await;
+    }
     Ok(())
 }
 

@@ -105,6 +105,14 @@ async fn bad_requests_get_clear_4xx_and_change_nothing() {
     let names: Vec<&str> = sessions.as_array().expect("list").iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(names, ["keep"], "nothing else was created");
 
+    let metrics = http.get(cockpit.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(
+        metrics.contains("cockpit_sessions{phase=\"Pending\"}")
+            || metrics.contains("cockpit_sessions{phase=\"Starting\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cockpit_accounts 1"), "{metrics}");
+
     // No secret in any response.
     for path in ["/api/accounts", "/api/health", "/api/sessions"] {
         let text = http.get(cockpit.url(path)).send().await.expect("get").text().await.expect("text");

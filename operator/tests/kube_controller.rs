@@ -20,9 +20,10 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         pods: PodSettings::default(),
         repos: HashMap::from([("web".to_owned(), repo.to_owned())]),
         data_dir: data.to_owned(),
-        worker_states: Mutex::new(HashMap::new()),
+        worker_states: Arc::new(Mutex::new(HashMap::new())),
         recorder: None,
         max_sessions: 8,
+        follow: None,
     })
 }
 

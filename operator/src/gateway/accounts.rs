@@ -23,10 +23,22 @@ pub async fn reset_limit(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<AccountView>, Failure> {
-    if !app.has_account(&id) {
+    if app.kube.is_none() && !app.has_account(&id) {
         return Err(Failure::not_found(format!("no account {id:?}")));
     }
-    app.store.set_account_limit(&id, None, None).await?;
+    match &app.kube {
+        Some(kube) => {
+            let patch = serde_json::json!({ "status": { "rateLimitedUntil": null, "rateLimitWindow": null } });
+            kube.accounts()
+                .patch_status(&id, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch))
+                .await
+                .map_err(|err| match err {
+                    kube::Error::Api(e) if e.code == 404 => Failure::not_found(format!("no account {id:?}")),
+                    other => Failure::internal(other),
+                })?;
+        }
+        None => app.store.set_account_limit(&id, None, None).await?,
+    }
     let actor = super::security::actor(&headers);
     if let Err(err) =
         app.store.audit(Utc::now(), actor.as_deref(), "reset-limit", None, &serde_json::json!({ "account": id })).await
@@ -79,7 +91,7 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
         status: if hints.is_empty() { "ok".into() } else { "degraded".into() },
         version: env!("CARGO_PKG_VERSION").into(),
         claude_version: app.claude_version.clone(),
-        runtime: "local".into(),
+        runtime: if app.kube.is_some() { "kube".into() } else { "local".into() },
         database: app.store.backend().as_str().into(),
         sessions: counts,
         accounts: accounts.len() as u32,
@@ -87,4 +99,45 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
         repos: app.config.repos.len() as u32,
         hints,
     }))
+}
+
+/// `GET /metrics`: Prometheus text: sessions by phase, limited accounts, running workers.
+pub async fn metrics(State(app): State<Arc<App>>) -> Result<axum::response::Response, Failure> {
+    use axum::response::IntoResponse;
+    use std::fmt::Write;
+    let sessions = app.store.list_sessions(false).await?;
+    let accounts = app.account_views().await?;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP cockpit_sessions Sessions that are not deleted, by phase.");
+    let _ = writeln!(out, "# TYPE cockpit_sessions gauge");
+    for phase in [
+        SessionPhase::Pending,
+        SessionPhase::Starting,
+        SessionPhase::Running,
+        SessionPhase::RateLimited,
+        SessionPhase::Succeeded,
+        SessionPhase::Failed,
+        SessionPhase::Stopped,
+    ] {
+        let n = sessions.iter().filter(|s| s.status.phase == phase).count();
+        let _ = writeln!(out, "cockpit_sessions{{phase=\"{phase:?}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP cockpit_accounts Configured accounts.");
+    let _ = writeln!(out, "# TYPE cockpit_accounts gauge");
+    let _ = writeln!(out, "cockpit_accounts {}", accounts.len());
+    let _ = writeln!(out, "# HELP cockpit_accounts_rate_limited Accounts whose usage limit is in force.");
+    let _ = writeln!(out, "# TYPE cockpit_accounts_rate_limited gauge");
+    let _ = writeln!(
+        out,
+        "cockpit_accounts_rate_limited {}",
+        accounts.iter().filter(|a| a.limited_until.is_some()).count()
+    );
+    let _ = writeln!(out, "# HELP cockpit_rotations_total Moves of a session to another account.");
+    let _ = writeln!(out, "# TYPE cockpit_rotations_total counter");
+    let _ = writeln!(
+        out,
+        "cockpit_rotations_total {}",
+        sessions.iter().map(|s| u64::from(s.status.rotations)).sum::<u64>()
+    );
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }

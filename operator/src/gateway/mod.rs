@@ -27,6 +27,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
     let origins = security::Origins(app.config.allowed_origins.clone());
     let api = Router::new()
         .route("/api/health", get(accounts::health))
+        .route("/metrics", get(accounts::metrics))
         .route("/api/repos", get(accounts::repos))
         .route("/api/accounts", get(accounts::list))
         .route("/api/accounts/{id}/reset-limit", post(accounts::reset_limit))

@@ -374,6 +374,20 @@ pub fn document() -> Value {
                 },
             },
         },
+        "/metrics": {
+            "get": {
+                "operationId": "getMetrics",
+                "tags": ["health"],
+                "summary": "Prometheus metrics: sessions by phase, accounts, limited accounts, rotations",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format.",
+                        "content": { "text/plain": { "schema": { "type": "string" } } },
+                    },
+                    "500": error(INTERNAL_500),
+                },
+            },
+        },
         "/api/sessions/{id}/transcript": {
             "parameters": [session_id()],
             "get": {

@@ -70,6 +70,7 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         .name
         .clone();
     if let Some(account) = &body.account_id
+        && app.kube.is_none()
         && !app.has_account(account)
     {
         return Err(Failure::bad_request(format!("unknown account {account:?}")));
@@ -136,7 +137,39 @@ fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Kubernetes mode: the session is a `ClaudeSession` object; the API server validates it (schema
+/// and CEL) and the mirror brings it into the list.
+async fn create_object(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
+    use kube::ResourceExt;
+    let Some(kube) = &app.kube else { return Err(Failure::internal("not in Kubernetes mode")) };
+    let object = ClaudeSession::new(&row.name, row.spec.clone());
+    let created = kube.sessions().create(&Default::default(), &object).await.map_err(|err| match err {
+        kube::Error::Api(e) if e.code == 409 => {
+            Failure::conflict(format!("a session named {:?} already exists", row.name))
+        }
+        kube::Error::Api(e) if e.code == 422 || e.code == 400 => {
+            Failure::bad_request(format!("invalid session: {}", e.message))
+        }
+        other => Failure::internal(other),
+    })?;
+    let view = SessionView {
+        id: created.uid().unwrap_or_default(),
+        name: created.name_any(),
+        spec: created.spec.clone(),
+        status: created.status.clone().unwrap_or_default(),
+        live: None,
+        created_at: Utc::now(),
+        deleted_at: None,
+    };
+    audit(app, headers, "create", Some(&view.id), serde_json::json!({ "name": view.name, "repo": view.spec.repo }))
+        .await;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
 async fn create_row(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
+    if app.kube.is_some() {
+        return create_object(app, headers, row).await;
+    }
     app.store.insert_session(&row).await.map_err(|err| match err {
         crate::store::StoreError::Duplicate { .. } => {
             Failure::conflict(format!("a session named {:?} already exists", row.name))
@@ -173,6 +206,16 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, Failure> {
     let row = find(&app, &id).await?;
+    if let (Some(kube), None) = (&app.kube, row.deleted_at) {
+        // The finalizer stops the worker; the mirror marks the row deleted.
+        match kube.sessions().delete(&row.name, &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(err) => return Err(Failure::internal(err)),
+        }
+        audit(&app, &headers, "delete", Some(&row.id), serde_json::json!({ "name": row.name })).await;
+        return Ok(Json(app.session_view(&row)));
+    }
     if row.deleted_at.is_none() {
         app.store.mark_deleted(&row.id, Utc::now()).await?;
         audit(&app, &headers, "delete", Some(&row.id), serde_json::json!({ "name": row.name })).await;

@@ -53,11 +53,14 @@ pub struct Context {
     /// Where worktrees are prepared (shared with the workers at the same path).
     pub data_dir: std::path::PathBuf,
     /// The latest state each session's worker reported (fed by the stream followers).
-    pub worker_states: Mutex<HashMap<String, WorkerState>>,
+    pub worker_states: Arc<Mutex<HashMap<String, WorkerState>>>,
     /// Records Kubernetes Events; none in tests that do not care.
     pub recorder: Option<Recorder>,
     /// At most this many workers at once.
     pub max_sessions: usize,
+    /// Called for a session whose worker Pod runs and can be followed:
+    /// `(session uid, session name, pod name, "ip:port")`. None in tests.
+    pub follow: Option<Box<dyn Fn(&str, &str, &str, &str) + Send + Sync>>,
 }
 
 /// The reconcile entry point for kube-runtime's `Controller`.
@@ -200,6 +203,14 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                 let patch = serde_json::json!({ "status": { "usage": usage } });
                 accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
             }
+        }
+    }
+    if let (Some(pod), Some(follow)) = (pod, &ctx.follow) {
+        let status = pod.status.as_ref();
+        let running = status.and_then(|s| s.phase.as_deref()) == Some("Running");
+        if let (true, Some(ip)) = (running, status.and_then(|s| s.pod_ip.as_deref())) {
+            let uid = session.uid().unwrap_or_default();
+            follow(&uid, &name, &pod.name_any(), &format!("{ip}:{}", super::pod::WORKER_PORT));
         }
     }
     if session.status.as_ref() != Some(&new_status) {
