@@ -42,6 +42,9 @@ pub enum Error {
     Finalizer(String),
 }
 
+/// Starts following a running worker: `(session uid, session name, pod name, "ip:port")`.
+pub type Follow = Box<dyn Fn(&str, &str, &str, &str) + Send + Sync>;
+
 /// What the controller needs.
 pub struct Context {
     /// The API client.
@@ -60,7 +63,7 @@ pub struct Context {
     pub max_sessions: usize,
     /// Called for a session whose worker Pod runs and can be followed:
     /// `(session uid, session name, pod name, "ip:port")`. None in tests.
-    pub follow: Option<Box<dyn Fn(&str, &str, &str, &str) + Send + Sync>>,
+    pub follow: Option<Follow>,
 }
 
 /// The reconcile entry point for kube-runtime's `Controller`.
