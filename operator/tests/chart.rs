@@ -796,7 +796,7 @@ fn crd_enum_values_read_the_same_in_yaml_1_1() {
 // ---- images and scripts ---------------------------------------------------------------------
 
 fn scripts() -> Vec<PathBuf> {
-    ["images/build-and-import.sh", "k3s/install.sh", "k3s/smoke.sh", "operator/tests/fixtures/install-stubs.sh"]
+    ["images/build-and-import.sh", "k3s/install.sh", "k3s/smoke.sh", "operator/tests/fixtures/k3s-stubs.sh"]
         .iter()
         .map(|p| root().join(p))
         .collect()
@@ -948,7 +948,7 @@ fn decode_base64(s: &str) -> String {
     String::from_utf8(out).expect("utf-8")
 }
 
-/// Runs k3s/install.sh with every outside command stood in for (tests/fixtures/install-stubs.sh).
+/// Runs k3s/install.sh with every outside command stood in for (tests/fixtures/k3s-stubs.sh).
 struct Installer {
     dir: tempfile::TempDir,
 }
@@ -960,7 +960,7 @@ impl Installer {
         std::fs::create_dir_all(&bin).expect("bin");
         std::fs::create_dir_all(dir.path().join("state")).expect("state");
         for name in ["id", "curl", "k3s", "kubectl", "helm", "buildah", "systemctl", "apt-get"] {
-            std::os::unix::fs::symlink(fixtures().join("install-stubs.sh"), bin.join(name)).expect("symlink");
+            std::os::unix::fs::symlink(fixtures().join("k3s-stubs.sh"), bin.join(name)).expect("symlink");
         }
         std::fs::write(dir.path().join("k3s.yaml"), "apiVersion: v1\nkind: Config\n").expect("kubeconfig");
         Installer { dir }
@@ -1053,4 +1053,51 @@ fn install_sh_sets_up_a_fresh_nuc_once_and_changes_nothing_when_run_again() {
     assert!(ok, "{output}");
     assert!(log.contains("systemctl restart k3s") && !log.contains("curl "), "{log}");
     assert_eq!(std::fs::read(nuc.path("etc/rancher/k3s/config.yaml")).expect("config"), config);
+}
+
+#[test]
+fn smoke_sh_applies_the_example_waits_for_ready_and_checks_the_websocket() {
+    let nuc = Installer::new();
+    // The config the chart renders: the smoke check takes its first repo from it.
+    let objects = rendered("tailscale-ingress");
+    let config = find(objects, "ConfigMap", "cockpit-config")["data"]["cockpit.yaml"].as_str().expect("cockpit.yaml");
+    std::fs::write(nuc.path("state/cockpit.yaml"), config).expect("config");
+    let smoke = |args: &[&str]| {
+        std::fs::write(nuc.path("state/log"), "").expect("log");
+        let out = run(Command::new(root().join("k3s/smoke.sh"))
+            .args(args)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", nuc.path("bin").display()))
+            .env("STUB_STATE", nuc.path("state"))
+            .env("KUBECONFIG", nuc.path("k3s.yaml")));
+        let log = std::fs::read_to_string(nuc.path("state/log")).expect("log");
+        (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)), log)
+    };
+
+    let (ok, output, log) = smoke(&[]);
+    assert!(ok, "smoke.sh failed:\n{output}\n--- commands:\n{log}");
+    assert!(output.contains("101 Switching Protocols, hello frame received"), "{output}");
+    let applied = std::fs::read_to_string(nuc.path("state/applied.yaml")).expect("applied");
+    let session = &documents(&applied)[0];
+    let name = session["metadata"]["name"].as_str().expect("name");
+    assert!(name.starts_with("smoke-"), "{name}");
+    assert_eq!(session["spec"]["repo"], "web", "the first configured repo");
+    assert_eq!(session["spec"]["mode"], "Interactive");
+    let verdicts = validate(&[nuc.path("state/applied.yaml")]);
+    assert!(verdicts.iter().all(|v| v.ok), "{verdicts:?}");
+    assert!(log.contains(&format!("kubectl -n cockpit wait --for=condition=Ready claudesession/{name}")), "{log}");
+    assert!(log.contains(&format!("/ws/sessions/{name}")), "{log}");
+    assert!(log.contains(&format!("kubectl -n cockpit delete claudesession {name}")), "cleaned up:\n{log}");
+
+    let (ok, _, _) = smoke(&["dotfiles"]);
+    assert!(ok);
+    let applied = std::fs::read_to_string(nuc.path("state/applied.yaml")).expect("applied");
+    assert_eq!(documents(&applied)[0]["spec"]["repo"], "dotfiles");
+
+    std::fs::write(nuc.path("state/no-hello"), "").expect("flag");
+    let (ok, output, _) = smoke(&[]);
+    assert!(!ok && output.contains("upgraded, but no hello frame from the worker"), "{output}");
+    std::fs::write(nuc.path("state/never-ready"), "").expect("flag");
+    let (ok, output, _) = smoke(&[]);
+    assert!(!ok && output.contains("the session did not become Ready"), "{output}");
 }
