@@ -57,3 +57,32 @@ pub struct WorkerState {
     /// Where the activity came from last: `hook`, `screen`, `stream` or `process`.
     pub source: String,
 }
+
+impl WorkerState {
+    /// The state of a worker that has just started.
+    pub fn starting(mode: SessionMode, cols: u16, rows: u16, now: DateTime<Utc>) -> WorkerState {
+        WorkerState {
+            activity: Activity::Starting,
+            activity_since: now,
+            mode,
+            claude_session_id: None,
+            cols,
+            rows,
+            start_offset: 0,
+            end_offset: 0,
+            rate_limit: None,
+            approval: None,
+            exit_code: None,
+            last_prompt: None,
+            oneshot_result: None,
+            source: "start".to_owned(),
+        }
+    }
+
+    /// True when the states are the same but for the offsets (which move with every byte, so
+    /// they are no change worth telling anyone about).
+    pub fn same_apart_from_offsets(&self, other: &WorkerState) -> bool {
+        WorkerState { start_offset: 0, end_offset: 0, ..self.clone() }
+            == WorkerState { start_offset: 0, end_offset: 0, ..other.clone() }
+    }
+}

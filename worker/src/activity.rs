@@ -236,6 +236,10 @@ impl ActivityTracker {
                 }
                 self.set(Activity::NeedsApproval, Source::Screen, now);
             }
+            // A limit message that is merely on screen (a resumed conversation shows its
+            // history) is no new hit: only one that ends a turn, or the limit dialog, is.
+            ScreenClass::RateLimited { dialog_open: false, .. }
+                if !matches!(previous, ScreenClass::Working | ScreenClass::NeedsApproval { .. }) => {}
             ScreenClass::RateLimited { limit, .. } => {
                 if let Some(limit) = limit {
                     let better = match &self.state.rate_limit {
@@ -387,6 +391,25 @@ mod tests {
         assert_eq!((tr.state().activity, tr.state().approval.is_none()), (Activity::Working, true));
         tr.on_screen(ScreenClass::NeedsLogin, t(6));
         assert_eq!(tr.state().activity, Activity::NeedsLogin);
+    }
+
+    #[test]
+    fn a_limit_shown_as_history_is_no_new_hit() {
+        let limit = RateLimit {
+            window: RateLimitWindow::Session,
+            resets_at: None,
+            message: "You've hit your session limit".into(),
+        };
+        let mut resumed = ActivityTracker::new(t(0));
+        resumed.on_screen(ScreenClass::RateLimited { limit: Some(limit.clone()), dialog_open: false }, t(1));
+        assert_eq!(resumed.state().activity, Activity::Starting, "the resumed transcript ends with the old limit");
+        let mut live = ActivityTracker::new(t(0));
+        live.on_screen(ScreenClass::Working, t(1));
+        live.on_screen(ScreenClass::RateLimited { limit: Some(limit.clone()), dialog_open: false }, t(2));
+        assert_eq!(live.state().activity, Activity::RateLimited, "a turn that ends in a limit");
+        let mut dialog = ActivityTracker::new(t(0));
+        dialog.on_screen(ScreenClass::RateLimited { limit: Some(limit), dialog_open: true }, t(1));
+        assert_eq!(dialog.state().activity, Activity::RateLimited, "the limit dialog is always a hit");
     }
 
     #[test]

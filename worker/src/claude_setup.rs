@@ -143,7 +143,7 @@ pub fn prepare_config_dir(
 }
 
 /// Writes a file readable by its owner only (it may hold the hook secret).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

@@ -124,11 +124,16 @@ enum Mode {
     Oneshot,
 }
 
+/// The CLI's own names (`PermissionMode::as_cli_arg`).
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum PermMode {
+    #[value(name = "default")]
     Default,
+    #[value(name = "acceptEdits")]
     AcceptEdits,
+    #[value(name = "plan")]
     Plan,
+    #[value(name = "bypassPermissions")]
     BypassPermissions,
 }
 

@@ -109,7 +109,7 @@ impl Hub {
             output: Mutex::new(OutputSide { ring: OutputRing::new(ring_bytes.max(64 * 1024)) }),
             fanout,
             terminal: Mutex::new(Terminal::new(cols, rows)),
-            state: watch::channel(placeholder_state(mode, cols, rows)).0,
+            state: watch::channel(WorkerState::starting(mode, cols, rows, now)).0,
             tracker: Mutex::new(tracker),
             approvals: Mutex::new(HashMap::new()),
             oneshot_events: Mutex::new(Vec::new()),
@@ -249,7 +249,7 @@ impl Hub {
         };
         // Offsets move with every byte: only the rest counts as a change worth a frame.
         self.state.send_if_modified(|current| {
-            let changed = !same_apart_from_offsets(current, &next);
+            let changed = !current.same_apart_from_offsets(&next);
             *current = next;
             changed
         });
@@ -360,39 +360,6 @@ fn chunked(mut offset: u64, bytes: &[u8]) -> Vec<Vec<u8>> {
             frame
         })
         .collect()
-}
-
-fn same_apart_from_offsets(a: &WorkerState, b: &WorkerState) -> bool {
-    a.activity == b.activity
-        && a.activity_since == b.activity_since
-        && a.claude_session_id == b.claude_session_id
-        && a.cols == b.cols
-        && a.rows == b.rows
-        && a.rate_limit == b.rate_limit
-        && a.approval == b.approval
-        && a.exit_code == b.exit_code
-        && a.oneshot_result == b.oneshot_result
-        && a.last_prompt == b.last_prompt
-        && a.source == b.source
-}
-
-fn placeholder_state(mode: SessionMode, cols: u16, rows: u16) -> WorkerState {
-    WorkerState {
-        activity: cockpit_crds::Activity::Starting,
-        activity_since: Utc::now(),
-        mode,
-        claude_session_id: None,
-        cols,
-        rows,
-        start_offset: 0,
-        end_offset: 0,
-        rate_limit: None,
-        approval: None,
-        exit_code: None,
-        last_prompt: None,
-        oneshot_result: None,
-        source: "start".to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::classify::{ScreenClass, classify};
-use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir};
+use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir, write_private};
 use crate::hub::{Chunk, Hub};
 use crate::input::PtyInput;
 
@@ -174,19 +174,6 @@ async fn wait_for_exit(mut exit_rx: tokio::sync::oneshot::Receiver<i32>, pid: Op
             exit_rx.await.unwrap_or(-1)
         }
     }
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 fn random_secret() -> String {

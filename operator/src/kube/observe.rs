@@ -75,19 +75,7 @@ mod tests {
     fn state() -> WorkerState {
         WorkerState {
             activity: Activity::Idle,
-            activity_since: chrono::Utc::now(),
-            mode: SessionMode::Interactive,
-            claude_session_id: None,
-            cols: 80,
-            rows: 24,
-            start_offset: 0,
-            end_offset: 0,
-            rate_limit: None,
-            approval: None,
-            exit_code: None,
-            last_prompt: None,
-            oneshot_result: None,
-            source: "hook".into(),
+            ..WorkerState::starting(SessionMode::Interactive, 80, 24, chrono::Utc::now())
         }
     }
 

@@ -129,13 +129,7 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         args.extend(["--model".into(), model.clone()]);
     }
     if let Some(mode) = spec.permission_mode {
-        let arg = match mode {
-            cockpit_crds::PermissionMode::Default => "default",
-            cockpit_crds::PermissionMode::AcceptEdits => "accept-edits",
-            cockpit_crds::PermissionMode::Plan => "plan",
-            cockpit_crds::PermissionMode::BypassPermissions => "bypass-permissions",
-        };
-        args.extend(["--permission-mode".into(), arg.into()]);
+        args.extend(["--permission-mode".into(), mode.as_cli_arg().into()]);
     }
     let credentials = &start.account.spec.credentials;
     let token_var = match credentials.kind {
@@ -374,7 +368,7 @@ mod tests {
             "--resume 99999999-2222-3333-4444-555555555555",
             "--mode oneshot",
             "--model sonnet",
-            "--permission-mode accept-edits",
+            "--permission-mode acceptEdits",
         ] {
             assert!(joined.contains(part), "{part} in {joined}");
         }

@@ -240,7 +240,7 @@ impl LocalRuntime {
             cmd.arg("--model").arg(model);
         }
         if let Some(mode) = req.spec.permission_mode {
-            cmd.arg("--permission-mode").arg(permission_arg(mode));
+            cmd.arg("--permission-mode").arg(mode.as_cli_arg());
         }
         // The credential goes through the environment, never argv.
         cmd.env_remove("CLAUDE_CODE_OAUTH_TOKEN").env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_AUTH_TOKEN");
@@ -322,7 +322,7 @@ impl LocalRuntime {
                     let mut handles = lock(&state_rt.handles);
                     match handles.get_mut(&state_id).filter(|h| h.generation == generation) {
                         Some(h) => {
-                            let changed = h.state.as_ref().is_none_or(|old| !same_state(old, &state));
+                            let changed = h.state.as_ref().is_none_or(|old| !old.same_apart_from_offsets(&state));
                             h.state = Some(state);
                             changed
                         }
@@ -448,23 +448,4 @@ impl LocalRuntime {
         }
         Ok(adopted)
     }
-}
-
-fn permission_arg(mode: cockpit_crds::PermissionMode) -> &'static str {
-    match mode {
-        cockpit_crds::PermissionMode::Default => "default",
-        cockpit_crds::PermissionMode::AcceptEdits => "accept-edits",
-        cockpit_crds::PermissionMode::Plan => "plan",
-        cockpit_crds::PermissionMode::BypassPermissions => "bypass-permissions",
-    }
-}
-
-fn same_state(a: &WorkerState, b: &WorkerState) -> bool {
-    a.activity == b.activity
-        && a.claude_session_id == b.claude_session_id
-        && a.rate_limit == b.rate_limit
-        && a.approval == b.approval
-        && a.exit_code == b.exit_code
-        && a.oneshot_result == b.oneshot_result
-        && a.last_prompt == b.last_prompt
 }
