@@ -62,6 +62,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "build"
 cargo build --workspace --all-targets --locked
 
+say "frontend: npm ci, unit tests, build"
+if ! [ -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+(
+  cd frontend
+  npm ci --no-audit --no-fund --loglevel=error
+  npx vitest run
+  npm run build
+)
+
 say "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -4,6 +4,7 @@ import { useNow, useOnline } from './hooks';
 import { needsYouCount } from './lib/activity';
 import { LiveProvider, useLive } from './live';
 import { parseRoute, usePath } from './router';
+import type { SessionView } from './types/cockpit';
 import { SessionsList } from './views/SessionsList';
 
 // The session view carries xterm.js: it loads only when a session is opened.
@@ -78,9 +79,15 @@ function Shell() {
   );
 }
 
-export function App() {
+export function App({
+  initialSessions = null,
+  pendingSessions = null,
+}: {
+  initialSessions?: SessionView[] | null;
+  pendingSessions?: Promise<SessionView[] | null> | null;
+}) {
   return (
-    <LiveProvider>
+    <LiveProvider initialSessions={initialSessions} pendingSessions={pendingSessions}>
       <Shell />
     </LiveProvider>
   );

@@ -33,26 +33,44 @@ type Live = LiveState & {
 
 const LiveContext = createContext<Live | null>(null);
 
-export function LiveProvider({ children }: { children: ReactNode }) {
-  const [state, dispatch] = useReducer(reduce, emptyState);
+export function LiveProvider({
+  children,
+  initialSessions = null,
+  pendingSessions = null,
+}: {
+  children: ReactNode;
+  /** The session list, when it was loaded before the first render. */
+  initialSessions?: SessionView[] | null;
+  /** Its request, when it was still under way at the first render. */
+  pendingSessions?: Promise<SessionView[] | null> | null;
+}) {
+  const [state, dispatch] = useReducer(reduce, initialSessions, (sessions) =>
+    sessions ? reduce(emptyState, { type: 'sessions', sessions }) : emptyState,
+  );
+  const boot = useRef({ initial: initialSessions !== null, pending: pendingSessions });
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
   const inflight = useRef<Promise<void> | null>(null);
 
   const refresh = useCallback(() => {
     if (inflight.current) return inflight.current;
-    const p = (async () => {
-      try {
-        const [sessions, accounts] = await Promise.all([api.sessions(), api.accounts()]);
-        dispatch({ type: 'sessions', sessions });
-        dispatch({ type: 'accounts', accounts });
-        setError(null);
-      } catch (err) {
-        setError(err instanceof Error ? err.message : String(err));
-      } finally {
+    // The first load reuses the list fetched before the first render.
+    const { initial, pending } = boot.current;
+    boot.current = { initial: false, pending: null };
+    const load = initial
+      ? Promise.resolve(null)
+      : pending
+        ? pending.then((list) => list ?? api.sessions())
+        : api.sessions();
+    // The list shows as soon as the sessions are in; the accounts follow on their own.
+    const sessions = load.then((list) => list && dispatch({ type: 'sessions', sessions: list }));
+    const accounts = api.accounts().then((list) => dispatch({ type: 'accounts', accounts: list }));
+    const p = Promise.all([sessions, accounts])
+      .then(() => setError(null))
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)))
+      .finally(() => {
         inflight.current = null;
-      }
-    })();
+      });
     inflight.current = p;
     return p;
   }, []);

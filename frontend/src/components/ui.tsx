@@ -41,7 +41,7 @@ export function ActivityBadge({ badge }: { badge: Badge }) {
 
 export function TopBar({ title, left, right, sub }: { title: ReactNode; left?: ReactNode; right?: ReactNode; sub?: ReactNode }) {
   return (
-    <header className="pt-safe safe-x shrink-0 border-b border-line bg-ink/95 backdrop-blur">
+    <header className="pt-safe safe-x shrink-0 border-b border-line bg-ink">
       <div className="flex h-12 items-center gap-2 px-3">
         <div className="flex min-w-10 items-center">{left}</div>
         <div className="min-w-0 flex-1 text-center">
@@ -135,7 +135,7 @@ const TABS = [
 
 export function TabBar({ current, badge }: { current: string; badge?: number }) {
   return (
-    <nav className="pb-safe safe-x shrink-0 border-t border-line bg-ink/95 backdrop-blur" aria-label="Main">
+    <nav className="pb-safe safe-x shrink-0 border-t border-line bg-ink" aria-label="Main">
       <div className="flex h-14">
         {TABS.map((tab) => {
           const active = tab.path === current;

@@ -261,4 +261,28 @@ describe('SessionSocket', () => {
     expect(errors).toEqual(['noPendingApproval']);
     expect(client.dropped).toBe(1);
   });
+
+  it('tells a newly started worker its size, and re-asserts it before typing', () => {
+    const h = harness();
+    h.client.connect();
+    const s = h.sockets[0];
+    h.client.send({ type: 'resize', cols: 52, rows: 40 });
+    s.open();
+    s.hello({ activity: 'Idle', cols: 52, rows: 40, source: 'hook' });
+    const resizes = () => s.sent.filter((x) => x.includes('resize')).length;
+    expect(resizes()).toBe(1);
+    // Another client resized the PTY: left alone until this one types.
+    s.onmessage?.({ data: JSON.stringify({ type: 'state', state: { activity: 'Idle', cols: 120, rows: 40, source: 'hook' } }) });
+    expect(resizes()).toBe(1);
+    h.client.input('x');
+    expect(resizes()).toBe(2);
+    expect(s.sent.at(-1)).toBe('{"type":"input","data":"x"}');
+    // A new worker (rotation) starts at its own size: told at once.
+    s.onmessage?.({ data: JSON.stringify({ type: 'state', state: { activity: 'Starting', cols: 80, rows: 24, source: 'process' } }) });
+    expect(resizes()).toBe(3);
+    // Approvals do not resize.
+    s.onmessage?.({ data: JSON.stringify({ type: 'state', state: { activity: 'NeedsApproval', cols: 90, rows: 24, source: 'hook' } }) });
+    h.client.send({ type: 'approve', id: 'a', decision: 'allow' });
+    expect(resizes()).toBe(3);
+  });
 });

@@ -90,6 +90,7 @@ export class SessionSocket {
   private offline = false;
   private queue: string[] = [];
   private lastResize: string | null = null;
+  private size: { cols: number; rows: number } | null = null;
   private readonly timers: NonNullable<SessionSocketOptions['timers']>;
 
   constructor(private readonly opts: SessionSocketOptions) {
@@ -165,9 +166,12 @@ export class SessionSocket {
     const text = encodeClientFrame(frame);
     if (frame.type === 'resize') {
       this.lastResize = text;
+      this.size = { cols: frame.cols, rows: frame.rows };
       if (this.isOpen()) this.socket!.send(text);
       return this.isOpen();
     }
+    // The device that types sets the size (another client may have resized the PTY).
+    if (frame.type !== 'approve' && this.mismatch(this.state)) this.reassertSize();
     if (this.isOpen()) {
       this.socket!.send(text);
       return true;
@@ -205,12 +209,12 @@ export class SessionSocket {
       switch (frame.type) {
         case 'hello':
           this.attempt = 0;
-          this.state = frame.state;
+          this.adoptState(frame.state);
           this.setConnection('live');
           this.opts.onState?.(frame.state);
           break;
         case 'state':
-          this.state = frame.state;
+          this.adoptState(frame.state);
           this.opts.onState?.(frame.state);
           break;
         case 'error':
@@ -251,6 +255,26 @@ export class SessionSocket {
         this.reconnectNow();
         break;
     }
+  }
+
+  /** True when the worker's terminal is not the size this client asked for. */
+  private mismatch(state: WorkerState | null): boolean {
+    return !!state && !!this.size && (state.cols !== this.size.cols || state.rows !== this.size.rows);
+  }
+
+  private reassertSize(): void {
+    if (this.lastResize && this.isOpen()) this.socket!.send(this.lastResize);
+  }
+
+  /**
+   * Takes a new worker state. A worker that just started (after an account rotation or a
+   * resume) has its own default size: tell it ours.
+   */
+  private adoptState(next: WorkerState): void {
+    const prev = this.state;
+    this.state = next;
+    const fresh = next.activity === 'Starting' || (prev !== null && prev.source === 'store' && next.source !== 'store');
+    if (fresh && this.mismatch(next)) this.reassertSize();
   }
 
   private scheduleReconnect(): void {

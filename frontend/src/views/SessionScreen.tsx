@@ -40,6 +40,7 @@ const QUICK_KEYS: { label: string; key?: Key; text?: string; aria: string }[] = 
   { label: '→', key: 'Right', aria: 'Right' },
   { label: '^C', key: 'CtrlC', aria: 'Control C' },
   { label: '/', text: '/', aria: 'Slash' },
+  { label: '⌫', key: 'Backspace', aria: 'Backspace' },
 ];
 
 /** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
@@ -174,6 +175,7 @@ function StopButton({ session }: { session: SessionView }) {
           const stopped = await api.stop(session.id);
           live.upsert(stopped);
           back('/');
+          void live.refresh();
         } catch {
           setBusy(false);
           setConfirm(false);
@@ -195,6 +197,8 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const [text, setText] = useState('');
   const [answered, setAnswered] = useState<string | null>(null);
   const [approvalError, setApprovalError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const lastSent = useRef<{ text: string; at: number } | null>(null);
   const [fontSize] = useState(terminalFontSize);
   const now = useNow(1000);
   const sessionId = session.id;
@@ -209,7 +213,12 @@ function InteractiveScreen({ session }: { session: SessionView }) {
       onState: setState,
       onConnection: setConnection,
       onServerError: (e) => {
-        if (e.code === 'noPendingApproval') setApprovalError('That request was already answered.');
+        if (e.code === 'noPendingApproval') return setApprovalError('That request was already answered.');
+        setNotice(`Not sent: ${e.message}`);
+        // Give the message back so it can be sent again.
+        const sent = lastSent.current;
+        if (sent && Date.now() - sent.at < 5000) setText((cur) => cur || sent.text);
+        lastSent.current = null;
       },
     });
     socket.current = client;
@@ -271,8 +280,16 @@ function InteractiveScreen({ session }: { session: SessionView }) {
     setAnswered(pending.id);
   };
 
+  useEffect(() => {
+    if (!notice) return;
+    const t = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(t);
+  }, [notice]);
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    setNotice(null);
+    lastSent.current = text ? { text, at: Date.now() } : null;
     socket.current?.submit(text);
     setText('');
   };
@@ -294,14 +311,21 @@ function InteractiveScreen({ session }: { session: SessionView }) {
       <div className="safe-x relative min-h-0 flex-1 bg-ink">
         <Terminal ref={term} fontSize={fontSize} onResize={onResize} onData={onData} />
       </div>
+      {notice && (
+        <div data-testid="notice" role="alert" className="safe-x shrink-0 bg-red-950 px-3 py-1.5 text-xs text-red-200">
+          {notice}
+        </div>
+      )}
       {pending && <ApprovalCard approval={pending} onAnswer={answer} error={approvalError} />}
       {over ? (
-        <div className="pb-safe shrink-0 border-t border-line px-4 py-3 text-center text-sm text-neutral-500">
-          This session has ended.
+        <div className="pb-safe shrink-0 border-t border-line">
+          <div data-testid="ended" className="px-4 py-3 text-center text-sm text-neutral-500">
+            This session has ended.
+          </div>
         </div>
       ) : (
         <div className="pb-safe safe-x shrink-0 border-t border-line bg-[#0f0f0f]">
-          <div data-testid="quick-keys" className="no-scrollbar flex gap-1.5 overflow-x-auto px-2 pt-2">
+          <div data-testid="quick-keys" className="no-scrollbar flex gap-1 overflow-x-auto px-2 pt-2">
             {QUICK_KEYS.map((k) => (
               <button
                 key={k.label}
@@ -311,7 +335,7 @@ function InteractiveScreen({ session }: { session: SessionView }) {
                 onPointerDown={keepFocus}
                 onMouseDown={keepFocus}
                 onClick={() => (k.key ? socket.current?.key(k.key) : socket.current?.input(k.text ?? ''))}
-                className="h-9 min-w-11 shrink-0 rounded-lg bg-neutral-800 px-2.5 font-mono text-sm text-neutral-200 active:bg-neutral-600"
+                className="h-9 min-w-8 flex-1 shrink-0 rounded-lg bg-neutral-800 px-1 font-mono text-sm text-neutral-200 active:bg-neutral-600"
               >
                 {k.label}
               </button>

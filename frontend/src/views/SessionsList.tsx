@@ -32,7 +32,9 @@ function Row({ s, now }: { s: SessionView; now: number }) {
         className={`w-full rounded-2xl border px-4 py-3 text-left active:bg-white/5 ${badge.needsYou && badge.kind !== 'Idle' ? 'border-amber-500/30 bg-amber-500/[0.04]' : 'border-line bg-panel'}`}
       >
         <div className="flex items-center gap-2">
-          <span className="min-w-0 flex-1 truncate text-[15px] font-semibold text-neutral-100">{s.name}</span>
+          <span elementtiming="session-row" className="min-w-0 flex-1 truncate text-[15px] font-semibold text-neutral-100">
+            {s.name}
+          </span>
           <ActivityBadge badge={badge} />
         </div>
         <div className="mt-1 flex flex-wrap items-center gap-x-2 text-xs text-neutral-500">
@@ -110,7 +112,9 @@ export function SessionsList() {
           </div>
         ) : sessions.length === 0 ? (
           <div data-testid="sessions-empty" className="flex flex-col items-center gap-4 px-8 py-16 text-center">
-            <div className="text-neutral-400">No sessions yet.</div>
+            <div elementtiming="sessions-empty" className="text-neutral-400">
+              No sessions yet.
+            </div>
             <button
               type="button"
               onClick={() => navigate('/new')}

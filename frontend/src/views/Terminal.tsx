@@ -55,6 +55,9 @@ export const Terminal = forwardRef<TerminalHandle, Props>(function Terminal({ fo
         foreground: '#e5e5e5',
         cursor: '#f59e0b',
         selectionBackground: '#f59e0b55',
+        scrollbarSliderBackground: 'rgba(255,255,255,0.07)',
+        scrollbarSliderHoverBackground: 'rgba(255,255,255,0.12)',
+        scrollbarSliderActiveBackground: 'rgba(255,255,255,0.18)',
       },
     });
     const fit = new FitAddon();
