@@ -118,12 +118,30 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                 Ok(first) => {
                     let mut buf = Vec::with_capacity(first.data.len());
                     let start = next_offset;
-                    append(&mut buf, &mut next_offset, &first);
-                    while buf.len() < MAX_OUTPUT_FRAME {
+                    let mut contiguous = append(&mut buf, &mut next_offset, &first);
+                    while contiguous && buf.len() < MAX_OUTPUT_FRAME {
                         match live.try_recv() {
-                            Ok(more) => append(&mut buf, &mut next_offset, &more),
+                            Ok(more) => contiguous = append(&mut buf, &mut next_offset, &more),
                             Err(_) => break,
                         }
+                    }
+                    if !contiguous {
+                        // Never expected (the fan-out is subscribed at the attach offset), but
+                        // a gap must never reach a client as wrongly numbered bytes.
+                        let attach = hub.attach_with_snapshot();
+                        next_offset = attach.next_offset;
+                        live = attach.live;
+                        let mut failed = false;
+                        for frame in attach.frames {
+                            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                                failed = true;
+                                break;
+                            }
+                        }
+                        if failed {
+                            break;
+                        }
+                        continue;
                     }
                     if !buf.is_empty() && sink.send(Message::Binary(encode_binary(BinaryKind::Output, start, &buf).into())).await.is_err() {
                         break;
@@ -169,16 +187,19 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
     }
 }
 
-/// Appends the part of `chunk` at or after `next` (chunks never have gaps: the fan-out is
-/// subscribed at exactly the attach offset).
-fn append(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::hub::Chunk) {
+/// Appends the part of `chunk` at or after `next`; false (and nothing appended) when the chunk
+/// starts after `next`, a gap.
+fn append(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::hub::Chunk) -> bool {
     let end = chunk.offset + chunk.data.len() as u64;
-    if end <= *next {
-        return;
+    if chunk.offset > *next {
+        return false;
     }
-    let skip = next.saturating_sub(chunk.offset) as usize;
-    buf.extend_from_slice(&chunk.data[skip..]);
-    *next = end;
+    if end > *next {
+        let skip = (*next - chunk.offset) as usize;
+        buf.extend_from_slice(&chunk.data[skip..]);
+        *next = end;
+    }
+    true
 }
 
 async fn handle_message(message: Message, hub: &Hub, input: Option<&PtyInput>) -> Option<ServerFrame> {

@@ -24,6 +24,9 @@ const FANOUT_CHUNKS: usize = 1024;
 /// repainted with a snapshot otherwise.
 pub const MAX_LAG_REPLAY: u64 = 512 * 1024;
 
+/// The emulator takes at most this many bytes at a time, so readers of the screen wait little.
+const EMULATE_BATCH: usize = 256 * 1024;
+
 /// A chunk of output at its absolute offset.
 #[derive(Clone, Debug)]
 pub struct Chunk {
@@ -136,9 +139,34 @@ impl Hub {
         chunk
     }
 
-    /// Feeds a chunk to the emulator (called from the emulator thread, in offset order).
+    /// Feeds a chunk to the emulator directly (output that does not come through the PTY
+    /// reader, in offset order).
     pub fn emulate(&self, chunk: &Chunk) {
         lock(&self.terminal).process(&chunk.data);
+    }
+
+    /// Feeds the emulator everything the ring holds beyond what it has processed; returns
+    /// true when there was something. Should the emulator ever fall further behind than the
+    /// ring holds, it skips to the oldest held byte (the next repaint corrects the screen).
+    pub fn emulate_pending(&self) -> bool {
+        let mut term = lock(&self.terminal);
+        let from = term.processed_offset();
+        let pending = {
+            let out = lock(&self.output);
+            match out.ring.range(from, EMULATE_BATCH) {
+                Some(bytes) => bytes,
+                None => {
+                    let start = out.ring.start_offset();
+                    term.skip_to(start);
+                    out.ring.range(start, EMULATE_BATCH).unwrap_or_default()
+                }
+            }
+        };
+        if pending.is_empty() {
+            return false;
+        }
+        term.process(&pending);
+        true
     }
 
     /// The screen's rows as text.
@@ -181,13 +209,16 @@ impl Hub {
 
     /// Attaches with a snapshot of the current screen.
     pub fn attach_with_snapshot(&self) -> Attach {
-        let term = lock(&self.terminal);
+        let mut term = lock(&self.terminal);
+        let out = lock(&self.output);
+        // An emulator that fell behind what the ring holds skips ahead, so the catch-up bytes
+        // after the snapshot are always there.
+        if term.processed_offset() < out.ring.start_offset() {
+            term.skip_to(out.ring.start_offset());
+        }
         let snapshot_offset = term.processed_offset();
         let snapshot = term.snapshot();
-        let out = lock(&self.output);
         drop(term);
-        // The emulator never lags more than the ring holds (its queue is far smaller), so the
-        // catch-up bytes are always there.
         let catch_up = out.ring.since(snapshot_offset).unwrap_or_default();
         let live = self.fanout.subscribe();
         let next_offset = out.ring.end_offset();

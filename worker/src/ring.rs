@@ -57,17 +57,24 @@ impl OutputRing {
     /// The bytes from `from` to the end, or `None` when `from` is older than the ring holds
     /// or later than the end.
     pub fn since(&self, from: u64) -> Option<Vec<u8>> {
+        self.range(from, usize::MAX)
+    }
+
+    /// At most `max` bytes from `from` on; `None` as for [`Self::since`].
+    pub fn range(&self, from: u64, max: usize) -> Option<Vec<u8>> {
         if from < self.start || from > self.end_offset() {
             return None;
         }
         let skip = (from - self.start) as usize;
+        let take = (self.bytes.len() - skip).min(max);
         let (a, b) = self.bytes.as_slices();
-        let mut out = Vec::with_capacity(self.bytes.len() - skip);
+        let mut out = Vec::with_capacity(take);
         if skip < a.len() {
-            out.extend_from_slice(&a[skip..]);
-            out.extend_from_slice(b);
+            let from_a = (a.len() - skip).min(take);
+            out.extend_from_slice(&a[skip..skip + from_a]);
+            out.extend_from_slice(&b[..take - from_a]);
         } else {
-            out.extend_from_slice(&b[skip - a.len()..]);
+            out.extend_from_slice(&b[skip - a.len()..skip - a.len() + take]);
         }
         Some(out)
     }
@@ -97,6 +104,18 @@ mod tests {
         assert_eq!(ring.push(b"0123456789"), 2);
         assert_eq!((ring.start_offset(), ring.end_offset()), (8, 12));
         assert_eq!(ring.since(8).as_deref(), Some(&b"6789"[..]));
+    }
+
+    #[test]
+    fn ranges_are_capped() {
+        let mut ring = OutputRing::new(6);
+        for chunk in [&b"abcd"[..], b"ef", b"gh"] {
+            ring.push(chunk);
+        }
+        assert_eq!(ring.range(2, 3).as_deref(), Some(&b"cde"[..]));
+        assert_eq!(ring.range(3, 100).as_deref(), Some(&b"defgh"[..]));
+        assert_eq!(ring.range(6, 1).as_deref(), Some(&b"g"[..]));
+        assert_eq!(ring.range(1, 1), None);
     }
 
     #[test]

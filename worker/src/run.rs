@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::classify::{ScreenClass, classify};
 use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir, write_private};
-use crate::hub::{Chunk, Hub};
+use crate::hub::Hub;
 use crate::input::PtyInput;
 
 /// Everything `run` needs.
@@ -192,24 +192,26 @@ fn start_pty(
     let proc = crate::pty::spawn(&opts.command, argv, &opts.cwd, env, opts.cols, opts.rows)?;
     let pid = proc.pid;
     let input = Arc::new(PtyInput::start(proc.writer, proc.master));
-    let (emu_tx, emu_rx) = std::sync::mpsc::sync_channel::<Chunk>(64);
+    // The reader never waits for the emulator: it only wakes it (wake-ups coalesce), and the
+    // emulator takes whatever the ring holds beyond what it has processed, in large batches.
+    let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
     let (reader_done_tx, reader_done_rx) = tokio::sync::oneshot::channel::<()>();
 
     let reader_hub = hub.clone();
     let reader = proc.reader;
     std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
         crate::pty::read_loop(reader, |data| {
-            let chunk = reader_hub.push_output(data);
-            let _ = emu_tx.send(chunk);
+            reader_hub.push_output(data);
+            let _ = wake_tx.try_send(());
         });
-        drop(emu_tx);
+        drop(wake_tx);
     })?;
 
     let emu_hub = hub.clone();
     let emu_input = input.clone();
     let auto_esc = opts.claude;
     std::thread::Builder::new().name("emulator".into()).spawn(move || {
-        emulator_loop(&emu_hub, &emu_rx, auto_esc.then_some(&*emu_input));
+        emulator_loop(&emu_hub, &wake_rx, auto_esc.then_some(&*emu_input));
         let _ = reader_done_tx.send(());
     })?;
 
@@ -230,26 +232,33 @@ fn start_pty(
 /// Feeds the emulator in offset order and classifies the screen at most every 100 ms (and once
 /// more when output pauses). Closes the `/rate-limit-options` dialog with Esc when `input` is
 /// given, so the session is ready for the next account.
-fn emulator_loop(hub: &Hub, rx: &std::sync::mpsc::Receiver<Chunk>, input: Option<&PtyInput>) {
+fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<&PtyInput>) {
     const EVERY: Duration = Duration::from_millis(100);
     let mut dirty = false;
     let mut last = Instant::now();
     let mut last_esc: Option<Instant> = None;
     loop {
-        match rx.recv_timeout(EVERY) {
-            Ok(chunk) => {
-                hub.emulate(&chunk);
-                dirty = true;
+        match wake.recv_timeout(EVERY) {
+            Ok(()) => {
+                while hub.emulate_pending() {
+                    dirty = true;
+                }
                 if last.elapsed() < EVERY {
                     continue;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                while hub.emulate_pending() {
+                    dirty = true;
+                }
                 if !dirty && last_esc.is_none() {
                     continue;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                while hub.emulate_pending() {
+                    dirty = true;
+                }
                 if dirty {
                     hub.on_screen(classify(&hub.screen_lines(), Utc::now()));
                 }

@@ -37,6 +37,12 @@ impl Terminal {
         self.processed += bytes.len() as u64;
     }
 
+    /// Declares that output up to `offset` is accounted for without being processed (it is
+    /// no longer available).
+    pub fn skip_to(&mut self, offset: u64) {
+        self.processed = self.processed.max(offset);
+    }
+
     /// The stream offset up to which output has been processed.
     pub fn processed_offset(&self) -> u64 {
         self.processed
