@@ -62,7 +62,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "build"
 cargo build --workspace --all-targets --locked
 
-say "frontend: npm ci, unit tests, build"
+say "frontend: npm ci, unit tests, build, end to end (Debian's chromium against a real cockpit serve)"
 if ! [ -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
@@ -71,6 +71,7 @@ fi
   npm ci --no-audit --no-fund --loglevel=error
   npx vitest run
   npm run build
+  node --test --test-concurrency=1 e2e/app.test.mjs e2e/perf.test.mjs
 )
 
 say "tests"

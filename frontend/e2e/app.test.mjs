@@ -1,0 +1,384 @@
+// The phone app end to end: Debian's chromium as an iPhone (390×844, DPR 3, touch) against a
+// real `cockpit serve` running the real Claude CLI on the stand-in Messages API.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Cockpit, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+
+const T = 90_000;
+let standIn;
+let cockpit;
+let phone;
+let page;
+const errors = [];
+
+const screen = () => page.evaluate(() => window.__cockpit?.screen() ?? '');
+const waitScreen = (text, timeout = T) => until(`"${text}" on the terminal`, async () => (await screen()).includes(text), timeout);
+const session = (name) => cockpit.api(`/api/sessions/${name}`);
+const waitSession = (what, name, pred, timeout = T) => until(what, async () => pred(await session(name)) && (await session(name)), timeout, 300);
+
+async function send(text) {
+  await page.fill('[data-testid=message]', text);
+  await page.press('[data-testid=message]', 'Enter');
+  await until('the input bar to clear', async () => (await page.inputValue('[data-testid=message]')) === '', 5000);
+}
+
+async function openList() {
+  await page.goto(cockpit.url + '/');
+  await page.waitForSelector('[data-testid=sessions-list], [data-testid=sessions-empty]');
+}
+
+describe('the phone app', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    checkPrerequisites();
+    standIn = await startStandIn();
+    cockpit = await new Cockpit(tempDir('app'), standIn.url).start();
+    phone = await launchPhone('app');
+    page = await phone.context.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  });
+
+  after(async () => {
+    await phone?.close();
+    await cockpit?.close();
+    standIn?.stop();
+  });
+
+  it('opens on the sessions list, installable (manifest, icons, service worker)', async () => {
+    await openList();
+    assert.ok(await page.isVisible('[data-testid=sessions-empty]'));
+    await shot(page, '01-sessions-empty');
+    const manifestHref = await page.getAttribute('link[rel=manifest]', 'href');
+    const manifest = await cockpit.api(manifestHref);
+    const m = typeof manifest === 'string' ? JSON.parse(manifest) : manifest;
+    assert.equal(m.name, 'Claude Cockpit');
+    assert.equal(m.short_name, 'Cockpit');
+    assert.equal(m.display, 'standalone');
+    assert.equal(m.theme_color, '#0a0a0a');
+    assert.equal(m.background_color, '#0a0a0a');
+    const sizes = m.icons.map((i) => `${i.sizes}/${i.purpose}`);
+    assert.deepEqual(sizes.sort(), ['192x192/any', '512x512/any', '512x512/maskable']);
+    for (const icon of m.icons) {
+      const res = await fetch(cockpit.url + icon.src);
+      assert.equal(res.headers.get('content-type'), 'image/png');
+      const png = Buffer.from(await res.arrayBuffer());
+      assert.equal(png.readUInt32BE(16), Number(icon.sizes.split('x')[0]), `${icon.src} width`);
+    }
+    assert.equal(await page.getAttribute('meta[name=apple-mobile-web-app-capable]', 'content'), 'yes');
+    assert.ok(await page.getAttribute('meta[name=apple-mobile-web-app-status-bar-style]', 'content'));
+    assert.ok((await fetch(cockpit.url + (await page.getAttribute('link[rel=apple-touch-icon]', 'href')))).ok);
+    const sw = await page.evaluate(async () => {
+      const reg = await navigator.serviceWorker.ready;
+      return { scope: reg.scope, active: !!reg.active, script: reg.active?.scriptURL };
+    });
+    assert.ok(sw.active, 'service worker active');
+    assert.equal(sw.scope, cockpit.url + '/');
+  });
+
+  it('starts an interactive session from the sheet and shows Claude in the terminal', async () => {
+    await page.tap('[data-testid=new-session]');
+    await page.waitForSelector('[data-testid=new-session-sheet]');
+    await page.waitForSelector('[data-testid=repo]');
+    await page.waitForTimeout(300);
+    await shot(page, '02-new-session-sheet');
+    await page.fill('[data-testid=name]', 'phone');
+    await page.tap('[data-testid=create-session]');
+    await page.waitForSelector('[data-testid=terminal] .xterm');
+    await waitScreen('Claude Code');
+    await until('the connection to be live', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live');
+    await waitSession('the session to be idle', 'phone', (s) => s.live?.activity === 'Idle');
+    // The PTY follows the phone's width.
+    const s = await session('phone');
+    const size = await page.evaluate(() => window.__cockpit.socket.state);
+    assert.ok(s.live.cols >= 40 && s.live.cols <= 60, `cols ${s.live.cols}`);
+    assert.equal(size.cols, s.live.cols);
+    await shot(page, '03-session-welcome');
+  });
+
+  it('sends a prompt from the input bar and shows the reply', async () => {
+    await send('hello from the phone');
+    await waitScreen('Stand-in reply #1');
+    await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
+    await shot(page, '04-session-reply');
+  });
+
+  it('allows a Bash tool call from the permission card', async () => {
+    await send('please run TOOLBASH');
+    await page.waitForSelector('[data-testid=approval-card]', { timeout: T });
+    assert.equal(await page.textContent('[data-testid=approval-tool]'), 'Bash');
+    assert.match(await page.textContent('[data-testid=approval-input]'), /touch mockfile\.txt/);
+    assert.equal(await page.getAttribute('[data-testid=badge]', 'data-kind'), 'NeedsApproval');
+    await until('the dialog on the terminal', async () => (await screen()).includes('Do you want to proceed?'));
+    await page.waitForTimeout(500);
+    await shot(page, '05-approval-card');
+    await page.tap('[data-testid=allow]');
+    await page.waitForSelector('[data-testid=approval-card]', { state: 'detached', timeout: T });
+    await waitScreen('Done, the tool ran.');
+    const worktree = join(cockpit.dataDir, 'worktrees', 'demo', 'phone');
+    await until('mockfile.txt in the worktree', () => existsSync(join(worktree, 'mockfile.txt')));
+    await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
+  });
+
+  it('uses the quick keys', async () => {
+    await page.tap('[data-testid=key-slash]');
+    await until('the slash command menu', async () => /\/\w+/.test((await screen()).split('❯').pop() ?? ''), 10_000);
+    await page.tap('[data-testid=key-Esc]');
+    await until('the menu to close', async () => !(await screen()).includes('/compact'), 10_000);
+    await page.tap('[data-testid=key-Backspace]');
+    const prompt = () => screen().then((s) => s.split('\n').find((l) => l.startsWith('❯') && !l.includes('hello') && !l.includes('TOOLBASH')));
+    await until('an empty prompt', async () => (await prompt())?.trim() === '❯', 10_000);
+  });
+
+  it('lists the session live, with repo, account and badge', async () => {
+    await page.tap('[data-testid=back]');
+    await page.waitForSelector('[data-testid=session-row][data-name=phone]');
+    const row = page.locator('[data-testid=session-row][data-name=phone]');
+    assert.equal(await row.locator('[data-testid=row-repo]').textContent(), 'demo');
+    assert.equal(await row.locator('[data-testid=row-account]').textContent(), 'alpha');
+    assert.equal(await row.locator('[data-testid=badge]').getAttribute('data-kind'), 'Idle');
+    await shot(page, '06-sessions-list');
+  });
+
+  it('refreshes the list when pulled down', async () => {
+    let loads = 0;
+    const count = (req) => new URL(req.url()).pathname === '/api/sessions' && loads++;
+    page.on('request', count);
+    const cdp = await phone.context.newCDPSession(page);
+    const touch = (type, y) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ x: 195, y }] });
+    await touch('touchStart', 150);
+    for (let y = 170; y <= 450; y += 20) await touch('touchMove', y);
+    assert.match(await page.textContent('[data-testid=pull-indicator]'), /Release to refresh/);
+    await touch('touchEnd', 450);
+    await until('a reload of the list', () => loads > 0, 10_000);
+    page.off('request', count);
+    await cdp.detach();
+  });
+
+  it('renders a one-shot result as a structured transcript', async () => {
+    await page.tap('[data-testid=new-session]');
+    await page.waitForSelector('[data-testid=repo]');
+    await page.tap('[data-testid=mode] button:has-text("One-shot")');
+    await page.fill('[data-testid=prompt]', 'write a file TOOLWRITE');
+    await page.selectOption('[data-testid=permission]', 'acceptEdits');
+    await page.fill('[data-testid=name]', 'task');
+    await page.tap('[data-testid=create-session]');
+    await page.waitForSelector('[data-testid=oneshot]');
+    await page.waitForSelector('[data-testid=oneshot-result]', { timeout: T });
+    await page.waitForSelector('[data-testid=t-tool]', { timeout: T });
+    assert.match(await page.textContent('[data-testid=t-tool]'), /Write/);
+    assert.match(await page.textContent('[data-testid=oneshot]'), /Done, the file is written\./);
+    assert.match(await page.textContent('[data-testid=result-cost]'), /^\$\d/);
+    assert.match(await page.textContent('[data-testid=result-output]'), /^\d/);
+    assert.doesNotMatch(await page.textContent('[data-testid=oneshot]'), /"type":/);
+    await shot(page, '07-oneshot-transcript');
+    await page.tap('[data-testid=back]');
+  });
+
+  it('reconnects after the gateway restarts, terminal intact, no byte lost or shown twice', async () => {
+    await page.goto(cockpit.url + '/s/phone');
+    await waitScreen('Done, the tool ran.');
+    await until('live', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live');
+    const before = await page.evaluate(() => window.__cockpit.socket.offset);
+    await cockpit.kill9();
+    await until('the page to notice', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) !== 'live', 15_000);
+    await shot(page, '08-reconnecting');
+    await cockpit.start();
+    await until('live again', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live', T);
+    assert.ok((await screen()).includes('Done, the tool ran.'), 'the terminal kept its content');
+    // The restarted control plane re-adopts the worker that lived on.
+    await waitSession('the worker to be re-adopted', 'phone', (s) => s.live && s.live.source !== 'store');
+    await send('still there?');
+    await waitScreen('you said "still there?"');
+    await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
+    const offsets = await until('the client to catch up', async () => {
+      const s = await session('phone');
+      const client = await page.evaluate(() => window.__cockpit.socket.offset);
+      return client === s.live.endOffset ? { client, server: s.live.endOffset } : null;
+    });
+    assert.ok(offsets.client > before);
+    assert.equal(await page.evaluate(() => window.__cockpit.socket.dropped), 0, 'no gap, no bad frame');
+    // What the phone shows is exactly what the control plane's own emulator shows.
+    const server = (await cockpit.api('/api/sessions/phone/screen')).split('\n').map((l) => l.trimEnd());
+    const mine = (await screen()).split('\n').map((l) => l.trimEnd());
+    const trim = (lines) => lines.join('\n').trimEnd();
+    assert.equal(trim(mine), trim(server));
+    await shot(page, '09-reconnected');
+  });
+
+  it('reconnects on a network change and on return from the background, resuming from its offset', async () => {
+    const state = () => page.getAttribute('[data-testid=connection]', 'data-state');
+    const consistent = async (what) => {
+      await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
+      const s = await until(`the client to catch up (${what})`, async () => {
+        const v = await session('phone');
+        return (await page.evaluate(() => window.__cockpit.socket.offset)) === v.live.endOffset && v;
+      });
+      assert.equal(await page.evaluate(() => window.__cockpit.socket.dropped), 0, `${what}: no gap`);
+      const server = (await cockpit.api('/api/sessions/phone/screen')).split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
+      const mine = (await screen()).split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
+      assert.equal(mine, server, `${what}: the same screen as the control plane`);
+      return s;
+    };
+    // Offline: output produced meanwhile arrives when the network is back, once.
+    await phone.context.setOffline(true);
+    await until('offline', async () => (await state()) === 'offline', 10_000);
+    await cockpit.api('/api/sessions/phone/send', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'sent offline' }),
+    });
+    await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle' && s.live.lastPrompt?.includes('offline'));
+    await phone.context.setOffline(false);
+    await until('live after the network change', async () => (await state()) === 'live', 20_000);
+    await waitScreen('you said "sent offline"');
+    await consistent('network change');
+    // Background: iOS may drop the socket silently; coming back reconnects from the offset.
+    const sockets = await page.evaluate(() => {
+      const set = (v) => Object.defineProperty(document, 'visibilityState', { value: v, configurable: true });
+      window.__setVisibility = (v) => {
+        set(v);
+        document.dispatchEvent(new Event('visibilitychange'));
+      };
+      window.__setVisibility('hidden');
+      return 1;
+    });
+    assert.equal(sockets, 1);
+    await cockpit.api('/api/sessions/phone/send', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'from background' }),
+    });
+    await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle' && s.live.lastPrompt?.includes('background'));
+    await page.waitForTimeout(1100);
+    await page.evaluate(() => window.__setVisibility('visible'));
+    await until('live after returning', async () => (await state()) === 'live', 20_000);
+    await waitScreen('you said "from background"');
+    await consistent('return from the background');
+  });
+
+  it('re-fits the terminal on rotation', async () => {
+    const before = (await session('phone')).live.cols;
+    await page.setViewportSize({ width: 844, height: 390 });
+    await until('a wider PTY', async () => (await session('phone')).live.cols > before + 20, 10_000);
+    await page.waitForTimeout(500);
+    await shot(page, '10a-landscape');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until('the PTY back at phone width', async () => (await session('phone')).live.cols === before, 10_000);
+  });
+
+  it('keeps its layout when the keyboard opens (the visual viewport shrinks)', async () => {
+    const rowsBefore = await page.evaluate(() => window.__cockpit.socket.state.rows);
+    const top = async (sel) => (await page.locator(sel).first().boundingBox())?.y;
+    const headerBefore = await top('header');
+    const terminalBefore = await top('[data-testid=terminal]');
+    await page.evaluate(() => {
+      window.__shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__shifts.push({ value: e.value, input: e.hadRecentInput });
+      }).observe({ type: 'layout-shift', buffered: false });
+    });
+    // The tap that focuses the input bar opens the keyboard: the visual viewport loses 336 px.
+    await page.tap('[data-testid=message]');
+    await page.setViewportSize({ width: 390, height: 844 - 336 });
+    await until('the terminal to re-fit', async () => (await session('phone')).live.rows < rowsBefore, 10_000);
+    await page.waitForTimeout(600);
+    const bar = await page.locator('[data-testid=message]').boundingBox();
+    assert.ok(bar && bar.y + bar.height <= 844 - 336, 'the input bar stays above the keyboard');
+    assert.equal(await top('header'), headerBefore, 'the header does not move');
+    assert.equal(await top('[data-testid=terminal]'), terminalBefore, 'the terminal does not move');
+    const shifts = await page.evaluate(() => window.__shifts);
+    // CLS counts shifts without recent input; the bar following the keyboard is input-caused.
+    const cls = shifts.filter((e) => !e.input).reduce((a, e) => a + e.value, 0);
+    const raw = shifts.reduce((a, e) => a + e.value, 0);
+    console.log(`# keyboard opens: CLS ${cls.toFixed(4)} (all shift entries incl. input-caused ${raw.toFixed(4)}); rows ${rowsBefore} -> ${(await session('phone')).live.rows}`);
+    assert.equal(cls, 0, 'no unexpected layout shift');
+    await shot(page, '10-keyboard-open');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('[data-testid=message]').blur();
+  });
+
+  it('shows a usage limit with a countdown and moves the session to the next account', async () => {
+    await send('this one hits the limit RL5H');
+    const limited = await waitSession('the session to leave alpha', 'phone', (s) => s.status.rotations >= 1 || s.status.phase === 'RateLimited');
+    assert.ok(limited);
+    // The stand-in binary limits by trigger word, not by token: the prompt re-sent on beta
+    // hits the limit again, so both accounts end up limited and the session waits.
+    await waitSession('the session to be rate limited', 'phone', (s) => s.status.phase === 'RateLimited' || s.live?.activity === 'RateLimited');
+    await page.waitForSelector('[data-testid=badge][data-kind=RateLimited]', { timeout: T });
+    await page.waitForSelector('[data-testid=countdown]', { timeout: T });
+    await shot(page, '11-session-rate-limited');
+    const s = await session('phone');
+    assert.ok(s.status.rotations >= 1, 'rotated to the next account');
+    assert.equal(s.status.rateLimit?.window, 'session');
+    await page.tap('[data-testid=back]');
+    const row = page.locator('[data-testid=session-row][data-name=phone]');
+    await row.locator('[data-testid=badge][data-kind=RateLimited]').waitFor({ timeout: T });
+    const first = await page.locator('[data-testid=session-row]').first().getAttribute('data-name');
+    assert.equal(first, 'phone', 'the session that needs the person comes first');
+    const c1 = await row.locator('[data-testid=countdown]').textContent();
+    assert.match(c1, /\d+h \d\dm|\d+m \d\ds/);
+    await shot(page, '12-sessions-rate-limited');
+  });
+
+  it('shows accounts with usage and limits, and resets a limit', async () => {
+    await page.tap('[data-testid=tab-accounts]');
+    await page.waitForSelector('[data-testid=account]');
+    const alpha = page.locator('[data-testid=account]', { has: page.locator('[data-testid=account-name]:text-is("alpha")') });
+    await alpha.locator('[data-testid=account-limited]').waitFor({ timeout: T });
+    assert.match(await alpha.locator('[data-testid=account-countdown]').textContent(), /\d+h \d\dm/);
+    assert.ok(Number(await alpha.locator('[data-testid=account-sessions]').textContent()) >= 1);
+    await shot(page, '13-accounts-limited');
+    await alpha.locator('[data-testid=reset-limit]').tap();
+    await until('alpha to be reset', async () => {
+      const accounts = await cockpit.api('/api/accounts');
+      return !accounts.find((a) => a.id === 'alpha').limited_until || null;
+    }, 15_000).catch(() => {});
+  });
+
+  it('shows health', async () => {
+    await page.tap('[data-testid=tab-health]');
+    await page.waitForSelector('[data-testid=health-version]');
+    assert.equal(await page.textContent('[data-testid=health-database]'), 'sqlite');
+    assert.equal(await page.textContent('[data-testid=health-accounts]'), '2');
+    // GET /api/health never fills claude_version yet (operator/src/serve.rs sets None).
+    assert.ok((await page.textContent('[data-testid=health-claude]')).length > 0);
+    await shot(page, '14-health');
+  });
+
+  it('has a settings entry for notifications (Web Push hook)', async () => {
+    await page.tap('[data-testid=tab-settings]');
+    await page.tap('[data-testid=push-subscribe]');
+    await page.waitForSelector('[data-testid=push-status]');
+    await shot(page, '15-settings');
+  });
+
+  it('stops a session', async () => {
+    const phoneId = (await session('phone')).id;
+    await page.goto(cockpit.url + '/s/phone');
+    await page.waitForSelector('[data-testid=stop]');
+    await page.tap('[data-testid=stop]');
+    await page.tap('[data-testid=stop]');
+    await page.waitForSelector('[data-testid=sessions-list], [data-testid=sessions-empty]');
+    await until('the session to leave the list', async () => (await page.locator('[data-testid=session-row][data-name=phone]').count()) === 0, T);
+    const s = await cockpit.api(`/api/sessions/${phoneId}`);
+    assert.ok(s.deleted_at);
+  });
+
+  it('opens offline from the service worker cache and says it is offline', async () => {
+    await phone.context.setOffline(true);
+    await page.reload();
+    await page.waitForSelector('[data-testid=offline-banner]', { timeout: 15_000 });
+    assert.match(await page.textContent('[data-testid=offline-banner]'), /offline/i);
+    await shot(page, '16-offline');
+    await phone.context.setOffline(false);
+  });
+
+  it('logged no page errors', () => {
+    // Expected: failed loads and socket handshakes while the gateway restarts or the phone is offline.
+    const real = errors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR|^WebSocket connection to .* failed/.test(e));
+    assert.deepEqual(real, []);
+  });
+});
