@@ -259,6 +259,27 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await consistent('return from the background');
   });
 
+  it('scrolls the scrollback with a finger', async () => {
+    const y0 = await page.evaluate(() => window.__cockpit.viewportY());
+    assert.ok(y0 > 0, 'there is scrollback');
+    const cdp = await phone.context.newCDPSession(page);
+    const swipe = async (from, to) => {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: 195, y: from }] });
+      for (let i = 1; i <= 10; i++) {
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: 195, y: from + ((to - from) * i) / 10 }] });
+      }
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    };
+    await swipe(200, 500);
+    const y1 = await page.evaluate(() => window.__cockpit.viewportY());
+    assert.ok(y1 < y0, `scrolled back (${y0} -> ${y1})`);
+    await shot(page, '09a-scrollback');
+    await swipe(500, 100);
+    await swipe(500, 100);
+    assert.equal(await page.evaluate(() => window.__cockpit.viewportY()), y0, 'back at the bottom');
+    await cdp.detach();
+  });
+
   it('re-fits the terminal on rotation', async () => {
     const before = (await session('phone')).live.cols;
     await page.setViewportSize({ width: 844, height: 390 });

@@ -41,7 +41,7 @@ export function ActivityBadge({ badge }: { badge: Badge }) {
 
 export function TopBar({ title, left, right, sub }: { title: ReactNode; left?: ReactNode; right?: ReactNode; sub?: ReactNode }) {
   return (
-    <header className="pt-safe safe-x shrink-0 border-b border-line bg-ink">
+    <header className="safe-x shrink-0 border-b border-line bg-ink">
       <div className="flex h-12 items-center gap-2 px-3">
         <div className="flex min-w-10 items-center">{left}</div>
         <div className="min-w-0 flex-1 text-center">

@@ -223,7 +223,11 @@ function InteractiveScreen({ session }: { session: SessionView }) {
     });
     socket.current = client;
     // For diagnostics and the end-to-end tests: the socket and the visible screen.
-    (window as unknown as { __cockpit?: unknown }).__cockpit = { socket: client, screen: () => term.current?.text() ?? '' };
+    (window as unknown as { __cockpit?: unknown }).__cockpit = {
+      socket: client,
+      screen: () => term.current?.text() ?? '',
+      viewportY: () => term.current?.viewportY() ?? 0,
+    };
     const size = term.current?.size();
     if (size && size.cols > 0) client.send({ type: 'resize', cols: size.cols, rows: size.rows });
     client.connect();

@@ -12,6 +12,8 @@ export type TerminalHandle = {
   size(): { cols: number; rows: number };
   /** The visible screen as text (for tests and diagnostics). */
   text(): string;
+  /** The first scrollback line shown (0 = the top of the scrollback). */
+  viewportY(): number;
 };
 
 type Props = {
@@ -30,6 +32,7 @@ export const Terminal = forwardRef<TerminalHandle, Props>(function Terminal({ fo
     reset: () => term.current?.reset(),
     write: (bytes) => term.current?.write(bytes),
     size: () => ({ cols: term.current?.cols ?? 0, rows: term.current?.rows ?? 0 }),
+    viewportY: () => term.current?.buffer.active.viewportY ?? 0,
     text: () => {
       const t = term.current;
       if (!t) return '';
@@ -89,7 +92,39 @@ export const Terminal = forwardRef<TerminalHandle, Props>(function Terminal({ fo
     document.fonts?.ready.then(schedule).catch(() => {});
     refit();
     const data = t.onData((d) => callbacks.current.onData(d));
+
+    // Touch scrolling through the scrollback (xterm.js scrolls with a wheel, not a finger).
+    let lastY: number | null = null;
+    let carry = 0;
+    const lineHeight = () => Math.max(1, el.clientHeight / Math.max(1, t.rows));
+    const onTouchStart = (e: TouchEvent) => {
+      lastY = e.touches.length === 1 ? e.touches[0].clientY : null;
+      carry = 0;
+    };
+    const onTouchMove = (e: TouchEvent) => {
+      if (lastY === null || e.touches.length !== 1) return;
+      const y = e.touches[0].clientY;
+      carry += lastY - y;
+      lastY = y;
+      const lines = Math.trunc(carry / lineHeight());
+      if (lines !== 0) {
+        t.scrollLines(lines);
+        carry -= lines * lineHeight();
+      }
+      e.preventDefault();
+    };
+    const onTouchEnd = () => {
+      lastY = null;
+    };
+    el.addEventListener('touchstart', onTouchStart, { passive: true });
+    el.addEventListener('touchmove', onTouchMove, { passive: false });
+    el.addEventListener('touchend', onTouchEnd);
+    el.addEventListener('touchcancel', onTouchEnd);
     return () => {
+      el.removeEventListener('touchstart', onTouchStart);
+      el.removeEventListener('touchmove', onTouchMove);
+      el.removeEventListener('touchend', onTouchEnd);
+      el.removeEventListener('touchcancel', onTouchEnd);
       cancelAnimationFrame(frame);
       observer.disconnect();
       window.removeEventListener('orientationchange', schedule);
