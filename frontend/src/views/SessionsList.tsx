@@ -124,7 +124,7 @@ export function SessionsList() {
             </button>
           </div>
         ) : (
-          <ul data-testid="sessions-list" className="flex flex-col gap-2.5 px-3 pt-1 pb-6">
+          <ul data-testid="sessions-list" className="flex flex-col gap-2.5 px-3 pt-3 pb-6">
             {sessions.map((s) => (
               <Row key={s.id} s={s} now={now} />
             ))}
