@@ -173,10 +173,21 @@ export class Cockpit {
     this.frontDoor?.dropConnections();
   }
 
-  /** Stops everything it started (the control plane, then its workers by a clean stop). */
+  /** Stops everything it started: the control plane (a clean stop stops its workers), any
+   *  worker still running in its directory, and removes the directory. */
   async close() {
     if (this.child) await this.stop();
     await this.frontDoor?.close();
+    const { readdirSync, readFileSync } = await import('node:fs');
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.dir)) process.kill(Number(pid), 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** A clean stop (sessions pause; the next start resumes them). */
@@ -185,7 +196,7 @@ export class Cockpit {
     this.child = null;
     if (!child || child.exitCode !== null) return;
     await new Promise((r) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       child.once('exit', () => {
         clearTimeout(t);
         r();
