@@ -97,6 +97,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             Some(crate::app::KubeBackend { client, namespace })
         }
     };
+    let app_command = config.worker.command.clone();
     let (changes, _) = broadcast::channel(1024);
     let app = Arc::new(App {
         config,
@@ -106,7 +107,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         data_dir: opts.data_dir.clone(),
         changes,
         reconcile: reconcile_tx,
-        claude_version: None,
+        claude_version: cli_version(&app_command).await,
         kube: kube.clone(),
     });
     let controller = match &kube {
@@ -176,4 +177,12 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+}
+
+/// `CLI --version`'s first word (`2.1.197`), when the CLI answers within a few seconds.
+async fn cli_version(command: &str) -> Option<String> {
+    let run = tokio::process::Command::new(command).arg("--version").stdin(std::process::Stdio::null()).output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(5), run).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    output.status.success().then(|| text.split_whitespace().next().map(str::to_owned)).flatten()
 }

@@ -78,7 +78,9 @@ async fn bad_requests_get_clear_4xx_and_change_nothing() {
         assert!(message.contains(words), "{body} → {message:?} should say {words:?}");
     }
     let huge = serde_json::json!({"repo_name": "demo", "prompt": "x".repeat(200_000)});
-    let resp = cockpit.post("/api/sessions", huge).await;
+    // The server refuses without reading the body and closes: no keep-alive for this one.
+    let resp =
+        http.post(cockpit.url("/api/sessions")).header("connection", "close").json(&huge).send().await.expect("post");
     assert_eq!(resp.status(), 413);
 
     for (path, want) in [
@@ -265,4 +267,28 @@ async fn sessions_history_and_output_survive_a_restart_on_postgres() {
     let url = server.create_database("cockpit_api").await;
     lifecycle_survives_a_restart(&[("DATABASE_URL", url.as_str())]).await;
     let _ = Duration::from_secs(0);
+}
+
+#[tokio::test]
+async fn the_built_pwa_is_served_with_api_paths_still_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("assets")).expect("mkdir");
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>Cockpit</title>").expect("index");
+    std::fs::write(dist.join("assets/app.js"), "console.log('app')").expect("js");
+    let gz = std::process::Command::new("gzip").arg("-k").arg(dist.join("assets/app.js")).status().expect("gzip");
+    assert!(gz.success());
+    let pwa = dist.to_string_lossy().into_owned();
+    let cockpit = start(dir.path(), &[("COCKPIT_PWA_DIR", pwa.as_str())]).await;
+    let http = &cockpit.http;
+    let index = http.get(cockpit.url("/")).send().await.expect("get");
+    assert_eq!(index.status(), 200);
+    assert!(index.text().await.expect("text").contains("<title>Cockpit</title>"));
+    let route = http.get(cockpit.url("/sessions/abc")).send().await.expect("get").text().await.expect("text");
+    assert!(route.contains("<title>Cockpit</title>"), "client-side routes get index.html");
+    let js = http.get(cockpit.url("/assets/app.js")).header("accept-encoding", "gzip").send().await.expect("get");
+    assert_eq!(js.headers().get("content-encoding").map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    let (status, message) = error_of(http.get(cockpit.url("/api/nothing")).send().await.expect("get")).await;
+    assert_eq!((status, message.as_str()), (404, "no such endpoint"));
+    assert_eq!(cockpit.get_json("/api/health").await["status"], "ok");
 }

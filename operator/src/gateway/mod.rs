@@ -14,7 +14,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::app::App;
@@ -25,6 +28,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The whole HTTP surface.
 pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
     let origins = security::Origins(app.config.allowed_origins.clone());
+    let pwa = pwa_service(pwa_dir);
     let api = Router::new()
         .route("/api/health", get(accounts::health))
         .route("/metrics", get(accounts::metrics))
@@ -42,17 +46,32 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/api/events", get(events::stream))
         .route("/ws/sessions/{id}", get(ws::upgrade))
         .route("/api/openapi.json", get(openapi::serve))
-        .fallback(|| async { error::Failure::not_found("no such endpoint") })
+        .fallback(move |request: Request| fallback(pwa.clone(), request))
         .method_not_allowed_fallback(|| async { error::Failure::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app);
-    let api = api.layer(axum::middleware::from_fn_with_state(origins, security::check_origin));
-    match pwa_dir {
-        Some(dir) if dir.join("index.html").exists() => {
-            let index = dir.join("index.html");
-            let pwa = ServeDir::new(dir).fallback(ServeFile::new(index));
-            Router::new().nest_service("/", pwa).merge(api)
-        }
-        _ => api,
+    api.layer(axum::middleware::from_fn_with_state(origins, security::check_origin))
+}
+
+/// The built PWA: its files (gzip-precompressed when the build wrote `.gz` copies), and
+/// `index.html` for every other path (client-side routes).
+type Pwa = ServeDir<ServeFile>;
+
+fn pwa_service(pwa_dir: Option<PathBuf>) -> Option<Pwa> {
+    let dir = pwa_dir.filter(|d| d.join("index.html").exists())?;
+    let index = ServeFile::new(dir.join("index.html")).precompressed_gzip();
+    Some(ServeDir::new(dir).precompressed_gzip().fallback(index))
+}
+
+/// Unknown API paths get a JSON 404; everything else is the PWA (when built).
+async fn fallback(pwa: Option<Pwa>, request: Request) -> Response {
+    let path = request.uri().path();
+    let api = path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics";
+    match pwa {
+        Some(pwa) if !api => match pwa.oneshot(request).await {
+            Ok(response) => response.map(axum::body::Body::new),
+            Err(never) => match never {},
+        },
+        _ => error::Failure::not_found("no such endpoint").into_response(),
     }
 }
