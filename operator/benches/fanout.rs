@@ -1,0 +1,841 @@
+//! Fan-out benchmark (prints numbers; not a test): a real `cockpit serve` (release build)
+//! with 50 sessions whose worker program floods output, 10 WebSocket clients per session
+//! (500 clients in this process's tokio runtime), then session start latency.
+//!
+//! `cargo bench -p cockpit-operator --bench fanout`
+//!
+//! Phases:
+//! 1. paced: every session prints 200 lines/s of 200 bytes for 10 s, each line stamped with
+//!    the microseconds since the epoch at which it was written; a frame's delay is its receive
+//!    time minus the last stamp it holds.
+//! 2. max: every session prints as fast as it can for 5 s (at most 32 MiB each).
+//! 3. start latency: 20 sessions one after another, `POST /api/sessions` → first output byte
+//!    at a client that connects (`?from=0`) right after the 201.
+//!
+//! Gateway = the `cockpit serve` process only (RSS: VmRSS sampled every 100 ms; CPU:
+//! utime+stime from /proc/PID/stat); workers = its descendants (`cockpit worker run` + the
+//! program in its PTY). Knobs (env): FANOUT_COCKPIT (another `cockpit` binary), FANOUT_SESSIONS, FANOUT_CLIENTS, FANOUT_RATE,
+//! FANOUT_PACED_SECS, FANOUT_MAX_SECS, FANOUT_LATENCY_SESSIONS, FANOUT_DIRECT_EVERY.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use cockpit_crds::frames::{BinaryKind, decode_binary};
+use futures_util::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Bytes per printed line (before the PTY turns `\n` into `\r\n`).
+const LINE_BYTES: usize = 200;
+/// Per-session cap of the max-throughput phase.
+const MAX_PHASE_BYTES: u64 = 32 << 20;
+const TARGET_GW_RSS_MIB: f64 = 64.0;
+const TARGET_P99_MS: f64 = 20.0;
+const T: Duration = Duration::from_secs(60);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker program.
+
+/// The flood program (perl: starts in a few ms). Every line starts with a marker and the
+/// 16-digit epoch microseconds of its write: `!` the line printed at start, `@` paced lines,
+/// `#` max-throughput lines. Control files in DIR: `latency` (print the start line, linger,
+/// exit), `go` (start the paced phase), `go2` (start the max phase), `done` (exit).
+fn flood_script(dir: &Path, rate: u32, paced_secs: u32, max_secs: u32) -> String {
+    let pad = LINE_BYTES - 26; // marker + 16 digits + ' ' + 6 digits + ' ' + pad + '\n'
+    format!(
+        r##"#!/usr/bin/perl
+use strict; use warnings;
+use Time::HiRes qw(gettimeofday usleep);
+my $dir = "{dir}";
+sub now_us {{ my ($s, $u) = gettimeofday(); return $s * 1000000 + $u; }}
+sub out {{ my $buf = shift; my $off = 0; while ($off < length $buf) {{ my $n = syswrite(STDOUT, $buf, length($buf) - $off, $off); exit 0 unless defined $n; $off += $n; }} }}
+sub wait_for {{ my ($f, $secs) = @_; my $end = now_us() + $secs * 1000000; until (-e "$dir/$f") {{ exit 0 if now_us() > $end; usleep(2000); }} }}
+my $pad = "x" x {pad};
+out(sprintf("!%016d %06d %s\n", now_us(), 0, $pad));
+if (-e "$dir/latency") {{ sleep 2; exit 0; }}
+wait_for("go", 120);
+my ($rate, $total) = ({rate}, {rate} * {paced_secs});
+my $t0 = now_us();
+my $n = 0;
+while ($n < $total) {{
+    my $due = int((now_us() - $t0) * $rate / 1000000) + 1;
+    $due = $total if $due > $total;
+    while ($n < $due) {{ out(sprintf("@%016d %06d %s\n", now_us(), $n % 1000000, $pad)); $n++; }}
+    my $wait = $t0 + $n * 1000000 / $rate - now_us();
+    usleep($wait) if $wait > 0;
+}}
+wait_for("go2", 60);
+my $end = now_us() + {max_secs} * 1000000;
+my $sent = 0;
+while ($sent < {max_bytes} && now_us() < $end) {{
+    my $line = sprintf("#%016d %06d %s\n", now_us(), $n++ % 1000000, $pad);
+    my $block = $line x 320;
+    out($block);
+    $sent += length $block;
+}}
+wait_for("done", 60);
+"##,
+        dir = dir.display(),
+        max_bytes = MAX_PHASE_BYTES,
+    )
+}
+
+/// The last stamp in `payload` with its marker, if any.
+fn last_stamp(payload: &[u8]) -> Option<(u8, u64)> {
+    if payload.len() < 17 {
+        return None;
+    }
+    let mut i = payload.len() - 17;
+    loop {
+        let b = payload[i];
+        if matches!(b, b'!' | b'@' | b'#') && payload[i + 1..i + 17].iter().all(u8::is_ascii_digit) {
+            let value = payload[i + 1..i + 17].iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+            return Some((b, value));
+        }
+        if i == 0 {
+            return None;
+        }
+        i -= 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc sampling.
+
+fn clk_tck() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_CLK_TCK) }) as f64
+}
+
+/// (ppid, utime+stime ticks) of a process.
+fn proc_stat(pid: u32) -> Option<(u32, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ppid = fields.get(1)?.parse().ok()?;
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((ppid, ticks))
+}
+
+/// VmRSS in bytes.
+fn rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default()
+}
+
+/// Every descendant of `root`.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for pid in all_pids() {
+        if let Some((ppid, _)) = proc_stat(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for &c in children.get(&p).map(Vec::as_slice).unwrap_or(&[]) {
+            out.push(c);
+            todo.push(c);
+        }
+    }
+    out
+}
+
+/// CPU ticks of the gateway and of each of its descendants.
+#[derive(Clone)]
+struct CpuMark {
+    at: Instant,
+    gateway: u64,
+    workers: HashMap<u32, u64>,
+    /// This process (the clients).
+    bench: u64,
+    /// The whole machine: busy ticks (all CPUs).
+    busy: u64,
+}
+
+/// Busy ticks of the whole machine (every CPU), from /proc/stat.
+fn machine_busy() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().next() else { return 0 };
+    let v: Vec<u64> = cpu.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal
+    v.iter().take(8).sum::<u64>() - v.get(3).copied().unwrap_or(0) - v.get(4).copied().unwrap_or(0)
+}
+
+fn cpu_mark(gw: u32) -> CpuMark {
+    let gateway = proc_stat(gw).map_or(0, |(_, t)| t);
+    let workers = descendants(gw).into_iter().filter_map(|p| Some((p, proc_stat(p)?.1))).collect();
+    let bench = proc_stat(std::process::id()).map_or(0, |(_, t)| t);
+    CpuMark { at: Instant::now(), gateway, workers, bench, busy: machine_busy() }
+}
+
+/// CPU between two marks, in % of one core.
+struct CpuUse {
+    gateway: f64,
+    workers: f64,
+    bench: f64,
+    machine: f64,
+}
+
+fn cpu_between(a: &CpuMark, b: &CpuMark) -> CpuUse {
+    let secs = b.at.duration_since(a.at).as_secs_f64().max(1e-6);
+    let pct = |ticks: u64| ticks as f64 / clk_tck() / secs * 100.0;
+    let workers: u64 = b.workers.iter().map(|(p, t)| t.saturating_sub(*a.workers.get(p).unwrap_or(&0))).sum();
+    CpuUse {
+        gateway: pct(b.gateway.saturating_sub(a.gateway)),
+        workers: pct(workers),
+        bench: pct(b.bench.saturating_sub(a.bench)),
+        machine: pct(b.busy.saturating_sub(a.busy)),
+    }
+}
+
+/// Peak RSS per phase, sampled every 100 ms on a thread of its own.
+struct Sampler {
+    phase: AtomicUsize,
+    stop: AtomicBool,
+    /// Per phase: (gateway peak VmRSS, workers' peak summed VmRSS, worker processes at that peak).
+    peaks: Mutex<Vec<(u64, u64, usize)>>,
+}
+
+impl Sampler {
+    fn start(gw: u32, phases: usize) -> Arc<Sampler> {
+        let sampler = Arc::new(Sampler {
+            phase: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            peaks: Mutex::new(vec![(0, 0, 0); phases]),
+        });
+        let s = sampler.clone();
+        std::thread::spawn(move || {
+            while !s.stop.load(Ordering::Relaxed) {
+                let g = rss(gw).unwrap_or(0);
+                let procs = descendants(gw);
+                let w: u64 = procs.iter().filter_map(|&p| rss(p)).sum();
+                let phase = s.phase.load(Ordering::Relaxed);
+                let mut peaks = s.peaks.lock().unwrap();
+                let peak = &mut peaks[phase];
+                peak.0 = peak.0.max(g);
+                if w > peak.1 {
+                    peak.1 = w;
+                    peak.2 = procs.len();
+                }
+                drop(peaks);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        sampler
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The control plane process.
+
+struct Gateway {
+    child: Option<tokio::process::Child>,
+    pid: u32,
+    base: String,
+    http: reqwest::Client,
+    /// Substring of every worker's command line (the bench's temp dir).
+    marker: String,
+    log: PathBuf,
+}
+
+impl Gateway {
+    async fn start(dir: &Path) -> Gateway {
+        let log = dir.join("cockpit.log");
+        // FANOUT_COCKPIT: measure another build of `cockpit` (e.g. one with a fix applied).
+        let bin = std::env::var_os("FANOUT_COCKPIT")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cockpit")), PathBuf::from);
+        let mut child = tokio::process::Command::new(&bin)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--config")
+            .arg(dir.join("cockpit.yaml"))
+            .env("COCKPIT_LOG", "warn")
+            .env("COCKPIT_WORKER_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            // Not a checkout: no `frontend/dist` is picked up as the PWA.
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cockpit serve starts");
+        let pid = child.id().expect("pid");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = tokio::time::timeout(T, lines.next_line()).await.expect("address in time").expect("read");
+        let Some(base) = line.as_deref().and_then(|l| l.strip_prefix("listening on ")) else {
+            panic!("cockpit serve did not start: {:?}\n{}", line, std::fs::read_to_string(&log).unwrap_or_default());
+        };
+        let base = base.to_owned();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Gateway { child: Some(child), pid, base, http: reqwest::Client::new(), marker: dir.display().to_string(), log }
+    }
+
+    fn ws_url(&self, id: &str, from: u64) -> String {
+        format!("{}/ws/sessions/{id}?from={from}", self.base.replacen("http://", "ws://", 1))
+    }
+
+    /// `POST /api/sessions`; returns the session id.
+    async fn create(&self, name: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/sessions", self.base))
+            .json(&serde_json::json!({ "repo_name": "bench", "name": name }))
+            .send()
+            .await
+            .expect("POST /api/sessions");
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.expect("JSON");
+        assert_eq!(status.as_u16(), 201, "POST /api/sessions: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn session(&self, name: &str) -> serde_json::Value {
+        let resp = self.http.get(format!("{}/api/sessions/{name}", self.base)).send().await.expect("GET session");
+        resp.json().await.expect("JSON")
+    }
+
+    async fn wait_phase(&self, name: &str, what: &str, pred: impl Fn(&serde_json::Value) -> bool) {
+        let deadline = Instant::now() + T;
+        loop {
+            let view = self.session(name).await;
+            if pred(&view) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {name} to be {what}: {view:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Worker processes (and their programs) of this bench still alive.
+    fn leftovers(&self) -> Vec<u32> {
+        all_pids()
+            .into_iter()
+            .filter(|&p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(&self.marker))
+                    .unwrap_or(false)
+            })
+            .filter(|&p| p != std::process::id())
+            .collect()
+    }
+
+    /// SIGTERM (it stops its workers), wait, then make sure no worker of ours survives.
+    async fn stop(&mut self) -> (bool, usize) {
+        let Some(mut child) = self.child.take() else { return (true, 0) };
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+        let clean = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.is_ok();
+        if !clean {
+            let _ = child.kill().await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut left = self.leftovers();
+        while !left.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            left = self.leftovers();
+        }
+        for &p in &left {
+            // SAFETY: kill(2) on a process this bench started (its command line names our temp dir).
+            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+        }
+        (clean, left.len())
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        // On a panic: a clean stop so workers (own process groups) stop too; then kill stragglers.
+        if self.child.take().is_some() {
+            // SAFETY: kill(2) on our own child.
+            unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+            std::thread::sleep(Duration::from_secs(3));
+            for p in self.leftovers() {
+                // SAFETY: as in `stop`.
+                unsafe { libc::kill(p as i32, libc::SIGKILL) };
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(self.pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients.
+
+#[derive(Default)]
+struct Shared {
+    bytes: AtomicU64,
+    frames: AtomicU64,
+    last_rx_us: AtomicU64,
+    /// Clients that have received output.
+    ready: AtomicUsize,
+}
+
+#[derive(Default)]
+struct ClientResult {
+    /// Frame delays in µs: [paced, max].
+    delays: [Vec<u32>; 2],
+    snapshots: u64,
+    gaps: u64,
+}
+
+async fn client(url: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ClientResult {
+    let mut ws = None;
+    for _ in 0..20 {
+        match tokio_tungstenite::connect_async(&url).await {
+            Ok((s, _)) => {
+                ws = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let mut ws = ws.unwrap_or_else(|| panic!("connecting {url}"));
+    let mut out = ClientResult::default();
+    let mut next: Option<u64> = None;
+    loop {
+        let msg = tokio::select! {
+            msg = ws.next() => msg,
+            _ = stop.changed() => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        let Message::Binary(bytes) = msg else { continue };
+        let rx = now_us();
+        shared.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        shared.frames.fetch_add(1, Ordering::Relaxed);
+        shared.last_rx_us.fetch_max(rx, Ordering::Relaxed);
+        let Ok(frame) = decode_binary(&bytes) else { continue };
+        match frame.kind {
+            BinaryKind::Snapshot => {
+                out.snapshots += 1;
+                next = Some(frame.offset);
+            }
+            BinaryKind::Output => {
+                if next.is_none() {
+                    shared.ready.fetch_add(1, Ordering::Relaxed);
+                } else if next != Some(frame.offset) {
+                    out.gaps += 1;
+                }
+                next = Some(frame.offset + frame.payload.len() as u64);
+                match last_stamp(frame.payload) {
+                    Some((b'@', at)) => out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+                    Some((b'#', at)) => out.delays[1].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    out
+}
+
+/// Waits until no byte arrived for `quiet`; returns the last receive time (µs since epoch).
+async fn wait_quiet(shared: &Shared, quiet: Duration, limit: Duration) -> u64 {
+    let deadline = Instant::now() + limit;
+    let mut last = shared.bytes.load(Ordering::Relaxed);
+    let mut since = Instant::now();
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = shared.bytes.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            break;
+        }
+    }
+    shared.last_rx_us.load(Ordering::Relaxed)
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i]) / 1000.0
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 20) as f64
+}
+
+struct PhaseRow {
+    name: String,
+    mb_s: f64,
+    frames: u64,
+    delays: Vec<u32>,
+    /// Delays seen by clients connected straight to the workers (no gateway).
+    direct: Vec<u32>,
+    gw_rss: u64,
+    workers_rss: u64,
+    workers_procs: usize,
+    cpu: CpuUse,
+}
+
+/// Spawns one client per url; returns their tasks.
+fn spawn_clients(
+    urls: impl IntoIterator<Item = String>,
+    shared: &Arc<Shared>,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<ClientResult>> {
+    urls.into_iter().map(|url| tokio::spawn(client(url, shared.clone(), stop.clone()))).collect()
+}
+
+async fn wait_ready(shared: &Shared, want: usize, what: &str) {
+    let deadline = Instant::now() + T;
+    while shared.ready.load(Ordering::Relaxed) < want {
+        assert!(Instant::now() < deadline, "only {} of {want} {what} got output", shared.ready.load(Ordering::Relaxed));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Stops the clients and merges their results: ([paced, max] delays, snapshots, gaps).
+async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>) -> ([Vec<u32>; 2], u64, u64) {
+    let mut delays = [Vec::new(), Vec::new()];
+    let (mut snapshots, mut gaps) = (0u64, 0u64);
+    for task in tasks {
+        let r = task.await.expect("client task");
+        for (all, mine) in delays.iter_mut().zip(r.delays) {
+            all.extend(mine);
+        }
+        snapshots += r.snapshots;
+        gaps += r.gaps;
+    }
+    (delays, snapshots, gaps)
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let sessions: usize = env_or("FANOUT_SESSIONS", 50);
+    let per_session: usize = env_or("FANOUT_CLIENTS", 10);
+    let rate: u32 = env_or("FANOUT_RATE", 200);
+    let paced_secs: u32 = env_or("FANOUT_PACED_SECS", 10);
+    let max_secs: u32 = env_or("FANOUT_MAX_SECS", 5);
+    let latency_sessions: usize = env_or("FANOUT_LATENCY_SESSIONS", 20);
+    // Every DIRECT_EVERY-th session also gets one client straight on its worker (attribution).
+    let direct_every: usize = env_or("FANOUT_DIRECT_EVERY", 5).max(1);
+    let started = Instant::now();
+
+    let tmp = tempfile::Builder::new().prefix("cockpit-fanout-").tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).expect("repo dir");
+    let script = dir.join("flood.pl");
+    std::fs::write(&script, flood_script(&dir, rate, paced_secs, max_secs)).expect("script");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let config = format!(
+        "repos: [{{name: bench, path: {}}}]\nlimits: {{maxConcurrentSessions: 60}}\nworker: {{command: {}}}\n",
+        repo.display(),
+        script.display()
+    );
+    std::fs::write(dir.join("cockpit.yaml"), config).expect("config");
+
+    let mut gw = Gateway::start(&dir).await;
+    let rss_idle = rss(gw.pid).unwrap_or(0);
+    println!(
+        "cockpit serve pid {} at {}; {} sessions x {} clients; {} lines/s/session x {} B for {} s, then max throughput for {} s",
+        gw.pid, gw.base, sessions, per_session, rate, LINE_BYTES, paced_secs, max_secs
+    );
+
+    // Sessions.
+    let t = Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..sessions {
+        ids.push(gw.create(&format!("s{i}")).await);
+    }
+    let mut endpoints = Vec::new();
+    for i in 0..sessions {
+        let name = format!("s{i}");
+        gw.wait_phase(&name, "Running with a worker", |v| {
+            v["status"]["phase"] == "Running" && v["status"]["workerEndpoint"].is_string()
+        })
+        .await;
+        endpoints.push(gw.session(&name).await["status"]["workerEndpoint"].as_str().expect("endpoint").to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_sessions = rss(gw.pid).unwrap_or(0);
+    println!("{sessions} sessions Running in {:.1} s", t.elapsed().as_secs_f64());
+
+    // Clients, connected before the flood.
+    let shared = Arc::new(Shared::default());
+    let direct_shared = Arc::new(Shared::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let urls: Vec<String> = ids.iter().flat_map(|id| std::iter::repeat_n(gw.ws_url(id, 0), per_session)).collect();
+    let total_clients = urls.len();
+    let tasks = spawn_clients(urls, &shared, &stop_rx);
+    let direct_urls: Vec<String> =
+        endpoints.iter().step_by(direct_every).map(|e| format!("ws://{e}/ws?from=0")).collect();
+    let direct_clients = direct_urls.len();
+    let direct_tasks = spawn_clients(direct_urls, &direct_shared, &stop_rx);
+    wait_ready(&shared, total_clients, "gateway clients").await;
+    wait_ready(&direct_shared, direct_clients, "direct worker clients").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_clients = rss(gw.pid).unwrap_or(0);
+    println!(
+        "{total_clients} gateway clients (+{direct_clients} straight on workers) connected and receiving in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let sampler = Sampler::start(gw.pid, 3);
+
+    // Phase 1: paced.
+    let bytes0 = shared.bytes.load(Ordering::Relaxed);
+    let frames0 = shared.frames.load(Ordering::Relaxed);
+    let mark0 = cpu_mark(gw.pid);
+    let go_us = now_us();
+    std::fs::write(dir.join("go"), b"").expect("go");
+    tokio::time::sleep(Duration::from_secs(u64::from(paced_secs))).await;
+    let last1 = wait_quiet(&shared, Duration::from_millis(400), Duration::from_secs(30)).await;
+    let mark1 = cpu_mark(gw.pid);
+    let bytes1 = shared.bytes.load(Ordering::Relaxed);
+    let frames1 = shared.frames.load(Ordering::Relaxed);
+    let rss_after_paced = rss(gw.pid).unwrap_or(0);
+
+    // Phase 2: max throughput.
+    sampler.phase.store(1, Ordering::Relaxed);
+    let mark1b = cpu_mark(gw.pid);
+    let go2_us = now_us();
+    std::fs::write(dir.join("go2"), b"").expect("go2");
+    tokio::time::sleep(Duration::from_secs(u64::from(max_secs))).await;
+    let last2 = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
+    let mark2 = cpu_mark(gw.pid);
+    let bytes2 = shared.bytes.load(Ordering::Relaxed);
+    let frames2 = shared.frames.load(Ordering::Relaxed);
+    sampler.phase.store(2, Ordering::Relaxed);
+    std::fs::write(dir.join("done"), b"").expect("done");
+
+    let _ = stop_tx.send(true);
+    let ([paced_delays, max_delays], snapshots, gaps) = collect(tasks).await;
+    let ([paced_direct, max_direct], direct_snapshots, _) = collect(direct_tasks).await;
+    let peaks = sampler.peaks.lock().unwrap().clone();
+    let mut rows = vec![
+        PhaseRow {
+            name: format!("paced {rate} l/s/sess"),
+            mb_s: (bytes1 - bytes0) as f64 / 1e6 / ((last1.saturating_sub(go_us)) as f64 / 1e6),
+            frames: frames1 - frames0,
+            delays: paced_delays,
+            direct: paced_direct,
+            gw_rss: peaks[0].0,
+            workers_rss: peaks[0].1,
+            workers_procs: peaks[0].2,
+            cpu: cpu_between(&mark0, &mark1),
+        },
+        PhaseRow {
+            name: "max throughput".into(),
+            mb_s: (bytes2 - bytes1) as f64 / 1e6 / ((last2.saturating_sub(go2_us)) as f64 / 1e6),
+            frames: frames2 - frames1,
+            delays: max_delays,
+            direct: max_direct,
+            gw_rss: peaks[1].0,
+            workers_rss: peaks[1].1,
+            workers_procs: peaks[1].2,
+            cpu: cpu_between(&mark1b, &mark2),
+        },
+    ];
+
+    // Wait for the flood sessions to end (they count against maxConcurrentSessions).
+    for i in 0..sessions {
+        gw.wait_phase(&format!("s{i}"), "ended", |v| {
+            matches!(v["status"]["phase"].as_str(), Some("Succeeded" | "Failed" | "Stopped"))
+        })
+        .await;
+    }
+
+    // Let the gateway settle (it is still writing the flood to the database) so that the
+    // start latency is measured on an idle control plane.
+    let settle = Instant::now();
+    loop {
+        let a = cpu_mark(gw.pid);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let used = cpu_between(&a, &cpu_mark(gw.pid));
+        if (used.gateway < 10.0 && used.machine < 40.0) || settle.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+    }
+    let settle_secs = settle.elapsed().as_secs_f64();
+
+    // Phase 3: session start latency.
+    std::fs::write(dir.join("latency"), b"").expect("latency");
+    let mut total = Vec::new();
+    let mut post = Vec::new();
+    let mut to_print = Vec::new();
+    let mut relay = Vec::new();
+    for i in 0..latency_sessions {
+        let t0 = now_us();
+        let id = gw.create(&format!("lat{i}")).await;
+        let t_post = now_us();
+        let (mut ws, _) = tokio_tungstenite::connect_async(gw.ws_url(&id, 0)).await.expect("ws connects");
+        let (t_rx, printed) = tokio::time::timeout(T, async {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Binary(bytes) = msg
+                    && let Ok(frame) = decode_binary(&bytes)
+                    && !frame.payload.is_empty()
+                {
+                    return (now_us(), last_stamp(frame.payload).map(|(_, at)| at));
+                }
+            }
+            panic!("connection ended before output");
+        })
+        .await
+        .expect("first output in time");
+        let _ = ws.close(None).await;
+        total.push((t_rx - t0) as u32);
+        post.push((t_post - t0) as u32);
+        if let Some(at) = printed {
+            to_print.push(at.saturating_sub(t0) as u32);
+            relay.push(t_rx.saturating_sub(at) as u32);
+        }
+    }
+    sampler.stop.store(true, Ordering::Relaxed);
+    for v in [&mut total, &mut post, &mut to_print, &mut relay] {
+        v.sort_unstable();
+    }
+
+    // Tear down.
+    let (clean, leftovers) = gw.stop().await;
+
+    // Report.
+    println!();
+    println!(
+        "== fan-out: {sessions} sessions x {per_session} clients = {total_clients} WebSocket clients via the gateway, in one tokio runtime (MB = 10^6 B of WS messages; delay = receive time - last stamp in the frame) =="
+    );
+    println!(
+        "{:<22} {:>7} {:>8} {:>7} {:>7} {:>7} {:>9} {:>14} | {:>6} {:>6} {:>7} {:>6}",
+        "phase",
+        "MB/s",
+        "frames",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "gw RSS MiB",
+        "workers RSS MiB",
+        "gw",
+        "wkrs",
+        "clients",
+        "all"
+    );
+    for row in &mut rows {
+        row.delays.sort_unstable();
+        row.direct.sort_unstable();
+        println!(
+            "{:<22} {:>7.2} {:>8} {:>7.2} {:>7.2} {:>7.1} {:>10.1} {:>7.0} ({:>3}p) | {:>5.0}% {:>5.0}% {:>6.0}% {:>5.0}%",
+            row.name,
+            row.mb_s,
+            row.frames,
+            pct(&row.delays, 0.5),
+            pct(&row.delays, 0.99),
+            pct(&row.delays, 1.0),
+            mib(row.gw_rss),
+            mib(row.workers_rss),
+            row.workers_procs,
+            row.cpu.gateway,
+            row.cpu.workers,
+            row.cpu.bench,
+            row.cpu.machine,
+        );
+    }
+    println!("(CPU columns: % of one core over the phase; `all` = whole machine, 2 cores = 200%)");
+    for row in &rows {
+        println!(
+            "  {:<20} straight on the worker ({direct_clients} clients, no gateway): p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+            row.name,
+            pct(&row.direct, 0.5),
+            pct(&row.direct, 0.99),
+            pct(&row.direct, 1.0)
+        );
+    }
+    let expected = sessions as f64 * f64::from(rate) * (LINE_BYTES + 1) as f64 / 1e6;
+    println!(
+        "  paced PTY output {:.2} MB/s in total ({:.1} MB/s of payload expected at the clients); resync snapshots {snapshots} (direct {direct_snapshots}), offset gaps {gaps}",
+        expected,
+        expected * per_session as f64
+    );
+    println!(
+        "  gateway VmRSS: idle {:.1} MiB, {sessions} sessions {:.1} MiB, +{total_clients} clients {:.1} MiB, after paced {:.1} MiB, peak paced {:.1} MiB, peak max {:.1} MiB",
+        mib(rss_idle),
+        mib(rss_sessions),
+        mib(rss_clients),
+        mib(rss_after_paced),
+        mib(rows[0].gw_rss),
+        mib(rows[1].gw_rss)
+    );
+    println!();
+    println!(
+        "== session start latency: {latency_sessions} sessions one after another, POST /api/sessions -> first output byte at a client (after {settle_secs:.1} s for the gateway to go idle) =="
+    );
+    println!("{:<34} {:>8} {:>8} {:>8}", "", "p50 ms", "p99 ms", "max ms");
+    for (name, v) in [
+        ("POST -> first output byte", &total),
+        ("  POST -> 201", &post),
+        ("  POST -> program printed", &to_print),
+        ("  program printed -> client", &relay),
+    ] {
+        println!("{:<34} {:>8.1} {:>8.1} {:>8.1}", name, pct(v, 0.5), pct(v, 0.99), pct(v, 1.0));
+    }
+    println!();
+    let paced = &rows[0];
+    let rss_ok = mib(paced.gw_rss) < TARGET_GW_RSS_MIB;
+    let p99 = pct(&paced.delays, 0.99);
+    let p99_ok = p99 < TARGET_P99_MS;
+    println!(
+        "target gateway RSS < {TARGET_GW_RSS_MIB} MiB at {sessions}x{per_session} (paced): {:.1} MiB  {}",
+        mib(paced.gw_rss),
+        if rss_ok { "PASS" } else { "MISS" }
+    );
+    println!(
+        "target p99 frame delay < {TARGET_P99_MS} ms (paced): {p99:.2} ms  {}",
+        if p99_ok { "PASS" } else { "MISS" }
+    );
+    println!(
+        "cleanup: cockpit serve {} on SIGTERM; worker processes left: {leftovers}{}; total bench time {:.0} s",
+        if clean { "exited" } else { "did NOT exit (killed)" },
+        if leftovers > 0 { " (killed)" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    if !clean || leftovers > 0 {
+        eprintln!("gateway log tail:\n{}", tail(&gw.log, 4000));
+    }
+    drop(tmp);
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut start = text.len().saturating_sub(n);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text[start..].to_owned()
+}
