@@ -67,6 +67,7 @@ async fn ws(
     }
     upgrade
         .max_message_size(WS_MAX_MESSAGE)
+        .read_buffer_size(4 * 1024)
         .on_upgrade(move |socket| crate::client::serve(socket, app.hub, app.input, from))
 }
 

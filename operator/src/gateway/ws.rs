@@ -38,7 +38,11 @@ pub async fn upgrade(
     }
     let row = super::sessions::find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
-    Ok(upgrade.max_message_size(1 << 20).on_upgrade(move |socket| serve(socket, row, stream, from)).into_response())
+    Ok(upgrade
+        .max_message_size(1 << 20)
+        .read_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| serve(socket, row, stream, from))
+        .into_response())
 }
 
 /// The state shown for a session whose worker is not (or no longer) connected.
