@@ -13,23 +13,13 @@ use harness::*;
 
 /// A stand-in CLI: prints what it was given and a few lines, then exits with the code in
 /// `EXIT_CODE` (0 by default) after `LINGER` seconds.
-fn fake_cli(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("fake-cli.sh");
-    std::fs::write(&path, "#!/bin/bash\necho \"fake cli in $PWD\"\nfor i in $(seq 1 20); do echo \"line $i\"; done\necho END-MARK\nsleep \"${LINGER:-0.5}\"\nexit \"${EXIT_CODE:-0}\"\n")
-        .expect("script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
-}
-
 fn config(dir: &Path) -> String {
-    let repo = git_repo(dir);
-    format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 1\nworker:\n  command: {}\n  bin: {}\n",
-        repo.display(),
-        fake_cli(dir).display(),
-        worker_bin().display()
-    )
+    let cli = script(
+        dir,
+        "fake-cli.sh",
+        "echo \"fake cli in $PWD\"\nfor i in $(seq 1 20); do echo \"line $i\"; done\necho END-MARK\nsleep \"${LINGER:-0.5}\"\nexit \"${EXIT_CODE:-0}\"\n",
+    );
+    one_repo_config(dir, &cli)
 }
 
 async fn start(dir: &Path, extra: &[(&str, &str)]) -> Cockpit {

@@ -10,26 +10,13 @@ use futures_util::StreamExt;
 use harness::*;
 
 /// A stand-in CLI that prints numbered lines for a few seconds, then a marker, then waits.
-fn streaming_cli(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("stream-cli.sh");
-    std::fs::write(
-        &path,
-        "#!/bin/bash\nfor i in $(seq 1 3000); do echo \"row $i of the stream $RANDOM\"; sleep 0.001; done\necho END-MARK\nsleep 300\n",
-    )
-    .expect("script");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    path
-}
-
 fn config(dir: &Path) -> String {
-    let repo = git_repo(dir);
-    format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\nworker:\n  command: {}\n  bin: {}\n",
-        repo.display(),
-        streaming_cli(dir).display(),
-        worker_bin().display()
-    )
+    let cli = script(
+        dir,
+        "stream-cli.sh",
+        "for i in $(seq 1 3000); do echo \"row $i of the stream $RANDOM\"; sleep 0.001; done\necho END-MARK\nsleep 300\n",
+    );
+    one_repo_config(dir, &cli)
 }
 
 #[tokio::test]

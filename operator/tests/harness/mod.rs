@@ -269,3 +269,24 @@ pub fn git_repo(dir: &Path) -> PathBuf {
     }
     repo
 }
+
+/// Writes an executable bash script `name` into `dir` (a stand-in CLI for the workers).
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/bash\n{body}")).expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A config with one git repo `demo`, one account `alpha` (token from `TOKEN_ALPHA`), workers
+/// running `command` through the separately built `cockpit-worker`.
+pub fn one_repo_config(dir: &Path, command: &Path) -> String {
+    let repo = git_repo(dir);
+    format!(
+        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 1\nworker:\n  command: {}\n  bin: {}\n",
+        repo.display(),
+        command.display(),
+        worker_bin().display()
+    )
+}
