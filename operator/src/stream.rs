@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cockpit_crds::WorkerState;
-use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary, encode_binary};
+use cockpit_crds::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, decode_binary, encode_binary};
 use cockpit_worker::ring::OutputRing;
 use cockpit_worker::terminal::Terminal;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::store::Store;
 
@@ -25,25 +26,52 @@ use crate::store::Store;
 const RING_BYTES: usize = 256 << 10;
 /// Chunks the fan-out holds for slow clients before they resync (from the ring or the database).
 const FANOUT_CHUNKS: usize = 128;
-/// Output is written to the database at least this often.
-const PERSIST_EVERY: Duration = Duration::from_millis(50);
+/// Output is written to the database at least this often (the worker keeps its own 8 MiB ring,
+/// so a control plane that dies between two writes re-reads the rest from the worker).
+const PERSIST_EVERY: Duration = Duration::from_millis(200);
+/// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
+/// connection, is most of a session's memory).
+const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
+/// One-shot events queued for a slow client.
+const ONESHOT_FEED: usize = 64;
+/// One-shot events held per worker (a run has tens to hundreds; the transcript has them all).
+const ONESHOT_HELD: usize = 2000;
 /// Ended sessions are repainted from at most this many trailing bytes.
 const SNAPSHOT_REPLAY_BYTES: usize = 2 << 20;
 
-/// A chunk of session output at its session offset.
+/// A chunk of session output at its session offset, kept as the binary output frame that
+/// carries it: clients that are caught up send this very frame (encoded once, shared by every
+/// client of the session).
 #[derive(Clone, Debug)]
 pub struct Chunk {
     /// Session offset of the first byte.
     pub offset: u64,
-    /// The bytes.
-    pub data: Bytes,
+    /// The encoded output frame (header + bytes).
+    pub frame: Bytes,
+}
+
+impl Chunk {
+    /// Encodes `data` at `offset` as an output frame.
+    fn new(offset: u64, data: &[u8]) -> Chunk {
+        Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) }
+    }
+
+    /// The output bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.frame[BINARY_HEADER_LEN..]
+    }
+
+    /// The session offset after the last byte.
+    pub fn end(&self) -> u64 {
+        self.offset + (self.frame.len() - BINARY_HEADER_LEN) as u64
+    }
 }
 
 struct Inner {
     ring: OutputRing,
     terminal: Terminal,
-    /// Bytes not yet in the database: (offset, bytes).
-    unpersisted: Vec<(u64, Bytes)>,
+    /// Output not yet in the database.
+    unpersisted: Vec<Chunk>,
 }
 
 /// One session's mirrored output and state.
@@ -53,6 +81,10 @@ pub struct SessionStream {
     inner: Mutex<Inner>,
     fanout: broadcast::Sender<Chunk>,
     state: watch::Sender<Option<WorkerState>>,
+    /// One-shot events of the current worker, as the JSON text frames it sent: the ones held
+    /// (every client gets them first) and the live feed.
+    oneshot: Mutex<Vec<Arc<str>>>,
+    oneshot_feed: broadcast::Sender<Arc<str>>,
     upstream: Mutex<Option<mpsc::Sender<Message>>>,
     /// Which worker the stream follows; frames from an older one are ignored.
     generation: AtomicU64,
@@ -90,6 +122,8 @@ impl SessionStream {
             inner: Mutex::new(Inner { ring, terminal, unpersisted: Vec::new() }),
             fanout,
             state: watch::channel(None).0,
+            oneshot: Mutex::new(Vec::new()),
+            oneshot_feed: broadcast::channel(ONESHOT_FEED).0,
             upstream: Mutex::new(None),
             generation: AtomicU64::new(0),
         });
@@ -116,6 +150,7 @@ impl SessionStream {
     pub fn begin_worker(&self, base: Option<u64>) -> (u64, u64) {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         *lock(&self.upstream) = None;
+        lock(&self.oneshot).clear();
         (generation, base.unwrap_or_else(|| self.end_offset()))
     }
 
@@ -124,12 +159,13 @@ impl SessionStream {
     }
 
     /// Appends output at the stream's end and fans it out.
-    fn push(&self, data: Bytes) {
+    fn push(&self, data: &[u8]) {
         let mut inner = lock(&self.inner);
-        let offset = inner.ring.push(&data);
-        inner.terminal.process(&data);
-        inner.unpersisted.push((offset, data.clone()));
-        let _ = self.fanout.send(Chunk { offset, data });
+        let offset = inner.ring.push(data);
+        inner.terminal.process(data);
+        let chunk = Chunk::new(offset, data);
+        inner.unpersisted.push(chunk.clone());
+        let _ = self.fanout.send(chunk);
     }
 
     /// Writes the unpersisted output to the database.
@@ -139,10 +175,10 @@ impl SessionStream {
             return Ok(());
         }
         // Coalesce contiguous chunks into one row.
-        let start = pending[0].0;
-        let mut buf = Vec::with_capacity(pending.iter().map(|(_, d)| d.len()).sum());
-        for (_, data) in &pending {
-            buf.extend_from_slice(data);
+        let start = pending[0].offset;
+        let mut buf = Vec::with_capacity(pending.iter().map(|c| c.data().len()).sum());
+        for chunk in &pending {
+            buf.extend_from_slice(chunk.data());
         }
         if let Err(err) = self.store.append_output(&self.session_id, start as i64, &buf).await {
             // Put it back to retry on the next tick.
@@ -167,6 +203,27 @@ impl SessionStream {
     /// Watches state changes.
     pub fn watch_state(&self) -> watch::Receiver<Option<WorkerState>> {
         self.state.subscribe()
+    }
+
+    /// The current worker's one-shot events so far and the live feed of the next ones (JSON
+    /// `oneshot` frames, to send as they are).
+    pub fn oneshot_events(&self) -> (Vec<Arc<str>>, broadcast::Receiver<Arc<str>>) {
+        let held = lock(&self.oneshot);
+        (held.clone(), self.oneshot_feed.subscribe())
+    }
+
+    /// Takes the `index`th one-shot event of a worker connection: the worker repeats them all
+    /// on every connection, so only the ones beyond those held are new.
+    fn on_oneshot(&self, index: usize, text: &str) {
+        let mut held = lock(&self.oneshot);
+        if index < held.len() {
+            return;
+        }
+        let event: Arc<str> = Arc::from(text);
+        if held.len() < ONESHOT_HELD {
+            held.push(event.clone());
+        }
+        let _ = self.oneshot_feed.send(event);
     }
 
     /// Sets the state (when the worker is gone, the last state with `Exited`).
@@ -237,6 +294,12 @@ impl SessionStream {
         lock(&self.inner).terminal.resize(cols, rows);
     }
 
+    /// The terminal size the session last had `(cols, rows)`: a worker that takes over (after
+    /// a rotation or a restart) starts at it.
+    pub fn size(&self) -> (u16, u16) {
+        lock(&self.inner).terminal.size()
+    }
+
     /// The screen as text.
     pub fn screen_text(&self) -> String {
         lock(&self.inner).terminal.text()
@@ -271,7 +334,8 @@ impl SessionStream {
         while alive() && self.is_current(generation) {
             let from = self.end_offset().saturating_sub(base);
             let url = format!("ws://{endpoint}/ws?from={from}");
-            match tokio_tungstenite::connect_async(&url).await {
+            let config = WebSocketConfig::default().read_buffer_size(UPSTREAM_READ_BUFFER);
+            match tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await {
                 Ok((ws, _)) => {
                     backoff = Duration::from_millis(50);
                     self.pump(ws, generation, &mut base, &on_state).await;
@@ -308,6 +372,7 @@ impl SessionStream {
                 }
             }
         });
+        let mut oneshot_index = 0;
         while let Some(Ok(message)) = source.next().await {
             if !self.is_current(generation) {
                 break;
@@ -324,6 +389,10 @@ impl SessionStream {
                         }
                         self.state.send_replace(Some(state.clone()));
                         on_state(state);
+                    }
+                    Ok(ServerFrame::Oneshot { .. }) => {
+                        self.on_oneshot(oneshot_index, text.as_str());
+                        oneshot_index += 1;
                     }
                     Ok(_) => {}
                     Err(err) => tracing::warn!(session = %self.session_id, %err, "unreadable frame from the worker"),
@@ -351,16 +420,16 @@ impl SessionStream {
                 if at > end {
                     // The worker's ring no longer held what we missed: continue at our end.
                     *base = end - worker_offset.min(end);
-                    self.push(Bytes::copy_from_slice(payload));
+                    self.push(payload);
                     return;
                 }
                 let skip = (end - at) as usize;
-                self.push(Bytes::copy_from_slice(&payload[skip..]));
+                self.push(&payload[skip..]);
             }
             BinaryKind::Snapshot => {
                 // A repaint stands in for bytes the worker could not replay: it becomes
                 // output at our end, and the worker's live bytes continue after it.
-                self.push(Bytes::copy_from_slice(payload));
+                self.push(payload);
                 let new_end = end + payload.len() as u64;
                 *base = new_end - worker_offset.min(new_end);
             }

@@ -11,15 +11,17 @@ use axum::response::{IntoResponse, Response};
 use cockpit_crds::frames::{BinaryKind, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, encode_binary};
 use cockpit_crds::{Activity, WorkerState};
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
 use super::error::Failure;
 use crate::app::App;
 use crate::store::SessionRow;
-use crate::stream::SessionStream;
+use crate::stream::{Chunk, SessionStream};
 
-const MAX_OUTPUT_FRAME: usize = 256 * 1024;
+/// Output a lagging client gets in one frame at most (coalesced from several chunks).
+const MAX_OUTPUT_FRAME: usize = 64 * 1024;
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -99,6 +101,12 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
             return;
         }
     };
+    let (held, mut oneshot) = stream.oneshot_events();
+    for event in held {
+        if sink.send(Message::Text(event.as_ref().into())).await.is_err() {
+            return;
+        }
+    }
     let (mut live, mut next) = (attach.live, attach.next_offset);
     for frame in attach.frames {
         if sink.send(Message::Binary(frame.into())).await.is_err() {
@@ -116,16 +124,8 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
             }
             chunk = live.recv() => match chunk {
                 Ok(first) => {
-                    let start = next;
-                    let mut buf = Vec::new();
-                    take(&mut buf, &mut next, &first);
-                    while buf.len() < MAX_OUTPUT_FRAME {
-                        match live.try_recv() {
-                            Ok(more) => take(&mut buf, &mut next, &more),
-                            Err(_) => break,
-                        }
-                    }
-                    if !buf.is_empty() && sink.send(Message::Binary(encode_binary(BinaryKind::Output, start, &buf).into())).await.is_err() {
+                    let frame = next_frame(&mut live, &mut next, first);
+                    if let Some(frame) = frame && sink.send(Message::Binary(frame)).await.is_err() {
                         break;
                     }
                 }
@@ -148,6 +148,16 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
                 },
                 Err(RecvError::Closed) => break,
             },
+            event = oneshot.recv() => match event {
+                Ok(text) => {
+                    if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                        break;
+                    }
+                }
+                // A client that missed events reads them from the transcript.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            },
             changed = state_rx.changed() => {
                 if changed.is_err() {
                     break;
@@ -162,14 +172,49 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
     }
 }
 
-fn take(buf: &mut Vec<u8>, next: &mut u64, chunk: &crate::stream::Chunk) {
-    let end = chunk.offset + chunk.data.len() as u64;
-    if end <= *next {
-        return;
+/// The next output frame for a client that has everything before `next`, starting with
+/// `first`: the shared, already encoded frame when it is the only one ready (a caught-up
+/// client: no copy), else the ready chunks coalesced into one frame of at most
+/// [`MAX_OUTPUT_FRAME`] bytes. `None` when everything was seen already.
+fn next_frame(live: &mut broadcast::Receiver<Chunk>, next: &mut u64, first: Chunk) -> Option<bytes::Bytes> {
+    if first.end() <= *next {
+        return None;
     }
-    let skip = next.saturating_sub(chunk.offset) as usize;
-    buf.extend_from_slice(&chunk.data[skip..]);
-    *next = end;
+    let more = match live.try_recv() {
+        Ok(more) => more,
+        Err(_) if first.offset == *next => {
+            *next = first.end();
+            return Some(first.frame);
+        }
+        Err(_) => return Some(coalesce(next, &[first])),
+    };
+    let mut chunks = vec![first, more];
+    let mut size: usize = chunks.iter().map(|c| c.data().len()).sum();
+    while size < MAX_OUTPUT_FRAME {
+        match live.try_recv() {
+            Ok(chunk) => {
+                size += chunk.data().len();
+                chunks.push(chunk);
+            }
+            Err(_) => break,
+        }
+    }
+    Some(coalesce(next, &chunks))
+}
+
+/// One output frame holding the part of `chunks` at and after `next` (contiguous chunks).
+fn coalesce(next: &mut u64, chunks: &[Chunk]) -> bytes::Bytes {
+    let start = *next;
+    let mut buf = Vec::new();
+    for chunk in chunks {
+        if chunk.end() <= *next {
+            continue;
+        }
+        let skip = next.saturating_sub(chunk.offset) as usize;
+        buf.extend_from_slice(&chunk.data()[skip..]);
+        *next = chunk.end();
+    }
+    encode_binary(BinaryKind::Output, start, &buf).into()
 }
 
 /// Validates a client frame and forwards it to the worker; returns an error frame to send

@@ -225,6 +225,9 @@ impl LocalRuntime {
             .arg(&self.settings.command)
             .arg("--ring-bytes")
             .arg(self.settings.ring_bytes.to_string());
+        // A worker that takes over a session keeps the size its clients set.
+        let (cols, rows) = stream.size();
+        cmd.arg("--cols").arg(cols.to_string()).arg("--rows").arg(rows.to_string());
         if req.resume.is_some() {
             cmd.arg("--resume").arg(claude_session);
         } else {

@@ -63,6 +63,9 @@ impl Store {
                         // are per connection. NORMAL is durable in WAL mode except on power loss.
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // 1 MiB of page cache per connection (SQLite's default is 2 MiB, times
+                        // eight connections: the gateway's memory budget is 64 MiB).
+                        conn.execute("PRAGMA cache_size = -1024").await?;
                     }
                     Ok(())
                 })

@@ -1,0 +1,144 @@
+//! What the gateway's session WebSocket relays besides output: a one-shot task's events, live
+//! and to clients that join late; and a worker that takes over a session after a rotation
+//! starts at the size the session's clients set.
+
+mod harness;
+
+use std::path::Path;
+
+use cockpit_crds::frames::ServerFrame;
+use cockpit_crds::oneshot::OneshotEvent;
+use cockpit_crds::{Activity, SessionPhase};
+use futures_util::{SinkExt, StreamExt};
+use harness::*;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Reads frames until `pred` holds for the one-shot events seen, collecting them.
+async fn read_events(ws: &mut Ws, events: &mut Vec<OneshotEvent>, what: &str, pred: impl Fn(&[OneshotEvent]) -> bool) {
+    let deadline = tokio::time::Instant::now() + T;
+    while !pred(events) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => {
+                if let Ok(ServerFrame::Oneshot { event }) = serde_json::from_str::<ServerFrame>(&text) {
+                    events.push(event);
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no {what}: {other:?}; events so far: {events:#?}"),
+        }
+    }
+}
+
+fn is_result(e: &OneshotEvent) -> bool {
+    matches!(e, OneshotEvent::Result { .. })
+}
+
+#[tokio::test]
+async fn one_shot_events_reach_gateway_clients_live_and_late_ones_get_them_all() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A one-shot CLI that waits for the test's go, then prints a real recorded stream-json run.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/tests/fixtures/stream-json/normal.jsonl");
+    let go = dir.path().join("go");
+    let cli = script(
+        dir.path(),
+        "oneshot-cli.sh",
+        &format!("while [ ! -e '{}' ]; do sleep 0.05; done\ncat '{}'\nsleep 1\n", go.display(), fixture.display()),
+    );
+    let cockpit =
+        Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-relay-test")])
+            .await;
+    let resp = cockpit
+        .post(
+            "/api/sessions",
+            serde_json::json!({"repo_name": "demo", "name": "task", "mode": "Oneshot", "prompt": "hello stream"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    cockpit.wait_session("task", "a running worker", |s| s.live.is_some()).await;
+
+    let mut early = connect(&cockpit.ws_url("task", None)).await;
+    std::fs::write(&go, b"").expect("go");
+    let mut live = Vec::new();
+    read_events(&mut early, &mut live, "the run's events", |e| e.iter().any(is_result)).await;
+    assert!(matches!(live.first(), Some(OneshotEvent::Init { .. })), "{live:#?}");
+    let text = serde_json::to_string(&live).expect("json");
+    assert!(text.contains("Stand-in reply #1"), "the assistant's text came through: {text}");
+
+    // A client that connects after the run gets the same events, once each.
+    let mut late = connect(&cockpit.ws_url("task", None)).await;
+    let mut replayed = Vec::new();
+    read_events(&mut late, &mut replayed, "the held events", |e| e.iter().any(is_result)).await;
+    assert_eq!(replayed, live, "the same events in the same order");
+
+    let done = cockpit.wait_session("task", "the task to end", |s| s.status.phase.is_terminal()).await;
+    assert_eq!(done.status.phase, SessionPhase::Succeeded, "{done:#?}");
+}
+
+#[tokio::test]
+async fn a_worker_that_takes_over_after_a_rotation_keeps_the_size_the_client_set() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let go = dir.path().join("limit");
+    // On account alpha: works, then hits its session limit once the test says so. On beta:
+    // reports the terminal size it was given.
+    let cli = script(
+        dir.path(),
+        "limited-cli.sh",
+        &format!(
+            r#"token="${{CLAUDE_CODE_OAUTH_TOKEN:-$ANTHROPIC_API_KEY}}"
+if [ "$token" = "sk-ant-oat01-alpha" ]; then
+  echo "✻ Thinking… (esc to interrupt)"
+  while [ ! -e '{go}' ]; do sleep 0.05; done
+  printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n────\n❯ \n────\n'
+  sleep 300
+fi
+echo "taken over at $(stty size)"
+sleep 300
+"#,
+            go = go.display()
+        ),
+    );
+    let repo = git_repo(dir.path());
+    let config = format!(
+        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 2\n  - name: beta\n    tokenEnv: TOKEN_BETA\n    priority: 1\nworker:\n  command: {}\n  bin: {}\n",
+        repo.display(),
+        cli.display(),
+        worker_bin().display()
+    );
+    let cockpit = Cockpit::start(
+        dir.path(),
+        &config,
+        &[("TOKEN_ALPHA", "sk-ant-oat01-alpha"), ("TOKEN_BETA", "sk-ant-oat01-beta")],
+    )
+    .await;
+    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "turns"})).await;
+    assert_eq!(resp.status(), 201);
+    let first = cockpit
+        .wait_session("turns", "working on alpha", |s| s.live.as_ref().is_some_and(|l| l.activity == Activity::Working))
+        .await;
+    assert_eq!(first.status.account.as_deref(), Some("alpha"));
+
+    // The phone's terminal is 61 × 23.
+    let mut ws = connect(&cockpit.ws_url("turns", None)).await;
+    let resize = serde_json::json!({"type": "resize", "cols": 61, "rows": 23}).to_string();
+    ws.send(Message::Text(resize.into())).await.expect("resize");
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, "the new size", |s| s.states.iter().any(|st| (st.cols, st.rows) == (61, 23))).await;
+
+    std::fs::write(&go, b"").expect("limit");
+    let moved = cockpit
+        .wait_session("turns", "the session on beta", |s| {
+            s.status.account.as_deref() == Some("beta") && s.live.as_ref().is_some_and(|l| l.end_offset > 0)
+        })
+        .await;
+    assert_eq!((moved.live.as_ref().map(|l| (l.cols, l.rows))), Some((61, 23)), "{moved:#?}");
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let screen = cockpit.screen("turns").await;
+        if screen.contains("taken over at 23 61") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the new worker's PTY size: {screen}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
