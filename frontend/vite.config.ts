@@ -67,6 +67,8 @@ export default defineConfig({
         ],
       },
       workbox: {
+        // Web Push: show the control plane's notifications, open the session when tapped.
+        importScripts: ['/push-sw.js'],
         // The app shell: every built asset, so the app opens offline.
         globPatterns: ['**/*.{js,css,html,png,svg,ico,woff2,webmanifest}'],
         navigateFallback: '/index.html',

@@ -270,3 +270,65 @@ pub struct ApiError {
     /// What went wrong, for a person.
     pub error: String,
 }
+
+/// `GET /api/push/key`: the control plane's VAPID public key, for
+/// `pushManager.subscribe({ applicationServerKey })`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushKey {
+    /// The uncompressed P-256 public key (65 bytes), base64url without padding.
+    pub public_key: String,
+}
+
+/// `POST /api/push/subscriptions`: a browser's `PushSubscription.toJSON()`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionJson {
+    /// The push service URL to POST messages to: `https://…`, or `http://` on a loopback
+    /// host (tests). At most 2048 characters.
+    pub endpoint: String,
+    /// When the subscription expires (milliseconds since the epoch), if the browser says.
+    #[serde(default)]
+    #[ts(optional, type = "number | null")]
+    pub expiration_time: Option<f64>,
+    /// The browser's keys for the payload encryption.
+    pub keys: PushKeys,
+}
+
+/// The keys of a [`PushSubscriptionJson`] (RFC 8291).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PushKeys {
+    /// The browser's P-256 ECDH public key: an uncompressed point (65 bytes), base64url.
+    pub p256dh: String,
+    /// The browser's authentication secret: 16 bytes, base64url.
+    pub auth: String,
+}
+
+/// `DELETE /api/push/subscriptions`: stop sending to a device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+pub struct PushUnsubscribe {
+    /// The subscription's endpoint, as it was subscribed.
+    pub endpoint: String,
+}
+
+/// The answer to `POST /api/push/subscriptions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscribed {
+    /// The host of the push service the device uses (`web.push.apple.com`, …).
+    pub push_service: String,
+}
+
+/// The answer to `POST /api/push/test`: what became of the test notification.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+pub struct PushTestReport {
+    /// Devices subscribed when it was sent.
+    pub subscriptions: u32,
+    /// Accepted by their push service.
+    pub delivered: u32,
+    /// Found gone (the push service said 404 or 410) and removed.
+    pub removed: u32,
+    /// Not delivered for another reason (see the control plane's log).
+    pub failed: u32,
+}

@@ -143,6 +143,12 @@ pub fn typescript() -> String {
     push_decl::<api::HistoryPage>(&mut out, &cfg);
     push_decl::<api::HistoryEntry>(&mut out, &cfg);
     push_decl::<api::TranscriptPage>(&mut out, &cfg);
+    push_decl::<api::PushKey>(&mut out, &cfg);
+    push_decl::<api::PushSubscriptionJson>(&mut out, &cfg);
+    push_decl::<api::PushKeys>(&mut out, &cfg);
+    push_decl::<api::PushUnsubscribe>(&mut out, &cfg);
+    push_decl::<api::PushSubscribed>(&mut out, &cfg);
+    push_decl::<api::PushTestReport>(&mut out, &cfg);
     push_decl::<api::ApiError>(&mut out, &cfg);
     out.push_str("/** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */\n");
     out.push_str(&format!("export const BINARY_HEADER_LEN = {};\n", frames::BINARY_HEADER_LEN));

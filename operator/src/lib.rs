@@ -10,6 +10,7 @@ pub mod config;
 pub mod controller;
 pub mod gateway;
 pub mod kube;
+pub mod push;
 pub mod reconcile;
 pub mod runtime;
 pub mod serve;

@@ -110,6 +110,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         claude_version: cli_version(&app_command).await,
         kube: kube.clone(),
     });
+    // Web Push: the VAPID key (made on the first start, reused after) and the notifier, which
+    // follows the change feed from before the controller announces anything.
+    let notifier = crate::push::notifier::start(app.clone()).await.context("starting Web Push notifications")?;
     let controller = match &kube {
         None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
         Some(backend) => {
@@ -140,6 +143,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopping workers");
     controller.abort();
+    notifier.abort();
     if app.kube.is_none() {
         pause_all(&app).await;
     }

@@ -11,7 +11,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cockpit_crds::api::{ApprovalAnswer, CreateSession, OneshotRequest, SendMessage};
+use cockpit_crds::api::{
+    ApprovalAnswer, CreateSession, OneshotRequest, PushSubscriptionJson, PushUnsubscribe, SendMessage,
+};
 use cockpit_operator::gateway::openapi::document;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -187,6 +189,8 @@ fn example_request_bodies_deserialize() {
                     Some("SendMessage") => check_example::<SendMessage>(&what, value),
                     Some("OneshotRequest") => check_example::<OneshotRequest>(&what, value),
                     Some("ApprovalAnswer") => check_example::<ApprovalAnswer>(&what, value),
+                    Some("PushSubscriptionJson") => check_example::<PushSubscriptionJson>(&what, value),
+                    Some("PushUnsubscribe") => check_example::<PushUnsubscribe>(&what, value),
                     other => panic!("{what}: no Rust type known for the body schema {other:?}; add it to this test"),
                 }
                 checked += 1;

@@ -987,6 +987,86 @@ entries: unknown[],
 next?: number, };
 
 /**
+ * `GET /api/push/key`: the control plane's VAPID public key, for
+ * `pushManager.subscribe({ applicationServerKey })`.
+ */
+export type PushKey = { 
+/**
+ * The uncompressed P-256 public key (65 bytes), base64url without padding.
+ */
+publicKey: string, };
+
+/**
+ * `POST /api/push/subscriptions`: a browser's `PushSubscription.toJSON()`.
+ */
+export type PushSubscriptionJson = { 
+/**
+ * The push service URL to POST messages to: `https://…`, or `http://` on a loopback
+ * host (tests). At most 2048 characters.
+ */
+endpoint: string, 
+/**
+ * When the subscription expires (milliseconds since the epoch), if the browser says.
+ */
+expirationTime?: number | null, 
+/**
+ * The browser's keys for the payload encryption.
+ */
+keys: PushKeys, };
+
+/**
+ * The keys of a [`PushSubscriptionJson`] (RFC 8291).
+ */
+export type PushKeys = { 
+/**
+ * The browser's P-256 ECDH public key: an uncompressed point (65 bytes), base64url.
+ */
+p256dh: string, 
+/**
+ * The browser's authentication secret: 16 bytes, base64url.
+ */
+auth: string, };
+
+/**
+ * `DELETE /api/push/subscriptions`: stop sending to a device.
+ */
+export type PushUnsubscribe = { 
+/**
+ * The subscription's endpoint, as it was subscribed.
+ */
+endpoint: string, };
+
+/**
+ * The answer to `POST /api/push/subscriptions`.
+ */
+export type PushSubscribed = { 
+/**
+ * The host of the push service the device uses (`web.push.apple.com`, …).
+ */
+pushService: string, };
+
+/**
+ * The answer to `POST /api/push/test`: what became of the test notification.
+ */
+export type PushTestReport = { 
+/**
+ * Devices subscribed when it was sent.
+ */
+subscriptions: number, 
+/**
+ * Accepted by their push service.
+ */
+delivered: number, 
+/**
+ * Found gone (the push service said 404 or 410) and removed.
+ */
+removed: number, 
+/**
+ * Not delivered for another reason (see the control plane's log).
+ */
+failed: number, };
+
+/**
  * The body of every error response.
  */
 export type ApiError = { 

@@ -1,6 +1,13 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Card, Spinner, TopBar } from '../components/ui';
-import { pushSupported, subscribeToPush, type PushStatus } from '../push';
+import {
+  currentPushStatus,
+  pushSupported,
+  sendTestNotification,
+  subscribeToPush,
+  unsubscribeFromPush,
+  type PushStatus,
+} from '../push';
 import { FONT_SIZES, setTerminalFontSize, terminalFontSize } from '../settings';
 
 function pushText(s: PushStatus): string {
@@ -9,6 +16,8 @@ function pushText(s: PushStatus): string {
       return 'This device gets a notification when a session needs you.';
     case 'denied':
       return 'Notifications are blocked for Cockpit in the system settings.';
+    case 'off':
+      return 'Notifications are off on this device.';
     default:
       return s.reason;
   }
@@ -18,6 +27,27 @@ export default function Settings() {
   const [font, setFont] = useState(terminalFontSize);
   const [push, setPush] = useState<PushStatus | null>(null);
   const [busy, setBusy] = useState(false);
+  const [testResult, setTestResult] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    currentPushStatus()
+      .then((status) => live && status.state === 'subscribed' && setPush(status))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  const act = async (action: () => Promise<PushStatus>) => {
+    setBusy(true);
+    setTestResult(null);
+    try {
+      setPush(await action());
+    } catch (err) {
+      setPush({ state: 'unavailable', reason: err instanceof Error ? err.message : String(err) });
+    }
+    setBusy(false);
+  };
+  const subscribed = push?.state === 'subscribed';
   const standalone = window.matchMedia?.('(display-mode: standalone)').matches || (navigator as { standalone?: boolean }).standalone === true;
   return (
     <>
@@ -32,25 +62,41 @@ export default function Settings() {
               </div>
               <button
                 type="button"
-                data-testid="push-subscribe"
+                data-testid={subscribed ? 'push-unsubscribe' : 'push-subscribe'}
                 disabled={busy}
-                onClick={async () => {
-                  setBusy(true);
-                  try {
-                    setPush(await subscribeToPush());
-                  } catch (err) {
-                    setPush({ state: 'unavailable', reason: err instanceof Error ? err.message : String(err) });
-                  }
-                  setBusy(false);
-                }}
-                className="rounded-full bg-amber-500 px-4 py-2 text-sm font-semibold text-black disabled:opacity-50"
+                onClick={() => act(subscribed ? unsubscribeFromPush : subscribeToPush)}
+                className={`rounded-full px-4 py-2 text-sm font-semibold disabled:opacity-50 ${
+                  subscribed ? 'bg-neutral-800 text-neutral-200' : 'bg-amber-500 text-black'
+                }`}
               >
-                {busy ? <Spinner /> : 'Enable'}
+                {busy ? <Spinner /> : subscribed ? 'Turn off' : 'Enable'}
               </button>
             </div>
             {push && (
               <div data-testid="push-status" className="mt-3 text-sm text-neutral-300">
                 {pushText(push)}
+              </div>
+            )}
+            {subscribed && (
+              <div className="mt-3 flex items-center gap-3">
+                <button
+                  type="button"
+                  data-testid="push-test"
+                  disabled={busy}
+                  onClick={async () => {
+                    setBusy(true);
+                    setTestResult(await sendTestNotification());
+                    setBusy(false);
+                  }}
+                  className="rounded-full bg-neutral-800 px-4 py-2 text-sm text-neutral-200 disabled:opacity-50"
+                >
+                  Send a test notification
+                </button>
+                {testResult && (
+                  <div data-testid="push-test-result" className="min-w-0 flex-1 text-xs text-neutral-400">
+                    {testResult}
+                  </div>
+                )}
               </div>
             )}
             {!push && !pushSupported() && (

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod error;
 pub mod events;
 pub mod openapi;
+pub mod push;
 pub mod security;
 pub mod sessions;
 pub mod ws;
@@ -44,6 +45,9 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/api/sessions/{id}/screen", get(sessions::screen))
         .route("/api/sessions/{id}/transcript", get(sessions::transcript))
         .route("/api/events", get(events::stream))
+        .route("/api/push/key", get(push::key))
+        .route("/api/push/subscriptions", post(push::subscribe).delete(push::unsubscribe))
+        .route("/api/push/test", post(push::test))
         .route("/ws/sessions/{id}", get(ws::upgrade))
         .route("/api/openapi.json", get(openapi::serve))
         .fallback(move |request: Request| fallback(pwa.clone(), request))

@@ -13,7 +13,7 @@ use cockpit_crds::api::schemars::JsonSchema;
 use cockpit_crds::api::schemars::generate::{SchemaGenerator, SchemaSettings};
 use cockpit_crds::api::{
     AccountView, ApiError, ApprovalAnswer, ChangeEvent, CreateSession, HealthView, HistoryPage, OneshotRequest,
-    RepoView, SendMessage, SessionView,
+    PushKey, PushSubscribed, PushSubscriptionJson, PushTestReport, PushUnsubscribe, RepoView, SendMessage, SessionView,
 };
 use serde_json::{Map, Value, json};
 
@@ -145,6 +145,11 @@ pub fn document() -> Value {
     let send = schemas.request::<SendMessage>();
     let oneshot = schemas.request::<OneshotRequest>();
     let approval = schemas.request::<ApprovalAnswer>();
+    let push_key = schemas.response::<PushKey>();
+    let push_subscribed = schemas.response::<PushSubscribed>();
+    let push_report = schemas.response::<PushTestReport>();
+    let push_subscription = schemas.request::<PushSubscriptionJson>();
+    let push_unsubscribe = schemas.request::<PushUnsubscribe>();
 
     let paths = json!({
         "/api/health": {
@@ -452,6 +457,78 @@ pub fn document() -> Value {
                 },
             },
         },
+        "/api/push/key": {
+            "get": {
+                "operationId": "getPushKey",
+                "tags": ["push"],
+                "summary": "The VAPID public key, for the browser's `pushManager.subscribe`",
+                "description": "Made once, on the first start, and kept in the database: it stays the same across restarts, so subscriptions stay valid.",
+                "responses": {
+                    "200": json_response("The key.", push_key),
+                    "500": error(INTERNAL_500),
+                },
+            },
+        },
+        "/api/push/subscriptions": {
+            "post": {
+                "operationId": "addPushSubscription",
+                "tags": ["push"],
+                "summary": "Subscribes a device to notifications (a `PushSubscription.toJSON()`)",
+                "description": "The device then gets a notification when a session needs approval, finishes a turn, hits a usage limit, needs a login, or ends. Subscribing the same endpoint again replaces its keys.",
+                "requestBody": json_body(push_subscription, json!({
+                    "browser": {
+                        "summary": "What a browser's PushSubscription.toJSON() gives",
+                        "value": {
+                            "endpoint": "https://push.example.invalid/wpush/v2/gAAAAABexample",
+                            "expirationTime": null,
+                            "keys": {
+                                "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+                                "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+                            },
+                        },
+                    },
+                })),
+                "responses": {
+                    "201": json_response("Stored.", push_subscribed),
+                    "400": error("Not JSON, not a valid body, an endpoint that is not https (http only on a loopback host) or longer than 2048 characters, a `p256dh` that is not an uncompressed P-256 point, or an `auth` that is not 16 bytes. Nothing is stored."),
+                    "403": error(ORIGIN_403),
+                    "413": error(TOO_LARGE_413),
+                    "500": error(INTERNAL_500),
+                },
+            },
+            "delete": {
+                "operationId": "removePushSubscription",
+                "tags": ["push"],
+                "summary": "Stops notifications to a device",
+                "requestBody": json_body(push_unsubscribe, json!({
+                    "device": {
+                        "summary": "The endpoint the device subscribed with",
+                        "value": { "endpoint": "https://push.example.invalid/wpush/v2/gAAAAABexample" },
+                    },
+                })),
+                "responses": {
+                    "204": { "description": "Removed." },
+                    "400": error("Not JSON, not a valid body, or an endpoint longer than 2048 characters."),
+                    "403": error(ORIGIN_403),
+                    "404": error("No subscription with this endpoint."),
+                    "413": error(TOO_LARGE_413),
+                    "500": error(INTERNAL_500),
+                },
+            },
+        },
+        "/api/push/test": {
+            "post": {
+                "operationId": "sendTestPush",
+                "tags": ["push"],
+                "summary": "Sends a test notification to every subscribed device",
+                "description": "Answers when every push service has answered (or timed out). Subscriptions a push service says are gone (404, 410) are removed.",
+                "responses": {
+                    "200": json_response("What became of the notification.", push_report),
+                    "403": error(ORIGIN_403),
+                    "500": error(INTERNAL_500),
+                },
+            },
+        },
         "/ws/sessions/{id}": {
             "parameters": [session_id()],
             "get": {
@@ -514,6 +591,7 @@ pub fn document() -> Value {
             { "name": "sessions", "description": "Claude Code sessions." },
             { "name": "accounts", "description": "Claude accounts, usage and limits." },
             { "name": "streams", "description": "Server-sent events and WebSockets." },
+            { "name": "push", "description": "Web Push notifications for the PWA." },
             { "name": "system", "description": "Health, repos and this document." },
         ],
         "paths": paths,
