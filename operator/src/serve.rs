@@ -183,10 +183,28 @@ async fn shutdown_signal() {
     }
 }
 
-/// `CLI --version`'s first word (`2.1.197`), when the CLI answers within a few seconds.
+/// `CLI --version`'s first word (`2.1.197`), when the CLI answers within a few seconds. A
+/// command that does not behave (prints without end, never exits) is killed, and at most 4 KiB
+/// of what it printed is read.
 async fn cli_version(command: &str) -> Option<String> {
-    let run = tokio::process::Command::new(command).arg("--version").stdin(std::process::Stdio::null()).output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(5), run).await.ok()?.ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    output.status.success().then(|| text.split_whitespace().next().map(str::to_owned)).flatten()
+    use tokio::io::AsyncReadExt;
+    let mut child = tokio::process::Command::new(command)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let probe = async {
+        let mut printed = Vec::new();
+        (&mut stdout).take(4096).read_to_end(&mut printed).await.ok()?;
+        drop(stdout);
+        let status = child.wait().await.ok()?;
+        Some((status, printed))
+    };
+    let (status, printed) = tokio::time::timeout(std::time::Duration::from_secs(5), probe).await.ok()??;
+    let text = String::from_utf8_lossy(&printed);
+    status.success().then(|| text.split_whitespace().next().map(str::to_owned)).flatten()
 }

@@ -1,6 +1,11 @@
 //! A session's output stream in the control plane: one upstream WebSocket per live worker,
 //! mirrored into a ring, an emulator (for snapshots) and the database (replay outlives the
-//! worker), fanned out to any number of clients, each resuming from its own offset.
+//! worker), read by any number of clients, each at its own offset.
+//!
+//! Clients are not sent chunks through a queue: each one reads the bytes after its own offset
+//! from the ring (or the database, when it fell that far behind) whenever the stream's end
+//! moves, so a slow client costs no memory and a fast one gets the newest chunk as the very
+//! frame every other caught-up client sends (encoded once).
 //!
 //! Session offsets are continuous across workers (a rotation starts a new worker whose own
 //! offsets start at 0): `session offset = base + worker offset`.
@@ -15,7 +20,7 @@ use cockpit_crds::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, decode_bi
 use cockpit_worker::ring::OutputRing;
 use cockpit_worker::terminal::Terminal;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -23,12 +28,12 @@ use crate::store::Store;
 
 /// Bytes of output kept in memory per session (older output is replayed from the database;
 /// fifty flooding sessions must fit the gateway's memory budget).
-const RING_BYTES: usize = 256 << 10;
-/// Chunks the fan-out holds for slow clients before they resync (from the ring or the database).
-const FANOUT_CHUNKS: usize = 128;
+const RING_BYTES: usize = 64 << 10;
 /// Output is written to the database at least this often (the worker keeps its own 8 MiB ring,
-/// so a control plane that dies between two writes re-reads the rest from the worker).
+/// so a control plane that dies between two writes re-reads the rest from the worker)…
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
+/// … or as soon as this much is waiting.
+const PERSIST_AT_BYTES: usize = 256 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
@@ -38,40 +43,48 @@ const ONESHOT_FEED: usize = 64;
 const ONESHOT_HELD: usize = 2000;
 /// Ended sessions are repainted from at most this many trailing bytes.
 const SNAPSHOT_REPLAY_BYTES: usize = 2 << 20;
+/// Output one frame carries at most.
+pub const MAX_OUTPUT_FRAME: usize = 64 * 1024;
+/// A client that was caught up and then fell further behind than this is repainted with a
+/// snapshot instead of being sent every byte it missed.
+const RESYNC_LAG: u64 = 512 * 1024;
+/// Output read from the database in one go for a client replaying old output.
+const DB_READ_BYTES: usize = 1 << 20;
 
 /// A chunk of session output at its session offset, kept as the binary output frame that
-/// carries it: clients that are caught up send this very frame (encoded once, shared by every
-/// client of the session).
+/// carries it.
 #[derive(Clone, Debug)]
-pub struct Chunk {
+struct Chunk {
     /// Session offset of the first byte.
-    pub offset: u64,
+    offset: u64,
     /// The encoded output frame (header + bytes).
-    pub frame: Bytes,
+    frame: Bytes,
 }
 
 impl Chunk {
-    /// Encodes `data` at `offset` as an output frame.
-    fn new(offset: u64, data: &[u8]) -> Chunk {
-        Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) }
-    }
-
-    /// The output bytes.
-    pub fn data(&self) -> &[u8] {
-        &self.frame[BINARY_HEADER_LEN..]
-    }
-
     /// The session offset after the last byte.
-    pub fn end(&self) -> u64 {
+    fn end(&self) -> u64 {
         self.offset + (self.frame.len() - BINARY_HEADER_LEN) as u64
     }
+}
+
+/// The next frame for a client and the offset it continues at.
+#[derive(Debug)]
+pub struct ClientFrame {
+    /// The binary frame (output or snapshot).
+    pub frame: Bytes,
+    /// The client's next offset after it.
+    pub next: u64,
 }
 
 struct Inner {
     ring: OutputRing,
     terminal: Terminal,
-    /// Output not yet in the database.
-    unpersisted: Vec<Chunk>,
+    /// The newest chunk, encoded: a caught-up client sends it as it is.
+    last: Option<Chunk>,
+    /// Output not yet in the database, starting at `unpersisted_at`.
+    unpersisted: Vec<u8>,
+    unpersisted_at: u64,
 }
 
 /// One session's mirrored output and state.
@@ -79,7 +92,12 @@ pub struct SessionStream {
     session_id: String,
     store: Store,
     inner: Mutex<Inner>,
-    fanout: broadcast::Sender<Chunk>,
+    /// The stream's end offset, for clients waiting for output.
+    end: watch::Sender<u64>,
+    /// Wakes the persister early when much output waits.
+    persist_soon: Arc<Notify>,
+    /// One write-back at a time (they must land in offset order).
+    persisting: tokio::sync::Mutex<()>,
     state: watch::Sender<Option<WorkerState>>,
     /// One-shot events of the current worker, as the JSON text frames it sent: the ones held
     /// (every client gets them first) and the live feed.
@@ -96,12 +114,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Where a client's stream starts.
 pub struct Attach {
-    /// Binary frames to send first.
-    pub frames: Vec<Vec<u8>>,
-    /// Live output from `next_offset` on.
-    pub live: broadcast::Receiver<Chunk>,
-    /// The session offset live output continues at.
-    pub next_offset: u64,
+    /// A snapshot frame to send first (a client with no offset, or one the stream no longer
+    /// reaches).
+    pub snapshot: Option<Bytes>,
+    /// The offset the client continues at.
+    pub next: u64,
+    /// True when the client starts at the end (after a snapshot): from then on a client that
+    /// falls far behind is repainted rather than replayed.
+    pub caught_up: bool,
 }
 
 impl SessionStream {
@@ -112,15 +132,18 @@ impl SessionStream {
         let tail_from = end.saturating_sub(SNAPSHOT_REPLAY_BYTES as u64);
         let tail = store.read_output(session_id, tail_from as i64, SNAPSHOT_REPLAY_BYTES).await?;
         let mut terminal = Terminal::new(cols, rows);
+        terminal.skip_to(tail_from);
         terminal.process(&tail);
         let mut ring = OutputRing::starting_at(RING_BYTES, tail_from);
         ring.push(&tail);
-        let (fanout, _) = broadcast::channel(FANOUT_CHUNKS);
+        let end = ring.end_offset();
         let stream = Arc::new(SessionStream {
             session_id: session_id.to_owned(),
             store,
-            inner: Mutex::new(Inner { ring, terminal, unpersisted: Vec::new() }),
-            fanout,
+            inner: Mutex::new(Inner { ring, terminal, last: None, unpersisted: Vec::new(), unpersisted_at: end }),
+            end: watch::channel(end).0,
+            persist_soon: Arc::new(Notify::new()),
+            persisting: tokio::sync::Mutex::new(()),
             state: watch::channel(None).0,
             oneshot: Mutex::new(Vec::new()),
             oneshot_feed: broadcast::channel(ONESHOT_FEED).0,
@@ -128,10 +151,12 @@ impl SessionStream {
             generation: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&stream);
+        let soon = stream.persist_soon.clone();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(PERSIST_EVERY).await;
+                let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
+                emulate(&mut lock(&stream.inner));
                 if let Err(err) = stream.persist().await {
                     tracing::warn!(session = %stream.session_id, %err, "persisting output");
                 }
@@ -143,6 +168,11 @@ impl SessionStream {
     /// The session offset the next byte gets.
     pub fn end_offset(&self) -> u64 {
         lock(&self.inner).ring.end_offset()
+    }
+
+    /// Watches the end offset (changes whenever output arrives).
+    pub fn watch_end(&self) -> watch::Receiver<u64> {
+        self.end.subscribe()
     }
 
     /// Switches the stream to a new worker: returns its generation and its offset base (the
@@ -158,39 +188,95 @@ impl SessionStream {
         self.generation.load(Ordering::SeqCst) == generation
     }
 
-    /// Appends output at the stream's end and fans it out.
+    /// Appends output at the stream's end and wakes the clients.
     fn push(&self, data: &[u8]) {
-        let mut inner = lock(&self.inner);
-        let offset = inner.ring.push(data);
-        inner.terminal.process(data);
-        let chunk = Chunk::new(offset, data);
-        inner.unpersisted.push(chunk.clone());
-        let _ = self.fanout.send(chunk);
+        if data.is_empty() {
+            return;
+        }
+        let (end, persist_soon) = {
+            let mut inner = lock(&self.inner);
+            let offset = inner.ring.push(data);
+            inner.last = Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) });
+            if inner.unpersisted.is_empty() {
+                inner.unpersisted_at = offset;
+            }
+            inner.unpersisted.extend_from_slice(data);
+            (inner.ring.end_offset(), inner.unpersisted.len() >= PERSIST_AT_BYTES)
+        };
+        self.end.send_replace(end);
+        if persist_soon {
+            self.persist_soon.notify_one();
+        }
     }
 
     /// Writes the unpersisted output to the database.
     pub async fn persist(&self) -> anyhow::Result<()> {
-        let pending = std::mem::take(&mut lock(&self.inner).unpersisted);
+        let _one = self.persisting.lock().await;
+        let (start, pending) = {
+            let mut inner = lock(&self.inner);
+            (inner.unpersisted_at, std::mem::take(&mut inner.unpersisted))
+        };
         if pending.is_empty() {
             return Ok(());
         }
-        // Coalesce contiguous chunks into one row.
-        let start = pending[0].offset;
-        let mut buf = Vec::with_capacity(pending.iter().map(|c| c.data().len()).sum());
-        for chunk in &pending {
-            buf.extend_from_slice(chunk.data());
-        }
-        if let Err(err) = self.store.append_output(&self.session_id, start as i64, &buf).await {
+        if let Err(err) = self.store.append_output(&self.session_id, start as i64, &pending).await {
             // Put it back to retry on the next tick.
             let mut inner = lock(&self.inner);
             let mut again = pending;
             again.append(&mut inner.unpersisted);
             inner.unpersisted = again;
+            inner.unpersisted_at = start;
             return Err(err.into());
         }
         Ok(())
     }
 
+    /// Where a client that has seen output up to `from` starts: exact replay from `from` (from
+    /// memory or the database), else (or with no `from`) a snapshot of the screen.
+    pub fn attach(&self, from: Option<u64>) -> Attach {
+        let mut inner = lock(&self.inner);
+        let end = inner.ring.end_offset();
+        match from {
+            Some(from) if from <= end => Attach { snapshot: None, next: from, caught_up: false },
+            _ => Attach { snapshot: Some(snapshot_frame(&mut inner)), next: end, caught_up: true },
+        }
+    }
+
+    /// The next frame for a client whose next offset is `next`, `None` when it has everything.
+    /// A caught-up client that fell more than [`RESYNC_LAG`] behind gets a snapshot.
+    pub async fn next_frame(&self, next: u64, caught_up: bool) -> anyhow::Result<Option<ClientFrame>> {
+        let ring_start = {
+            let mut inner = lock(&self.inner);
+            let end = inner.ring.end_offset();
+            if next >= end {
+                return Ok(None);
+            }
+            if caught_up && end - next > RESYNC_LAG {
+                return Ok(Some(ClientFrame { frame: snapshot_frame(&mut inner), next: end }));
+            }
+            if let Some(last) = inner.last.as_ref().filter(|l| l.offset == next && l.end() == end) {
+                return Ok(Some(ClientFrame { frame: last.frame.clone(), next: end }));
+            }
+            let start = inner.ring.start_offset();
+            if next >= start {
+                let mut frame = Vec::with_capacity(BINARY_HEADER_LEN + ((end - next) as usize).min(MAX_OUTPUT_FRAME));
+                frame.push(BinaryKind::Output as u8);
+                frame.extend_from_slice(&next.to_be_bytes());
+                let taken = inner.ring.range_into(next, MAX_OUTPUT_FRAME, &mut frame).unwrap_or(0);
+                return Ok(Some(ClientFrame { frame: frame.into(), next: next + taken as u64 }));
+            }
+            start
+        };
+        // Older than memory: from the database.
+        self.persist().await?;
+        let want = ((ring_start - next) as usize).min(DB_READ_BYTES);
+        let bytes = self.store.read_output(&self.session_id, next as i64, want).await?;
+        if bytes.is_empty() {
+            anyhow::bail!("output at {next} is neither in memory nor in the database");
+        }
+        let after = next + bytes.len() as u64;
+        Ok(Some(ClientFrame { frame: encode_binary(BinaryKind::Output, next, &bytes).into(), next: after }))
+    }
     /// The latest mirrored worker state (offsets in session terms).
     pub fn state(&self) -> Option<WorkerState> {
         let mut state = self.state.borrow().clone()?;
@@ -231,67 +317,11 @@ impl SessionStream {
         self.state.send_replace(state);
     }
 
-    /// Attaches a client that has seen output up to `from`: exact replay from memory or the
-    /// database, else (or with no `from`) a snapshot of the screen then live bytes.
-    pub async fn attach(&self, from: Option<u64>) -> anyhow::Result<Attach> {
-        if let Some(from) = from {
-            let (ring_start, end) = {
-                let inner = lock(&self.inner);
-                (inner.ring.start_offset(), inner.ring.end_offset())
-            };
-            if from <= end {
-                // Older than memory: read the gap from the database first.
-                let mut frames = Vec::new();
-                let mut at = from;
-                if from < ring_start {
-                    self.persist().await?;
-                    while at < ring_start {
-                        let want = ((ring_start - at) as usize).min(1 << 20);
-                        let bytes = self.store.read_output(&self.session_id, at as i64, want).await?;
-                        if bytes.is_empty() {
-                            break;
-                        }
-                        frames.push(encode_binary(BinaryKind::Output, at, &bytes));
-                        at += bytes.len() as u64;
-                    }
-                }
-                if at >= ring_start {
-                    let inner = lock(&self.inner);
-                    if let Some(bytes) = inner.ring.since(at) {
-                        let live = self.fanout.subscribe();
-                        let next_offset = inner.ring.end_offset();
-                        for piece in bytes.chunks(256 * 1024) {
-                            frames.push(encode_binary(BinaryKind::Output, at, piece));
-                            at += piece.len() as u64;
-                        }
-                        return Ok(Attach { frames, live, next_offset });
-                    }
-                }
-            }
-        }
-        Ok(self.attach_with_snapshot())
-    }
-
-    /// Attaches with a snapshot of the current screen.
-    pub fn attach_with_snapshot(&self) -> Attach {
-        let inner = lock(&self.inner);
-        let offset = inner.ring.end_offset();
-        let frames = vec![encode_binary(BinaryKind::Snapshot, offset, &inner.terminal.snapshot())];
-        Attach { frames, live: self.fanout.subscribe(), next_offset: offset }
-    }
-
-    /// Re-attaches a client that lagged at `next`.
-    pub async fn resync(&self, next: u64) -> anyhow::Result<Attach> {
-        if self.end_offset().saturating_sub(next) <= 512 * 1024 {
-            self.attach(Some(next)).await
-        } else {
-            Ok(self.attach_with_snapshot())
-        }
-    }
-
     /// Resizes the mirror's emulator.
     pub fn resize(&self, cols: u16, rows: u16) {
-        lock(&self.inner).terminal.resize(cols, rows);
+        let mut inner = lock(&self.inner);
+        emulate(&mut inner);
+        inner.terminal.resize(cols, rows);
     }
 
     /// The terminal size the session last had `(cols, rows)`: a worker that takes over (after
@@ -302,7 +332,9 @@ impl SessionStream {
 
     /// The screen as text.
     pub fn screen_text(&self) -> String {
-        lock(&self.inner).terminal.text()
+        let mut inner = lock(&self.inner);
+        emulate(&mut inner);
+        inner.terminal.text()
     }
 
     /// Sends a frame to the live worker; false when no worker is connected.
@@ -326,14 +358,18 @@ impl SessionStream {
         self: Arc<Self>,
         endpoint: String,
         generation: u64,
-        mut base: u64,
+        base: u64,
         alive: impl Fn() -> bool + Send + 'static,
         on_state: impl Fn(WorkerState) + Send + 'static,
     ) {
         let mut backoff = Duration::from_millis(50);
+        // Signed: once bytes were skipped (a repaint stood in for them) the session holds fewer
+        // bytes than the worker printed, and the base goes below zero.
+        let mut base = i64::try_from(base).unwrap_or(i64::MAX);
         while alive() && self.is_current(generation) {
-            let from = self.end_offset().saturating_sub(base);
-            let url = format!("ws://{endpoint}/ws?from={from}");
+            let from = u64::try_from(offset_i64(self.end_offset()) - base).unwrap_or(0);
+            // A mirror: replayed exactly, never repainted, while the worker's ring holds it.
+            let url = format!("ws://{endpoint}/ws?from={from}&lag=replay");
             let config = WebSocketConfig::default().read_buffer_size(UPSTREAM_READ_BUFFER);
             match tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await {
                 Ok((ws, _)) => {
@@ -357,7 +393,7 @@ impl SessionStream {
         &self,
         ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
         generation: u64,
-        base: &mut u64,
+        base: &mut i64,
         on_state: &impl Fn(WorkerState),
     ) {
         let (mut sink, mut source) = ws.split();
@@ -407,32 +443,62 @@ impl SessionStream {
         writer.abort();
     }
 
-    /// Maps a worker frame into the session stream, keeping it contiguous.
-    fn on_output(&self, base: &mut u64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) {
-        let end = self.end_offset();
+    /// Maps a worker frame into the session stream, keeping it contiguous:
+    /// `session offset = base + worker offset`.
+    fn on_output(&self, base: &mut i64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) {
+        let end = offset_i64(self.end_offset());
+        let worker_offset = offset_i64(worker_offset);
+        let len = offset_i64(payload.len() as u64);
         match kind {
             BinaryKind::Output => {
                 let at = *base + worker_offset;
-                let stop = at + payload.len() as u64;
-                if stop <= end {
+                if at + len <= end {
                     return; // already have it
                 }
                 if at > end {
                     // The worker's ring no longer held what we missed: continue at our end.
-                    *base = end - worker_offset.min(end);
+                    tracing::warn!(session = %self.session_id, missed = at - end, "output the worker no longer held");
+                    *base = end - worker_offset;
                     self.push(payload);
                     return;
                 }
-                let skip = (end - at) as usize;
-                self.push(&payload[skip..]);
+                let skip = usize::try_from(end - at).unwrap_or(0);
+                self.push(payload.get(skip..).unwrap_or_default());
             }
             BinaryKind::Snapshot => {
                 // A repaint stands in for bytes the worker could not replay: it becomes
                 // output at our end, and the worker's live bytes continue after it.
                 self.push(payload);
-                let new_end = end + payload.len() as u64;
-                *base = new_end - worker_offset.min(new_end);
+                *base = end + len - worker_offset;
             }
         }
     }
+}
+
+/// An offset as a signed number (offsets stay far below `i64::MAX`: 9 EB of output).
+fn offset_i64(offset: u64) -> i64 {
+    i64::try_from(offset).unwrap_or(i64::MAX)
+}
+
+/// Brings the mirror's emulator up to the stream's end. It runs off the output path (on the
+/// persistence tick and before a snapshot or a screen read), so a flood costs the relay no
+/// emulation; should it fall further behind than the ring holds, it skips ahead (the screen
+/// is repainted by what follows).
+fn emulate(inner: &mut Inner) {
+    let start = inner.ring.start_offset();
+    if inner.terminal.processed_offset() < start {
+        inner.terminal.skip_to(start);
+    }
+    let from = inner.terminal.processed_offset();
+    if let Some(bytes) = inner.ring.since(from)
+        && !bytes.is_empty()
+    {
+        inner.terminal.process(&bytes);
+    }
+}
+
+/// A snapshot frame of the current screen, at the stream's end.
+fn snapshot_frame(inner: &mut Inner) -> Bytes {
+    emulate(inner);
+    encode_binary(BinaryKind::Snapshot, inner.ring.end_offset(), &inner.terminal.snapshot()).into()
 }

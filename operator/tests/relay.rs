@@ -142,3 +142,53 @@ sleep 300
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// True once the flood's end marker arrived (looks at the tail only: the output is 40 MB).
+fn ends_with_marker(seen: &Seen) -> bool {
+    contains(&seen.output[seen.output.len().saturating_sub(4096)..], b"END-MARK")
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_repainted_and_one_replaying_from_zero_gets_every_byte() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 40 MB of numbered lines, then a marker: far more than the gateway holds in memory and
+    // than the kernel buffers for a client that does not read.
+    let cli = script(
+        dir.path(),
+        "flood-cli.sh",
+        "seq -f 'line %09g of the flood, padded to sixty-four bytes or so.....' 1 640000\necho END-MARK\nsleep 300\n",
+    );
+    let cockpit =
+        Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-flood")]).await;
+    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flood"})).await;
+    assert_eq!(resp.status(), 201);
+
+    // Joins at once (a snapshot, then live), then reads nothing until the flood is over.
+    let mut slow = connect(&cockpit.ws_url("flood", None)).await;
+    let mut seen = Seen::default();
+    read_until(&mut slow, &mut seen, "the first frames", |s| s.snapshots == 1).await;
+    let view = cockpit
+        .wait_session("flood", "the flood to end", |s| s.live.as_ref().is_some_and(|l| l.end_offset > 40_000_000))
+        .await;
+    let deadline = tokio::time::Instant::now() + T;
+    while !cockpit.screen("flood").await.contains("END-MARK") {
+        assert!(tokio::time::Instant::now() < deadline, "the flood did not end: {view:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let end = cockpit.session("flood").await.live.map(|l| l.end_offset).expect("live");
+    read_until(&mut slow, &mut seen, "the end of the flood", |s| s.next_offset >= end).await;
+    assert!(seen.snapshots >= 2, "the slow client was repainted instead of sent everything it missed");
+    assert!(seen.output.len() < 30_000_000, "it skipped what it missed: got {} bytes", seen.output.len());
+
+    // A client replaying from offset 0 gets every byte, in order (from the database: the
+    // gateway's memory holds only the tail).
+    let mut replay = connect(&cockpit.ws_url("flood", Some(0))).await;
+    let mut all = Seen::default();
+    read_until(&mut replay, &mut all, "the whole flood", ends_with_marker).await;
+    assert_eq!(all.snapshots, 0);
+    assert_eq!(all.first_offset, Some(0));
+    let text = String::from_utf8_lossy(&all.output);
+    let numbers: Vec<u64> = text.lines().filter_map(|l| l.strip_prefix("line ")?.get(..9)?.parse().ok()).collect();
+    assert_eq!(numbers.len(), 640_000, "every line once");
+    assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64 + 1), "in order");
+}

@@ -11,7 +11,7 @@ use cockpit_crds::frames::{
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::hub::{Answer, Attach, Hub};
+use crate::hub::{Answer, Attach, Hub, LagPolicy};
 use crate::input::PtyInput;
 
 /// Output frames are coalesced up to this many bytes.
@@ -84,7 +84,7 @@ pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command,
 }
 
 /// Serves one client until it disconnects.
-pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>>, from: Option<u64>) {
+pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>>, from: Option<u64>, lag: LagPolicy) {
     let (mut sink, mut stream) = socket.split();
     let mut state_rx = hub.watch_state();
     state_rx.mark_unchanged();
@@ -148,7 +148,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    let attach = hub.resync(next_offset);
+                    let attach = hub.resync(next_offset, lag);
                     next_offset = attach.next_offset;
                     live = attach.live;
                     let mut failed = false;

@@ -24,6 +24,18 @@ const FANOUT_CHUNKS: usize = 1024;
 /// repainted with a snapshot otherwise.
 pub const MAX_LAG_REPLAY: u64 = 512 * 1024;
 
+/// What a client that fell behind gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LagPolicy {
+    /// A screen: exact replay when it missed at most [`MAX_LAG_REPLAY`] bytes, else a snapshot
+    /// of the current screen (a person wants the present, not a replay of a flood).
+    #[default]
+    Repaint,
+    /// A mirror (the control plane, which persists every byte): exact replay of everything the
+    /// ring still holds; a snapshot only for bytes that fell out of the ring.
+    Replay,
+}
+
 /// The emulator takes at most this many bytes at a time, so readers of the screen wait little.
 const EMULATE_BATCH: usize = 256 * 1024;
 
@@ -229,10 +241,11 @@ impl Hub {
     }
 
     /// Re-attaches a client that lagged behind at `next_offset`: exact replay when it missed
-    /// little, a snapshot otherwise.
-    pub fn resync(&self, next_offset: u64) -> Attach {
+    /// little (or, for a [`LagPolicy::Replay`] client, whatever the ring still holds), a
+    /// snapshot otherwise.
+    pub fn resync(&self, next_offset: u64, policy: LagPolicy) -> Attach {
         let end = lock(&self.output).ring.end_offset();
-        if end.saturating_sub(next_offset) <= MAX_LAG_REPLAY {
+        if policy == LagPolicy::Replay || end.saturating_sub(next_offset) <= MAX_LAG_REPLAY {
             self.attach(Some(next_offset))
         } else {
             self.attach_with_snapshot()

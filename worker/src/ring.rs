@@ -62,13 +62,21 @@ impl OutputRing {
 
     /// At most `max` bytes from `from` on; `None` as for [`Self::since`].
     pub fn range(&self, from: u64, max: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        self.range_into(from, max, &mut out)?;
+        Some(out)
+    }
+
+    /// Appends at most `max` bytes from `from` on to `out` (e.g. after a frame header) and
+    /// returns how many; `None` as for [`Self::since`].
+    pub fn range_into(&self, from: u64, max: usize, out: &mut Vec<u8>) -> Option<usize> {
         if from < self.start || from > self.end_offset() {
             return None;
         }
         let skip = (from - self.start) as usize;
         let take = (self.bytes.len() - skip).min(max);
         let (a, b) = self.bytes.as_slices();
-        let mut out = Vec::with_capacity(take);
+        out.reserve(take);
         if skip < a.len() {
             let from_a = (a.len() - skip).min(take);
             out.extend_from_slice(&a[skip..skip + from_a]);
@@ -76,7 +84,7 @@ impl OutputRing {
         } else {
             out.extend_from_slice(&b[skip - a.len()..skip - a.len() + take]);
         }
-        Some(out)
+        Some(take)
     }
 }
 

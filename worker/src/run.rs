@@ -232,8 +232,14 @@ fn start_pty(
 /// Feeds the emulator in offset order and classifies the screen at most every 100 ms (and once
 /// more when output pauses). Closes the `/rate-limit-options` dialog with Esc when `input` is
 /// given, so the session is ready for the next account.
+///
+/// While output flows it wakes at most every 20 ms: the reader's
+/// wake-ups coalesce in the meantime, so a session printing line by line costs one emulator
+/// wake-up per batch instead of one per line (snapshots never need it current: they are taken
+/// at the offset the emulator reached, followed by the bytes after it).
 fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<&PtyInput>) {
     const EVERY: Duration = Duration::from_millis(100);
+    const BATCH: Duration = Duration::from_millis(20);
     let mut dirty = false;
     let mut last = Instant::now();
     let mut last_esc: Option<Instant> = None;
@@ -244,6 +250,7 @@ fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<
                     dirty = true;
                 }
                 if last.elapsed() < EVERY {
+                    std::thread::sleep(BATCH);
                     continue;
                 }
             }

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::hooks::{HookEvent, SECRET_HEADER, permission_decision, secret_matches};
-use crate::hub::Hub;
+use crate::hub::{Hub, LagPolicy};
 use crate::input::PtyInput;
 
 /// The largest WebSocket message accepted at the protocol level; frames above the protocol's
@@ -62,13 +62,23 @@ async fn ws(
         Some(Ok(offset)) => Some(offset),
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, "`from` must be a byte offset (a non-negative integer)"),
     };
-    if let Some(unknown) = query.keys().find(|k| k.as_str() != "from") {
-        return error(StatusCode::BAD_REQUEST, format!("unknown query parameter {unknown:?}; only `from` is accepted"));
+    let lag = match query.get("lag").map(String::as_str) {
+        None | Some("repaint") => LagPolicy::Repaint,
+        Some("replay") => LagPolicy::Replay,
+        Some(other) => {
+            return error(StatusCode::BAD_REQUEST, format!("`lag` must be `repaint` or `replay`, not {other:?}"));
+        }
+    };
+    if let Some(unknown) = query.keys().find(|k| !matches!(k.as_str(), "from" | "lag")) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown query parameter {unknown:?}; only `from` and `lag` are accepted"),
+        );
     }
     upgrade
         .max_message_size(WS_MAX_MESSAGE)
         .read_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| crate::client::serve(socket, app.hub, app.input, from))
+        .on_upgrade(move |socket| crate::client::serve(socket, app.hub, app.input, from, lag))
 }
 
 #[derive(Clone)]

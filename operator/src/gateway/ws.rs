@@ -8,20 +8,17 @@ use std::sync::Arc;
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use cockpit_crds::frames::{BinaryKind, ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame, encode_binary};
+use cockpit_crds::frames::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
 use cockpit_crds::{Activity, WorkerState};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
 use super::error::Failure;
 use crate::app::App;
 use crate::store::SessionRow;
-use crate::stream::{Chunk, SessionStream};
-
-/// Output a lagging client gets in one frame at most (coalesced from several chunks).
-const MAX_OUTPUT_FRAME: usize = 64 * 1024;
+use crate::stream::SessionStream;
 
 /// The upgrade handler.
 pub async fn upgrade(
@@ -92,27 +89,20 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
     if !send_json(&mut sink, &hello).await {
         return;
     }
-    let attach = match stream.attach(from).await {
-        Ok(attach) => attach,
-        Err(err) => {
-            tracing::warn!(session = %row.id, "attach: {err:#}");
-            let _ =
-                send_json(&mut sink, &error(ErrorCode::NotAccepted, "the session's output could not be read")).await;
-            return;
-        }
-    };
+    let attach = stream.attach(from);
+    if let Some(snapshot) = attach.snapshot
+        && sink.send(Message::Binary(snapshot)).await.is_err()
+    {
+        return;
+    }
+    let (mut next, mut caught_up) = (attach.next, attach.caught_up);
     let (held, mut oneshot) = stream.oneshot_events();
     for event in held {
         if sink.send(Message::Text(event.as_ref().into())).await.is_err() {
             return;
         }
     }
-    let (mut live, mut next) = (attach.live, attach.next_offset);
-    for frame in attach.frames {
-        if sink.send(Message::Binary(frame.into())).await.is_err() {
-            return;
-        }
-    }
+    let mut end_rx = stream.watch_end();
     loop {
         tokio::select! {
             incoming = source.next() => {
@@ -122,32 +112,26 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
                         break;
                     }
             }
-            chunk = live.recv() => match chunk {
-                Ok(first) => {
-                    let frame = next_frame(&mut live, &mut next, first);
-                    if let Some(frame) = frame && sink.send(Message::Binary(frame)).await.is_err() {
+            ready = output_after(&stream, &mut end_rx, next) => {
+                if ready.is_err() {
+                    break;
+                }
+                match stream.next_frame(next, caught_up).await {
+                    Ok(Some(out)) => {
+                        next = out.next;
+                        if sink.send(Message::Binary(out.frame)).await.is_err() {
+                            break;
+                        }
+                        caught_up = caught_up || next >= stream.end_offset();
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(session = %row.id, "reading output: {err:#}");
+                        let _ = send_json(&mut sink, &error(ErrorCode::NotAccepted, "the session's output could not be read")).await;
                         break;
                     }
                 }
-                Err(RecvError::Lagged(_)) => match stream.resync(next).await {
-                    Ok(again) => {
-                        live = again.live;
-                        next = again.next_offset;
-                        let mut failed = false;
-                        for frame in again.frames {
-                            if sink.send(Message::Binary(frame.into())).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                        }
-                        if failed {
-                            break;
-                        }
-                    }
-                    Err(_) => break,
-                },
-                Err(RecvError::Closed) => break,
-            },
+            }
             event = oneshot.recv() => match event {
                 Ok(text) => {
                     if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
@@ -172,49 +156,15 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
     }
 }
 
-/// The next output frame for a client that has everything before `next`, starting with
-/// `first`: the shared, already encoded frame when it is the only one ready (a caught-up
-/// client: no copy), else the ready chunks coalesced into one frame of at most
-/// [`MAX_OUTPUT_FRAME`] bytes. `None` when everything was seen already.
-fn next_frame(live: &mut broadcast::Receiver<Chunk>, next: &mut u64, first: Chunk) -> Option<bytes::Bytes> {
-    if first.end() <= *next {
-        return None;
-    }
-    let more = match live.try_recv() {
-        Ok(more) => more,
-        Err(_) if first.offset == *next => {
-            *next = first.end();
-            return Some(first.frame);
+/// Resolves when the stream holds output after `next` (at once if it already does).
+async fn output_after(stream: &SessionStream, end: &mut watch::Receiver<u64>, next: u64) -> Result<(), RecvError> {
+    loop {
+        end.borrow_and_update();
+        if stream.end_offset() > next {
+            return Ok(());
         }
-        Err(_) => return Some(coalesce(next, &[first])),
-    };
-    let mut chunks = vec![first, more];
-    let mut size: usize = chunks.iter().map(|c| c.data().len()).sum();
-    while size < MAX_OUTPUT_FRAME {
-        match live.try_recv() {
-            Ok(chunk) => {
-                size += chunk.data().len();
-                chunks.push(chunk);
-            }
-            Err(_) => break,
-        }
+        end.changed().await.map_err(|_| RecvError::Closed)?;
     }
-    Some(coalesce(next, &chunks))
-}
-
-/// One output frame holding the part of `chunks` at and after `next` (contiguous chunks).
-fn coalesce(next: &mut u64, chunks: &[Chunk]) -> bytes::Bytes {
-    let start = *next;
-    let mut buf = Vec::new();
-    for chunk in chunks {
-        if chunk.end() <= *next {
-            continue;
-        }
-        let skip = next.saturating_sub(chunk.offset) as usize;
-        buf.extend_from_slice(&chunk.data()[skip..]);
-        *next = chunk.end();
-    }
-    encode_binary(BinaryKind::Output, start, &buf).into()
 }
 
 /// Validates a client frame and forwards it to the worker; returns an error frame to send
