@@ -116,12 +116,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     let controller = match &kube {
         None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
         Some(backend) => {
-            let pods = crate::kube::pod::PodSettings {
-                image: std::env::var("COCKPIT_WORKER_IMAGE").context("COCKPIT_WORKER_IMAGE names the worker image")?,
-                data_pvc: std::env::var("COCKPIT_CLAUDE_HOME_PVC").unwrap_or_else(|_| "cockpit-data".into()),
-                command: app.config.worker.command.clone(),
-                ..crate::kube::pod::PodSettings::default()
-            };
+            let pods =
+                crate::kube::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
+                    .context("the worker Pod settings")?;
             let settings = crate::kube::run::KubeSettings { namespace: backend.namespace.clone(), pods };
             let (app, client) = (app.clone(), backend.client.clone());
             tokio::spawn(async move {

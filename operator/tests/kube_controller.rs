@@ -24,6 +24,7 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         recorder: None,
         max_sessions: 8,
         follow: None,
+        failures: Mutex::default(),
     })
 }
 
@@ -127,7 +128,7 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
     let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
     let reset = chrono::Utc::now() + chrono::Duration::hours(2);
     ctx.worker_states.lock().expect("lock").insert(
-        "fix".into(),
+        "cockpit-fix-old".into(),
         WorkerState {
             activity: Activity::RateLimited,
             activity_since: chrono::Utc::now(),
@@ -231,6 +232,24 @@ async fn api_errors_fail_the_reconcile_and_are_retried() {
     .await;
     let err = run.await.expect("joined").expect_err("the reconcile fails");
     assert!(err.to_string().contains("etcd is sad"), "{err}");
-    let requeue = error_policy(Arc::new(session(json!({}), false)), &err, ctx);
+    // Retried with backoff: 5 s, then twice as long each time, at most 5 minutes.
+    let s = Arc::new(session(json!({}), false));
+    let delays: Vec<u64> = (0..8)
+        .map(|_| error_policy(s.clone(), &err, ctx.clone()))
+        .map(|requeue| {
+            let expected = |secs| kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(secs));
+            [5, 10, 20, 40, 80, 160, 300].into_iter().find(|secs| requeue == expected(*secs)).unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+    // A success starts over.
+    let c = ctx.clone();
+    let ok = tokio::spawn(async move { reconcile_session(Arc::new(session(json!({}), true)), c).await });
+    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![])).await;
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![])).await;
+    expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix"), 200, session_json()).await;
+    ok.await.expect("joined").expect("reconciled");
+    let requeue = error_policy(s, &err, ctx);
     assert_eq!(requeue, kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5)));
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, Condition, WorkerState};
+use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
@@ -16,7 +16,7 @@ use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 
-use super::observe::{current, observe};
+use super::observe::{current, is_live, observe};
 use super::pod::{ACCOUNT_LABEL, Conversation, PodSettings, SESSION_LABEL, WorkerStart, worker_pod};
 use crate::reconcile::{AccountInfo, Action, SessionInput, reconcile};
 
@@ -42,8 +42,19 @@ pub enum Error {
     Finalizer(String),
 }
 
-/// Starts following a running worker: `(session uid, session name, pod name, "ip:port")`.
-pub type Follow = Box<dyn Fn(&str, &str, &str, &str) + Send + Sync>;
+/// A session's running worker, where the control plane connects to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerTarget<'a> {
+    /// The worker Pod's name.
+    pub pod: &'a str,
+    /// `podIP:port`.
+    pub endpoint: &'a str,
+}
+
+/// Called on every reconcile of a session with `(session uid, session name, its running
+/// worker)`: follow that worker's stream, or stop following when there is none (no Pod yet,
+/// not running, ended, being replaced or deleted).
+pub type Follow = Box<dyn Fn(&str, &str, Option<WorkerTarget<'_>>) + Send + Sync>;
 
 /// What the controller needs.
 pub struct Context {
@@ -55,52 +66,77 @@ pub struct Context {
     pub repos: HashMap<String, std::path::PathBuf>,
     /// Where worktrees are prepared (shared with the workers at the same path).
     pub data_dir: std::path::PathBuf,
-    /// The latest state each session's worker reported (fed by the stream followers).
+    /// The latest state each worker Pod reported, by Pod name (fed by the stream followers).
     pub worker_states: Arc<Mutex<HashMap<String, WorkerState>>>,
     /// Records Kubernetes Events; none in tests that do not care.
     pub recorder: Option<Recorder>,
     /// At most this many workers at once.
     pub max_sessions: usize,
-    /// Called for a session whose worker Pod runs and can be followed:
-    /// `(session uid, session name, pod name, "ip:port")`. None in tests.
+    /// Follows each session's running worker (see [`Follow`]). None in tests.
     pub follow: Option<Follow>,
+    /// Failed reconciles in a row, per session name (for the retry backoff).
+    pub failures: Mutex<HashMap<String, u32>>,
 }
 
 /// The reconcile entry point for kube-runtime's `Controller`.
 pub async fn reconcile_session(session: Arc<ClaudeSession>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let ns = session.namespace().unwrap_or_else(|| "default".into());
     let api: Api<ClaudeSession> = Api::namespaced(ctx.client.clone(), &ns);
-    finalizer(&api, FINALIZER, session, |event| async {
+    let name = session.name_any();
+    let result = finalizer(&api, FINALIZER, session, |event| async {
         match event {
             Finalizer::Apply(session) => apply(&session, &ctx, false).await,
             Finalizer::Cleanup(session) => apply(&session, &ctx, true).await.map(|_| Requeue::await_change()),
         }
     })
     .await
-    .map_err(|err| match err {
-        kube::runtime::finalizer::Error::ApplyFailed(err) | kube::runtime::finalizer::Error::CleanupFailed(err) => err,
-        other => Error::Finalizer(other.to_string()),
-    })
-}
-
-/// Retry with backoff on errors.
-pub fn error_policy(_session: Arc<ClaudeSession>, err: &Error, _ctx: Arc<Context>) -> Requeue {
-    tracing::warn!(%err, "session reconcile failed; retrying");
-    Requeue::requeue(Duration::from_secs(5))
-}
-
-fn account_infos(accounts: &[ClaudeAccount], pods: &[Pod], now: chrono::DateTime<Utc>) -> Vec<AccountInfo> {
-    let mut active: HashMap<&str, u32> = HashMap::new();
-    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        if matches!(phase, Some("Succeeded") | Some("Failed")) {
-            continue;
+    .or_else(|err| match err {
+        // Released already by an earlier cleanup of the same deletion: nothing is left to do.
+        kube::runtime::finalizer::Error::RemoveFinalizer(kube::Error::Api(e)) if e.code == 404 => {
+            Ok(Requeue::await_change())
         }
+        kube::runtime::finalizer::Error::CleanupFailed(Error::Kube(kube::Error::Api(e))) if e.code == 404 => {
+            Ok(Requeue::await_change())
+        }
+        kube::runtime::finalizer::Error::ApplyFailed(err) | kube::runtime::finalizer::Error::CleanupFailed(err) => {
+            Err(err)
+        }
+        other => Err(Error::Finalizer(other.to_string())),
+    });
+    if result.is_ok() {
+        ctx.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
+    }
+    result
+}
+
+/// How long to wait before retrying after `failures` failed reconciles in a row: 5 s, doubling
+/// up to 5 min.
+pub fn retry_delay(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(6);
+    (Duration::from_secs(5) * 2u32.pow(doublings)).min(Duration::from_secs(300))
+}
+
+/// Retry with exponential backoff on errors (per session; a success starts over).
+pub fn error_policy(session: Arc<ClaudeSession>, err: &Error, ctx: Arc<Context>) -> Requeue {
+    let name = session.name_any();
+    let failures = {
+        let mut failures = ctx.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let count = failures.entry(name.clone()).or_default();
+        *count += 1;
+        *count
+    };
+    let delay = retry_delay(failures);
+    tracing::warn!(session = %name, %err, failures, retry_in = ?delay, "session reconcile failed; retrying");
+    Requeue::requeue(delay)
+}
+
+fn account_infos(accounts: &[ClaudeAccount], pods: &[Pod]) -> Vec<AccountInfo> {
+    let mut active: HashMap<&str, u32> = HashMap::new();
+    for pod in pods.iter().filter(|p| is_live(p)) {
         if let Some(account) = pod.labels().get(ACCOUNT_LABEL) {
             *active.entry(account.as_str()).or_default() += 1;
         }
     }
-    let _ = now;
     accounts
         .iter()
         .map(|a| {
@@ -128,9 +164,11 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
     let mine: Vec<Pod> = all_workers.iter().filter(|p| p.labels().get(SESSION_LABEL) == Some(&name)).cloned().collect();
     let accounts = accounts_api.list(&ListParams::default()).await?.items;
     let now = Utc::now();
-    let infos = account_infos(&accounts, &all_workers, now);
+    let infos = account_infos(&accounts, &all_workers);
     let pod = current(&mine);
-    let state = ctx.worker_states.lock().unwrap_or_else(|p| p.into_inner()).get(&name).cloned();
+    let state = pod
+        .and_then(|p| p.metadata.name.as_ref())
+        .and_then(|p| ctx.worker_states.lock().unwrap_or_else(|e| e.into_inner()).get(p).cloned());
     let observed = observe(pod, state);
     let status = session.status.clone().unwrap_or_default();
     let running = infos.iter().map(|a| a.active_sessions as usize).sum::<usize>();
@@ -183,11 +221,8 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                 new_status.claude_session_id = Some(id);
             }
             Action::MarkAccountLimited { account, until, window } => {
-                let patch = serde_json::json!({ "status": {
-                    "rateLimitedUntil": until,
-                    "rateLimitWindow": window,
-                    "conditions": [limited_condition(true, &format!("usage limit until {}", until.to_rfc3339()))],
-                }});
+                // The account controller sets its conditions and records the Event.
+                let patch = serde_json::json!({ "status": { "rateLimitedUntil": until, "rateLimitWindow": window } });
                 accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
             }
             Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {
@@ -208,13 +243,21 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
             }
         }
     }
-    if let (Some(pod), Some(follow)) = (pod, &ctx.follow) {
-        let status = pod.status.as_ref();
-        let running = status.and_then(|s| s.phase.as_deref()) == Some("Running");
-        if let (true, Some(ip)) = (running, status.and_then(|s| s.pod_ip.as_deref())) {
-            let uid = session.uid().unwrap_or_default();
-            follow(&uid, &name, &pod.name_any(), &format!("{ip}:{}", super::pod::WORKER_PORT));
-        }
+    // The worker to follow: the current Pod, running with an IP, and not being replaced.
+    let replaced = plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. } | Action::StartWorker { .. }));
+    let target = pod.filter(|_| !replaced && !deleting).and_then(|pod| {
+        let status = pod.status.as_ref()?;
+        let ip = status.pod_ip.as_deref().filter(|_| status.phase.as_deref() == Some("Running"))?;
+        Some((pod.name_any(), format!("{ip}:{}", ctx.pods.port)))
+    });
+    new_status.worker_endpoint = target.as_ref().map(|(_, endpoint)| endpoint.clone());
+    if let Some(follow) = &ctx.follow {
+        let uid = session.uid().unwrap_or_default();
+        follow(&uid, &name, target.as_ref().map(|(pod, endpoint)| WorkerTarget { pod, endpoint }));
+    }
+    if deleting {
+        let mut states = ctx.worker_states.lock().unwrap_or_else(|e| e.into_inner());
+        states.retain(|pod, _| !mine.iter().any(|p| p.metadata.name.as_ref() == Some(pod)));
     }
     if session.status.as_ref() != Some(&new_status) {
         patch_status(&sessions_api, &name, &new_status).await?;
@@ -242,17 +285,6 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
         Some(at) => Requeue::requeue((at - now).to_std().unwrap_or(Duration::from_secs(1)).max(Duration::from_secs(1))),
         None => Requeue::requeue(RESYNC),
     })
-}
-
-fn limited_condition(limited: bool, message: &str) -> Condition {
-    Condition {
-        type_: "RateLimited".into(),
-        status: if limited { "True".into() } else { "False".into() },
-        reason: if limited { "UsageLimit".into() } else { "Reset".into() },
-        message: message.to_owned(),
-        last_transition_time: Utc::now(),
-        observed_generation: None,
-    }
 }
 
 async fn patch_status(api: &Api<ClaudeSession>, name: &str, status: &ClaudeSessionStatus) -> Result<(), Error> {

@@ -2,6 +2,7 @@
 //! `ClaudeAccount` objects are accounts. The decisions are the same pure ones the local
 //! runtime uses ([`crate::reconcile`]); this module turns them into API calls.
 
+pub mod account;
 pub mod controller;
 pub mod observe;
 pub mod pod;

@@ -18,6 +18,12 @@ pub fn current(pods: &[Pod]) -> Option<&Pod> {
         .max_by_key(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
 
+/// True for a worker Pod that counts against its account: not being deleted, not ended.
+pub fn is_live(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    pod.metadata.deletion_timestamp.is_none() && !matches!(phase, Some("Succeeded") | Some("Failed"))
+}
+
 /// Pods of the session that should go (every one but the current).
 pub fn stale(pods: &[Pod]) -> Vec<&Pod> {
     let keep = current(pods).and_then(|p| p.metadata.name.clone());
@@ -121,5 +127,9 @@ mod tests {
         assert_eq!(current(&pods).and_then(|p| p.metadata.name.as_deref()), Some("b"));
         let stale: Vec<_> = stale(&pods).into_iter().filter_map(|p| p.metadata.name.as_deref()).collect();
         assert_eq!(stale, ["a"]);
+        let live: Vec<_> = pods.iter().filter(|p| is_live(p)).filter_map(|p| p.metadata.name.as_deref()).collect();
+        assert_eq!(live, ["a", "b"]);
+        assert!(!is_live(&pod("d", 1, serde_json::json!({"phase": "Succeeded"}))));
+        assert!(is_live(&pod("r", 1, serde_json::json!({"phase": "Running"}))));
     }
 }

@@ -17,7 +17,8 @@ use kube::Resource;
 pub const SESSION_LABEL: &str = "cockpit.dev/session";
 /// The label naming the account a worker Pod runs under.
 pub const ACCOUNT_LABEL: &str = "cockpit.dev/account";
-/// The port the worker serves on.
+/// The port the worker serves on unless `COCKPIT_WORKER_PORT` says otherwise (the chart's
+/// NetworkPolicy opens this one).
 pub const WORKER_PORT: i32 = 7681;
 /// Where the Claude home (shared by all sessions) is mounted in workers.
 pub const CLAUDE_HOME: &str = "/claude-home";
@@ -25,8 +26,19 @@ pub const CLAUDE_HOME: &str = "/claude-home";
 /// worktrees record absolute paths).
 pub const WORKTREES: &str = "/data/worktrees";
 
+/// The worker image (required), e.g. `cockpit-worker:0.1.0`.
+pub const ENV_IMAGE: &str = "COCKPIT_WORKER_IMAGE";
+/// The PVC holding the Claude home and the worktrees (default `cockpit-data`).
+pub const ENV_DATA_PVC: &str = "COCKPIT_CLAUDE_HOME_PVC";
+/// The worker container's resources as JSON, a Kubernetes `ResourceRequirements`
+/// (`{"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1536Mi"}}`); the
+/// Helm chart renders it from `worker.resources`.
+pub const ENV_RESOURCES: &str = "COCKPIT_WORKER_RESOURCES";
+/// The port workers serve on (default [`WORKER_PORT`]).
+pub const ENV_PORT: &str = "COCKPIT_WORKER_PORT";
+
 /// Cluster-wide settings for worker Pods.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PodSettings {
     /// The worker image (it holds `cockpit` and the Claude CLI).
     pub image: String,
@@ -34,12 +46,25 @@ pub struct PodSettings {
     pub data_pvc: String,
     /// The CLI the worker runs.
     pub command: String,
-    /// CPU request, e.g. `250m`.
-    pub cpu_request: String,
-    /// Memory request (a Claude CLI takes 0.5–1 GiB).
-    pub memory_request: String,
-    /// Memory limit.
-    pub memory_limit: String,
+    /// The worker container's requests and limits (a Claude CLI takes 0.5–1 GiB).
+    pub resources: ResourceRequirements,
+    /// The port the worker serves on (container port, readiness probe, the control plane's
+    /// upstream connection).
+    pub port: i32,
+}
+
+/// The default requests and limits of a worker: a quarter core and 512 MiB requested, at most
+/// 1.5 GiB (no CPU limit: a throttled CLI only gets slower).
+pub fn default_resources() -> ResourceRequirements {
+    let quantity = |q: &str| Quantity(q.to_owned());
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), quantity("250m")),
+            ("memory".to_owned(), quantity("512Mi")),
+        ])),
+        limits: Some(BTreeMap::from([("memory".to_owned(), quantity("1536Mi"))])),
+        ..ResourceRequirements::default()
+    }
 }
 
 impl Default for PodSettings {
@@ -48,11 +73,133 @@ impl Default for PodSettings {
             image: "cockpit-worker:latest".into(),
             data_pvc: "cockpit-data".into(),
             command: "claude".into(),
-            cpu_request: "250m".into(),
-            memory_request: "512Mi".into(),
-            memory_limit: "1536Mi".into(),
+            resources: default_resources(),
+            port: WORKER_PORT,
         }
     }
+}
+
+/// Why the worker Pod settings in the environment are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A required variable is missing.
+    #[error("{0} is not set (it names the worker image)")]
+    Missing(&'static str),
+    /// A variable's value is invalid.
+    #[error("{name}: {why}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+impl PodSettings {
+    /// The settings from the environment (`var` looks a variable up; empty counts as unset):
+    /// [`ENV_IMAGE`] (required), [`ENV_DATA_PVC`], [`ENV_RESOURCES`], [`ENV_PORT`]. `command` is
+    /// the CLI the workers run (from the config file).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>, command: &str) -> Result<PodSettings, SettingsError> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let defaults = PodSettings::default();
+        let image = var(ENV_IMAGE).ok_or(SettingsError::Missing(ENV_IMAGE))?;
+        let resources = match var(ENV_RESOURCES) {
+            Some(json) => parse_resources(&json).map_err(|why| SettingsError::Invalid { name: ENV_RESOURCES, why })?,
+            None => defaults.resources,
+        };
+        let port = match var(ENV_PORT) {
+            Some(text) => match text.trim().parse::<u16>() {
+                Ok(port) if port > 0 => i32::from(port),
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        name: ENV_PORT,
+                        why: format!("{text:?} is not a TCP port (1-65535)"),
+                    });
+                }
+            },
+            None => defaults.port,
+        };
+        Ok(PodSettings {
+            image,
+            data_pvc: var(ENV_DATA_PVC).unwrap_or(defaults.data_pvc),
+            command: command.to_owned(),
+            resources,
+            port,
+        })
+    }
+}
+
+/// Parses and checks a `ResourceRequirements` JSON: only `requests` and `limits`, every value a
+/// Kubernetes quantity, no request above its limit (the API server would refuse every Pod).
+pub fn parse_resources(json: &str) -> Result<ResourceRequirements, String> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+    let object = value.as_object().ok_or("must be a JSON object with requests and/or limits")?;
+    if let Some(unknown) = object.keys().find(|k| *k != "requests" && *k != "limits") {
+        return Err(format!("unknown key {unknown:?} (requests and limits are allowed)"));
+    }
+    let mut parsed = ResourceRequirements::default();
+    let mut values: [BTreeMap<String, f64>; 2] = Default::default();
+    for (i, key) in ["requests", "limits"].into_iter().enumerate() {
+        let Some(entries) = object.get(key) else { continue };
+        let entries = entries.as_object().ok_or_else(|| format!("{key} must map resource names to quantities"))?;
+        let mut map = BTreeMap::new();
+        for (resource, quantity) in entries {
+            let text = match quantity {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                other => return Err(format!("{key}.{resource}: {other} is not a quantity")),
+            };
+            let amount = quantity_value(&text)
+                .ok_or_else(|| format!("{key}.{resource}: {text:?} is not a quantity (e.g. 500m, 512Mi, 1Gi)"))?;
+            values[i].insert(resource.clone(), amount);
+            map.insert(resource.clone(), Quantity(text));
+        }
+        match key {
+            "requests" => parsed.requests = Some(map),
+            _ => parsed.limits = Some(map),
+        }
+    }
+    for (resource, request) in &values[0] {
+        if let Some(limit) = values[1].get(resource)
+            && request > limit
+        {
+            return Err(format!("the {resource} request is above its limit"));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The amount a Kubernetes quantity stands for (`500m` = 0.5, `1Ki` = 1024, `1k` = 1000), or
+/// None when it is not one.
+pub fn quantity_value(text: &str) -> Option<f64> {
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("Ei", 1152921504606846976.0),
+        ("m", 1e-3),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    let (number, factor) = SUFFIXES
+        .iter()
+        .find_map(|(suffix, factor)| text.strip_suffix(suffix).map(|n| (n, *factor)))
+        .unwrap_or((text, 1.0));
+    let valid = !number.is_empty()
+        && !number.starts_with('.')
+        && !number.ends_with('.')
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.matches('.').count() <= 1;
+    if !valid {
+        return None;
+    }
+    number.parse::<f64>().ok().map(|n| n * factor)
 }
 
 /// What one worker start needs.
@@ -93,7 +240,8 @@ fn labels(session: &str, account: &str) -> BTreeMap<String, String> {
 
 /// The worker Pod for `start`: owned by the session, the account's token from its Secret
 /// through `secretKeyRef` (never copied), non-root, read-only root filesystem, no privilege
-/// escalation, all capabilities dropped, requests and limits, a readiness probe on `/healthz`.
+/// escalation, all capabilities dropped, requests and limits, a readiness probe on `/healthz`,
+/// and an init (the pod's pause process) that reaps the CLI's orphaned children.
 pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
     let session = start.session;
     let name = session.metadata.name.clone().unwrap_or_default();
@@ -103,7 +251,7 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         "worker".into(),
         "run".into(),
         "--listen".into(),
-        format!("0.0.0.0:{WORKER_PORT}"),
+        format!("0.0.0.0:{}", settings.port),
         "--cwd".into(),
         start.cwd.to_owned(),
         "--config-dir".into(),
@@ -152,7 +300,6 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         EnvVar { name: "HOME".into(), value: Some("/tmp/home".into()), ..EnvVar::default() },
         EnvVar { name: "COCKPIT_LOG".into(), value: Some("info".into()), ..EnvVar::default() },
     ];
-    let quantity = |q: &str| Quantity(q.to_owned());
     let container = Container {
         name: "worker".into(),
         image: Some(settings.image.clone()),
@@ -160,27 +307,20 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         args: Some(args),
         env: Some(env),
         ports: Some(vec![ContainerPort {
-            container_port: WORKER_PORT,
+            container_port: settings.port,
             name: Some("ws".into()),
             ..ContainerPort::default()
         }]),
         readiness_probe: Some(Probe {
             http_get: Some(HTTPGetAction {
                 path: Some("/healthz".into()),
-                port: IntOrString::Int(WORKER_PORT),
+                port: IntOrString::Int(settings.port),
                 ..HTTPGetAction::default()
             }),
             period_seconds: Some(2),
             ..Probe::default()
         }),
-        resources: Some(ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".to_owned(), quantity(&settings.cpu_request)),
-                ("memory".to_owned(), quantity(&settings.memory_request)),
-            ])),
-            limits: Some(BTreeMap::from([("memory".to_owned(), quantity(&settings.memory_limit))])),
-            ..ResourceRequirements::default()
-        }),
+        resources: Some(settings.resources.clone()),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
@@ -225,6 +365,12 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         spec: Some(PodSpec {
             containers: vec![container],
             restart_policy: Some("Never".into()),
+            // The pause container is PID 1 of a shared PID namespace, and it reaps every orphan:
+            // the CLI's tool processes (shells, MCP servers, their children) that outlive their
+            // parent are collected instead of piling up as zombies. The worker is then not PID
+            // 1 either, so signals it does not handle keep their default action. The Pod has
+            // one container, so the sharing shows it nothing else.
+            share_process_namespace: Some(true),
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
             termination_grace_period_seconds: Some(20),
@@ -340,6 +486,7 @@ mod tests {
         assert_eq!(c["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
         assert_eq!(pod["spec"]["automountServiceAccountToken"], false);
         assert_eq!(pod["spec"]["restartPolicy"], "Never");
+        assert_eq!(pod["spec"]["shareProcessNamespace"], true, "the pause process reaps orphans");
         assert_eq!(c["resources"]["requests"]["memory"], "512Mi");
         assert_eq!(c["resources"]["limits"]["memory"], "1536Mi");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/healthz");
@@ -378,6 +525,88 @@ mod tests {
             mounts.as_array().is_some_and(|m| m.iter().any(|v| v["mountPath"] == "/srv/web")),
             "the repo at its own path"
         );
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn settings_come_from_the_environment_with_defaults() {
+        let settings = PodSettings::from_env(env(&[(ENV_IMAGE, "cockpit-worker:1.2.3")]), "claude").expect("settings");
+        assert_eq!(
+            settings,
+            PodSettings { image: "cockpit-worker:1.2.3".into(), command: "claude".into(), ..PodSettings::default() }
+        );
+        let settings = PodSettings::from_env(
+            env(&[
+                (ENV_IMAGE, "w:1"),
+                (ENV_DATA_PVC, "data"),
+                (ENV_PORT, "9000"),
+                (
+                    ENV_RESOURCES,
+                    r#"{"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": 2, "memory": "2Gi"}}"#,
+                ),
+            ]),
+            "/bin/cli",
+        )
+        .expect("settings");
+        assert_eq!((settings.data_pvc.as_str(), settings.port, settings.command.as_str()), ("data", 9000, "/bin/cli"));
+        let pod = serde_json::to_value(worker_pod(
+            &WorkerStart {
+                session: &session("Interactive"),
+                account: &account("OAuthToken"),
+                repo_path: "/srv/web",
+                cwd: "/srv/web",
+                conversation: Conversation::New("x"),
+                prompt: None,
+            },
+            &settings,
+        ))
+        .expect("json");
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!(
+            c["resources"],
+            serde_json::json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}})
+        );
+        assert_eq!(c["ports"][0]["containerPort"], 9000);
+        assert_eq!(c["readinessProbe"]["httpGet"]["port"], 9000);
+        assert!(c["args"].to_string().contains("0.0.0.0:9000"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_variable_named() {
+        let err = PodSettings::from_env(env(&[]), "claude").expect_err("no image");
+        assert!(err.to_string().contains(ENV_IMAGE), "{err}");
+        for (value, why) in [
+            ("{", "not JSON"),
+            ("[]", "JSON object"),
+            (r#"{"request": {}}"#, "unknown key"),
+            (r#"{"limits": {"memory": "lots"}}"#, "not a quantity"),
+            (r#"{"limits": {"memory": "1.Gi"}}"#, "not a quantity"),
+            (r#"{"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}"#, "above its limit"),
+        ] {
+            let err =
+                PodSettings::from_env(env(&[(ENV_IMAGE, "w"), (ENV_RESOURCES, value)]), "claude").expect_err(value);
+            let text = err.to_string();
+            assert!(text.starts_with(ENV_RESOURCES) && text.contains(why), "{value}: {text}");
+        }
+        for port in ["0", "70000", "http"] {
+            let err = PodSettings::from_env(env(&[(ENV_IMAGE, "w"), (ENV_PORT, port)]), "claude").expect_err(port);
+            assert!(err.to_string().contains(ENV_PORT), "{err}");
+        }
+    }
+
+    #[test]
+    fn quantities_read_as_kubernetes_reads_them() {
+        assert_eq!(quantity_value("500m"), Some(0.5));
+        assert_eq!(quantity_value("1Ki"), Some(1024.0));
+        assert_eq!(quantity_value("1.5k"), Some(1500.0));
+        assert_eq!(quantity_value("3"), Some(3.0));
+        for bad in ["", "Mi", "1..5", "-1", "1 Gi", "1gb"] {
+            assert_eq!(quantity_value(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -1,22 +1,22 @@
 //! `cockpit serve --runtime kube`: the session controller, the watch that mirrors sessions into
 //! the database (the gateway's cache; the history outlives deleted sessions), the account
-//! housekeeping, and the streams that follow each running worker Pod.
+//! controller ([`super::account`]), and the streams that follow each running worker Pod.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_crds::ClaudeSession;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 
-use super::controller::{Context, error_policy, reconcile_session};
+use super::account::AccountContext;
+use super::controller::{Context, WorkerTarget, error_policy, reconcile_session};
 use super::pod::PodSettings;
 use crate::app::App;
 use crate::store::SessionRow;
@@ -51,14 +51,17 @@ fn row_of(session: &ClaudeSession) -> Option<SessionRow> {
     })
 }
 
-/// Mirrors one session object into the database.
+/// Mirrors one session object into the database, with a `state` history entry for every
+/// change of phase or activity (as the local runtime records them).
 async fn mirror(app: &App, session: &ClaudeSession) -> anyhow::Result<()> {
     let Some(row) = row_of(session) else { return Ok(()) };
-    match app.store.get_session(&row.id).await? {
+    let now = Utc::now();
+    let previous = match app.store.get_session(&row.id).await? {
         Some(existing) => {
             if existing.status != row.status {
-                app.store.update_status(&row.id, &row.status, Utc::now()).await?;
+                app.store.update_status(&row.id, &row.status, now).await?;
             }
+            Some(existing.status)
         }
         None => {
             // A new object may reuse the name of a deleted one.
@@ -66,7 +69,13 @@ async fn mirror(app: &App, session: &ClaudeSession) -> anyhow::Result<()> {
                 app.store.mark_deleted(&old.id, Utc::now()).await?;
             }
             app.store.insert_session(&row).await?;
+            None
         }
+    };
+    let (phase, activity) = (row.status.phase, row.status.activity);
+    if previous.is_none_or(|p| p.phase != phase || p.activity != activity) {
+        let data = serde_json::json!({ "phase": phase, "activity": activity, "account": row.status.account });
+        app.store.append_event(&row.id, now, "state", &data).await?;
     }
     if let Some(updated) = app.store.get_session(&row.id).await? {
         app.announce_session(&updated);
@@ -79,7 +88,6 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
     let ns = settings.namespace.clone();
     let sessions: Api<ClaudeSession> = Api::namespaced(client.clone(), &ns);
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-    let accounts: Api<ClaudeAccount> = Api::namespaced(client.clone(), &ns);
 
     // The mirror: every session object into the database.
     let mirror_app = app.clone();
@@ -106,37 +114,23 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         }
     });
 
-    // Accounts whose reset passed become eligible again by themselves.
-    let housekeeping = accounts.clone();
-    tokio::spawn(async move {
-        loop {
-            if let Ok(list) = housekeeping.list(&Default::default()).await {
-                for account in list.items {
-                    let expired =
-                        account.status.as_ref().and_then(|s| s.rate_limited_until).is_some_and(|t| t <= Utc::now());
-                    if expired {
-                        let patch =
-                            serde_json::json!({ "status": { "rateLimitedUntil": null, "rateLimitWindow": null } });
-                        let _ = housekeeping
-                            .patch_status(&account.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                            .await;
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(15)).await;
-        }
-    });
-
-    // Followers: one upstream stream per running worker Pod.
+    // Followers: one upstream stream per running worker Pod (session name → Pod name).
     let (trigger_tx, trigger_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let followed: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let ctx_states: Arc<Mutex<HashMap<String, cockpit_crds::WorkerState>>> = Arc::default();
     let follow_app = app.clone();
     let follow_states = ctx_states.clone();
+    let follow_trigger = trigger_tx.clone();
     let follow = {
         let followed = followed.clone();
-        move |uid: &str, name: &str, pod: &str, endpoint: &str| {
+        move |uid: &str, name: &str, target: Option<WorkerTarget<'_>>| {
             let mut map = followed.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(WorkerTarget { pod, endpoint }) = target else {
+                // No running worker: a follower still connecting gives up (one that is connected
+                // reads to the end of the worker's output first).
+                map.remove(name);
+                return;
+            };
             if map.get(name).map(String::as_str) == Some(pod) {
                 return;
             }
@@ -145,8 +139,8 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
             let (app, uid, name, pod, endpoint) =
                 (follow_app.clone(), uid.to_owned(), name.to_owned(), pod.to_owned(), endpoint.to_owned());
             let followed = followed.clone();
-            let states: Arc<Mutex<HashMap<String, cockpit_crds::WorkerState>>> = follow_states.clone();
-            let trigger = trigger_tx.clone();
+            let states = follow_states.clone();
+            let trigger = follow_trigger.clone();
             tokio::spawn(async move {
                 let stream = match app.runtime.stream(&uid).await {
                     Ok(stream) => stream,
@@ -155,20 +149,17 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
                         return;
                     }
                 };
+                tracing::info!(session = %name, %pod, %endpoint, "following the worker");
                 let (generation, base) = stream.begin_worker(None);
-                let alive_name = name.clone();
                 let alive_pod = pod.clone();
-                let alive_map = followed.clone();
                 stream
                     .follow(
                         endpoint,
                         generation,
                         base,
-                        move || {
-                            alive_map.lock().unwrap_or_else(|p| p.into_inner()).get(&alive_name) == Some(&alive_pod)
-                        },
+                        move || followed.lock().unwrap_or_else(|p| p.into_inner()).get(&name) == Some(&alive_pod),
                         move |state| {
-                            states.lock().unwrap_or_else(|p| p.into_inner()).insert(name.clone(), state);
+                            states.lock().unwrap_or_else(|p| p.into_inner()).insert(pod.clone(), state);
                             let _ = trigger.send(());
                         },
                     )
@@ -177,18 +168,32 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         }
     };
 
+    // Accounts: status kept current; one that becomes eligible again wakes the sessions.
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter { controller: "cockpit".into(), instance: std::env::var("HOSTNAME").ok() },
+    );
+    let account_ctx = Arc::new(AccountContext {
+        client: client.clone(),
+        recorder: Some(recorder.clone()),
+        on_eligible: Some(Box::new(move |account: &str| {
+            tracing::debug!(%account, "account eligible; reconciling the sessions");
+            let _ = trigger_tx.send(());
+        })),
+    });
+    let account_ns = ns.clone();
+    tokio::spawn(async move { super::account::run(account_ctx, &account_ns).await });
+
     let ctx = Arc::new(Context {
         client: client.clone(),
         pods: settings.pods.clone(),
         repos: app.config.repos.iter().map(|r| (r.name.clone(), r.path.clone())).collect::<HashMap<String, PathBuf>>(),
         data_dir: app.data_dir.clone(),
         worker_states: ctx_states,
-        recorder: Some(Recorder::new(
-            client.clone(),
-            Reporter { controller: "cockpit".into(), instance: std::env::var("HOSTNAME").ok() },
-        )),
+        recorder: Some(recorder),
         max_sessions: app.config.limits.max_concurrent_sessions as usize,
         follow: Some(Box::new(follow)),
+        failures: Mutex::default(),
     });
     let triggers = futures_util::stream::unfold(trigger_rx, |mut rx| async move { rx.recv().await.map(|()| ((), rx)) });
     Controller::new(sessions, watcher::Config::default())
