@@ -150,6 +150,44 @@ async fn a_slow_client_does_not_stall_the_pty_or_a_fast_client() {
 }
 
 #[tokio::test]
+async fn a_slow_mirror_asking_for_replay_gets_every_byte_the_ring_holds() {
+    // 6 MB (under the 8 MiB ring) while the mirror reads nothing: a screen client would be
+    // repainted; a mirror (`lag=replay`, the control plane) is replayed exactly.
+    let (worker, _dir) = start(
+        "sleep 0.5; seq -f 'mirror line %08g ...........................................' 1 100000; echo MIRROR-END; sleep 60",
+        &[],
+    )
+    .await;
+    let mut mirror = connect(&format!("{}&lag=replay", worker.ws_url(Some(0)))).await;
+    let mut seen = Seen::default();
+    read_until(&mut mirror, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    worker.wait_screen("MIRROR-END", T).await;
+    read_until(&mut mirror, &mut seen, T, "the whole output", |s| {
+        contains(&s.output[s.output.len().saturating_sub(64)..], b"MIRROR-END")
+    })
+    .await;
+    assert!(seen.snapshots.is_empty(), "never repainted");
+    assert_eq!(seen.first_offset, Some(0));
+    let text = String::from_utf8_lossy(&seen.output);
+    let numbers: Vec<u64> =
+        text.lines().filter_map(|l| l.strip_prefix("mirror line ")?.get(..8)?.parse().ok()).collect();
+    assert_eq!(numbers.len(), 100_000, "every line");
+    assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64 + 1), "in order");
+
+    let err = tokio_tungstenite::connect_async(format!("{}/ws?lag=sometimes", worker.base.replacen("http", "ws", 1)))
+        .await
+        .expect_err("refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => {
+            assert_eq!(resp.status(), 400);
+            let body = String::from_utf8_lossy(resp.body().as_deref().unwrap_or_default()).into_owned();
+            assert!(body.contains("`lag` must be `repaint` or `replay`"), "{body}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn input_keys_and_resize_reach_the_program() {
     let (worker, _dir) = start(
         "stty -echo; while read -r line; do echo \"got:$line\"; stty size; done",
