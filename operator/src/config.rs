@@ -386,6 +386,12 @@ impl Config {
 
     /// [`Config::hints`] with the environment given as a lookup function.
     pub fn hints_with(&self, env: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        self.hints_for(true, env)
+    }
+
+    /// The hints for a runtime whose accounts come from this file (`accounts_here`: the local
+    /// runtime) or not (Kubernetes: they are `ClaudeAccount` objects, so none here is expected).
+    pub fn hints_for(&self, accounts_here: bool, env: impl Fn(&str) -> Option<String>) -> Vec<String> {
         let mut hints = Vec::new();
         if self.repos.is_empty() {
             hints.push(
@@ -399,7 +405,7 @@ impl Config {
                 hints.push(format!("repo `{}`: directory {} does not exist", repo.name, repo.path.display()));
             }
         }
-        if self.accounts.is_empty() {
+        if accounts_here && self.accounts.is_empty() {
             hints.push(
                 "no accounts configured: sessions use whatever login the `claude` CLI has on this machine; \
                  add `accounts:` (with `tokenEnv` or `tokenFile`, from `claude setup-token`) to the config \

@@ -79,6 +79,11 @@ fn default_config_has_nothing_but_defaults_and_hints_say_what_to_add() {
     assert!(hints[0].starts_with("no repos configured: add `repos:`"), "{hints:?}");
     assert!(hints[1].starts_with("no accounts configured"), "{hints:?}");
     assert!(hints[1].contains("`accounts:`"), "{hints:?}");
+
+    // In Kubernetes mode accounts are ClaudeAccount objects: none in the file is no hint.
+    let kube = config.hints_for(false, |_| None);
+    assert_eq!(kube.len(), 1, "{kube:?}");
+    assert!(kube[0].starts_with("no repos configured"), "{kube:?}");
 }
 
 #[test]
