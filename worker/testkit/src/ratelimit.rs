@@ -14,6 +14,20 @@ pub enum Window {
     Opus,
 }
 
+impl std::str::FromStr for Window {
+    type Err = String;
+
+    /// `session`, `weekly` or `opus`.
+    fn from_str(s: &str) -> Result<Window, String> {
+        match s {
+            "session" => Ok(Window::Session),
+            "weekly" => Ok(Window::Weekly),
+            "opus" => Ok(Window::Opus),
+            other => Err(format!("unknown window {other:?} (session, weekly or opus)")),
+        }
+    }
+}
+
 impl Window {
     /// The value of `anthropic-ratelimit-unified-representative-claim`.
     pub fn claim(self) -> &'static str {

@@ -83,6 +83,12 @@ impl StandIn {
         lock(&self.shared).limits.insert(token.to_string(), window);
     }
 
+    /// A cloneable handle that sets and clears token limits while the server runs (e.g. from
+    /// commands a test sends the stand-in process).
+    pub fn limits_handle(&self) -> LimitsHandle {
+        LimitsHandle { shared: self.shared.clone() }
+    }
+
     /// A cloneable getter of [`StandIn::requests`] that outlives borrows of `self`.
     pub fn requests_handle(&self) -> impl Fn() -> Vec<RecordedRequest> + Send + Sync + 'static {
         let shared = self.shared.clone();
@@ -150,6 +156,24 @@ fn sse_response(request_id: &str, extra: &Headers, events: Vec<sse::Event>, pace
         .header(header::CACHE_CONTROL, "no-cache")
         .header("request-id", request_id);
     with_headers(builder, extra).body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// Sets and clears token limits of a running [`StandIn`].
+#[derive(Clone)]
+pub struct LimitsHandle {
+    shared: Shared,
+}
+
+impl LimitsHandle {
+    /// See [`StandIn::limit_token`].
+    pub fn limit_token(&self, token: &str, window: Window) {
+        lock(&self.shared).limits.insert(token.to_string(), window);
+    }
+
+    /// See [`StandIn::clear_limit`].
+    pub fn clear_limit(&self, token: &str) {
+        lock(&self.shared).limits.remove(token);
+    }
 }
 
 /// The single handler: routes by path.
