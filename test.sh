@@ -77,7 +77,10 @@ fi
 say "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
+# Every test binary runs even when one fails (all failures show in one run).
+status=0
+cargo test --workspace --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -69,8 +69,9 @@ fn free_port() -> u16 {
 /// Starts the stand-ins and `cockpit serve --runtime kube`; `cli` is the worker's CLI script
 /// body, `accounts` what to create first.
 async fn cluster(cli: &str, accounts: &[(&str, i32, Option<&str>)]) -> Cluster {
-    // Not under /tmp: the worker Pod mounts an emptyDir there, which would hide the test's files.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tmp");
+    // Under /tmp or not (CI clones into /tmp): nothing the Pods use is reached through a
+    // host path that their `/tmp` emptyDir would hide.
+    let dir = tempfile::tempdir().expect("tmp");
     let api = ApiServer::start().await;
     // The schema and CEL rules of the CRDs, as the real API server applies them.
     api.validate_with("claudesessions", |obj| {
@@ -87,8 +88,8 @@ async fn cluster(cli: &str, accounts: &[(&str, i32, Option<&str>)]) -> Cluster {
     api.write_kubeconfig(&kubeconfig, NS);
     let cli = script(dir.path(), "cli.sh", cli);
     let repo = git_repo(dir.path());
-    let config =
-        format!("repos:\n  - name: demo\n    path: {}\nworker:\n  command: {}\n", repo.display(), cli.display());
+    // The worker image has the CLI on its PATH as `claude` (here: the test's script).
+    let config = format!("repos:\n  - name: demo\n    path: {}\nworker:\n  command: claude\n", repo.display());
     let port = free_port();
     let port_text = port.to_string();
     let kubeconfig_text = kubeconfig.display().to_string();
@@ -110,7 +111,10 @@ async fn cluster(cli: &str, accounts: &[(&str, i32, Option<&str>)]) -> Cluster {
     // directory (in the chart both mount the same PVC).
     let images = HashMap::from([(
         IMAGE.to_owned(),
-        HashMap::from([("cockpit".to_owned(), PathBuf::from(env!("CARGO_BIN_EXE_cockpit")))]),
+        HashMap::from([
+            ("cockpit".to_owned(), PathBuf::from(env!("CARGO_BIN_EXE_cockpit"))),
+            ("claude".to_owned(), cli.clone()),
+        ]),
     )]);
     let kubelet = Kubelet::start(
         api.clone(),

@@ -204,7 +204,7 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                 let id = resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
                 let conversation = if resume.is_some() { Conversation::Resume(&id) } else { Conversation::New(&id) };
                 let repo_path = repo.to_string_lossy();
-                let cwd = cwd.to_string_lossy();
+                let cwd = super::pod::pod_cwd(&cwd, &ctx.data_dir);
                 let pod = worker_pod(
                     &WorkerStart {
                         session,

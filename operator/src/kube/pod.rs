@@ -238,6 +238,16 @@ fn labels(session: &str, account: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The working directory of a worker as its Pod sees it: a session's worktree lives on the
+/// data volume, which the Pod mounts at [`WORKTREES`] (the control plane sees it under its data
+/// dir); a repo used as it is (not a git repo) has the same path in the Pod (a hostPath mount).
+pub fn pod_cwd(cwd: &std::path::Path, data_dir: &std::path::Path) -> String {
+    match cwd.strip_prefix(data_dir.join("worktrees")) {
+        Ok(rest) => std::path::Path::new(WORKTREES).join(rest).to_string_lossy().into_owned(),
+        Err(_) => cwd.to_string_lossy().into_owned(),
+    }
+}
+
 /// The worker Pod for `start`: owned by the session, the account's token from its Secret
 /// through `secretKeyRef` (never copied), non-root, read-only root filesystem, no privilege
 /// escalation, all capabilities dropped, requests and limits, a readiness probe on `/healthz`,
@@ -460,6 +470,13 @@ mod tests {
             &PodSettings::default(),
         );
         serde_json::to_value(pod).expect("json")
+    }
+
+    #[test]
+    fn a_worktree_is_found_on_the_data_volume_and_a_plain_repo_at_its_own_path() {
+        let data = std::path::Path::new("/tmp/x/data");
+        assert_eq!(pod_cwd(&data.join("worktrees/web/fix-tests"), data), "/data/worktrees/web/fix-tests");
+        assert_eq!(pod_cwd(std::path::Path::new("/srv/notes"), data), "/srv/notes");
     }
 
     #[test]

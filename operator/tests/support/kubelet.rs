@@ -297,16 +297,25 @@ fn mounts(inner: &Inner, pod: &Value, sandbox: &Path) -> Result<Vec<(String, Pat
 }
 
 /// The host path for a path inside the container (unchanged when no mount covers it).
+/// The host path of a container path: through the most specific mount that holds it (as in a
+/// container, where a mount at `/tmp/a` hides the part of a `/tmp` mount under it).
 fn host_path(mounts: &[(String, PathBuf)], path: &str) -> String {
+    let mut best: Option<(usize, String)> = None;
     for (mount, host) in mounts {
-        if path == mount {
-            return host.to_string_lossy().into_owned();
-        }
-        if let Some(rest) = path.strip_prefix(mount.as_str()).and_then(|r| r.strip_prefix('/')) {
-            return host.join(rest).to_string_lossy().into_owned();
+        let mapped = if path == mount {
+            Some(host.to_string_lossy().into_owned())
+        } else {
+            path.strip_prefix(mount.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .map(|rest| host.join(rest).to_string_lossy().into_owned())
+        };
+        if let Some(mapped) = mapped
+            && best.as_ref().is_none_or(|(len, _)| mount.len() > *len)
+        {
+            best = Some((mount.len(), mapped));
         }
     }
-    path.to_owned()
+    best.map_or_else(|| path.to_owned(), |(_, mapped)| mapped)
 }
 
 fn secret_value(inner: &Inner, name: &str, key: &str) -> Result<String, Waiting> {
@@ -345,8 +354,17 @@ fn start_container(inner: &Arc<Inner>, pod: &Value) -> Result<(u32, String), Wai
     let mounts = mounts(inner, pod, &sandbox)?;
 
     let ip = format!("127.0.0.{}", 2 + NEXT_IP.fetch_add(1, Ordering::SeqCst) % 250);
-    let mut env: Vec<(String, String)> =
-        vec![("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))];
+    // The image's programs are on the container's PATH (e.g. `claude`, as in the worker image).
+    let image_bin = sandbox.join("image-bin");
+    std::fs::create_dir_all(&image_bin).map_err(|e| waiting("CreateContainerError", e.to_string()))?;
+    for (program, path) in binaries {
+        let link = image_bin.join(program);
+        if !link.exists() {
+            std::os::unix::fs::symlink(path, &link).map_err(|e| waiting("CreateContainerError", e.to_string()))?;
+        }
+    }
+    let host_path_var = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    let mut env: Vec<(String, String)> = vec![("PATH".into(), format!("{}:{host_path_var}", image_bin.display()))];
     for var in container.get("env").and_then(Value::as_array).cloned().unwrap_or_default() {
         let var_name = var.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
         let value = if let Some(value) = var.get("value").and_then(Value::as_str) {
