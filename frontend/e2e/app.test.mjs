@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cockpit, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+import { Cockpit, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
 
 const T = 90_000;
 let standIn;
@@ -321,16 +321,24 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await page.locator('[data-testid=message]').blur();
   });
 
-  it('shows a usage limit with a countdown and moves the session to the next account', async () => {
-    await send('this one hits the limit RL5H');
-    const limited = await waitSession('the session to leave alpha', 'phone', (s) => s.status.rotations >= 1 || s.status.phase === 'RateLimited');
-    assert.ok(limited);
-    // The stand-in binary limits by trigger word, not by token: the prompt re-sent on beta
-    // hits the limit again, so both accounts end up limited and the session waits.
+  it('moves the session to the next account when its account hits a usage limit, and the conversation goes on', async () => {
+    await standIn.command(`limit ${TOKEN_ALPHA}`);
+    await send('go on');
+    const moved = await waitSession('the session to move to beta', 'phone', (s) => s.status.account === 'beta' && s.status.rotations >= 1);
+    assert.equal(moved.spec.repo, 'demo');
+    // The stand-in answers on beta (it reads the turn that hit the limit and the re-sent one).
+    await waitScreen('you said "go on');
+    await waitSession('the turn to end on beta', 'phone', (s) => s.live?.activity === 'Idle');
+    await shot(page, '11-session-continued-on-beta');
+  });
+
+  it('shows a usage limit with a countdown when every account is limited', async () => {
+    await standIn.command(`limit ${TOKEN_BETA}`);
+    await send('and now?');
     await waitSession('the session to be rate limited', 'phone', (s) => s.status.phase === 'RateLimited' || s.live?.activity === 'RateLimited');
     await page.waitForSelector('[data-testid=badge][data-kind=RateLimited]', { timeout: T });
     await page.waitForSelector('[data-testid=countdown]', { timeout: T });
-    await shot(page, '11-session-rate-limited');
+    await shot(page, '12-session-rate-limited');
     const s = await session('phone');
     assert.ok(s.status.rotations >= 1, 'rotated to the next account');
     assert.equal(s.status.rateLimit?.window, 'session');
@@ -352,6 +360,8 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     assert.match(await alpha.locator('[data-testid=account-countdown]').textContent(), /\d+h \d\dm/);
     assert.ok(Number(await alpha.locator('[data-testid=account-sessions]').textContent()) >= 1);
     await shot(page, '13-accounts-limited');
+    // The limit is over (at the API too): reset it by hand.
+    await standIn.command(`clear ${TOKEN_ALPHA}`);
     await alpha.locator('[data-testid=reset-limit]').tap();
     await until('alpha to be reset', async () => {
       const accounts = await cockpit.api('/api/accounts');

@@ -61,9 +61,9 @@ process.on('exit', () => {
 });
 
 /** Spawns a process and resolves with its `listening on http://ADDR` URL. */
-function spawnListening(bin, args, { env, cwd, log }) {
+function spawnListening(bin, args, { env, cwd, log, stdin = 'ignore' }) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { env, cwd, stdio: [stdin, 'pipe', 'pipe'] });
     children.add(child);
     child.on('exit', () => children.delete(child));
     let out = '';
@@ -90,9 +90,30 @@ function spawnListening(bin, args, { env, cwd, log }) {
   });
 }
 
+/**
+ * The stand-in Messages API. `command('limit TOKEN [window]')` / `command('clear TOKEN')` make
+ * every later request with that token hit (or no longer hit) a usage limit.
+ */
 export async function startStandIn() {
-  const { child, url } = await spawnListening(STAND_IN_BIN, ['--listen', '127.0.0.1:0'], { env: process.env });
-  return { url, stop: () => child.kill('SIGTERM') };
+  const { child, url } = await spawnListening(STAND_IN_BIN, ['--listen', '127.0.0.1:0'], { env: process.env, stdin: 'pipe' });
+  let answers = '';
+  child.stdout.on('data', (d) => (answers += d));
+  const command = (line) =>
+    new Promise((resolvePromise, reject) => {
+      const seen = answers.length;
+      const timer = setTimeout(() => reject(new Error(`the stand-in did not answer ${line}`)), 10_000);
+      const check = () => {
+        const m = /^(ok|error: .*)$/m.exec(answers.slice(seen));
+        if (!m) return;
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        if (m[1] === 'ok') resolvePromise();
+        else reject(new Error(`the stand-in refused ${line}: ${m[1]}`));
+      };
+      child.stdout.on('data', check);
+      child.stdin.write(`${line}\n`);
+    });
+  return { url, command, stop: () => child.kill('SIGTERM') };
 }
 
 /** A control plane with the demo repo and two accounts, alpha (priority 10) and beta (5). */
