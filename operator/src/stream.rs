@@ -485,8 +485,14 @@ impl SessionStream {
                 self.push(payload.get(skip..).unwrap_or_default())
             }
             BinaryKind::Snapshot => {
-                // A repaint stands in for bytes the worker could not replay: it becomes
-                // output at our end, and the worker's live bytes continue after it.
+                // A repaint stands in for bytes the worker could not replay (they fell out of
+                // its ring before this mirror read them): it becomes output at our end, and the
+                // worker's live bytes continue after it.
+                tracing::warn!(
+                    session = %self.session_id,
+                    worker_offset,
+                    "the worker no longer held output this mirror had not read: repainted"
+                );
                 *base = end + len - worker_offset;
                 self.push(payload)
             }
