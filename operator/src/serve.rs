@@ -113,6 +113,20 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     // Web Push: the VAPID key (made on the first start, reused after) and the notifier, which
     // follows the change feed from before the controller announces anything.
     let notifier = crate::push::notifier::start(app.clone()).await.context("starting Web Push notifications")?;
+    // Output streams of sessions nobody watches are closed (their output stays in the database).
+    tokio::spawn({
+        let runtime = app.runtime.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                let closed = runtime.close_unused_streams().await;
+                if closed > 0 {
+                    tracing::debug!(closed, open = runtime.open_streams(), "closed unused output streams");
+                }
+            }
+        }
+    });
     let controller = match &kube {
         None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
         Some(backend) => {

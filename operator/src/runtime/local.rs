@@ -75,6 +75,8 @@ pub struct LocalRuntime {
     store: Store,
     handles: Mutex<HashMap<String, Handle>>,
     streams: Mutex<HashMap<String, Arc<SessionStream>>>,
+    /// Streams found unused by the last sweep (closed when the next one finds them unused too).
+    unused_streams: Mutex<std::collections::HashSet<String>>,
     next_generation: Mutex<u64>,
     notify: mpsc::UnboundedSender<String>,
 }
@@ -91,6 +93,7 @@ impl LocalRuntime {
             store,
             handles: Mutex::new(HashMap::new()),
             streams: Mutex::new(HashMap::new()),
+            unused_streams: Mutex::new(std::collections::HashSet::new()),
             next_generation: Mutex::new(0),
             notify,
         })
@@ -103,6 +106,42 @@ impl LocalRuntime {
         }
         let stream = SessionStream::open(session_id, self.store.clone(), 120, 40).await?;
         Ok(lock(&self.streams).entry(session_id.to_owned()).or_insert(stream).clone())
+    }
+
+    /// Closes the output streams nobody uses: no worker follows them and no client reads them
+    /// (only this registry holds them) on two sweeps in a row. Their output is in the database
+    /// (written back first); opening one again reads it from there. Returns how many closed.
+    pub async fn close_unused_streams(&self) -> usize {
+        let unused: Vec<(String, Arc<SessionStream>)> = lock(&self.streams)
+            .iter()
+            .filter(|(_, stream)| Arc::strong_count(stream) == 1)
+            .map(|(id, stream)| (id.clone(), stream.clone()))
+            .collect();
+        let seen_before = std::mem::take(&mut *lock(&self.unused_streams));
+        let mut closed = 0;
+        for (id, stream) in unused {
+            if !seen_before.contains(&id) || self.has_worker(&id) {
+                lock(&self.unused_streams).insert(id);
+                continue;
+            }
+            if let Err(err) = stream.persist().await {
+                tracing::warn!(session = %id, "keeping an unused stream open: {err:#}");
+                continue;
+            }
+            drop(stream);
+            let mut streams = lock(&self.streams);
+            // Still unused (no client came meanwhile): close it.
+            if streams.get(&id).is_some_and(|s| Arc::strong_count(s) == 1) {
+                streams.remove(&id);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// How many output streams are open.
+    pub fn open_streams(&self) -> usize {
+        lock(&self.streams).len()
     }
 
     /// What is observed of the session's worker.
