@@ -130,9 +130,11 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     let controller = match &kube {
         None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
         Some(backend) => {
-            let pods =
-                crate::kube::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
-                    .context("the worker Pod settings")?;
+            let pods = crate::kube::pod::PodSettings {
+                ring_bytes: Some(app.config.worker.ring_bytes),
+                ..crate::kube::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
+                    .context("the worker Pod settings")?
+            };
             let settings = crate::kube::run::KubeSettings { namespace: backend.namespace.clone(), pods };
             let (app, client) = (app.clone(), backend.client.clone());
             tokio::spawn(async move {

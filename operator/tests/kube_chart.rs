@@ -80,6 +80,7 @@ fn worker_resources(env: &[(String, String)]) -> Result<Value, String> {
         cwd: "/srv/web",
         conversation: Conversation::New("x"),
         prompt: None,
+        size: None,
     };
     let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
     Ok(pod["spec"]["containers"][0]["resources"].clone())

@@ -25,6 +25,7 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         max_sessions: 8,
         follow: None,
         failures: Mutex::default(),
+        terminal_size: None,
     })
 }
 

@@ -455,7 +455,8 @@ async fn a_usage_limit_moves_the_conversation_to_a_new_pod_on_the_next_account()
     let cli = format!(
         r#"{VERSION}if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_ALPHA}' ]; then
   echo "✻ Thinking… (esc to interrupt)"
-  sleep 1
+  # Long enough for a worker on a loaded machine to see it working before the limit.
+  sleep 3
   printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n────\n❯ \n────\n'
   exec sleep 600
 fi

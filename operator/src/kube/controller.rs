@@ -76,7 +76,13 @@ pub struct Context {
     pub follow: Option<Follow>,
     /// Failed reconciles in a row, per session name (for the retry backoff).
     pub failures: Mutex<HashMap<String, u32>>,
+    /// The terminal size a session's clients last set, by session uid (a worker that takes
+    /// over starts at it). None in tests.
+    pub terminal_size: Option<TerminalSize>,
 }
+
+/// Looks up the terminal size of a session by uid.
+pub type TerminalSize = Box<dyn Fn(&str) -> Option<(u16, u16)> + Send + Sync>;
 
 /// The reconcile entry point for kube-runtime's `Controller`.
 pub async fn reconcile_session(session: Arc<ClaudeSession>, ctx: Arc<Context>) -> Result<Requeue, Error> {
@@ -213,6 +219,7 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                         cwd: &cwd,
                         conversation,
                         prompt: prompt.as_deref(),
+                        size: session.uid().and_then(|uid| ctx.terminal_size.as_ref().and_then(|size| size(&uid))),
                     },
                     &ctx.pods,
                 );

@@ -51,6 +51,9 @@ pub struct PodSettings {
     /// The port the worker serves on (container port, readiness probe, the control plane's
     /// upstream connection).
     pub port: i32,
+    /// Output bytes each worker keeps (the config's `worker.ringBytes`); none: the worker's
+    /// default.
+    pub ring_bytes: Option<usize>,
 }
 
 /// The default requests and limits of a worker: a quarter core and 512 MiB requested, at most
@@ -75,6 +78,7 @@ impl Default for PodSettings {
             command: "claude".into(),
             resources: default_resources(),
             port: WORKER_PORT,
+            ring_bytes: None,
         }
     }
 }
@@ -125,6 +129,7 @@ impl PodSettings {
             command: command.to_owned(),
             resources,
             port,
+            ring_bytes: None,
         })
     }
 }
@@ -217,6 +222,9 @@ pub struct WorkerStart<'a> {
     pub conversation: Conversation<'a>,
     /// The prompt to start with.
     pub prompt: Option<&'a str>,
+    /// The terminal size the session's clients last set `(cols, rows)`, for a worker that takes
+    /// over (after a rotation); none: the worker's default.
+    pub size: Option<(u16, u16)>,
 }
 
 /// Which conversation a worker runs.
@@ -282,6 +290,12 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
     }
     if let Some(prompt) = start.prompt {
         args.extend(["--prompt".into(), prompt.to_owned()]);
+    }
+    if let Some((cols, rows)) = start.size {
+        args.extend(["--cols".into(), cols.to_string(), "--rows".into(), rows.to_string()]);
+    }
+    if let Some(ring_bytes) = settings.ring_bytes {
+        args.extend(["--ring-bytes".into(), ring_bytes.to_string()]);
     }
     if let Some(model) = &spec.model {
         args.extend(["--model".into(), model.clone()]);
@@ -466,6 +480,7 @@ mod tests {
                 cwd: "/data/worktrees/web/fix-tests",
                 conversation,
                 prompt: Some("fix the tests"),
+                size: None,
             },
             &PodSettings::default(),
         );
@@ -578,6 +593,7 @@ mod tests {
                 cwd: "/srv/web",
                 conversation: Conversation::New("x"),
                 prompt: None,
+                size: Some((61, 23)),
             },
             &settings,
         ))
@@ -590,6 +606,24 @@ mod tests {
         assert_eq!(c["ports"][0]["containerPort"], 9000);
         assert_eq!(c["readinessProbe"]["httpGet"]["port"], 9000);
         assert!(c["args"].to_string().contains("0.0.0.0:9000"));
+        let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+        assert!(args.windows(4).any(|w| w == ["--cols", "61", "--rows", "23"]), "{args:?}");
+        assert!(!args.contains(&"--ring-bytes"), "the worker's default ring: {args:?}");
+
+        let settings = PodSettings { ring_bytes: Some(4 << 20), ..settings };
+        let start = WorkerStart {
+            session: &session("Interactive"),
+            account: &account("OAuthToken"),
+            repo_path: "/srv/web",
+            cwd: "/srv/web",
+            conversation: Conversation::New("x"),
+            prompt: None,
+            size: None,
+        };
+        let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
+        let args = pod["spec"]["containers"][0]["args"].to_string();
+        assert!(args.contains(r#""--ring-bytes","4194304""#), "{args}");
+        assert!(!args.contains("--cols"), "{args}");
     }
 
     #[test]

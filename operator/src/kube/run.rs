@@ -194,6 +194,10 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         max_sessions: app.config.limits.max_concurrent_sessions as usize,
         follow: Some(Box::new(follow)),
         failures: Mutex::default(),
+        terminal_size: Some(Box::new({
+            let runtime = app.runtime.clone();
+            move |uid: &str| runtime.open_stream_size(uid)
+        })),
     });
     let triggers = futures_util::stream::unfold(trigger_rx, |mut rx| async move { rx.recv().await.map(|()| ((), rx)) });
     Controller::new(sessions, watcher::Config::default())

@@ -139,6 +139,11 @@ impl LocalRuntime {
         closed
     }
 
+    /// The terminal size of a session's open output stream (none when it is not open).
+    pub fn open_stream_size(&self, session_id: &str) -> Option<(u16, u16)> {
+        lock(&self.streams).get(session_id).map(|stream| stream.size())
+    }
+
     /// How many output streams are open.
     pub fn open_streams(&self) -> usize {
         lock(&self.streams).len()
