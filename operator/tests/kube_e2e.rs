@@ -474,10 +474,15 @@ exec sleep 600
     let first_name = first["metadata"]["name"].as_str().expect("name").to_owned();
 
     // The limit hit replaces the pod with one on beta that resumes the same conversation.
-    let second = eventually("a pod on beta", || {
-        c.pods_of("rotating").into_iter().find(|p| p["metadata"]["labels"]["cockpit.dev/account"] == "beta")
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + T;
+    let second = loop {
+        let beta = c.pods_of("rotating").into_iter().find(|p| p["metadata"]["labels"]["cockpit.dev/account"] == "beta");
+        if let Some(pod) = beta {
+            break pod;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for a pod on beta:\n{}", c.report());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let args = second["spec"]["containers"][0]["args"].to_string();
     let view = c.wait_view(&created.id, "the session on beta", |v| v.status.account.as_deref() == Some("beta")).await;
     let conversation = view.status.claude_session_id.clone().expect("conversation id");
