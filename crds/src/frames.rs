@@ -64,10 +64,17 @@ pub enum BinaryFrameError {
 
 /// Encodes a binary frame: header then payload.
 pub fn encode_binary(kind: BinaryKind, offset: u64, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(BINARY_HEADER_LEN + payload.len());
+    let mut out = binary_header(kind, offset, payload.len());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A binary frame's header with room for `payload_len` more bytes: append the payload to it
+/// (for callers that copy the payload straight from elsewhere, e.g. a ring).
+pub fn binary_header(kind: BinaryKind, offset: u64, payload_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BINARY_HEADER_LEN + payload_len);
     out.push(kind as u8);
     out.extend_from_slice(&offset.to_be_bytes());
-    out.extend_from_slice(payload);
     out
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cockpit_crds::WorkerState;
-use cockpit_crds::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, decode_binary, encode_binary};
+use cockpit_crds::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, binary_header, decode_binary, encode_binary};
 use cockpit_worker::ring::OutputRing;
 use cockpit_worker::terminal::Terminal;
 use futures_util::{SinkExt, StreamExt};
@@ -79,6 +79,14 @@ pub struct ClientFrame {
     pub frame: Bytes,
     /// The client's next offset after it.
     pub next: u64,
+    /// True when the frame took the client to the stream's end (it is caught up).
+    pub at_end: bool,
+}
+
+impl ClientFrame {
+    fn new(frame: impl Into<Bytes>, next: u64, end: u64) -> ClientFrame {
+        ClientFrame { frame: frame.into(), next, at_end: next >= end }
+    }
 }
 
 struct Inner {
@@ -258,10 +266,10 @@ impl SessionStream {
                 return Ok(None);
             }
             if caught_up && end - next > RESYNC_LAG {
-                return Ok(Some(ClientFrame { frame: snapshot_frame(&mut inner), next: end }));
+                return Ok(Some(ClientFrame::new(snapshot_frame(&mut inner), end, end)));
             }
             if let Some(last) = inner.last.as_ref().filter(|l| l.offset == next && l.end() == end) {
-                return Ok(Some(ClientFrame { frame: last.frame.clone(), next: end }));
+                return Ok(Some(ClientFrame::new(last.frame.clone(), end, end)));
             }
             let start = inner.ring.start_offset();
             let unpersisted_end = inner.unpersisted_at + inner.unpersisted.len() as u64;
@@ -270,14 +278,12 @@ impl SessionStream {
                 let skip = (next - inner.unpersisted_at) as usize;
                 let bytes = &inner.unpersisted[skip..(skip + MAX_OUTPUT_FRAME).min(inner.unpersisted.len())];
                 let frame = encode_binary(BinaryKind::Output, next, bytes);
-                return Ok(Some(ClientFrame { frame: frame.into(), next: next + bytes.len() as u64 }));
+                return Ok(Some(ClientFrame::new(frame, next + bytes.len() as u64, end)));
             }
             if next >= start {
-                let mut frame = Vec::with_capacity(BINARY_HEADER_LEN + ((end - next) as usize).min(MAX_OUTPUT_FRAME));
-                frame.push(BinaryKind::Output as u8);
-                frame.extend_from_slice(&next.to_be_bytes());
+                let mut frame = binary_header(BinaryKind::Output, next, ((end - next) as usize).min(MAX_OUTPUT_FRAME));
                 let taken = inner.ring.range_into(next, MAX_OUTPUT_FRAME, &mut frame).unwrap_or(0);
-                return Ok(Some(ClientFrame { frame: frame.into(), next: next + taken as u64 }));
+                return Ok(Some(ClientFrame::new(frame, next + taken as u64, end)));
             }
             start
         };
@@ -289,8 +295,9 @@ impl SessionStream {
             anyhow::bail!("output at {next} is neither in memory nor in the database");
         }
         let after = next + bytes.len() as u64;
-        Ok(Some(ClientFrame { frame: encode_binary(BinaryKind::Output, next, &bytes).into(), next: after }))
+        Ok(Some(ClientFrame::new(encode_binary(BinaryKind::Output, next, &bytes), after, self.end_offset())))
     }
+
     /// The latest mirrored worker state (offsets in session terms).
     pub fn state(&self) -> Option<WorkerState> {
         let mut state = self.state.borrow().clone()?;

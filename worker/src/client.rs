@@ -99,10 +99,8 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
         }
     }
     let Attach { frames, mut next_offset, mut live } = hub.attach(from);
-    for frame in frames {
-        if sink.send(Message::Binary(frame.into())).await.is_err() {
-            return;
-        }
+    if send_frames(&mut sink, frames).await.is_err() {
+        return;
     }
     let mut output_open = true;
     loop {
@@ -131,14 +129,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                         let attach = hub.attach_with_snapshot();
                         next_offset = attach.next_offset;
                         live = attach.live;
-                        let mut failed = false;
-                        for frame in attach.frames {
-                            if sink.send(Message::Binary(frame.into())).await.is_err() {
-                                failed = true;
-                                break;
-                            }
-                        }
-                        if failed {
+                        if send_frames(&mut sink, attach.frames).await.is_err() {
                             break;
                         }
                         continue;
@@ -151,14 +142,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                     let attach = hub.resync(next_offset, lag);
                     next_offset = attach.next_offset;
                     live = attach.live;
-                    let mut failed = false;
-                    for frame in attach.frames {
-                        if sink.send(Message::Binary(frame.into())).await.is_err() {
-                            failed = true;
-                            break;
-                        }
-                    }
-                    if failed {
+                    if send_frames(&mut sink, attach.frames).await.is_err() {
                         break;
                     }
                 }
@@ -248,6 +232,17 @@ async fn handle_message(message: Message, hub: &Hub, input: Option<&PtyInput>) -
 
 fn error_frame(refusal: Refusal) -> ServerFrame {
     ServerFrame::Error { code: refusal.code, message: refusal.message }
+}
+
+/// Sends binary frames in order; stops at the first that cannot be sent.
+async fn send_frames<S>(sink: &mut S, frames: Vec<Vec<u8>>) -> Result<(), ()>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    for frame in frames {
+        sink.send(Message::Binary(frame.into())).await.map_err(|_| ())?;
+    }
+    Ok(())
 }
 
 async fn send_json<S>(sink: &mut S, frame: &ServerFrame) -> Result<(), ()>

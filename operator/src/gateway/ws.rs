@@ -112,7 +112,7 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
                         break;
                     }
             }
-            ready = output_after(&stream, &mut end_rx, next) => {
+            ready = output_after(&mut end_rx, next) => {
                 if ready.is_err() {
                     break;
                 }
@@ -122,7 +122,7 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
                         if sink.send(Message::Binary(out.frame)).await.is_err() {
                             break;
                         }
-                        caught_up = caught_up || next >= stream.end_offset();
+                        caught_up = caught_up || out.at_end;
                     }
                     Ok(None) => {}
                     Err(err) => {
@@ -156,15 +156,13 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
     }
 }
 
-/// Resolves when the stream holds output after `next` (at once if it already does).
-async fn output_after(stream: &SessionStream, end: &mut watch::Receiver<u64>, next: u64) -> Result<(), RecvError> {
-    loop {
-        end.borrow_and_update();
-        if stream.end_offset() > next {
-            return Ok(());
-        }
+/// Resolves when the stream's end (as its watch last said) is past `next`, at once if it
+/// already is.
+async fn output_after(end: &mut watch::Receiver<u64>, next: u64) -> Result<(), RecvError> {
+    while *end.borrow_and_update() <= next {
         end.changed().await.map_err(|_| RecvError::Closed)?;
     }
+    Ok(())
 }
 
 /// Validates a client frame and forwards it to the worker; returns an error frame to send
