@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::runtime::events::Recorder;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Resource, ResourceExt};
@@ -191,16 +191,7 @@ pub async fn reconcile_account(account: Arc<ClaudeAccount>, ctx: Arc<AccountCont
     if let Some(recorder) = &ctx.recorder {
         let reference = account.object_ref(&());
         for event in &plan.events {
-            let ev = KubeEvent {
-                type_: if event.warning { EventType::Warning } else { EventType::Normal },
-                reason: event.reason.clone(),
-                note: Some(event.message.chars().take(1000).collect()),
-                action: "Reconcile".into(),
-                secondary: None,
-            };
-            if let Err(err) = recorder.publish(&ev, &reference).await {
-                tracing::debug!(%err, "recording an event");
-            }
+            super::events::publish(recorder, &reference, &event.reason, &event.message, event.warning).await;
         }
     }
     if plan.became_eligible

@@ -12,7 +12,7 @@ use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStat
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder};
+use kube::runtime::events::Recorder;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 
@@ -272,20 +272,8 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
     if let Some(recorder) = &ctx.recorder {
         let reference = session.object_ref(&());
         for event in &plan.events {
-            let ev = KubeEvent {
-                type_: if event.reason == "Failed" || event.reason == "StartFailed" {
-                    EventType::Warning
-                } else {
-                    EventType::Normal
-                },
-                reason: event.reason.clone(),
-                note: Some(event.message.chars().take(1000).collect()),
-                action: "Reconcile".into(),
-                secondary: None,
-            };
-            if let Err(err) = recorder.publish(&ev, &reference).await {
-                tracing::debug!(%err, "recording an event");
-            }
+            let warning = event.reason == "Failed" || event.reason == "StartFailed";
+            super::events::publish(recorder, &reference, &event.reason, &event.message, warning).await;
         }
     }
     Ok(match plan.requeue_at {

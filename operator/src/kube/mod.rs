@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod controller;
+pub mod events;
 pub mod observe;
 pub mod pod;
 pub mod run;
