@@ -451,19 +451,22 @@ async fn a_missing_account_secret_fails_the_session_with_the_kubelets_reason() {
 
 #[tokio::test]
 async fn a_usage_limit_moves_the_conversation_to_a_new_pod_on_the_next_account() {
-    // On alpha: the CLI hits its session limit. On beta: it says what it resumes.
+    // On alpha: the CLI works until the test says so, then hits its session limit. On beta: it
+    // says what it resumes.
+    let signals = tempfile::tempdir().expect("tmp");
+    let go = signals.path().join("limit");
     let cli = format!(
         r#"{VERSION}if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_ALPHA}' ]; then
   echo "✻ Thinking… (esc to interrupt)"
-  # Long enough for a worker on a loaded machine to see it working before the limit.
-  sleep 3
+  while [ ! -e '{go}' ]; do sleep 0.1; done
   printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n────\n❯ \n────\n'
   exec sleep 600
 fi
 if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_BETA}' ]; then echo "on beta with: $*"; fi
 echo CONTINUED-MARK
 exec sleep 600
-"#
+"#,
+        go = go.display()
     );
     let c = cluster(&cli, &[("alpha", 2, Some(TOKEN_ALPHA)), ("beta", 1, Some(TOKEN_BETA))]).await;
     let resp = c.cockpit.post("/api/sessions", json!({"repo_name": "demo", "name": "rotating", "prompt": "go"})).await;
@@ -472,6 +475,12 @@ exec sleep 600
     let first = eventually("the first pod", || c.pods_of("rotating").into_iter().next()).await;
     assert_eq!(first["metadata"]["labels"]["cockpit.dev/account"], "alpha");
     let first_name = first["metadata"]["name"].as_str().expect("name").to_owned();
+    // The worker saw the CLI working; now the limit comes.
+    eventually("the session working on alpha", || {
+        c.session("rotating").filter(|s| s["status"]["activity"] == "Working").map(|_| ())
+    })
+    .await;
+    std::fs::write(&go, b"").expect("go");
 
     // The limit hit replaces the pod with one on beta that resumes the same conversation.
     let deadline = tokio::time::Instant::now() + T;
