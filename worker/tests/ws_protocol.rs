@@ -104,8 +104,13 @@ async fn two_clients_receive_identical_streams() {
 
 #[tokio::test]
 async fn a_slow_client_does_not_stall_the_pty_or_a_fast_client() {
+    // 40 MB in 100 bursts of 400 KB, 30 ms apart (>= 13 MB/s): a client that reads keeps up
+    // even on a loaded machine (an unpaced `yes` outran a debug-built test client on a busy CI
+    // machine, which was then rightly repainted), while one that reads nothing falls 40 MB
+    // behind — five times the ring.
     let (worker, _dir) = start(
-        "sleep 0.5; yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 40000000; echo; echo FLOOD-END; sleep 60",
+        "sleep 0.5; for i in $(seq 100); do yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 400000; sleep 0.03; done; \
+         echo; echo FLOOD-END; sleep 60",
         &[],
     )
     .await;
