@@ -210,3 +210,48 @@ async fn a_client_replaying_from_zero_gets_every_byte_of_a_burst_from_the_databa
     assert_eq!(numbers.len(), 90_000, "every line once");
     assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64 + 1), "in order");
 }
+
+#[tokio::test]
+async fn a_flood_larger_than_the_workers_ring_is_repainted_and_followed_at_full_pace() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 40 MB at once: five times what the worker keeps (8 MiB), faster than the database
+    // takes it. The mirror is repainted where the worker no longer held its bytes and must
+    // keep up (once it crawled at ~0.6 MB/s after such a repaint).
+    let cli = script(
+        dir.path(),
+        "flood-cli.sh",
+        "[ \"$1\" = --version ] && { echo 1.0.0; exit 0; }\nseq -f 'line %09g of the flood, padded to sixty-four bytes or so.....' 1 620000\necho END-MARK\nsleep 300\n",
+    );
+    let cockpit =
+        Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-flood")]).await;
+    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flood"})).await;
+    assert_eq!(resp.status(), 201);
+    let mut slow = connect(&cockpit.ws_url("flood", None)).await;
+    let mut seen = Seen::default();
+    read_until(&mut slow, &mut seen, "the first frames", |s| s.snapshots == 1).await;
+
+    // The flood takes the worker ~2 s here; a mirror at database pace would take a minute.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut screen = String::new();
+    while !screen.contains("END-MARK") {
+        assert!(tokio::time::Instant::now() < deadline, "the mirror fell behind the flood; its screen: {screen}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        screen = cockpit.screen("flood").await;
+    }
+    assert!(screen.contains("line 000620000"), "the last line on the mirrored screen: {screen}");
+
+    // The client that read nothing catches up with repaints, and a replay from 0 is whole:
+    // every persisted byte, in order, up to the marker.
+    let mut replay = connect(&cockpit.ws_url("flood", Some(0))).await;
+    let mut all = Seen::default();
+    read_until(&mut replay, &mut all, "the whole persisted flood", ends_with_marker).await;
+    assert_eq!(all.snapshots, 0);
+    assert_eq!(all.first_offset, Some(0));
+    assert_eq!(all.output.len() as u64, all.next_offset, "no gap");
+    read_until(&mut slow, &mut seen, "the end of the flood", |s| s.next_offset >= all.next_offset).await;
+    assert!(seen.snapshots >= 2, "the slow client was repainted");
+    let text = String::from_utf8_lossy(&all.output);
+    let numbers: Vec<u64> = text.lines().filter_map(|l| l.strip_prefix("line ")?.get(..9)?.parse().ok()).collect();
+    assert!(numbers.len() > 10_000, "the replay holds the flood's lines: {}", numbers.len());
+    assert_eq!(numbers.first(), Some(&1), "from the first line");
+}
