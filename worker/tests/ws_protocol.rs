@@ -213,6 +213,26 @@ async fn input_keys_and_resize_reach_the_program() {
     read_until(&mut ws, &mut seen, T, "new size", |s| contains(&s.output, b"got:raw\r\n20 50")).await;
 }
 
+#[tokio::test]
+async fn a_megabyte_of_input_reaches_the_program_whole_and_in_order() {
+    // A raw-mode terminal takes a few KiB at a time: the rest waits for the program to read,
+    // it is never dropped or reordered.
+    let (worker, _dir) = start(
+        "stty raw -echo; head -c 1000000 > got; printf '\\r\\nbytes=%s lines=%s\\r\\n' \"$(wc -c < got)\" \"$(fold -w 10 got | sort -u | tr '\\n' ,)\"; sleep 30",
+        &[],
+    )
+    .await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let chunk = "0123456789".repeat(5_000);
+    for _ in 0..20 {
+        send_json(&mut ws, json!({"type": "input", "data": chunk})).await;
+    }
+    read_until(&mut ws, &mut seen, T, "the program's count", |s| contains(&s.output, b"bytes=")).await;
+    worker.wait_screen("bytes=1000000 lines=0123456789,", T).await;
+}
+
 async fn ws_send_binary(ws: &mut Ws, bytes: &[u8]) {
     use futures_util::SinkExt;
     ws.send(tokio_tungstenite::tungstenite::Message::Binary(bytes.to_vec().into())).await.expect("send");
