@@ -399,6 +399,8 @@ struct Shared {
 struct ClientResult {
     /// Frame delays in µs: [paced, max].
     delays: [Vec<u32>; 2],
+    /// Receive times (µs since the epoch) of the paced delays, for FANOUT_TIMELINE.
+    paced_at: Vec<u64>,
     snapshots: u64,
     gaps: u64,
 }
@@ -459,7 +461,10 @@ async fn client(url: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool
                 }
                 next = Some(frame.offset + frame.payload.len() as u64);
                 match last_stamp(frame.payload) {
-                    Some((b'@', at)) => out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+                    Some((b'@', at)) => {
+                        out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
+                        out.paced_at.push(rx);
+                    }
                     Some((b'#', at)) => out.delays[1].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
                     _ => {}
                 }
@@ -530,17 +535,36 @@ async fn wait_ready(shared: &Shared, want: usize, what: &str) {
     }
 }
 
-/// Stops the clients and merges their results: ([paced, max] delays, snapshots, gaps).
-async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>) -> ([Vec<u32>; 2], u64, u64) {
+/// Stops the clients and merges their results: ([paced, max] delays, snapshots, gaps). With
+/// FANOUT_TIMELINE set, prints the paced delays' p99 and max per half second (where the tail
+/// comes from: steady or spikes).
+async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str) -> ([Vec<u32>; 2], u64, u64) {
     let mut delays = [Vec::new(), Vec::new()];
+    let mut timeline = Vec::new();
     let (mut snapshots, mut gaps) = (0u64, 0u64);
     for task in tasks {
         let r = task.await.expect("client task");
+        timeline.extend(r.paced_at.iter().copied().zip(r.delays[0].iter().copied()));
         for (all, mine) in delays.iter_mut().zip(r.delays) {
             all.extend(mine);
         }
         snapshots += r.snapshots;
         gaps += r.gaps;
+    }
+    if std::env::var_os("FANOUT_TIMELINE").is_some() && !timeline.is_empty() {
+        let start = timeline.iter().map(|(at, _)| *at).min().unwrap_or(0);
+        let mut buckets: std::collections::BTreeMap<u64, Vec<u32>> = std::collections::BTreeMap::new();
+        for (at, delay) in timeline {
+            buckets.entry((at - start) / 500_000).or_default().push(delay);
+        }
+        let line: Vec<String> = buckets
+            .values_mut()
+            .map(|d| {
+                d.sort_unstable();
+                format!("{:.0}/{:.0}", pct(d, 0.99), pct(d, 1.0))
+            })
+            .collect();
+        println!("timeline {label} (p99/max ms per 0.5 s): {}", line.join(" "));
     }
     (delays, snapshots, gaps)
 }
@@ -658,8 +682,8 @@ async fn run() {
     std::fs::write(dir.join("done"), b"").expect("done");
 
     let _ = stop_tx.send(true);
-    let ([paced_delays, max_delays], snapshots, gaps) = collect(tasks).await;
-    let ([paced_direct, max_direct], direct_snapshots, _) = collect(direct_tasks).await;
+    let ([paced_delays, max_delays], snapshots, gaps) = collect(tasks, "gateway").await;
+    let ([paced_direct, max_direct], direct_snapshots, _) = collect(direct_tasks, "direct").await;
     let peaks = sampler.peaks.lock().unwrap().clone();
     let mut rows = vec![
         PhaseRow {
@@ -740,6 +764,10 @@ async fn run() {
         }
     }
     sampler.stop.store(true, Ordering::Relaxed);
+    if std::env::var_os("FANOUT_TIMELINE").is_some() {
+        let each: Vec<String> = to_print.iter().map(|us| format!("{:.1}", f64::from(*us) / 1000.0)).collect();
+        println!("timeline start latency, POST -> program printed, ms in order: {}", each.join(" "));
+    }
     for v in [&mut total, &mut post, &mut to_print, &mut relay] {
         v.sort_unstable();
     }

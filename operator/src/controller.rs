@@ -17,8 +17,11 @@ use crate::store::SessionRow;
 const TICK: Duration = Duration::from_secs(1);
 
 /// Runs the controller until the trigger channel closes.
+/// A session that waits for a free slot starts the moment one frees (a CLI exits), not at the
+/// next tick.
 pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
     let mut tick = tokio::time::interval(TICK);
+    let mut running = app.runtime.running();
     loop {
         tokio::select! {
             id = triggers.recv() => match id {
@@ -26,6 +29,13 @@ pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
                     if let Err(err) = reconcile_session(&app, &id).await {
                         tracing::warn!(session = %id, "reconcile: {err:#}");
                     }
+                    let now = app.runtime.running();
+                    if now < running
+                        && let Err(err) = reconcile_all(&app).await
+                    {
+                        tracing::warn!("reconcile: {err:#}");
+                    }
+                    running = app.runtime.running();
                 }
                 None => break,
             },
@@ -33,6 +43,7 @@ pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
                 if let Err(err) = reconcile_all(&app).await {
                     tracing::warn!("reconcile: {err:#}");
                 }
+                running = app.runtime.running();
             }
         }
     }

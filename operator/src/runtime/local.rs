@@ -81,6 +81,15 @@ pub struct LocalRuntime {
     notify: mpsc::UnboundedSender<String>,
 }
 
+impl Handle {
+    /// True while the worker lives and has not reported its CLI's exit.
+    fn runs_cli(&self) -> bool {
+        self.exited.is_none()
+            && self.start_failed.is_none()
+            && self.state.as_ref().is_none_or(|s| s.activity != cockpit_crds::Activity::Exited)
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -189,16 +198,18 @@ impl LocalRuntime {
     pub fn active_by_account(&self) -> HashMap<String, u32> {
         let mut out = HashMap::new();
         for h in lock(&self.handles).values() {
-            if h.exited.is_none() && h.start_failed.is_none() {
+            if h.runs_cli() {
                 *out.entry(h.account.clone()).or_insert(0) += 1;
             }
         }
         out
     }
 
-    /// Running (or starting) workers.
+    /// Workers whose CLI runs (or is starting): what `limits.maxConcurrentSessions` counts. A
+    /// worker whose CLI exited stays up a moment to serve its final state and does not count
+    /// (a new session started the moment another ended waited for that before).
     pub fn running(&self) -> usize {
-        lock(&self.handles).values().filter(|h| h.exited.is_none() && h.start_failed.is_none()).count()
+        lock(&self.handles).values().filter(|h| h.runs_cli()).count()
     }
 
     /// True when the session has a live worker.
