@@ -11,7 +11,7 @@
 //!     kind: OAuthToken         # or ApiKey; default OAuthToken
 //!     maxSessions: 3           # optional
 //! limits:
-//!   maxConcurrentSessions: 8   # default 8
+//!   maxConcurrentSessions: 8   # default 8; more wait (Pending) for a CLI to exit
 //! worker:
 //!   command: claude            # default "claude"
 //!   bin: cockpit-worker        # default: next to the cockpit binary, else PATH
@@ -113,7 +113,8 @@ impl fmt::Display for TokenSource {
 /// Global limits (`limits:`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// At most this many sessions run at once. Default 8.
+    /// At most this many sessions run a CLI at once (more wait, `Pending`, and start as soon as
+    /// one's CLI exits). Default 8.
     pub max_concurrent_sessions: u32,
 }
 
