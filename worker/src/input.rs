@@ -1,10 +1,12 @@
 //! The input side of the PTY: a writer thread fed through a channel, and resizing.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use portable_pty::{MasterPty, PtySize};
 use tokio::sync::mpsc;
+
+use crate::pacing::InputClock;
 
 /// Writes to and resizes the PTY. Cheap to share.
 pub struct PtyInput {
@@ -24,8 +26,13 @@ pub enum InputError {
 }
 
 impl PtyInput {
-    /// Starts the writer thread for `writer`.
-    pub fn start(mut writer: Box<dyn Write + Send>, master: Box<dyn MasterPty + Send>) -> PtyInput {
+    /// Starts the writer thread for `writer`; it marks `clock` whenever input reached the
+    /// terminal.
+    pub fn start(
+        mut writer: Box<dyn Write + Send>,
+        master: Box<dyn MasterPty + Send>,
+        clock: Arc<InputClock>,
+    ) -> PtyInput {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1024);
         std::thread::Builder::new()
             .name("pty-writer".into())
@@ -34,6 +41,7 @@ impl PtyInput {
                     if writer.write_all(&bytes).and_then(|()| writer.flush()).is_err() {
                         break;
                     }
+                    clock.mark();
                 }
             })
             .map(drop)

@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod hub;
 pub mod input;
 pub mod oneshot;
+pub mod pacing;
 pub mod pty;
 pub mod ratelimit;
 pub mod ring;

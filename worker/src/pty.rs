@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use portable_pty::{CommandBuilder, MasterPty, PtySize, native_pty_system};
 
+use crate::pacing::{InputClock, Pacer};
+
 /// A spawned child in a PTY.
 pub struct PtyProcess {
     /// The master side, for resizing.
@@ -49,13 +51,23 @@ pub fn spawn(
     Ok(PtyProcess { master: pair.master, child, reader, writer, pid })
 }
 
-/// Reads the PTY until end of file, handing each chunk to `sink`. Runs on its own thread.
-pub fn read_loop(mut reader: Box<dyn Read + Send>, mut sink: impl FnMut(Bytes)) {
+/// Reads the PTY until end of file, handing each chunk to `sink`, trickling output in
+/// batches unless someone types (see [`crate::pacing`]). Runs on its own thread.
+pub fn read_loop(mut reader: Box<dyn Read + Send>, input: &InputClock, mut sink: impl FnMut(Bytes)) {
     let mut buf = vec![0u8; 64 * 1024];
+    let mut pacer = Pacer::default();
+    let started = std::time::Instant::now();
     loop {
+        let asked = std::time::Instant::now();
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => sink(Bytes::copy_from_slice(&buf[..n])),
+            Ok(n) => {
+                let waited = asked.elapsed();
+                sink(Bytes::copy_from_slice(&buf[..n]));
+                if let Some(pause) = pacer.after_read(started.elapsed(), n, waited, input.since_input()) {
+                    std::thread::sleep(pause);
+                }
+            }
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             // EIO is how Linux reports that the child side closed.
             Err(_) => break,

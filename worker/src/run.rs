@@ -191,7 +191,8 @@ fn start_pty(
 ) -> Result<(Option<u32>, Arc<PtyInput>)> {
     let proc = crate::pty::spawn(&opts.command, argv, &opts.cwd, env, opts.cols, opts.rows)?;
     let pid = proc.pid;
-    let input = Arc::new(PtyInput::start(proc.writer, proc.master));
+    let input_clock = Arc::new(crate::pacing::InputClock::default());
+    let input = Arc::new(PtyInput::start(proc.writer, proc.master, input_clock.clone()));
     // The reader never waits for the emulator: it only wakes it (wake-ups coalesce), and the
     // emulator takes whatever the ring holds beyond what it has processed, in large batches.
     let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
@@ -200,7 +201,7 @@ fn start_pty(
     let reader_hub = hub.clone();
     let reader = proc.reader;
     std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
-        crate::pty::read_loop(reader, |data| {
+        crate::pty::read_loop(reader, &input_clock, |data| {
             reader_hub.push_output(data);
             let _ = wake_tx.try_send(());
         });

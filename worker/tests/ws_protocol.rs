@@ -214,6 +214,24 @@ async fn input_keys_and_resize_reach_the_program() {
 }
 
 #[tokio::test]
+async fn output_printed_line_by_line_is_sent_in_batches_but_whole() {
+    // 150 lines a few milliseconds apart (each `sleep` is a process of its own): read as they
+    // come that is ~150 chunks; paced at 10 ms (`pacing::TRICKLE_PACE`) far fewer, every byte.
+    let (worker, _dir) = start(
+        "sleep 0.3; for i in $(seq 150); do echo \"trickle $i\"; sleep 0.002; done; echo TRICKLE-END; sleep 30",
+        &[],
+    )
+    .await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "the last line", |s| contains(&s.output, b"TRICKLE-END")).await;
+    let text = String::from_utf8_lossy(&seen.output);
+    let numbers: Vec<u32> = text.lines().filter_map(|l| l.trim_end().strip_prefix("trickle ")?.parse().ok()).collect();
+    assert_eq!(numbers, (1..=150).collect::<Vec<_>>(), "every line, in order");
+    assert!(seen.output_frames <= 75, "{} frames for 150 lines: not batched", seen.output_frames);
+}
+
+#[tokio::test]
 async fn a_megabyte_of_input_reaches_the_program_whole_and_in_order() {
     // A raw-mode terminal takes a few KiB at a time: the rest waits for the program to read,
     // it is never dropped or reordered.

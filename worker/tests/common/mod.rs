@@ -159,6 +159,8 @@ pub struct Seen {
     pub first_offset: Option<u64>,
     pub next_offset: u64,
     pub snapshots: Vec<(u64, Vec<u8>)>,
+    /// How many output frames came.
+    pub output_frames: usize,
 }
 
 impl Seen {
@@ -187,6 +189,7 @@ impl Seen {
                         assert_eq!(frame.offset, self.next_offset, "output frames are contiguous");
                         self.output.extend_from_slice(frame.payload);
                         self.next_offset += frame.payload.len() as u64;
+                        self.output_frames += 1;
                     }
                 }
             }
