@@ -78,7 +78,8 @@ fn generate(args: &[String]) -> std::process::ExitCode {
         return std::process::ExitCode::from(2);
     };
     let dir = Path::new(dir);
-    let (Ok(rate), Ok(paced_secs), Ok(max_secs)) = (rate.parse::<u64>(), paced_secs.parse::<u64>(), max_secs.parse::<u64>())
+    let (Ok(rate), Ok(paced_secs), Ok(max_secs)) =
+        (rate.parse::<u64>(), paced_secs.parse::<u64>(), max_secs.parse::<u64>())
     else {
         eprintln!("fanout --generate: RATE, PACED_SECS and MAX_SECS are whole numbers");
         return std::process::ExitCode::from(2);
