@@ -35,13 +35,15 @@ async fn a_session_waiting_for_a_slot_starts_as_soon_as_a_cli_exits() {
         cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "second"})).await.status(),
         201
     );
-    let waiting =
-        cockpit.wait_session("second", "the second session waiting", |s| s.status.phase == SessionPhase::Pending).await;
-    assert!(
-        waiting.status.message.as_deref().is_some_and(|m| m.contains("concurrent-session limit")),
-        "says why it waits: {:?}",
-        waiting.status.message
-    );
+    // A new session is Pending from the start: it waits for the slot once the controller says
+    // why.
+    let waiting = cockpit
+        .wait_session("second", "the second session waiting for a slot", |s| {
+            s.status.phase == SessionPhase::Pending
+                && s.status.message.as_deref().is_some_and(|m| m.contains("concurrent-session limit"))
+        })
+        .await;
+    assert!(waiting.status.worker_endpoint.is_none(), "{waiting:#?}");
 
     std::fs::write(&go, b"").expect("go");
     cockpit
