@@ -195,7 +195,11 @@ async fn deleting_a_session_stops_its_worker_and_releases_the_finalizer() {
     let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
     let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
     let s = Arc::new(session(json!({"phase": "Running", "account": "high"}), true));
+    let fresh = serde_json::to_value(s.as_ref()).expect("json");
     let run = tokio::spawn(async move { reconcile_session(s, ctx).await });
+
+    // The object as the API server has it now, not as the cache last saw it.
+    expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
 
     expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
         .await;
@@ -246,6 +250,8 @@ async fn api_errors_fail_the_reconcile_and_are_retried() {
     // A success starts over.
     let c = ctx.clone();
     let ok = tokio::spawn(async move { reconcile_session(Arc::new(session(json!({}), true)), c).await });
+    let fresh = serde_json::to_value(session(json!({}), true)).expect("json");
+    expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
     expect(&mut handle, "GET", PODS, 200, list("PodList", vec![])).await;
     expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![])).await;
     expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
@@ -253,4 +259,53 @@ async fn api_errors_fail_the_reconcile_and_are_retried() {
     ok.await.expect("joined").expect("reconciled");
     let requeue = error_policy(s, &err, ctx);
     assert_eq!(requeue, kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn a_reconcile_from_a_stale_cache_works_on_the_object_as_the_api_server_has_it() {
+    // Right after a rotation: the cache still holds the session as it was on `high`; the API
+    // server has it on `low` with one rotation, and the new pod runs.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let conversation = "11111111-2222-3333-4444-555555555555";
+    let stale =
+        Arc::new(session(json!({"phase": "Running", "account": "high", "claudeSessionId": conversation}), false));
+    let fresh = serde_json::to_value(session(
+        json!({"phase": "Starting", "account": "low", "claudeSessionId": conversation, "rotations": 1}),
+        false,
+    ))
+    .expect("json");
+    let mut limited = account("high", 9);
+    limited["status"] = json!({"rateLimitedUntil": chrono::Utc::now() + chrono::Duration::hours(2)});
+    let mut run = tokio::spawn(async move { reconcile_session(stale, ctx).await });
+
+    expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
+    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-new", "low", "Running")])).await;
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), limited])).await;
+    // Whatever else it does: no pod is stopped or started, and the status keeps the rotation.
+    loop {
+        tokio::select! {
+            done = &mut run => {
+                done.expect("joined").expect("reconciled");
+                break;
+            }
+            request = handle.next_request() => {
+                // None: the reconcile is over (it dropped its client).
+                let Some((request, respond)) = request else {
+                    run.await.expect("joined").expect("reconciled");
+                    break;
+                };
+                let what = format!("{} {}", request.method(), request.uri());
+                assert!(what.starts_with(&format!("PATCH {SESSIONS}/fix/status")), "unexpected {what}");
+                let bytes = request.into_body().collect_bytes().await.expect("body");
+                let sent: Value = serde_json::from_slice(&bytes).expect("json");
+                assert_eq!(sent["status"]["account"], "low", "{sent}");
+                assert_eq!(sent["status"]["rotations"], 1, "{sent}");
+                respond.send_response(
+                    Response::builder().status(200).body(Body::from(serde_json::to_vec(&session_json()).expect("json"))).expect("response"),
+                );
+            }
+        }
+    }
 }

@@ -89,6 +89,13 @@ pub async fn reconcile_session(session: Arc<ClaudeSession>, ctx: Arc<Context>) -
     let ns = session.namespace().unwrap_or_else(|| "default".into());
     let api: Api<ClaudeSession> = Api::namespaced(ctx.client.clone(), &ns);
     let name = session.name_any();
+    // The cache may not have seen this controller's own last status write yet: a reconcile
+    // that a pod event triggers right after a rotation would compute the status from the one
+    // before it and undo it (seen: `rotations` back to 0). Reconcile the object as the API
+    // server has it now.
+    let Some(session) = api.get_opt(&name).await?.map(Arc::new) else {
+        return Ok(Requeue::await_change());
+    };
     let result = finalizer(&api, FINALIZER, session, |event| async {
         match event {
             Finalizer::Apply(session) => apply(&session, &ctx, false).await,
