@@ -16,9 +16,8 @@ use crate::store::SessionRow;
 /// How often every open session is looked at even without a trigger (reset times, free slots).
 const TICK: Duration = Duration::from_secs(1);
 
-/// Runs the controller until the trigger channel closes.
-/// A session that waits for a free slot starts the moment one frees (a CLI exits), not at the
-/// next tick.
+/// Runs the controller until the trigger channel closes. A session that waits for a free slot
+/// starts the moment one frees (a CLI exits), not at the next tick.
 pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
     let mut tick = tokio::time::interval(TICK);
     let mut running = app.runtime.running();
@@ -29,8 +28,7 @@ pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
                     if let Err(err) = reconcile_session(&app, &id).await {
                         tracing::warn!(session = %id, "reconcile: {err:#}");
                     }
-                    let now = app.runtime.running();
-                    if now < running
+                    if app.runtime.running() < running
                         && let Err(err) = reconcile_all(&app).await
                     {
                         tracing::warn!("reconcile: {err:#}");

@@ -148,25 +148,39 @@ fn ends_with_marker(seen: &Seen) -> bool {
     contains(&seen.output[seen.output.len().saturating_sub(4096)..], b"END-MARK")
 }
 
+/// A control plane running one session, `flood`, whose CLI prints `lines` numbered lines of
+/// 64 bytes at once, then `END-MARK`.
+async fn start_flood(dir: &Path, lines: u32) -> Cockpit {
+    let cli = script(
+        dir,
+        "flood-cli.sh",
+        &format!(
+            "[ \"$1\" = --version ] && {{ echo 1.0.0; exit 0; }}\nseq -f 'line %09g of the flood, padded to sixty-four bytes or so.....' 1 {lines}\necho END-MARK\nsleep 300\n"
+        ),
+    );
+    let cockpit = Cockpit::start(dir, &one_repo_config(dir, &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-flood")]).await;
+    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flood"})).await;
+    assert_eq!(resp.status(), 201);
+    cockpit
+}
+
+/// A client that joins the flood session now (a snapshot first, then live output).
+async fn join(cockpit: &Cockpit) -> (Ws, Seen) {
+    let mut ws = connect(&cockpit.ws_url("flood", None)).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, "the first frames", |s| s.snapshots == 1).await;
+    (ws, seen)
+}
+
 #[tokio::test]
 async fn a_client_that_stops_reading_is_repainted_instead_of_sent_everything_it_missed() {
     let dir = tempfile::tempdir().expect("tmp");
     // 7.5 MB of numbered lines, then a marker: far more than the kernel buffers for a client
     // that does not read, within what the worker keeps (8 MiB), so the mirror gets every byte.
-    let cli = script(
-        dir.path(),
-        "flood-cli.sh",
-        "[ \"$1\" = --version ] && { echo 1.0.0; exit 0; }\nseq -f 'line %09g of the flood, padded to sixty-four bytes or so.....' 1 110000\necho END-MARK\nsleep 300\n",
-    );
-    let cockpit =
-        Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-flood")]).await;
-    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flood"})).await;
-    assert_eq!(resp.status(), 201);
+    let cockpit = start_flood(dir.path(), 110_000).await;
 
     // Joins at once (a snapshot, then live), then reads nothing until the flood is over.
-    let mut slow = connect(&cockpit.ws_url("flood", None)).await;
-    let mut seen = Seen::default();
-    read_until(&mut slow, &mut seen, "the first frames", |s| s.snapshots == 1).await;
+    let (mut slow, mut seen) = join(&cockpit).await;
     let view = cockpit
         .wait_session("flood", "the flood to end", |s| s.live.as_ref().is_some_and(|l| l.end_offset > 7_000_000))
         .await;
@@ -217,18 +231,8 @@ async fn a_flood_larger_than_the_workers_ring_is_repainted_and_followed_at_full_
     // 40 MB at once: five times what the worker keeps (8 MiB), faster than the database
     // takes it. The mirror is repainted where the worker no longer held its bytes and must
     // keep up (once it crawled at ~0.6 MB/s after such a repaint).
-    let cli = script(
-        dir.path(),
-        "flood-cli.sh",
-        "[ \"$1\" = --version ] && { echo 1.0.0; exit 0; }\nseq -f 'line %09g of the flood, padded to sixty-four bytes or so.....' 1 620000\necho END-MARK\nsleep 300\n",
-    );
-    let cockpit =
-        Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-flood")]).await;
-    let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flood"})).await;
-    assert_eq!(resp.status(), 201);
-    let mut slow = connect(&cockpit.ws_url("flood", None)).await;
-    let mut seen = Seen::default();
-    read_until(&mut slow, &mut seen, "the first frames", |s| s.snapshots == 1).await;
+    let cockpit = start_flood(dir.path(), 620_000).await;
+    let (mut slow, mut seen) = join(&cockpit).await;
 
     // The flood takes the worker ~2 s here; a mirror at database pace would take a minute.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);

@@ -100,6 +100,18 @@ pub struct Hub {
     oneshot_result: Mutex<Option<OneshotResult>>,
 }
 
+/// Moves an emulator that `ring` has left behind to where it continues, and returns that
+/// offset: one more than [`EMULATOR_MAX_LAG`] behind skips to the last [`EMULATOR_TAIL`] bytes,
+/// and none starts before the oldest byte the ring holds (what follows repaints the screen).
+fn skip_far_behind(term: &mut Terminal, ring: &OutputRing) -> u64 {
+    let end = ring.end_offset();
+    if end.saturating_sub(term.processed_offset()) > EMULATOR_MAX_LAG {
+        term.skip_to(end - EMULATOR_TAIL);
+    }
+    term.skip_to(ring.start_offset());
+    term.processed_offset()
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves consistent data (no multi-step
     // invariants span a panic point), so a poisoned lock is still usable.
@@ -164,28 +176,14 @@ impl Hub {
         lock(&self.terminal).process(&chunk.data);
     }
 
-    /// Feeds the emulator everything the ring holds beyond what it has processed; returns
-    /// true when there was something. An emulator more than [`EMULATOR_MAX_LAG`] behind skips
-    /// to the last [`EMULATOR_TAIL`] bytes, and one further behind than the ring holds to the
-    /// oldest held byte (what follows repaints the screen).
+    /// Feeds the emulator everything the ring holds beyond what it has processed (see
+    /// [`skip_far_behind`]); returns true when there was something.
     pub fn emulate_pending(&self) -> bool {
         let mut term = lock(&self.terminal);
-        let mut from = term.processed_offset();
         let pending = {
             let out = lock(&self.output);
-            let end = out.ring.end_offset();
-            if end.saturating_sub(from) > EMULATOR_MAX_LAG {
-                from = end - EMULATOR_TAIL;
-                term.skip_to(from);
-            }
-            match out.ring.range(from, EMULATE_BATCH) {
-                Some(bytes) => bytes,
-                None => {
-                    let start = out.ring.start_offset();
-                    term.skip_to(start);
-                    out.ring.range(start, EMULATE_BATCH).unwrap_or_default()
-                }
-            }
+            let from = skip_far_behind(&mut term, &out.ring);
+            out.ring.range(from, EMULATE_BATCH).unwrap_or_default()
         };
         if pending.is_empty() {
             return false;
@@ -236,12 +234,8 @@ impl Hub {
     pub fn attach_with_snapshot(&self) -> Attach {
         let mut term = lock(&self.terminal);
         let out = lock(&self.output);
-        // An emulator that fell behind what the ring holds skips ahead, so the catch-up bytes
-        // after the snapshot are always there.
-        if term.processed_offset() < out.ring.start_offset() {
-            term.skip_to(out.ring.start_offset());
-        }
-        let snapshot_offset = term.processed_offset();
+        // The catch-up bytes after the snapshot are held, and at most a flood's tail.
+        let snapshot_offset = skip_far_behind(&mut term, &out.ring);
         let snapshot = term.snapshot();
         drop(term);
         let catch_up = out.ring.since(snapshot_offset).unwrap_or_default();
@@ -481,6 +475,21 @@ mod tests {
         assert!(screen.contains("flood line 099999"), "the last line is on screen: {screen}");
         let (_, end) = hub.offsets();
         assert_eq!(lock(&hub.terminal).processed_offset(), end);
+    }
+
+    #[test]
+    fn a_repaint_while_the_emulator_is_far_behind_sends_only_the_floods_tail() {
+        let hub = Hub::new(SessionMode::Interactive, 40, 5, 8 << 20, None, None);
+        for _ in 0..32 {
+            hub.push_output(Bytes::from(vec![b'y'; 64 * 1024]));
+        }
+        let attach = hub.attach_with_snapshot();
+        let frames = payloads(&attach.frames);
+        let end = 32 * 64 * 1024;
+        assert_eq!((frames[0].0, frames[0].1), (BinaryKind::Snapshot, end - EMULATOR_TAIL));
+        let catch_up: usize = frames[1..].iter().map(|(_, _, bytes)| bytes.len()).sum();
+        assert_eq!(catch_up as u64, EMULATOR_TAIL, "the tail, not the 2 MiB the emulator had not seen");
+        assert_eq!(attach.next_offset, end);
     }
 
     #[test]

@@ -93,10 +93,10 @@ impl InputClock {
         self.last.store(now + 1, Ordering::Relaxed);
     }
 
-    /// How long ago input last reached the terminal.
-    pub fn since_input(&self) -> Option<Duration> {
+    /// How long before `now` input last reached the terminal.
+    pub fn since(&self, now: Instant) -> Option<Duration> {
         let last = self.last.load(Ordering::Relaxed).checked_sub(1)?;
-        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let now = u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
         Some(Duration::from_millis(now.saturating_sub(last)))
     }
 }
@@ -159,8 +159,10 @@ mod tests {
     #[test]
     fn the_clock_knows_when_input_came() {
         let clock = InputClock::default();
-        assert_eq!(clock.since_input(), None);
+        assert_eq!(clock.since(Instant::now()), None);
         clock.mark();
-        assert!(clock.since_input().is_some_and(|d| d < Duration::from_secs(1)));
+        assert!(clock.since(Instant::now()).is_some_and(|d| d < Duration::from_secs(1)));
+        let later = Instant::now() + Duration::from_secs(5);
+        assert!(clock.since(later).is_some_and(|d| d >= Duration::from_secs(4)));
     }
 }

@@ -57,15 +57,19 @@ pub fn read_loop(mut reader: Box<dyn Read + Send>, input: &InputClock, mut sink:
     let mut buf = vec![0u8; 64 * 1024];
     let mut pacer = Pacer::default();
     let started = std::time::Instant::now();
+    let mut asked = started;
     loop {
-        let asked = std::time::Instant::now();
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let waited = asked.elapsed();
+                let read_at = std::time::Instant::now();
                 sink(Bytes::copy_from_slice(&buf[..n]));
-                if let Some(pause) = pacer.after_read(started.elapsed(), n, waited, input.since_input()) {
+                let pause = pacer.after_read(read_at - started, n, read_at - asked, input.since(read_at));
+                if let Some(pause) = pause {
                     std::thread::sleep(pause);
+                    asked = std::time::Instant::now();
+                } else {
+                    asked = read_at;
                 }
             }
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -585,19 +585,17 @@ mod tests {
         )
         .expect("settings");
         assert_eq!((settings.data_pvc.as_str(), settings.port, settings.command.as_str()), ("data", 9000, "/bin/cli"));
-        let pod = serde_json::to_value(worker_pod(
-            &WorkerStart {
-                session: &session("Interactive"),
-                account: &account("OAuthToken"),
-                repo_path: "/srv/web",
-                cwd: "/srv/web",
-                conversation: Conversation::New("x"),
-                prompt: None,
-                size: Some((61, 23)),
-            },
-            &settings,
-        ))
-        .expect("json");
+        let (session, account) = (session("Interactive"), account("OAuthToken"));
+        let start = WorkerStart {
+            session: &session,
+            account: &account,
+            repo_path: "/srv/web",
+            cwd: "/srv/web",
+            conversation: Conversation::New("x"),
+            prompt: None,
+            size: Some((61, 23)),
+        };
+        let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
         let c = &pod["spec"]["containers"][0];
         assert_eq!(
             c["resources"],
@@ -611,15 +609,7 @@ mod tests {
         assert!(!args.contains(&"--ring-bytes"), "the worker's default ring: {args:?}");
 
         let settings = PodSettings { ring_bytes: Some(4 << 20), ..settings };
-        let start = WorkerStart {
-            session: &session("Interactive"),
-            account: &account("OAuthToken"),
-            repo_path: "/srv/web",
-            cwd: "/srv/web",
-            conversation: Conversation::New("x"),
-            prompt: None,
-            size: None,
-        };
+        let start = WorkerStart { size: None, ..start };
         let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
         let args = pod["spec"]["containers"][0]["args"].to_string();
         assert!(args.contains(r#""--ring-bytes","4194304""#), "{args}");
