@@ -16,4 +16,5 @@ pub mod runtime;
 pub mod serve;
 pub mod store;
 pub mod stream;
+pub mod worker_credentials;
 pub mod worktree;

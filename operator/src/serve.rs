@@ -78,7 +78,8 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         grace_secs: 10,
     };
     tracing::info!(worker = %settings.worker_bin.display(), command = %settings.command, "workers");
-    let runtime = LocalRuntime::new(settings, store.clone(), reconcile_tx.clone());
+    let keys = crate::worker_credentials::WorkerKeys::load_or_create(&store).await?;
+    let runtime = LocalRuntime::new(settings, store.clone(), keys, reconcile_tx.clone());
     let kube = match opts.runtime {
         RuntimeKind::Local => {
             let adopted = runtime.adopt_all().await?;

@@ -378,6 +378,7 @@ impl SessionStream {
     pub async fn follow(
         self: Arc<Self>,
         endpoint: String,
+        credential: cockpit_worker::auth::WorkerCredential,
         generation: u64,
         base: u64,
         alive: impl Fn() -> bool + Send + 'static,
@@ -391,8 +392,15 @@ impl SessionStream {
             let from = u64::try_from(offset_i64(self.end_offset()) - base).unwrap_or(0);
             // A mirror: replayed exactly, never repainted, while the worker's ring holds it.
             let url = format!("ws://{endpoint}/ws?from={from}&lag=replay");
+            let request = match worker_request(&url, &credential) {
+                Ok(request) => request,
+                Err(err) => {
+                    tracing::warn!(session = %self.session_id, %err, "the worker's endpoint is not a valid address");
+                    break;
+                }
+            };
             let config = WebSocketConfig::default().read_buffer_size(UPSTREAM_READ_BUFFER);
-            match tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await {
+            match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
                 Ok((ws, _)) => {
                     backoff = Duration::from_millis(50);
                     self.pump(ws, generation, &mut base, &on_state).await;
@@ -410,6 +418,22 @@ impl SessionStream {
         }
     }
 
+}
+
+/// The WebSocket request to a worker: `url` with the worker's credential.
+fn worker_request(
+    url: &str,
+    credential: &cockpit_worker::auth::WorkerCredential,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    let value = http::HeaderValue::from_str(&credential.bearer())
+        .map_err(|e| tokio_tungstenite::tungstenite::Error::HttpFormat(e.into()))?;
+    request.headers_mut().insert(http::header::AUTHORIZATION, value);
+    Ok(request)
+}
+
+impl SessionStream {
     async fn pump(
         &self,
         ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,

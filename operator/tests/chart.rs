@@ -353,8 +353,14 @@ fn rbac_is_a_namespaced_least_privilege_role() {
         for kind in ["ClusterRole", "ClusterRoleBinding"] {
             assert!(of_kind(objects, kind).is_empty(), "no {kind} ({set})");
         }
-        let text = serde_json::to_string(objects).expect("json");
-        assert!(!text.contains("\"secrets\""), "no rights on Secrets ({set})");
+        // Secrets: written (each session's worker credential), never read.
+        for role in of_kind(objects, "Role") {
+            for rule in role["rules"].as_array().expect("rules") {
+                if rule["resources"].as_array().is_some_and(|r| r.iter().any(|x| x == "secrets")) {
+                    assert_eq!(rule["verbs"], json!(["create", "patch"]), "no right to read a Secret ({set})");
+                }
+            }
+        }
     }
     let objects = rendered("default");
     let role = find(objects, "Role", "cockpit-control-plane");
@@ -375,6 +381,7 @@ fn rbac_is_a_namespaced_least_privilege_role() {
             (s(&["cockpit.dev"]), s(&["claudeaccounts"]), s(&["get", "list", "watch"])),
             (s(&["cockpit.dev"]), s(&["claudeaccounts/status"]), s(&["get", "patch"])),
             (s(&[""]), s(&["pods"]), s(&["get", "list", "watch", "create", "delete"])),
+            (s(&[""]), s(&["secrets"]), s(&["create", "patch"])),
             (s(&["events.k8s.io"]), s(&["events"]), s(&["create", "patch"])),
         ]
     );

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use cockpit_crds::{Activity, ClaudeSession, RateLimit, RateLimitWindow, SessionMode, WorkerState};
 use cockpit_operator::kube::controller::{Context, FINALIZER, apply, error_policy, reconcile_session};
 use cockpit_operator::kube::pod::PodSettings;
+use cockpit_operator::worker_credentials::WorkerKeys;
 use http::{Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
@@ -26,7 +27,31 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         follow: None,
         failures: Mutex::default(),
         terminal_size: None,
+        worker_keys: Some(WorkerKeys::from_key([3; 32])),
     })
+}
+
+const SECRETS: &str = "/api/v1/namespaces/ns/secrets";
+
+/// Answers the apply of the session's worker credential Secret; returns what was applied.
+async fn expect_credential_secret(handle: &mut ApiHandle) -> Value {
+    let secret = expect(
+        handle,
+        "PATCH",
+        &format!("{SECRETS}/cockpit-worker-uid-1?&force=true&fieldManager=cockpit"),
+        201,
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cockpit-worker-uid-1", "namespace": "ns"}}),
+    )
+    .await;
+    let credential = WorkerKeys::from_key([3; 32]).credential("uid-1");
+    use base64::Engine;
+    assert_eq!(
+        secret["data"]["credential"],
+        base64::engine::general_purpose::STANDARD.encode(credential.expose()),
+        "the session's derived credential"
+    );
+    assert_eq!(secret["metadata"]["ownerReferences"][0]["uid"], "uid-1", "goes with its session");
+    secret
 }
 
 fn session(status: Value, deleting: bool) -> ClaudeSession {
@@ -103,9 +128,13 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
     .await;
     expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), account("high", 9)]))
         .await;
+    expect_credential_secret(&mut handle).await;
     let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-abcde", "high", "Pending")).await;
     assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "high");
-    assert_eq!(pod["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"], "claude-high");
+    let env = &pod["spec"]["containers"][0]["env"];
+    assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
+    assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "cockpit-worker-uid-1");
+    assert_eq!(env[1]["valueFrom"]["secretKeyRef"]["name"], "claude-high");
     assert_eq!(pod["metadata"]["ownerReferences"][0]["uid"], "uid-1");
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--session-id") && args.contains("fix the tests"), "{args}");
@@ -174,6 +203,7 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
         worker_pod("cockpit-fix-old", "high", "Running"),
     )
     .await;
+    expect_credential_secret(&mut handle).await;
     let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-new", "low", "Pending")).await;
     assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "low");
     let args = pod["spec"]["containers"][0]["args"].to_string();

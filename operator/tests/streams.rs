@@ -8,6 +8,7 @@ use chrono::Utc;
 use cockpit_crds::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use cockpit_operator::runtime::{LocalRuntime, WorkerSettings};
 use cockpit_operator::store::{SessionRow, Store};
+use cockpit_operator::worker_credentials::WorkerKeys;
 
 async fn runtime(dir: &std::path::Path) -> (Arc<LocalRuntime>, Store) {
     let store = Store::connect(&format!("sqlite://{}/cockpit.db", dir.display())).await.expect("store");
@@ -21,7 +22,7 @@ async fn runtime(dir: &std::path::Path) -> (Arc<LocalRuntime>, Store) {
         grace_secs: 1,
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    (LocalRuntime::new(settings, store.clone(), tx), store)
+    (LocalRuntime::new(settings, store.clone(), WorkerKeys::from_key([1; 32]), tx), store)
 }
 
 async fn session_with_output(store: &Store, id: &str, output: &[u8]) {

@@ -241,6 +241,9 @@ impl Drop for Worker {
     }
 }
 
+/// The credential the bench's workers are started with (as the control plane would).
+const CREDENTIAL: &str = "relay-bench-credential-0123456789abcdef";
+
 fn start_worker(bin: &Path, command: &str, args: &[&str]) -> Result<Worker, BoxError> {
     let mut cmd = Command::new(bin);
     cmd.args(["run", "--listen", "127.0.0.1:0", "--command", command, "--claude-integration", "off"])
@@ -249,7 +252,7 @@ fn start_worker(bin: &Path, command: &str, args: &[&str]) -> Result<Worker, BoxE
         cmd.arg("--").args(args);
     }
     let mut child =
-        cmd.env("COCKPIT_LOG", "warn").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        cmd.env("COCKPIT_LOG", "warn").env("COCKPIT_WORKER_CREDENTIAL", CREDENTIAL).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
     let pid = child.id();
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
@@ -268,7 +271,9 @@ async fn connect(port: u16, from: Option<u64>) -> Result<Ws, BoxError> {
         Some(from) => format!("ws://127.0.0.1:{port}/ws?from={from}"),
         None => format!("ws://127.0.0.1:{port}/ws"),
     };
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)?;
+    request.headers_mut().insert("authorization", format!("Bearer {CREDENTIAL}").parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     // The hello frame.
     match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
         Ok(Some(Ok(Message::Text(text)))) if text.contains("\"hello\"") => Ok(ws),

@@ -124,25 +124,16 @@ pub fn seeded_claude_json(existing: Option<Value>, cwd: &Path, credential: Optio
     doc
 }
 
-/// Seeds `config_dir/.claude.json` (keeping what is there) and writes the hooks settings file;
-/// returns the settings file's path.
-pub fn prepare_config_dir(
-    config_dir: &Path,
-    cwd: &Path,
-    credential: Option<&Credential>,
-    settings: &Value,
-) -> Result<PathBuf, SetupError> {
+/// Seeds `config_dir/.claude.json`, keeping what is there.
+pub fn prepare_config_dir(config_dir: &Path, cwd: &Path, credential: Option<&Credential>) -> Result<(), SetupError> {
     std::fs::create_dir_all(config_dir).map_err(io_err("creating", config_dir))?;
     let claude_json = config_dir.join(".claude.json");
     let existing = std::fs::read(&claude_json).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
     let doc = seeded_claude_json(existing, cwd, credential);
-    write_private(&claude_json, doc.to_string().as_bytes())?;
-    let settings_path = config_dir.join(format!("cockpit-hooks-{}.json", std::process::id()));
-    write_private(&settings_path, settings.to_string().as_bytes())?;
-    Ok(settings_path)
+    write_private(&claude_json, doc.to_string().as_bytes())
 }
 
-/// Writes a file readable by its owner only (it may hold the hook secret).
+/// Writes a file readable by its owner only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;

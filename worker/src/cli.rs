@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::auth::WorkerCredential;
 use crate::claude_setup::Credential;
 use crate::run::{RunOptions, run};
 use anyhow::{Context, Result, bail};
@@ -24,18 +25,18 @@ struct Cli {
 enum Command {
     /// Run one CLI session and serve it until it exits.
     Run(Box<RunArgs>),
-    /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
-    /// one JSON object: activity, screen, rateLimit, approval.
-    /// Used by the CLI as a `command` hook: posts standard input to the worker's hook endpoint
+    /// Used by the CLI as a `command` hook: posts standard input to the worker's hook socket
     /// and prints the answer.
     PostHook {
-        /// The hook endpoint URL (loopback).
+        /// The worker's hook socket.
         #[arg(long)]
-        url: String,
-        /// File holding the hook secret.
+        socket: PathBuf,
+        /// The hook event (`Stop`, `PermissionRequest`, …).
         #[arg(long)]
-        secret_file: PathBuf,
+        event: String,
     },
+    /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
+    /// one JSON object: activity, screen, rateLimit, approval.
     Classify {
         /// Terminal width the bytes were produced for.
         #[arg(long, default_value_t = 120)]
@@ -82,13 +83,13 @@ struct RunArgs {
     #[arg(long)]
     resume: Option<uuid::Uuid>,
     /// Model (`--model`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     model: Option<String>,
     /// Permission mode.
     #[arg(long, value_enum)]
     permission_mode: Option<PermMode>,
-    /// First message (interactive) or the task (one-shot).
-    #[arg(long)]
+    /// First message (interactive) or the task (one-shot); may start with `-`.
+    #[arg(long, allow_hyphen_values = true)]
     prompt: Option<String>,
     /// The Claude config dir (CLAUDE_CONFIG_DIR); default: a fresh one under the temp dir.
     #[arg(long, env = "COCKPIT_CLAUDE_CONFIG_DIR")]
@@ -100,6 +101,10 @@ struct RunArgs {
     /// What the token file holds.
     #[arg(long, value_enum, default_value_t = Kind::OauthToken)]
     credential_kind: Kind,
+    /// Read the control plane's credential from the first line of standard input (else from
+    /// COCKPIT_WORKER_CREDENTIAL). Every route but /healthz asks for it.
+    #[arg(long)]
+    credential_stdin: bool,
     /// Seconds the CLI gets to exit after SIGTERM before it is killed.
     #[arg(long, default_value_t = 10)]
     grace_secs: u64,
@@ -161,7 +166,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     match cli.command {
-        Command::PostHook { url, secret_file } => match post_hook(&url, &secret_file) {
+        Command::PostHook { socket, event } => match post_hook(&socket, &event) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 // A failed report must not break the CLI: say why and exit 1 (non-blocking).
@@ -177,6 +182,18 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             }
         },
         Command::Run(args) => {
+            // Before any thread exists: the credential's variable is removed from the environment.
+            let credential = match crate::auth::read_credential(args.credential_stdin) {
+                Ok(credential) => credential,
+                Err(err) => {
+                    eprintln!("cockpit-worker: {err}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Err(err) = crate::auth::forbid_inspection() {
+                eprintln!("cockpit-worker: cannot mark the process non-dumpable: {err}");
+                return ExitCode::FAILURE;
+            }
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => {
@@ -184,7 +201,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(async { run(options(*args, self_args)?).await }) {
+            match runtime.block_on(async { run(options(*args, self_args, credential)?).await }) {
                 Ok(code) => ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)),
                 Err(err) => {
                     eprintln!("cockpit-worker: {err:#}");
@@ -195,7 +212,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     }
 }
 
-fn options(args: RunArgs, self_args: Vec<String>) -> Result<RunOptions> {
+fn options(args: RunArgs, self_args: Vec<String>, worker_credential: WorkerCredential) -> Result<RunOptions> {
     let cwd = match args.cwd {
         Some(cwd) => cwd,
         None => std::env::current_dir().context("reading the current directory")?,
@@ -259,6 +276,7 @@ fn options(args: RunArgs, self_args: Vec<String>) -> Result<RunOptions> {
         grace: Duration::from_secs(args.grace_secs),
         linger: Duration::from_secs(args.linger_secs),
         self_args,
+        worker_credential,
     })
 }
 
@@ -271,12 +289,11 @@ fn credential_from_env() -> Option<Credential> {
     non_empty("ANTHROPIC_API_KEY").map(|key| Credential::new(CredentialKind::ApiKey, &key))
 }
 
-fn post_hook(url: &str, secret_file: &std::path::Path) -> Result<()> {
-    let secret = std::fs::read_to_string(secret_file).with_context(|| format!("reading {}", secret_file.display()))?;
+fn post_hook(socket: &std::path::Path, event: &str) -> Result<()> {
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut std::io::stdin(), &mut body).context("reading the hook input")?;
-    let answer = crate::hook_post::post(url, secret.trim(), &body)?;
-    std::io::Write::write_all(&mut std::io::stdout(), &answer)?;
+    let answer = crate::hook_post::post(socket, event, body)?;
+    std::io::Write::write_all(&mut std::io::stdout(), crate::hook_post::printed_answer(&answer))?;
     Ok(())
 }
 

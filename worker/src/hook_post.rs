@@ -1,45 +1,46 @@
 //! `cockpit-worker post-hook`: run by the CLI as a `command` hook; posts its standard input to
-//! the worker's hook endpoint (loopback HTTP/1.1) and prints the answer for the CLI.
+//! the worker's hook socket (HTTP/1.1 over the worker's Unix socket, by hyper) and prints the
+//! answer for the CLI. The worker believes the post because of who sent it (this process, a
+//! descendant of its CLI: see [`crate::peer`]), not because of anything it carries.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
 
-use crate::hooks::SECRET_HEADER;
-
-/// Splits `http://HOST:PORT/PATH` into `(HOST:PORT, /PATH)`; only plain loopback HTTP is
-/// accepted.
-pub fn split_url(url: &str) -> Result<(String, String)> {
-    let rest = url.strip_prefix("http://").context("the hook URL must start with http://")?;
-    let (authority, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let host = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority);
-    if host != "127.0.0.1" && host != "localhost" && host != "[::1]" {
-        bail!("the hook URL must point at loopback, not {host:?}");
-    }
-    Ok((authority.to_owned(), path))
+/// Posts `body` for `event` to the worker's hook socket; returns the response body.
+pub fn post(socket: &Path, event: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting a runtime")?;
+    runtime.block_on(post_async(socket, event, body))
 }
 
-/// Posts `body` to `url` with the secret; returns the response body.
-pub fn post(url: &str, secret: &str, body: &[u8]) -> Result<Vec<u8>> {
-    let (authority, path) = split_url(url)?;
-    let mut stream = TcpStream::connect(&authority).with_context(|| format!("connecting to {authority}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{SECRET_HEADER}: {secret}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").context("malformed HTTP response")?;
-    let status_line = String::from_utf8_lossy(&response[..split]).lines().next().unwrap_or_default().to_owned();
-    if !status_line.contains(" 200 ") {
-        bail!("the worker refused the hook: {status_line}");
+async fn post_async(socket: &Path, event: &str, body: Vec<u8>) -> Result<Vec<u8>> {
+    let stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .with_context(|| format!("connecting to the worker's hook socket {}", socket.display()))?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.context("HTTP handshake")?;
+    tokio::spawn(connection);
+    let request = http::Request::post(format!("/hooks/{event}"))
+        .header(http::header::HOST, "worker")
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .context("building the hook request")?;
+    let response = sender.send_request(request).await.context("posting the hook")?;
+    let status = response.status();
+    let answer = response.into_body().collect().await.context("reading the worker's answer")?.to_bytes();
+    if !status.is_success() {
+        bail!("the worker refused the hook: {status}: {}", String::from_utf8_lossy(&answer));
     }
-    Ok(response[split + 4..].to_vec())
+    Ok(answer.to_vec())
+}
+
+/// What the hook prints for the CLI: the worker's answer, or nothing when it has none (an empty
+/// object). The CLI adds a command hook's plain output to the conversation for some events.
+pub fn printed_answer(answer: &[u8]) -> &[u8] {
+    if answer.iter().filter(|b| !b.is_ascii_whitespace()).eq(b"{}".iter()) { &[] } else { answer }
 }
 
 #[cfg(test)]
@@ -47,12 +48,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_loopback_urls_are_accepted() {
-        assert_eq!(
-            split_url("http://127.0.0.1:4000/hooks/SessionStart").expect("ok"),
-            ("127.0.0.1:4000".to_owned(), "/hooks/SessionStart".to_owned())
-        );
-        assert!(split_url("https://127.0.0.1:4000/x").is_err());
-        assert!(split_url("http://10.0.0.1:4000/x").is_err());
+    fn an_empty_answer_prints_nothing_and_a_decision_prints_whole() {
+        assert_eq!(printed_answer(b"{}"), b"");
+        assert_eq!(printed_answer(b" { } \n"), b"");
+        let decision = br#"{"hookSpecificOutput":{"hookEventName":"PermissionRequest"}}"#;
+        assert_eq!(printed_answer(decision), decision);
     }
 }

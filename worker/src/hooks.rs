@@ -21,64 +21,43 @@ pub const HOOK_EVENTS: [&str; 9] = [
 /// Events whose hook entries take a tool-name matcher.
 const TOOL_EVENTS: [&str; 3] = ["PermissionRequest", "PreToolUse", "PostToolUse"];
 
-/// The header carrying the per-process secret on every hook post.
-pub const SECRET_HEADER: &str = "x-cockpit-hook-secret";
-
 /// How long the CLI waits for the worker's answer to a PermissionRequest before it gives up on
 /// the hook (the TUI dialog stays usable by keys meanwhile), in seconds.
 pub const PERMISSION_HOOK_TIMEOUT_SECS: u64 = 86_400;
 
-/// How the CLI reaches the worker for events whose `http` hooks it does not run (SessionStart):
-/// a `command` hook that runs `cockpit-worker post-hook`, which posts its standard input.
+/// How the CLI reaches the worker: a `command` hook per event that runs `cockpit-worker
+/// post-hook`, which posts its standard input to the worker's Unix socket. The worker believes
+/// a post by its sender (a descendant of its own CLI), so the hook carries no secret at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandHook {
     /// The worker executable.
     pub exe: String,
     /// Arguments that select the worker command line in `exe` (`["worker"]` inside `cockpit`).
     pub exe_args: Vec<String>,
-    /// A file (mode 0600) holding the hook secret, so it never appears in an argument list.
-    pub secret_file: String,
+    /// The worker's hook socket.
+    pub socket: String,
 }
-
-/// Events the CLI refuses `http` hooks for.
-const COMMAND_ONLY_EVENTS: [&str; 1] = ["SessionStart"];
 
 /// Quotes a word for the POSIX shell the CLI runs command hooks with.
 fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// The `--settings` JSON: an `http` hook per event, posting to `base_url/hooks/<Event>` with
-/// the secret header (a `command` hook through `post-hook` for SessionStart).
-pub fn settings_json(base_url: &str, secret: &str, command: Option<&CommandHook>) -> Value {
+/// The `--settings` JSON: a `command` hook per event, `post-hook --socket S --event E`.
+pub fn settings_json(command: &CommandHook) -> Value {
     let mut hooks = serde_json::Map::new();
     for event in HOOK_EVENTS {
-        if command.is_none() && COMMAND_ONLY_EVENTS.contains(&event) {
-            continue;
-        }
-        let url = format!("{base_url}/hooks/{event}");
-        let hook = match command {
-            Some(cmd) if COMMAND_ONLY_EVENTS.contains(&event) => json!({
-                "type": "command",
-                "command": format!(
-                    "{}{} post-hook --url {} --secret-file {}",
-                    shell_quote(&cmd.exe),
-                    cmd.exe_args.iter().map(|a| format!(" {}", shell_quote(a))).collect::<String>(),
-                    shell_quote(&url),
-                    shell_quote(&cmd.secret_file)
-                ),
-                "timeout": 10,
-            }),
-            _ => {
-                let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
-                json!({
-                    "type": "http",
-                    "url": url,
-                    "headers": { SECRET_HEADER: secret },
-                    "timeout": timeout,
-                })
-            }
-        };
+        let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
+        let hook = json!({
+            "type": "command",
+            "command": format!(
+                "{}{} post-hook --socket {} --event {event}",
+                shell_quote(&command.exe),
+                command.exe_args.iter().map(|a| format!(" {}", shell_quote(a))).collect::<String>(),
+                shell_quote(&command.socket),
+            ),
+            "timeout": timeout,
+        });
         let entry = if TOOL_EVENTS.contains(&event) {
             json!({ "matcher": "*", "hooks": [hook] })
         } else {
@@ -222,47 +201,30 @@ pub fn permission_decision(decision: ApprovalDecision, message: Option<&str>) ->
     json!({ "hookSpecificOutput": { "hookEventName": "PermissionRequest", "decision": decision } })
 }
 
-/// Compares two secrets in constant time.
-pub fn secret_matches(expected: &str, given: &[u8]) -> bool {
-    let expected = expected.as_bytes();
-    if expected.len() != given.len() {
-        return false;
-    }
-    expected.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn settings_post_every_event_with_the_secret() {
-        let settings = settings_json("http://127.0.0.1:9", "s3cret", None);
-        assert!(settings["hooks"].get("SessionStart").is_none(), "no http hook the CLI would refuse");
-        for event in HOOK_EVENTS.iter().filter(|e| **e != "SessionStart") {
+    fn every_event_goes_through_a_command_hook_to_the_socket_without_any_secret() {
+        let cmd = CommandHook {
+            exe: "/opt/it's/cockpit".into(),
+            exe_args: vec!["worker".into()],
+            socket: "/tmp/w/hooks.sock".into(),
+        };
+        let settings = settings_json(&cmd);
+        for event in HOOK_EVENTS {
             let hook = &settings["hooks"][event][0]["hooks"][0];
-            assert_eq!(hook["type"], "http");
-            assert_eq!(hook["url"], format!("http://127.0.0.1:9/hooks/{event}"));
-            assert_eq!(hook["headers"][SECRET_HEADER], "s3cret");
+            assert_eq!(hook["type"], "command");
+            assert_eq!(
+                hook["command"],
+                format!(r"'/opt/it'\''s/cockpit' 'worker' post-hook --socket '/tmp/w/hooks.sock' --event {event}")
+            );
         }
+        assert_eq!(settings["hooks"]["PermissionRequest"][0]["hooks"][0]["timeout"], PERMISSION_HOOK_TIMEOUT_SECS);
+        assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 10);
         assert_eq!(settings["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(settings["hooks"]["Stop"][0].get("matcher").is_none());
-    }
-
-    #[test]
-    fn session_start_goes_through_a_command_hook_without_the_secret_in_argv() {
-        let cmd =
-            CommandHook { exe: "/opt/it's/cockpit-worker".into(), exe_args: vec![], secret_file: "/c/secret".into() };
-        let settings = settings_json("http://127.0.0.1:9", "s3cret", Some(&cmd));
-        let hook = &settings["hooks"]["SessionStart"][0]["hooks"][0];
-        assert_eq!(hook["type"], "command");
-        let line = hook["command"].as_str().expect("command");
-        assert_eq!(
-            line,
-            r"'/opt/it'\''s/cockpit-worker' post-hook --url 'http://127.0.0.1:9/hooks/SessionStart' --secret-file '/c/secret'"
-        );
-        assert!(!line.contains("s3cret"));
-        assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["type"], "http");
     }
 
     #[test]
@@ -302,12 +264,5 @@ mod tests {
         assert_eq!(allow["hookSpecificOutput"]["decision"]["behavior"], "allow");
         let deny = permission_decision(ApprovalDecision::Deny, Some("not now"));
         assert_eq!(deny["hookSpecificOutput"]["decision"], json!({"behavior": "deny", "message": "not now"}));
-    }
-
-    #[test]
-    fn secrets_compare_exactly() {
-        assert!(secret_matches("abc", b"abc"));
-        assert!(!secret_matches("abc", b"abd"));
-        assert!(!secret_matches("abc", b"ab"));
     }
 }

@@ -10,6 +10,7 @@
 //! [`server`], [`run`].
 
 pub mod activity;
+pub mod auth;
 pub mod classify;
 pub mod claude_setup;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod hub;
 pub mod input;
 pub mod oneshot;
 pub mod pacing;
+pub mod peer;
 pub mod pty;
 pub mod ratelimit;
 pub mod ring;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::auth::WorkerCredential;
 use crate::classify::{ScreenClass, classify};
 use crate::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir, write_private};
 use crate::hub::Hub;
@@ -60,35 +61,54 @@ pub struct RunOptions {
     /// Arguments that re-enter this command line from the current executable (`["worker"]`
     /// when the worker runs inside `cockpit`).
     pub self_args: Vec<String>,
+    /// What the control plane must present on every request but `/healthz`.
+    pub worker_credential: WorkerCredential,
+}
+
+/// A directory only this user can enter, removed when dropped: the hook socket and the
+/// settings file live there, not in the Claude home that every session shares.
+struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    fn create() -> Result<PrivateDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let path = std::env::temp_dir().join(format!("cockpit-worker-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .with_context(|| format!("creating the worker's private dir {}", path.display()))?;
+        Ok(PrivateDir(path))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs the session to its end; returns the CLI's exit code.
 pub async fn run(opts: RunOptions) -> Result<i32> {
-    let hook_secret = random_secret();
-    let hooks_listener = TcpListener::bind("127.0.0.1:0").await.context("binding the hook endpoint on loopback")?;
-    let hooks_addr = hooks_listener.local_addr()?;
+    let private = PrivateDir::create()?;
+    let hook_socket = private.0.join("hooks.sock");
+    let hooks_listener = tokio::net::UnixListener::bind(&hook_socket)
+        .with_context(|| format!("binding the hook socket {}", hook_socket.display()))?;
+    let cli_pid = Arc::new(OnceLock::new());
     let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
     let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
 
     let mut argv = Vec::new();
-    let mut private_files = Vec::new();
     if opts.claude {
         std::fs::create_dir_all(&opts.config_dir)
             .with_context(|| format!("creating the config dir {}", opts.config_dir.display()))?;
-        // Per worker: several workers may share one config dir (one Claude home for all sessions).
-        let secret_file = opts.config_dir.join(format!("cockpit-hook-secret-{}", std::process::id()));
-        write_private(&secret_file, hook_secret.as_bytes())?;
         let command = crate::hooks::CommandHook {
             exe: std::env::current_exe().context("locating the worker executable")?.to_string_lossy().into_owned(),
             exe_args: opts.self_args.clone(),
-            secret_file: secret_file.to_string_lossy().into_owned(),
+            socket: hook_socket.to_string_lossy().into_owned(),
         };
-        // One-shot runs learn the session id from `system/init`: no command hook needed.
-        let command = (opts.mode == SessionMode::Interactive).then_some(command);
-        let settings = crate::hooks::settings_json(&format!("http://{hooks_addr}"), &hook_secret, command.as_ref());
-        let settings_path = prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref(), &settings)?;
-        private_files.push(secret_file.clone());
-        private_files.push(settings_path.clone());
+        let settings_path = private.0.join("settings.json");
+        write_private(&settings_path, crate::hooks::settings_json(&command).to_string().as_bytes())?;
+        prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref())?;
         argv = claude_argv(&ClaudeArgs {
             settings: Some(settings_path),
             session_id: opts.session_id.clone(),
@@ -107,8 +127,9 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let listener = TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
 
-    tracing::info!(hooks = %format!("http://{hooks_addr}"), "hook endpoint on loopback");
-    let hooks_app = crate::server::hooks_router(hub.clone(), hook_secret);
+    tracing::info!(hooks = %hook_socket.display(), "hook socket");
+    let hooks_app = crate::server::hooks_router(hub.clone(), cli_pid.clone())
+        .into_make_service_with_connect_info::<crate::server::HookPeer>();
     tokio::spawn(async move {
         if let Err(err) = axum::serve(hooks_listener, hooks_app).await {
             tracing::error!(%err, "hook endpoint stopped");
@@ -123,9 +144,12 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
         }
         SessionMode::Oneshot => (start_oneshot(&opts, &argv, &env, hub.clone(), exit_tx)?, None),
     };
+    if let Some(pid) = pid {
+        let _ = cli_pid.set(pid);
+    }
     tracing::info!(command = %opts.command, pid = ?pid, mode = ?opts.mode, %addr, "session started");
 
-    let app = crate::server::router(hub.clone(), input);
+    let app = crate::server::router(hub.clone(), input, opts.worker_credential.clone());
     // Keystroke echoes are tiny writes: without TCP_NODELAY, Nagle holds some for ~40 ms.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         if let Err(err) = tcp.set_nodelay(true) {
@@ -143,10 +167,8 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let code = wait_for_exit(exit_rx, pid, opts.grace).await;
     hub.on_exit(code);
     tracing::info!(code, "CLI exited");
-    for file in &private_files {
-        let _ = std::fs::remove_file(file);
-    }
     tokio::time::sleep(opts.linger).await;
+    drop(private);
     Ok(code)
 }
 
@@ -174,12 +196,6 @@ async fn wait_for_exit(mut exit_rx: tokio::sync::oneshot::Receiver<i32>, pid: Op
             exit_rx.await.unwrap_or(-1)
         }
     }
-}
-
-fn random_secret() -> String {
-    use rand::Rng;
-    let bytes: [u8; 32] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn start_pty(

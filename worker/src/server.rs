@@ -1,18 +1,21 @@
-//! The worker's HTTP surface: `/ws`, `/healthz`, `/state`, `/screen` on the listen address, and
-//! the hook endpoint on loopback, guarded by a per-process secret.
+//! The worker's HTTP surface: `/ws`, `/state`, `/screen` (for the control plane alone: see
+//! [`crate::auth`]) and `/healthz` on the listen address, and the hook endpoint on a Unix
+//! socket that believes only its own CLI's processes (see [`crate::peer`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::extract::{DefaultBodyLimit, Path, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::hooks::{HookEvent, SECRET_HEADER, permission_decision, secret_matches};
+use crate::auth::WorkerCredential;
+use crate::hooks::{HookEvent, permission_decision};
 use crate::hub::{Hub, LagPolicy};
 use crate::input::PtyInput;
 
@@ -26,14 +29,16 @@ struct AppState {
     input: Option<Arc<PtyInput>>,
 }
 
-/// The public router.
-pub fn router(hub: Arc<Hub>, input: Option<Arc<PtyInput>>) -> Router {
+/// The router on the listen address: every route but `/healthz` for the holder of `credential`
+/// alone, and nothing for a request from a web page.
+pub fn router(hub: Arc<Hub>, input: Option<Arc<PtyInput>>, credential: WorkerCredential) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
+        .route(crate::auth::OPEN_PATH, get(healthz))
         .route("/state", get(state))
         .route("/screen", get(screen))
         .route("/ws", get(ws))
         .with_state(AppState { hub, input })
+        .layer(axum::middleware::from_fn_with_state(credential, crate::auth::require_control_plane))
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -84,15 +89,45 @@ async fn ws(
 #[derive(Clone)]
 struct HookState {
     hub: Arc<Hub>,
-    secret: Arc<str>,
+    /// The CLI's process id, once it runs: the root of the only process tree believed.
+    cli: Arc<OnceLock<u32>>,
 }
 
-/// The hook endpoint's router. Bind it to loopback only.
-pub fn hooks_router(hub: Arc<Hub>, secret: String) -> Router {
+/// The process at the other end of a hook connection, as the kernel says.
+#[derive(Clone, Copy, Debug)]
+pub struct HookPeer {
+    /// Its process id (none when the kernel did not say).
+    pub pid: Option<u32>,
+    /// Its user id.
+    pub uid: Option<u32>,
+}
+
+impl Connected<axum::serve::IncomingStream<'_, tokio::net::UnixListener>> for HookPeer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::UnixListener>) -> HookPeer {
+        match stream.io().peer_cred() {
+            Ok(cred) => HookPeer { pid: cred.pid().and_then(|p| u32::try_from(p).ok()), uid: Some(cred.uid()) },
+            Err(_) => HookPeer { pid: None, uid: None },
+        }
+    }
+}
+
+/// The hook endpoint's router, for a Unix socket: posts are believed only from `cli` (set once
+/// the CLI runs) and its descendants.
+pub fn hooks_router(hub: Arc<Hub>, cli: Arc<OnceLock<u32>>) -> Router {
     Router::new()
         .route("/hooks/{event}", post(hook))
         .layer(DefaultBodyLimit::max(1 << 20))
-        .with_state(HookState { hub, secret: secret.into() })
+        .with_state(HookState { hub, cli })
+}
+
+/// True when `peer` is this worker's CLI or one of its descendants, run by this user.
+fn from_own_cli(peer: HookPeer, cli: Option<u32>) -> bool {
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    match (peer.pid, peer.uid, cli) {
+        (Some(pid), Some(uid), Some(cli)) => uid == me && crate::peer::descends_from(pid, cli),
+        _ => false,
+    }
 }
 
 /// Withdraws a pending approval when the CLI stops waiting for the answer.
@@ -110,11 +145,19 @@ impl Drop for WithdrawOnDrop {
     }
 }
 
-async fn hook(State(st): State<HookState>, Path(event): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-    if !secret_matches(&st.secret, given) {
-        tracing::warn!(event = %event.chars().take(40).collect::<String>(), "hook post without the right secret refused");
-        return error(StatusCode::UNAUTHORIZED, "missing or wrong hook secret");
+async fn hook(
+    State(st): State<HookState>,
+    ConnectInfo(peer): ConnectInfo<HookPeer>,
+    Path(event): Path<String>,
+    body: Bytes,
+) -> Response {
+    if !from_own_cli(peer, st.cli.get().copied()) {
+        tracing::warn!(
+            event = %event.chars().take(40).collect::<String>(),
+            peer_pid = ?peer.pid,
+            "refused a hook post from a process outside this worker's CLI"
+        );
+        return error(StatusCode::FORBIDDEN, "hooks are taken from this worker's own CLI only");
     }
     let (parsed, session_id) = match HookEvent::parse(&event, &body) {
         Ok(parsed) => parsed,

@@ -179,7 +179,7 @@ async fn a_slow_mirror_asking_for_replay_gets_every_byte_the_ring_holds() {
     assert_eq!(numbers.len(), 100_000, "every line");
     assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64 + 1), "in order");
 
-    let err = tokio_tungstenite::connect_async(format!("{}/ws?lag=sometimes", worker.base.replacen("http", "ws", 1)))
+    let err = tokio_tungstenite::connect_async(ws_request(&format!("{}/ws?lag=sometimes", worker.base.replacen("http", "ws", 1))))
         .await
         .expect_err("refused");
     match err {
@@ -289,34 +289,147 @@ async fn bad_frames_get_clear_errors_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn bad_offsets_and_unauthenticated_hook_posts_are_refused() {
+async fn bad_offsets_are_refused() {
     let (worker, _dir) = start("sleep 60", &[]).await;
-    let err = tokio_tungstenite::connect_async(format!("{}/ws?from=-3", worker.base.replacen("http", "ws", 1)))
+    let err = tokio_tungstenite::connect_async(ws_request(&format!("{}/ws?from=-3", worker.base.replacen("http", "ws", 1))))
         .await
         .expect_err("refused");
     match err {
         tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 400),
         other => panic!("{other:?}"),
     }
-    let hooks = worker.hooks.clone().expect("hook endpoint logged");
-    let client = reqwest::Client::new();
-    let before = worker.state().await;
-    for (secret, status) in [(None, 401), (Some("wrong"), 401)] {
-        let mut req = client.post(format!("{hooks}/hooks/StopFailure")).body(
-            r#"{"error":"rate_limit","last_assistant_message":"You've hit your session limit · resets 11pm (UTC)"}"#,
-        );
-        if let Some(s) = secret {
-            req = req.header("x-cockpit-hook-secret", s);
-        }
-        let resp = req.send().await.expect("post");
-        assert_eq!(resp.status().as_u16(), status);
-        let body: serde_json::Value = resp.json().await.expect("JSON error");
-        assert!(body["error"].as_str().is_some_and(|e| e.contains("secret")));
+}
+
+#[tokio::test]
+async fn only_the_control_plane_may_drive_a_worker() {
+    let (worker, _dir) = start("while read -r line; do echo \"got:$line\"; done", &[]).await;
+    let ws = worker.ws_url(Some(0));
+    let status_of = |err: tokio_tungstenite::tungstenite::Error| match err {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => resp.status().as_u16(),
+        other => panic!("expected an HTTP refusal, got {other:?}"),
+    };
+    // A local process that knows the address, without the credential: no upgrade.
+    let err = tokio_tungstenite::connect_async(ws.as_str()).await.expect_err("refused");
+    assert_eq!(status_of(err), 401);
+    // A wrong credential.
+    let mut wrong = ws_request(&ws);
+    wrong.headers_mut().insert("authorization", "Bearer not-the-credential-0123456789abcdef".parse().expect("value"));
+    assert_eq!(status_of(tokio_tungstenite::connect_async(wrong).await.expect_err("refused")), 401);
+    // A web page (it carries an Origin), even with the credential.
+    for origin in ["https://evil.example", "http://127.0.0.1:8080", "null"] {
+        let mut page = ws_request(&ws);
+        page.headers_mut().insert("origin", origin.parse().expect("value"));
+        assert_eq!(status_of(tokio_tungstenite::connect_async(page).await.expect_err("refused")), 403, "{origin}");
     }
+    // Plain HTTP: the state and the screen ask for it too; /healthz says only "ok".
+    let client = reqwest::Client::new();
+    for path in ["/state", "/screen", "/ws"] {
+        let resp = client.get(format!("{}{path}", worker.base)).send().await.expect("GET");
+        assert_eq!(resp.status().as_u16(), 401, "{path}");
+    }
+    let health = client.get(format!("{}/healthz", worker.base)).send().await.expect("GET /healthz");
+    assert_eq!(health.text().await.expect("text"), "ok");
+    // Nothing was typed by any of them: the first line the program gets is the control plane's.
+    let mut ws = connect(&ws).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    send_json(&mut ws, json!({"type": "input", "data": "from-the-control-plane\r"})).await;
+    read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:")).await;
+    read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:from-the-control-plane")).await;
+    let text = String::from_utf8_lossy(&seen.output);
+    assert_eq!(text.matches("got:").count(), 1, "{text}");
+}
+
+#[test]
+fn a_worker_without_the_control_planes_credential_does_not_start() {
+    let dir = tmp();
+    let out = std::process::Command::new(worker_bin())
+        .args(["run", "--listen", "127.0.0.1:0", "--command", "true", "--claude-integration", "off"])
+        .current_dir(dir.path())
+        .env_remove("COCKPIT_WORKER_CREDENTIAL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("worker runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("needs the control plane's credential"), "{stderr}");
+    assert!(out.stdout.is_empty(), "it never listened");
+}
+
+/// Runs `cockpit-worker post-hook` (what the CLI's command hooks run) from this test process:
+/// another local process, not a descendant of the worker's CLI. Returns its exit status and
+/// standard error.
+fn post_hook_from_here(socket: &str, event: &str, body: &str) -> (std::process::ExitStatus, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(worker_bin())
+        .args(["post-hook", "--socket", socket, "--event", event])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("post-hook starts");
+    child.stdin.take().expect("stdin").write_all(body.as_bytes()).expect("body written");
+    let out = child.wait_with_output().expect("post-hook ends");
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const FORGED_LIMIT: &str = r#"{"session_id":"forged-conversation","error":"rate_limit","last_assistant_message":"You've hit your session limit · resets 11pm (UTC)"}"#;
+
+#[tokio::test]
+async fn hook_posts_from_a_process_outside_the_cli_are_refused_and_change_nothing() {
+    let (worker, _dir) = start("sleep 60", &[]).await;
+    let socket = worker.hooks.clone().expect("hook socket logged");
+    let before = worker.state().await;
+    let (status, stderr) = post_hook_from_here(&socket, "StopFailure", FORGED_LIMIT);
+    assert!(!status.success(), "refused");
+    assert!(stderr.contains("403"), "{stderr}");
     let after = worker.state().await;
     assert_eq!(after.activity, before.activity);
     assert_eq!(after.rate_limit, None, "nothing changed");
-    assert!(hooks.starts_with("http://127.0.0.1:"), "hooks listen on loopback only: {hooks}");
+    assert_eq!(after.claude_session_id, before.claude_session_id, "the conversation id is not overwritten");
+    assert!(worker.stderr_log.lock().expect("log").iter().any(|l| l.contains("refused a hook post")));
+    // The socket is in a directory only its user may enter, not in a shared Claude home.
+    let dir = std::path::Path::new(&socket).parent().expect("socket dir");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(dir).expect("dir").permissions().mode() & 0o777, 0o700);
+}
+
+#[tokio::test]
+async fn another_sessions_shell_cannot_post_as_this_session_but_its_own_cli_can() {
+    let (a, _dir_a) = start("sleep 60", &[]).await;
+    let a_socket = a.hooks.clone().expect("hook socket logged");
+    let a_before = a.state().await;
+    let files = tmp();
+    let body = files.path().join("forged.json");
+    std::fs::write(&body, FORGED_LIMIT).expect("body written");
+    let own = files.path().join("own-socket");
+    let exe = worker_bin();
+    // Session B's program is a shell that knows A's socket (as it could by listing the temp
+    // dir) and posts a forged usage limit there; then the same to its own worker's socket, once
+    // the test tells it where that is.
+    let script = format!(
+        "post() {{ '{exe}' post-hook --socket \"$1\" --event StopFailure < '{body}'; }}; \
+         post '{a_socket}'; echo \"to-a:$?\"; \
+         while [ ! -s '{own}' ]; do sleep 0.05; done; \
+         post \"$(cat '{own}')\"; echo \"to-own:$?\"; sleep 60",
+        exe = exe.display(),
+        body = body.display(),
+        own = own.display(),
+    );
+    let (b, _dir_b) = start(&script, &[]).await;
+    b.wait_screen("to-a:1", T).await;
+    let a_state = a.state().await;
+    assert_eq!(a_state.rate_limit, None, "A is not limited by B's post");
+    assert_eq!(a_state.activity, a_before.activity, "A's activity is untouched");
+    assert_ne!(a_state.claude_session_id.as_deref(), Some("forged-conversation"));
+    assert!(a.stderr_log.lock().expect("log").iter().any(|l| l.contains("refused a hook post")));
+
+    // The check is about who sends, not a blanket refusal: a process under B's own CLI posting
+    // to B's own socket is believed (that is how the real CLI's hooks report).
+    std::fs::write(&own, b.hooks.clone().expect("hook socket logged")).expect("socket path written");
+    b.wait_screen("to-own:0", T).await;
+    let b_state = b.wait_state("B rate limited", T, |s| s.rate_limit.is_some()).await;
+    assert_eq!(b_state.claude_session_id.as_deref(), Some("forged-conversation"));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::Recorder;
@@ -17,7 +17,10 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::{Resource, ResourceExt};
 
 use super::observe::{current, is_live, observe};
-use super::pod::{ACCOUNT_LABEL, Conversation, PodSettings, SESSION_LABEL, WorkerStart, worker_pod};
+use super::pod::{
+    ACCOUNT_LABEL, Conversation, PodSettings, SESSION_LABEL, WorkerStart, credential_secret, credential_secret_name,
+    worker_pod,
+};
 use crate::reconcile::{AccountInfo, Action, SessionInput, reconcile};
 
 /// The finalizer on every `ClaudeSession`.
@@ -79,6 +82,9 @@ pub struct Context {
     /// The terminal size a session's clients last set, by session uid (a worker that takes
     /// over starts at it). None in tests.
     pub terminal_size: Option<TerminalSize>,
+    /// Derives each session's worker credential (put in a Secret before its Pod starts). None
+    /// in tests that do not start Pods.
+    pub worker_keys: Option<crate::worker_credentials::WorkerKeys>,
 }
 
 /// Looks up the terminal size of a session by uid.
@@ -230,6 +236,19 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                     },
                     &ctx.pods,
                 );
+                // The Pod takes its credential from this Secret: it must exist before the Pod.
+                if let Some(keys) = &ctx.worker_keys {
+                    let credential = keys.credential(&session.uid().unwrap_or_default());
+                    let secret = credential_secret(session, &credential);
+                    let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+                    secrets_api
+                        .patch(
+                            &credential_secret_name(session),
+                            &PatchParams::apply("cockpit").force(),
+                            &Patch::Apply(&secret),
+                        )
+                        .await?;
+                }
                 let created = pods_api.create(&PostParams::default(), &pod).await?;
                 tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
                 new_status.claude_session_id = Some(id);

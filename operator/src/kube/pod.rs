@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use cockpit_crds::{ClaudeAccount, ClaudeSession, CredentialKind, SessionMode};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
-    PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
+    PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements, Secret,
     SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -310,6 +310,18 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
     };
     let env = vec![
         EnvVar {
+            name: cockpit_worker::auth::CREDENTIAL_ENV.into(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: credential_secret_name(session),
+                    key: CREDENTIAL_KEY.into(),
+                    optional: Some(false),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+        EnvVar {
             name: token_var.into(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
@@ -370,20 +382,12 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         ]),
         ..Container::default()
     };
-    let owner = OwnerReference {
-        api_version: ClaudeSession::api_version(&()).into_owned(),
-        kind: ClaudeSession::kind(&()).into_owned(),
-        name: name.clone(),
-        uid: session.metadata.uid.clone().unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    };
     Pod {
         metadata: ObjectMeta {
             generate_name: Some(format!("cockpit-{}-", truncate(&name, 40))),
             namespace: session.metadata.namespace.clone(),
             labels: Some(labels(&name, &account_name)),
-            owner_references: Some(vec![owner]),
+            owner_references: Some(vec![owned_by(session)]),
             ..ObjectMeta::default()
         },
         spec: Some(PodSpec {
@@ -431,6 +435,50 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
             ..PodSpec::default()
         }),
         status: None,
+    }
+}
+
+/// The owner reference that ties an object to its session (deleted with it).
+fn owned_by(session: &ClaudeSession) -> OwnerReference {
+    OwnerReference {
+        api_version: ClaudeSession::api_version(&()).into_owned(),
+        kind: ClaudeSession::kind(&()).into_owned(),
+        name: session.metadata.name.clone().unwrap_or_default(),
+        uid: session.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// The key of the worker credential in its Secret.
+pub const CREDENTIAL_KEY: &str = "credential";
+
+/// The Secret holding the credential of a session's workers: named after the session's uid (one
+/// per session, unique even when a name is reused).
+pub fn credential_secret_name(session: &ClaudeSession) -> String {
+    format!("cockpit-worker-{}", session.metadata.uid.as_deref().unwrap_or_default())
+}
+
+/// The Secret a session's worker Pods take their credential from (`COCKPIT_WORKER_CREDENTIAL`):
+/// referenced by that session's Pods only, owned by the session, so it goes with it.
+pub fn credential_secret(session: &ClaudeSession, credential: &cockpit_worker::auth::WorkerCredential) -> Secret {
+    let name = session.metadata.name.clone().unwrap_or_default();
+    let mut labels = labels(&name, "");
+    labels.remove(ACCOUNT_LABEL);
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(credential_secret_name(session)),
+            namespace: session.metadata.namespace.clone(),
+            labels: Some(labels),
+            owner_references: Some(vec![owned_by(session)]),
+            ..ObjectMeta::default()
+        },
+        type_: Some("Opaque".into()),
+        data: Some(BTreeMap::from([(
+            CREDENTIAL_KEY.to_owned(),
+            k8s_openapi::ByteString(credential.expose().as_bytes().to_vec()),
+        )])),
+        ..Secret::default()
     }
 }
 
@@ -495,17 +543,42 @@ mod tests {
     }
 
     #[test]
-    fn the_token_comes_from_the_secret_and_nowhere_else() {
+    fn the_token_and_the_worker_credential_come_from_secrets_and_nowhere_else() {
         let pod = build("Interactive", "OAuthToken", Conversation::New("11111111-2222-3333-4444-555555555555"));
         let env = &pod["spec"]["containers"][0]["env"];
-        assert_eq!(env[0]["name"], "CLAUDE_CODE_OAUTH_TOKEN");
+        assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
         assert_eq!(
             env[0]["valueFrom"]["secretKeyRef"],
+            serde_json::json!({"name": "cockpit-worker-u-1", "key": "credential", "optional": false})
+        );
+        assert_eq!(env[1]["name"], "CLAUDE_CODE_OAUTH_TOKEN");
+        assert_eq!(
+            env[1]["valueFrom"]["secretKeyRef"],
             serde_json::json!({"name": "claude-personal", "key": "token", "optional": false})
         );
-        assert!(env[0].get("value").is_none());
+        assert!(env[0].get("value").is_none() && env[1].get("value").is_none());
+        let args = pod["spec"]["containers"][0]["args"].to_string();
+        assert!(!args.contains("credential"), "never in argv: {args}");
         let api = build("Interactive", "ApiKey", Conversation::New("x"));
-        assert_eq!(api["spec"]["containers"][0]["env"][0]["name"], "ANTHROPIC_API_KEY");
+        assert_eq!(api["spec"]["containers"][0]["env"][1]["name"], "ANTHROPIC_API_KEY");
+    }
+
+    #[test]
+    fn the_credential_secret_is_the_sessions_and_holds_only_the_credential() {
+        let credential = cockpit_worker::auth::WorkerCredential::from_bytes(&[9; 32]);
+        let secret = serde_json::to_value(credential_secret(&session("Interactive"), &credential)).expect("json");
+        assert_eq!(secret["kind"], "Secret");
+        assert_eq!(secret["metadata"]["name"], "cockpit-worker-u-1");
+        assert_eq!(secret["metadata"]["namespace"], "cockpit");
+        assert_eq!(secret["metadata"]["ownerReferences"][0]["uid"], "u-1");
+        assert_eq!(secret["metadata"]["labels"]["cockpit.dev/session"], "fix-tests");
+        let data = secret["data"].as_object().expect("data");
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["credential"]);
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(data["credential"].as_str().expect("base64"))
+            .expect("base64");
+        assert_eq!(decoded, credential.expose().as_bytes());
     }
 
     #[test]

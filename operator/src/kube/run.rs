@@ -152,9 +152,11 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
                 tracing::info!(session = %name, %pod, %endpoint, "following the worker");
                 let (generation, base) = stream.begin_worker(None);
                 let alive_pod = pod.clone();
+                let credential = app.runtime.worker_credential(&uid);
                 stream
                     .follow(
                         endpoint,
+                        credential,
                         generation,
                         base,
                         move || followed.lock().unwrap_or_else(|p| p.into_inner()).get(&name) == Some(&alive_pod),
@@ -185,6 +187,7 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
     tokio::spawn(async move { super::account::run(account_ctx, &account_ns).await });
 
     let ctx = Arc::new(Context {
+        worker_keys: Some(app.runtime.worker_keys().clone()),
         client: client.clone(),
         pods: settings.pods.clone(),
         repos: app.config.repos.iter().map(|r| (r.name.clone(), r.path.clone())).collect::<HashMap<String, PathBuf>>(),

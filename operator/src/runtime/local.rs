@@ -18,6 +18,8 @@ use crate::config::Secret;
 use crate::reconcile::Observed;
 use crate::store::{Store, WorkerRow};
 use crate::stream::SessionStream;
+use crate::worker_credentials::WorkerKeys;
+use cockpit_worker::auth::WorkerCredential;
 
 /// How workers are started.
 #[derive(Clone, Debug)]
@@ -79,6 +81,7 @@ pub struct LocalRuntime {
     unused_streams: Mutex<std::collections::HashSet<String>>,
     next_generation: Mutex<u64>,
     notify: mpsc::UnboundedSender<String>,
+    keys: WorkerKeys,
 }
 
 impl Handle {
@@ -96,8 +99,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl LocalRuntime {
     /// A runtime that reports every change of a session's worker on `notify`.
-    pub fn new(settings: WorkerSettings, store: Store, notify: mpsc::UnboundedSender<String>) -> Arc<LocalRuntime> {
+    pub fn new(
+        settings: WorkerSettings,
+        store: Store,
+        keys: WorkerKeys,
+        notify: mpsc::UnboundedSender<String>,
+    ) -> Arc<LocalRuntime> {
         Arc::new(LocalRuntime {
+            keys,
             settings,
             store,
             handles: Mutex::new(HashMap::new()),
@@ -106,6 +115,16 @@ impl LocalRuntime {
             next_generation: Mutex::new(0),
             notify,
         })
+    }
+
+    /// What derives the workers' credentials.
+    pub fn worker_keys(&self) -> &WorkerKeys {
+        &self.keys
+    }
+
+    /// The credential the workers of the session with this uid ask for.
+    pub fn worker_credential(&self, session_uid: &str) -> WorkerCredential {
+        self.keys.credential(session_uid)
     }
 
     /// The session's output stream, opened (from the database) on first use.
@@ -269,7 +288,7 @@ impl LocalRuntime {
         let mut cmd = tokio::process::Command::new(&self.settings.worker_bin);
         cmd.args(&self.settings.worker_args)
             .arg("run")
-            .args(["--listen", "127.0.0.1:0", "--linger-secs", "1"])
+            .args(["--listen", "127.0.0.1:0", "--linger-secs", "1", "--credential-stdin"])
             .arg("--grace-secs")
             .arg(self.settings.grace_secs.to_string())
             .arg("--cwd")
@@ -306,11 +325,24 @@ impl LocalRuntime {
             cmd.env(kind.env_var(), secret.expose());
         }
         cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log));
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
         // Its own process group: a Ctrl-C for the control plane is not a Ctrl-C for the worker.
         cmd.process_group(0);
         let mut child = cmd.spawn().with_context(|| format!("starting {}", self.settings.worker_bin.display()))?;
         let pid = child.id();
+        // The credential goes over a pipe only the two processes hold: never argv, env or a file.
+        let credential = self.worker_credential(req.session_id);
+        let mut stdin = child.stdin.take().context("worker stdin")?;
+        let handed = async {
+            use tokio::io::AsyncWriteExt;
+            stdin.write_all(format!("{}\n", credential.expose()).as_bytes()).await?;
+            stdin.shutdown().await
+        };
+        if let Err(err) = handed.await {
+            let _ = child.start_kill();
+            anyhow::bail!("handing the worker its credential: {err}");
+        }
+        drop(stdin);
         let stdout = child.stdout.take().context("worker stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await;
@@ -343,7 +375,7 @@ impl LocalRuntime {
                 },
             )
             .await?;
-        self.follow(req.session_id, generation, stream, endpoint, stream_generation, base);
+        self.follow(req.session_id, generation, stream, endpoint, credential, stream_generation, base);
         let me = self.clone();
         let session_id = req.session_id.to_owned();
         tokio::spawn(async move {
@@ -361,6 +393,7 @@ impl LocalRuntime {
         generation: u64,
         stream: Arc<SessionStream>,
         endpoint: String,
+        credential: WorkerCredential,
         stream_generation: u64,
         base: u64,
     ) {
@@ -370,6 +403,7 @@ impl LocalRuntime {
         let state_id = session_id.to_owned();
         tokio::spawn(stream.follow(
             endpoint,
+            credential,
             stream_generation,
             base,
             move || {
@@ -493,7 +527,8 @@ impl LocalRuntime {
                     stop_sent: None,
                 },
             );
-            self.follow(&session_id, generation, stream, row.endpoint.clone(), stream_generation, base);
+            let credential = self.worker_credential(&session_id);
+            self.follow(&session_id, generation, stream, row.endpoint.clone(), credential, stream_generation, base);
             // Not our child: watch its pid.
             let me = self.clone();
             tokio::spawn(async move {

@@ -21,10 +21,24 @@ pub fn worker_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_cockpit-worker"))
 }
 
+/// The credential every test worker is started with (what the control plane would hand it).
+pub const CREDENTIAL: &str = "test-credential-0123456789abcdef0123456789abcdef";
+
+/// The `Authorization` header value that carries [`CREDENTIAL`].
+pub fn bearer() -> String {
+    format!("Bearer {CREDENTIAL}")
+}
+
+/// A GET with the credential.
+pub fn get(url: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().get(url).header("authorization", bearer())
+}
+
 /// A running worker process.
 pub struct Worker {
     pub child: Child,
     pub base: String,
+    /// The hook socket's path (from the worker's log).
     pub hooks: Option<String>,
     pub stderr: mpsc::UnboundedReceiver<String>,
     pub stderr_log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -37,6 +51,7 @@ impl Worker {
         cmd.arg("run").arg("--listen").arg("127.0.0.1:0").args(args);
         cmd.current_dir(cwd).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         cmd.env("COCKPIT_LOG", "info,cockpit_worker=debug");
+        cmd.env("COCKPIT_WORKER_CREDENTIAL", CREDENTIAL);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -63,7 +78,7 @@ impl Worker {
         let mut worker = Worker { child, base, hooks: None, stderr: rx, stderr_log: log };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while worker.hooks.is_none() && tokio::time::Instant::now() < deadline {
-            if let Some(line) = worker.stderr_log.lock().expect("log").iter().find(|l| l.contains("hook endpoint")) {
+            if let Some(line) = worker.stderr_log.lock().expect("log").iter().find(|l| l.contains("hook socket")) {
                 let plain = strip_ansi(line);
                 worker.hooks =
                     plain.split("hooks=").nth(1).map(|s| s.split_whitespace().next().unwrap_or("").to_owned());
@@ -82,11 +97,11 @@ impl Worker {
     }
 
     pub async fn state(&self) -> WorkerState {
-        reqwest::get(format!("{}/state", self.base)).await.expect("GET /state").json().await.expect("state JSON")
+        get(&format!("{}/state", self.base)).send().await.expect("GET /state").json().await.expect("state JSON")
     }
 
     pub async fn screen(&self) -> String {
-        reqwest::get(format!("{}/screen", self.base)).await.expect("GET /screen").text().await.expect("text")
+        get(&format!("{}/screen", self.base)).send().await.expect("GET /screen").text().await.expect("text")
     }
 
     /// Polls `/state` until `pred` holds.
@@ -202,8 +217,17 @@ impl Seen {
     }
 }
 
+/// A WebSocket handshake request for `url` carrying the credential.
+pub fn ws_request(url: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().expect("a WebSocket URL");
+    request.headers_mut().insert("authorization", bearer().parse().expect("header value"));
+    request
+}
+
+/// Connects as the control plane does (with the credential).
 pub async fn connect(url: &str) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    let (ws, _) = tokio_tungstenite::connect_async(ws_request(url)).await.expect("websocket connects");
     ws
 }
 
