@@ -46,7 +46,8 @@ async fn a_client_resumes_after_the_control_plane_is_killed_and_ends_with_the_wo
     assert_eq!(seen.snapshots, 0, "exact replay, no repaint");
 
     // The worker's own record of its output, straight from it.
-    let mut direct = connect(&format!("ws://{endpoint}/ws?from=0")).await;
+    let id = cockpit.session("flow").await.id;
+    let mut direct = cockpit.connect_worker(&id, &endpoint, 0).await;
     let mut truth = Seen::default();
     read_until(&mut direct, &mut truth, "the worker's bytes", |s| contains(&s.output, b"END-MARK")).await;
     let end = truth.output.iter().rposition(|_| true).map_or(0, |i| i + 1);

@@ -39,9 +39,14 @@ impl Failure {
         }
     }
 
-    /// 403: refused (origin not allowed).
+    /// 403: refused (a foreign origin).
     pub fn forbidden(message: impl Into<String>) -> Failure {
         Failure { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+    }
+
+    /// 421: a request for a host name this server does not serve.
+    pub fn misdirected(message: impl Into<String>) -> Failure {
+        Failure { status: StatusCode::MISDIRECTED_REQUEST, code: "misdirected", message: message.into() }
     }
 
     /// 500: our fault; the details go to the log, not the response.

@@ -9,6 +9,7 @@ pub mod push;
 pub mod security;
 pub mod sessions;
 pub mod ws;
+pub mod ws_audit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,7 +29,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP surface.
 pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
-    let origins = security::Origins(app.config.allowed_origins.clone());
+    let perimeter =
+        Arc::new(security::Perimeter::new(&app.config.allowed_origins, security::machine_name().as_deref()));
     let pwa = pwa_service(pwa_dir);
     let api = Router::new()
         .route("/api/health", get(accounts::health))
@@ -54,7 +56,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .method_not_allowed_fallback(|| async { error::Failure::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app);
-    api.layer(axum::middleware::from_fn_with_state(origins, security::check_origin))
+    api.layer(axum::middleware::from_fn_with_state(perimeter, security::guard))
 }
 
 /// The built PWA: its files (gzip-precompressed when the build wrote `.gz` copies), and

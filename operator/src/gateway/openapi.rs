@@ -107,7 +107,7 @@ fn session_id() -> Value {
     })
 }
 
-const ORIGIN_403: &str = "The request's `Origin` is neither the server's own nor listed in `allowedOrigins`.";
+const ORIGIN_403: &str = "The request's `Origin` is neither the server's own (`http://` + the `Host`) nor listed in `allowedOrigins`.";
 const TOO_LARGE_413: &str = "The body is larger than 64 KiB.";
 const INTERNAL_500: &str = "An internal error (details in the control plane's log).";
 const BAD_ID_400: &str = "The session id is too long.";
@@ -584,7 +584,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Claude Cockpit",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The control plane's API: sessions, accounts, the change stream and the session terminals. The perimeter is the tailnet; state-changing requests and WebSocket upgrades must come without an `Origin` or from an allowed one (else 403), and the `Tailscale-User-Login` header set by Tailscale Serve names the actor in the audit log. Every error body is an `ApiError`. Unknown paths answer 404 (`ApiError`).",
+            "description": "The control plane's API: sessions, accounts, the change stream and the session terminals. The perimeter is the tailnet; every request must name a host this server serves in `Host` (an IP literal, `localhost`, the machine's name or the host of an `allowedOrigins` entry; else 421, which stops DNS rebinding), and a request that carries an `Origin` must come from the server's own (`http://` + the `Host`) or an allowed one (else 403), and the `Tailscale-User-Login` header set by Tailscale Serve names the actor in the audit log. Every error body is an `ApiError`. Unknown paths answer 404 (`ApiError`).",
             "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
         },
         "tags": [

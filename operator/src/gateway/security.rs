@@ -1,9 +1,23 @@
-//! The perimeter is the tailnet; inside it the gateway still checks the Origin of every
-//! WebSocket and state-changing request (a page from elsewhere may not drive sessions), and
-//! records who (`Tailscale-User-Login`) did what.
+//! The perimeter is the tailnet; inside it the gateway still serves only the hosts it knows
+//! and only pages from its own origins, and records who (`Tailscale-User-Login`) did what.
+//!
+//! Two checks run on every request, before any route:
+//!
+//! - **Host.** A web page on a name its author controls can make that name resolve to this
+//!   machine (DNS rebinding): the browser then sends `Host: evil.example` and, being "same
+//!   origin" with itself, reads every answer. So the `Host` must be an IP literal, `localhost`
+//!   (or `*.localhost`, which browsers never ask DNS for), this machine's own name, or the host
+//!   of an `allowedOrigins` entry; anything else is refused with 421 before any route runs.
+//! - **Origin.** A request that carries an `Origin` (browsers add it to every WebSocket
+//!   upgrade, every write and every cross-origin read) must come from this server's own origin
+//!   (`http://` and exactly the `Host`, port included) or from an `allowedOrigins` entry
+//!   (scheme, host and port exact); anything else is refused with 403. Requests without one
+//!   (curl, the CLI, native apps) pass: they are not web pages.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -12,37 +26,107 @@ use super::error::Failure;
 /// The header Tailscale Serve sets with the tailnet user's login.
 pub const TAILSCALE_USER: &str = "tailscale-user-login";
 
-/// The origins allowed besides the request's own.
+/// Which hosts and origins may use the gateway.
 #[derive(Clone, Debug, Default)]
-pub struct Origins(pub Vec<String>);
-
-/// True when `origin` (the Origin header) may drive the gateway reached at `host` (the Host
-/// header). Requests without an Origin (curl, the CLI, native apps) are allowed.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
-    let Some(origin) = origin else { return true };
-    let origin = origin.trim_end_matches('/');
-    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
-        return true;
-    }
-    let Some(host) = host else { return false };
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-    origin_host.eq_ignore_ascii_case(host)
+pub struct Perimeter {
+    /// Host names served besides IP literals and `localhost` (lowercase, no port).
+    names: Vec<String>,
+    /// Origins allowed besides the server's own (`scheme://host[:port]`, lowercase).
+    origins: Vec<String>,
 }
 
-/// Middleware: refuses state-changing requests and WebSocket upgrades from foreign origins.
-pub async fn check_origin(State(origins): State<Origins>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let headers = request.headers();
-    let upgrade = headers.get(header::UPGRADE).is_some();
-    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if upgrade || changes {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        if !origin_allowed(origin, host, &origins.0) {
-            tracing::warn!(?origin, ?host, %method, path = %request.uri().path(), "refused a request from a foreign origin");
-            return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`")
-                .into_response();
+impl Perimeter {
+    /// The perimeter of a server configured with `allowed_origins` (normalized by the config:
+    /// lowercase `scheme://host[:port]`) running on a machine called `machine_name`.
+    pub fn new(allowed_origins: &[String], machine_name: Option<&str>) -> Perimeter {
+        let origins: Vec<String> = allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
+        let mut names: Vec<String> =
+            origins.iter().filter_map(|o| o.split_once("://")).map(|(_, authority)| host_name(authority)).collect();
+        if let Some(machine) = machine_name.map(str::trim).filter(|m| !m.is_empty()) {
+            names.push(machine.trim_end_matches('.').to_ascii_lowercase());
         }
+        names.retain(|n| !n.is_empty());
+        names.dedup();
+        Perimeter { names, origins }
+    }
+
+    /// True when a request with this `Host` header may be served. Requests without one (HTTP/1.0
+    /// tools) pass: a browser always sends it.
+    pub fn host_allowed(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else { return true };
+        let name = host_name(host);
+        if name.is_empty() {
+            return false;
+        }
+        if let Some(v6) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+            return v6.parse::<Ipv6Addr>().is_ok();
+        }
+        name.parse::<Ipv4Addr>().is_ok()
+            || name == "localhost"
+            || name.ends_with(".localhost")
+            || self.names.iter().any(|n| *n == name)
+    }
+
+    /// True when a request carrying `origin` may drive the gateway reached at `host`.
+    /// Requests without an Origin (curl, the CLI, native apps) are allowed.
+    pub fn origin_allowed(&self, origin: Option<&str>, host: Option<&str>) -> bool {
+        let Some(origin) = origin else { return true };
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+        if self.origins.iter().any(|o| *o == origin) {
+            return true;
+        }
+        host.is_some_and(|host| origin == format!("http://{}", host.trim().to_ascii_lowercase()))
+    }
+}
+
+/// The host of a `Host` header or an origin's authority: lowercase, without the port and a
+/// trailing dot; IPv6 literals keep their brackets.
+fn host_name(authority: &str) -> String {
+    let authority = authority.trim().to_ascii_lowercase();
+    let host = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => authority[..=end].to_owned(),
+            None => return String::new(),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_owned(),
+            Some(_) => return String::new(),
+            None => authority,
+        }
+    };
+    host.trim_end_matches('.').to_owned()
+}
+
+/// This machine's host name (what a LAN or MagicDNS name for it usually is).
+pub fn machine_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname(2) writes at most `buf.len()` bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    std::str::from_utf8(&buf[..end]).ok().map(str::to_owned).filter(|n| !n.is_empty())
+}
+
+/// Middleware: refuses requests to hosts this server does not serve (421) and requests from
+/// foreign origins (403), on every route.
+pub async fn guard(State(perimeter): State<std::sync::Arc<Perimeter>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if !perimeter.host_allowed(host) {
+        tracing::warn!(?host, method = %request.method(), path = %request.uri().path(), "refused a request for a host this server does not serve");
+        return Failure::misdirected(
+            "this server does not serve that host name; if it is yours, add its origin to `allowedOrigins`",
+        )
+        .into_response();
+    }
+    let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    if !perimeter.origin_allowed(origin, host) {
+        tracing::warn!(?origin, ?host, method = %request.method(), path = %request.uri().path(), "refused a request from a foreign origin");
+        return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`").into_response();
     }
     next.run(request).await
 }
@@ -56,17 +140,68 @@ pub fn actor(headers: &HeaderMap) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn tailnet() -> Perimeter {
+        Perimeter::new(&["https://nuc.tail.ts.net".into()], Some("nuc"))
+    }
+
     #[test]
-    fn same_origin_configured_origins_and_no_origin_pass() {
-        assert!(origin_allowed(None, Some("nuc:8080"), &[]));
-        assert!(origin_allowed(Some("http://nuc:8080"), Some("nuc:8080"), &[]));
-        assert!(origin_allowed(
-            Some("https://nuc.tail.ts.net"),
-            Some("127.0.0.1:8080"),
-            &["https://nuc.tail.ts.net/".into()]
-        ));
-        assert!(!origin_allowed(Some("https://evil.example"), Some("nuc:8080"), &[]));
-        assert!(!origin_allowed(Some("http://nuc:8081"), Some("nuc:8080"), &[]));
-        assert!(!origin_allowed(Some("null"), Some("nuc:8080"), &[]));
+    fn ip_literals_localhost_the_machine_and_allowed_origins_hosts_are_served() {
+        let p = tailnet();
+        for host in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "10.42.0.7:8080",
+            "[::1]:8080",
+            "[fe80::1]",
+            "localhost:8080",
+            "LOCALHOST",
+            "app.localhost:5173",
+            "nuc:8080",
+            "nuc.",
+            "nuc.tail.ts.net",
+            "NUC.tail.ts.net:443",
+        ] {
+            assert!(p.host_allowed(Some(host)), "{host}");
+        }
+        assert!(p.host_allowed(None), "no Host: not a browser");
+    }
+
+    #[test]
+    fn rebinding_names_and_malformed_hosts_are_refused() {
+        let p = tailnet();
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+            "nuc.evil.example",
+            "tail.ts.net",
+            "",
+            ":8080",
+            "[::1",
+            "[not-ip]:80",
+            "127.0.0.1:http",
+            "localhost:8080:1",
+        ] {
+            assert!(!p.host_allowed(Some(host)), "{host}");
+        }
+        assert!(!Perimeter::default().host_allowed(Some("nuc:8080")), "the machine's name only when known");
+    }
+
+    #[test]
+    fn same_origin_means_http_and_exactly_the_host() {
+        let p = tailnet();
+        assert!(p.origin_allowed(None, Some("nuc:8080")));
+        assert!(p.origin_allowed(Some("http://nuc:8080"), Some("nuc:8080")));
+        assert!(p.origin_allowed(Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080")));
+        assert!(p.origin_allowed(Some("https://nuc.tail.ts.net"), Some("127.0.0.1:8080")));
+        assert!(p.origin_allowed(Some("https://NUC.tail.ts.net/"), Some("nuc.tail.ts.net")));
+        assert!(!p.origin_allowed(Some("https://127.0.0.1:8080"), Some("127.0.0.1:8080")), "scheme");
+        assert!(!p.origin_allowed(Some("http://nuc:8081"), Some("nuc:8080")), "port");
+        assert!(!p.origin_allowed(Some("http://nuc.tail.ts.net"), Some("127.0.0.1")), "allowed as https only");
+        assert!(!p.origin_allowed(Some("https://nuc.tail.ts.net:8443"), Some("127.0.0.1")));
+        assert!(!p.origin_allowed(Some("https://evil.example"), Some("nuc:8080")));
+        assert!(!p.origin_allowed(Some("null"), Some("nuc:8080")));
+        assert!(!p.origin_allowed(Some("http://nuc:8080"), None), "an Origin needs a Host to match");
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use cockpit_crds::frames::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
 use cockpit_crds::{Activity, WorkerState};
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as UpMessage;
 
 use super::error::Failure;
+use super::ws_audit::{Auditor, FLUSH_EVERY, Typed};
 use crate::app::App;
 use crate::store::SessionRow;
 use crate::stream::SessionStream;
@@ -25,6 +27,7 @@ pub async fn upgrade(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, Failure> {
     let from = match query.get("from").map(|f| f.parse::<u64>()) {
@@ -37,10 +40,12 @@ pub async fn upgrade(
     }
     let row = super::sessions::find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
+    let auditor =
+        Auditor { store: app.store.clone(), actor: super::security::actor(&headers), session_id: row.id.clone() };
     Ok(upgrade
         .max_message_size(1 << 20)
         .read_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(socket, row, stream, from))
+        .on_upgrade(move |socket| serve(socket, row, stream, from, auditor))
         .into_response())
 }
 
@@ -81,11 +86,28 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { code, message: message.into() }
 }
 
-async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>) {
+async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>, auditor: Auditor) {
+    let mut typed = Typed::default();
+    relay(socket, &row, &stream, from, &auditor, &mut typed).await;
+    if let Some(detail) = typed.take() {
+        auditor.write("input", detail).await;
+    }
+}
+
+/// Relays one client's connection until either side ends it; what the client sends to the CLI
+/// is counted in `typed` (approvals are audited at once).
+async fn relay(
+    socket: WebSocket,
+    row: &SessionRow,
+    stream: &SessionStream,
+    from: Option<u64>,
+    auditor: &Auditor,
+    typed: &mut Typed,
+) {
     let (mut sink, mut source) = socket.split();
     let mut state_rx = stream.watch_state();
     state_rx.mark_unchanged();
-    let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: state_from_row(&row, &stream) };
+    let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: state_from_row(row, stream) };
     if !send_json(&mut sink, &hello).await {
         return;
     }
@@ -103,14 +125,21 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
         }
     }
     let mut end_rx = stream.watch_end();
+    let mut flush = tokio::time::interval_at(tokio::time::Instant::now() + FLUSH_EVERY, FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             incoming = source.next() => {
                 let Some(Ok(message)) = incoming else { break };
-                if let Some(reply) = forward(&row, &stream, message)
+                if let Some(reply) = forward(row, stream, message, auditor, typed)
                     && !send_json(&mut sink, &reply).await {
                         break;
                     }
+            }
+            _ = flush.tick() => {
+                if let Some(detail) = typed.take() {
+                    auditor.record("input", detail);
+                }
             }
             ready = output_after(&mut end_rx, next) => {
                 if ready.is_err() {
@@ -147,7 +176,7 @@ async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, f
                     break;
                 }
                 state_rx.mark_unchanged();
-                let state = state_from_row(&row, &stream);
+                let state = state_from_row(row, stream);
                 if !send_json(&mut sink, &ServerFrame::State { state }).await {
                     break;
                 }
@@ -165,16 +194,25 @@ async fn output_after(end: &mut watch::Receiver<u64>, next: u64) -> Result<(), R
     Ok(())
 }
 
-/// Validates a client frame and forwards it to the worker; returns an error frame to send
-/// back when it is refused (nothing is forwarded then).
-fn forward(row: &SessionRow, stream: &SessionStream, message: Message) -> Option<ServerFrame> {
-    let upstream = match message {
+/// Validates a client frame and forwards it to the worker, counting it for the audit log;
+/// returns an error frame to send back when it is refused (nothing is forwarded then).
+fn forward(
+    row: &SessionRow,
+    stream: &SessionStream,
+    message: Message,
+    auditor: &Auditor,
+    typed: &mut Typed,
+) -> Option<ServerFrame> {
+    let (upstream, frame) = match message {
         Message::Text(text) => {
             if let Err(refusal) = cockpit_worker::client::parse_text_frame(text.as_str(), false) {
                 return Some(error(refusal.code, refusal.message));
             }
-            if let Ok(ClientFrame::Approve { id, .. }) = serde_json::from_str::<ClientFrame>(text.as_str()) {
-                let pending = stream.state().and_then(|s| s.approval).is_some_and(|a| a.id == id && a.answerable);
+            let Ok(frame) = serde_json::from_str::<ClientFrame>(text.as_str()) else {
+                return Some(error(ErrorCode::BadFrame, "not a valid client frame"));
+            };
+            if let ClientFrame::Approve { id, .. } = &frame {
+                let pending = stream.state().and_then(|s| s.approval).is_some_and(|a| a.id == *id && a.answerable);
                 if !pending {
                     return Some(error(
                         ErrorCode::NoPendingApproval,
@@ -182,21 +220,33 @@ fn forward(row: &SessionRow, stream: &SessionStream, message: Message) -> Option
                     ));
                 }
             }
-            UpMessage::Text(text.as_str().into())
+            (UpMessage::Text(text.as_str().into()), Some(frame))
         }
         Message::Binary(bytes) => {
             if bytes.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES {
                 return Some(error(ErrorCode::FrameTooLarge, "input frame too large"));
             }
-            UpMessage::Binary(bytes.to_vec().into())
+            (UpMessage::Binary(bytes.to_vec().into()), None)
         }
         _ => return None,
     };
     if row.spec.mode == cockpit_crds::SessionMode::Oneshot {
         return Some(error(ErrorCode::NotAccepted, "a one-shot session takes no input"));
     }
+    let raw_len = match &upstream {
+        UpMessage::Binary(bytes) => bytes.len(),
+        _ => 0,
+    };
     if !stream.send_upstream(upstream) {
         return Some(error(ErrorCode::NotAccepted, "the session has no running worker"));
+    }
+    match frame {
+        Some(frame) => {
+            if let Some(approval) = typed.count(&frame) {
+                auditor.record("approval", approval);
+            }
+        }
+        None => typed.count_raw(raw_len),
     }
     None
 }

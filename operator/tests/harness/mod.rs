@@ -152,6 +152,28 @@ impl Cockpit {
         }
     }
 
+    /// The credential the control plane gives the workers of session `id`, derived as it does
+    /// from the key in its database (only a test, reading the data dir, can do this).
+    pub async fn worker_credential(&self, id: &str) -> cockpit_worker::auth::WorkerCredential {
+        let store = cockpit_operator::store::Store::connect(&format!(
+            "sqlite://{}",
+            self.data_dir.join("cockpit.db").display()
+        ))
+        .await
+        .expect("store");
+        let keys = cockpit_operator::worker_credentials::WorkerKeys::load_or_create(&store).await.expect("key");
+        keys.credential(id)
+    }
+
+    /// A WebSocket straight to session `id`'s worker, with the control plane's credential.
+    pub async fn connect_worker(&self, id: &str, endpoint: &str, from: u64) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{endpoint}/ws?from={from}").into_client_request().expect("request");
+        let bearer = self.worker_credential(id).await.bearer();
+        request.headers_mut().insert("authorization", bearer.parse().expect("header"));
+        tokio_tungstenite::connect_async(request).await.expect("websocket connects").0
+    }
+
     pub async fn screen(&self, id: &str) -> String {
         self.http
             .get(self.url(&format!("/api/sessions/{id}/screen")))
