@@ -451,7 +451,7 @@ struct ClientResult {
 /// cost this process a third of a core — CPU taken from the gateway and workers being
 /// measured, and a cost a browser does not have.
 async fn connect(
-    url: &str,
+    target: &Target,
 ) -> Result<
     (
         tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
@@ -459,11 +459,30 @@ async fn connect(
     ),
     tokio_tungstenite::tungstenite::Error,
 > {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
-    tokio_tungstenite::connect_async_with_config(url, Some(config), true).await
+    let mut request = target.url.as_str().into_client_request()?;
+    if let Some(bearer) = &target.bearer {
+        request.headers_mut().insert(
+            "authorization",
+            bearer.parse().map_err(|_| {
+                tokio_tungstenite::tungstenite::Error::Url(
+                    tokio_tungstenite::tungstenite::error::UrlError::UnableToConnect("bad credential".into()),
+                )
+            })?,
+        );
+    }
+    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
 }
 
-async fn client(url: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ClientResult {
+/// Where a measuring client connects: the gateway, or a worker straight (with the control
+/// plane's credential for it).
+struct Target {
+    url: String,
+    bearer: Option<String>,
+}
+
+async fn client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ClientResult {
     let mut ws = None;
     for _ in 0..20 {
         match connect(&url).await {
@@ -474,7 +493,7 @@ async fn client(url: String, shared: Arc<Shared>, mut stop: watch::Receiver<bool
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
     }
-    let mut ws = ws.unwrap_or_else(|| panic!("connecting {url}"));
+    let mut ws = ws.unwrap_or_else(|| panic!("connecting {}", url.url));
     let mut out = ClientResult::default();
     let mut next: Option<u64> = None;
     loop {
@@ -560,8 +579,15 @@ struct PhaseRow {
 }
 
 /// Spawns one client per url; returns their tasks.
+/// The key the control plane derives its workers' credentials from (in its database).
+async fn worker_keys(data_dir: &Path) -> cockpit_operator::worker_credentials::WorkerKeys {
+    let url = format!("sqlite://{}", data_dir.join("cockpit.db").display());
+    let store = cockpit_operator::store::Store::connect(&url).await.expect("the control plane's database");
+    cockpit_operator::worker_credentials::WorkerKeys::load_or_create(&store).await.expect("the key")
+}
+
 fn spawn_clients(
-    urls: impl IntoIterator<Item = String>,
+    urls: impl IntoIterator<Item = Target>,
     shared: &Arc<Shared>,
     stop: &watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<ClientResult>> {
@@ -683,11 +709,20 @@ async fn run() {
     let shared = Arc::new(Shared::default());
     let direct_shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let urls: Vec<String> = ids.iter().flat_map(|id| std::iter::repeat_n(gw.ws_url(id, 0), per_session)).collect();
+    let urls: Vec<Target> = ids
+        .iter()
+        .flat_map(|id| std::iter::repeat_n(id, per_session))
+        .map(|id| Target { url: gw.ws_url(id, 0), bearer: None })
+        .collect();
     let total_clients = urls.len();
     let tasks = spawn_clients(urls, &shared, &stop_rx);
-    let direct_urls: Vec<String> =
-        endpoints.iter().step_by(direct_every).map(|e| format!("ws://{e}/ws?from=0")).collect();
+    let keys = worker_keys(&dir.join("data")).await;
+    let direct_urls: Vec<Target> = ids
+        .iter()
+        .zip(&endpoints)
+        .step_by(direct_every)
+        .map(|(id, e)| Target { url: format!("ws://{e}/ws?from=0"), bearer: Some(keys.credential(id).bearer()) })
+        .collect();
     let direct_clients = direct_urls.len();
     let direct_tasks = spawn_clients(direct_urls, &direct_shared, &stop_rx);
     wait_ready(&shared, total_clients, "gateway clients").await;
@@ -787,7 +822,7 @@ async fn run() {
         let t0 = now_us();
         let id = gw.create(&format!("lat{i}")).await;
         let t_post = now_us();
-        let (mut ws, _) = connect(&gw.ws_url(&id, 0)).await.expect("ws connects");
+        let (mut ws, _) = connect(&Target { url: gw.ws_url(&id, 0), bearer: None }).await.expect("ws connects");
         let (t_rx, printed) = tokio::time::timeout(T, async {
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Binary(bytes) = msg

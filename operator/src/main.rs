@@ -62,6 +62,12 @@ fn main() -> ExitCode {
             let pwa_dir =
                 pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
             limit_malloc_arenas();
+            // It holds the key every worker credential derives from (and the accounts' tokens):
+            // a same-user process (a session's tools) may not read its memory or environment.
+            if let Err(err) = cockpit_worker::auth::forbid_inspection() {
+                eprintln!("cockpit: cannot mark the process non-dumpable: {err}");
+                return ExitCode::FAILURE;
+            }
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(err) => {

@@ -417,7 +417,6 @@ impl SessionStream {
             tracing::warn!(session = %self.session_id, %err, "persisting the last output");
         }
     }
-
 }
 
 /// The WebSocket request to a worker: `url` with the worker's credential.

@@ -251,8 +251,13 @@ fn start_worker(bin: &Path, command: &str, args: &[&str]) -> Result<Worker, BoxE
     if !args.is_empty() {
         cmd.arg("--").args(args);
     }
-    let mut child =
-        cmd.env("COCKPIT_LOG", "warn").env("COCKPIT_WORKER_CREDENTIAL", CREDENTIAL).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+    let mut child = cmd
+        .env("COCKPIT_LOG", "warn")
+        .env("COCKPIT_WORKER_CREDENTIAL", CREDENTIAL)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
     let pid = child.id();
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();

@@ -123,14 +123,17 @@ fn refuse(status: StatusCode, message: &str) -> Response {
 
 /// Middleware: refuses every request that carries an `Origin` (403) and every request but
 /// [`OPEN_PATH`] without the credential (401).
-pub async fn require_control_plane(State(credential): State<WorkerCredential>, request: Request, next: Next) -> Response {
+pub async fn require_control_plane(
+    State(credential): State<WorkerCredential>,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
     if headers.contains_key(header::ORIGIN) {
         tracing::warn!(path = %request.uri().path(), "refused a browser request (it carried an Origin)");
         return refuse(StatusCode::FORBIDDEN, "a worker takes no requests from web pages");
     }
-    if request.uri().path() != OPEN_PATH
-        && !credential.admits(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
+    if request.uri().path() != OPEN_PATH && !credential.admits(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes()))
     {
         tracing::warn!(path = %request.uri().path(), "refused a request without the control plane's credential");
         return refuse(StatusCode::UNAUTHORIZED, "only the control plane may use this worker");

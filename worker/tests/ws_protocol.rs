@@ -179,9 +179,12 @@ async fn a_slow_mirror_asking_for_replay_gets_every_byte_the_ring_holds() {
     assert_eq!(numbers.len(), 100_000, "every line");
     assert!(numbers.iter().enumerate().all(|(i, n)| *n == i as u64 + 1), "in order");
 
-    let err = tokio_tungstenite::connect_async(ws_request(&format!("{}/ws?lag=sometimes", worker.base.replacen("http", "ws", 1))))
-        .await
-        .expect_err("refused");
+    let err = tokio_tungstenite::connect_async(ws_request(&format!(
+        "{}/ws?lag=sometimes",
+        worker.base.replacen("http", "ws", 1)
+    )))
+    .await
+    .expect_err("refused");
     match err {
         tokio_tungstenite::tungstenite::Error::Http(resp) => {
             assert_eq!(resp.status(), 400);
@@ -291,9 +294,10 @@ async fn bad_frames_get_clear_errors_and_change_nothing() {
 #[tokio::test]
 async fn bad_offsets_are_refused() {
     let (worker, _dir) = start("sleep 60", &[]).await;
-    let err = tokio_tungstenite::connect_async(ws_request(&format!("{}/ws?from=-3", worker.base.replacen("http", "ws", 1))))
-        .await
-        .expect_err("refused");
+    let err =
+        tokio_tungstenite::connect_async(ws_request(&format!("{}/ws?from=-3", worker.base.replacen("http", "ws", 1))))
+            .await
+            .expect_err("refused");
     match err {
         tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 400),
         other => panic!("{other:?}"),

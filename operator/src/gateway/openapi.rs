@@ -107,7 +107,8 @@ fn session_id() -> Value {
     })
 }
 
-const ORIGIN_403: &str = "The request's `Origin` is neither the server's own (`http://` + the `Host`) nor listed in `allowedOrigins`.";
+const ORIGIN_403: &str =
+    "The request's `Origin` is neither the server's own (`http://` + the `Host`) nor listed in `allowedOrigins`.";
 const TOO_LARGE_413: &str = "The body is larger than 64 KiB.";
 const INTERNAL_500: &str = "An internal error (details in the control plane's log).";
 const BAD_ID_400: &str = "The session id is too long.";

@@ -39,7 +39,8 @@ impl Perimeter {
     /// The perimeter of a server configured with `allowed_origins` (normalized by the config:
     /// lowercase `scheme://host[:port]`) running on a machine called `machine_name`.
     pub fn new(allowed_origins: &[String], machine_name: Option<&str>) -> Perimeter {
-        let origins: Vec<String> = allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
+        let origins: Vec<String> =
+            allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
         let mut names: Vec<String> =
             origins.iter().filter_map(|o| o.split_once("://")).map(|(_, authority)| host_name(authority)).collect();
         if let Some(machine) = machine_name.map(str::trim).filter(|m| !m.is_empty()) {
@@ -64,7 +65,7 @@ impl Perimeter {
         name.parse::<Ipv4Addr>().is_ok()
             || name == "localhost"
             || name.ends_with(".localhost")
-            || self.names.iter().any(|n| *n == name)
+            || self.names.contains(&name)
     }
 
     /// True when a request carrying `origin` may drive the gateway reached at `host`.
@@ -72,7 +73,7 @@ impl Perimeter {
     pub fn origin_allowed(&self, origin: Option<&str>, host: Option<&str>) -> bool {
         let Some(origin) = origin else { return true };
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         host.is_some_and(|host| origin == format!("http://{}", host.trim().to_ascii_lowercase()))
@@ -126,7 +127,8 @@ pub async fn guard(State(perimeter): State<std::sync::Arc<Perimeter>>, request: 
     let origin = headers.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("\u{fffd}"));
     if !perimeter.origin_allowed(origin, host) {
         tracing::warn!(?origin, ?host, method = %request.method(), path = %request.uri().path(), "refused a request from a foreign origin");
-        return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`").into_response();
+        return Failure::forbidden("this origin may not use the Cockpit API; add it to `allowedOrigins`")
+            .into_response();
     }
     next.run(request).await
 }

@@ -375,7 +375,7 @@ impl LocalRuntime {
                 },
             )
             .await?;
-        self.follow(req.session_id, generation, stream, endpoint, credential, stream_generation, base);
+        self.follow(req.session_id, generation, stream, endpoint, stream_generation, base);
         let me = self.clone();
         let session_id = req.session_id.to_owned();
         tokio::spawn(async move {
@@ -393,10 +393,10 @@ impl LocalRuntime {
         generation: u64,
         stream: Arc<SessionStream>,
         endpoint: String,
-        credential: WorkerCredential,
         stream_generation: u64,
         base: u64,
     ) {
+        let credential = self.worker_credential(session_id);
         let alive_rt = self.clone();
         let state_rt = self.clone();
         let alive_id = session_id.to_owned();
@@ -527,8 +527,7 @@ impl LocalRuntime {
                     stop_sent: None,
                 },
             );
-            let credential = self.worker_credential(&session_id);
-            self.follow(&session_id, generation, stream, row.endpoint.clone(), credential, stream_generation, base);
+            self.follow(&session_id, generation, stream, row.endpoint.clone(), stream_generation, base);
             // Not our child: watch its pid.
             let me = self.clone();
             tokio::spawn(async move {
