@@ -54,11 +54,21 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub oneshot_result: Option<OneshotResult>,
-    /// Where the activity came from last: `hook`, `screen`, `stream` or `process`.
+    /// Where the activity came from last: `hook`, `stream` (a one-shot's stream-json),
+    /// `dialog` (the usage-limit dialog the CLI opened at the end of a turn), `screen` (the
+    /// rendered screen: a display hint only) or `process`.
     pub source: String,
 }
 
 impl WorkerState {
+    /// True when this state reports a usage limit on the CLI's own word (a hook, a one-shot's
+    /// stream, the limit dialog the CLI opened at the end of a turn): only then may an account
+    /// be marked limited or a worker stopped. A limit read from screen text alone is shown,
+    /// never acted on.
+    pub fn limit_confirmed(&self) -> bool {
+        self.activity == Activity::RateLimited && matches!(self.source.as_str(), "hook" | "stream" | "dialog")
+    }
+
     /// The state of a worker that has just started.
     pub fn starting(mode: SessionMode, cols: u16, rows: u16, now: DateTime<Utc>) -> WorkerState {
         WorkerState {

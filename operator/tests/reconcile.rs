@@ -203,6 +203,29 @@ fn a_limit_hit_rotates_to_the_next_account_and_resumes_the_conversation() {
 }
 
 #[test]
+fn a_limit_read_from_the_screen_alone_is_shown_and_never_acted_on() {
+    let mut state = limited(RateLimitWindow::Session, Some(Duration::hours(2)));
+    state.source = "screen".into();
+    let observed = Observed::Running { account: "a".into(), state: state.clone() };
+    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    assert!(plan.actions.is_empty(), "no account marked, no worker stopped: {:?}", plan.actions);
+    assert_eq!(plan.status.phase, SessionPhase::Running);
+    assert_eq!(plan.status.account.as_deref(), Some("a"));
+    assert_eq!(plan.status.activity, Some(Activity::RateLimited), "shown as what the screen says");
+    assert_eq!(plan.status.rotations, 0);
+    for confirmed_by in ["hook", "stream", "dialog"] {
+        state.source = confirmed_by.into();
+        let observed = Observed::Running { account: "a".into(), state: state.clone() };
+        let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+        assert!(
+            matches!(plan.actions.first(), Some(Action::MarkAccountLimited { .. })),
+            "{confirmed_by}: {:?}",
+            plan.actions
+        );
+    }
+}
+
+#[test]
 fn a_limit_without_reset_time_sets_the_account_aside_for_the_window_default() {
     let observed = Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Weekly, None) };
     let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);

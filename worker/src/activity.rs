@@ -15,8 +15,11 @@ pub enum Source {
     Start,
     /// A Claude Code hook.
     Hook,
-    /// The screen classifier.
+    /// The screen classifier: a display hint, never grounds for an action.
     Screen,
+    /// The CLI's usage-limit dialog, opened by the CLI at the end of a turn: evidence of a
+    /// new limit hit (read from the screen, but only the CLI opens that dialog).
+    Dialog,
     /// A one-shot run's stream-json.
     Stream,
     /// The process (exit).
@@ -30,6 +33,7 @@ impl Source {
             Source::Start => "start",
             Source::Hook => "hook",
             Source::Screen => "screen",
+            Source::Dialog => "dialog",
             Source::Stream => "stream",
             Source::Process => "process",
         }
@@ -236,22 +240,31 @@ impl ActivityTracker {
                 }
                 self.set(Activity::NeedsApproval, Source::Screen, now);
             }
-            // A limit message that is merely on screen (a resumed conversation shows its
-            // history) is no new hit: only one that ends a turn, or the limit dialog, is.
-            ScreenClass::RateLimited { dialog_open: false, .. }
-                if !matches!(previous, ScreenClass::Working | ScreenClass::NeedsApproval { .. }) => {}
-            ScreenClass::RateLimited { limit, .. } => {
+            ScreenClass::RateLimited { limit, dialog_open } => {
+                // The dialog the CLI opens when a turn ends in a limit is evidence of a hit; a
+                // limit message that merely comes into view (a resumed conversation's history, a
+                // resize that reflows an old line while a dialog waits) is at most a display
+                // hint, shown only when it ends a turn the screen saw running.
+                let turn_ran = matches!(self.state.activity, Activity::Working | Activity::Idle);
+                let source = if dialog_open && turn_ran {
+                    Source::Dialog
+                } else if previous == ScreenClass::Working && self.state.activity != Activity::NeedsApproval {
+                    Source::Screen
+                } else {
+                    return false;
+                };
+                let confirmed = self.state.activity == Activity::RateLimited && self.state.source != Source::Screen;
                 if let Some(limit) = limit {
                     let better = match &self.state.rate_limit {
                         Some(known) => known.message != limit.message || known.resets_at.is_none(),
                         None => true,
                     };
-                    if better && !(self.state.activity == Activity::RateLimited && self.state.source == Source::Hook) {
+                    if better && !(confirmed && self.state.source == Source::Hook) {
                         self.state.rate_limit = Some(limit);
                     }
                 }
-                if self.state.activity != Activity::RateLimited {
-                    self.set(Activity::RateLimited, Source::Screen, now);
+                if !confirmed {
+                    self.set(Activity::RateLimited, source, now);
                 }
             }
             ScreenClass::NeedsLogin => self.set(Activity::NeedsLogin, Source::Screen, now),
@@ -407,9 +420,44 @@ mod tests {
         live.on_screen(ScreenClass::Working, t(1));
         live.on_screen(ScreenClass::RateLimited { limit: Some(limit.clone()), dialog_open: false }, t(2));
         assert_eq!(live.state().activity, Activity::RateLimited, "a turn that ends in a limit");
+        assert_eq!(live.state().source, Source::Screen, "a hint for the display, not evidence");
         let mut dialog = ActivityTracker::new(t(0));
-        dialog.on_screen(ScreenClass::RateLimited { limit: Some(limit), dialog_open: true }, t(1));
-        assert_eq!(dialog.state().activity, Activity::RateLimited, "the limit dialog is always a hit");
+        dialog.on_screen(ScreenClass::Working, t(1));
+        dialog.on_screen(ScreenClass::RateLimited { limit: Some(limit.clone()), dialog_open: true }, t(2));
+        assert_eq!(
+            (dialog.state().activity, dialog.state().source),
+            (Activity::RateLimited, Source::Dialog),
+            "the dialog the CLI opens at the end of a turn is a hit"
+        );
+        let mut fresh = ActivityTracker::new(t(0));
+        fresh.on_screen(ScreenClass::RateLimited { limit: Some(limit), dialog_open: true }, t(1));
+        assert_eq!(fresh.state().activity, Activity::Starting, "no turn ran: a dialog in view is no new hit");
+    }
+
+    /// A session that once hit a limit (the line is in its history) waits for an approval; the
+    /// phone resizes the terminal and the old line comes into view.
+    #[test]
+    fn an_old_limit_reflowed_into_view_during_an_approval_is_nothing() {
+        let old = RateLimit {
+            window: RateLimitWindow::Session,
+            resets_at: None,
+            message: "You've hit your session limit · resets 3am (UTC)".into(),
+        };
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        tr.on_screen(ScreenClass::Working, t(1));
+        tr.on_hook(
+            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
+            Some("p1"),
+            t(2),
+        );
+        tr.on_screen(ScreenClass::NeedsApproval { tool: "Write".into(), question: "?".into() }, t(2));
+        let before = tr.state().clone();
+        for dialog_open in [false, true] {
+            assert!(!tr.on_screen(ScreenClass::RateLimited { limit: Some(old.clone()), dialog_open }, t(3)));
+            tr.on_screen(ScreenClass::NeedsApproval { tool: "Write".into(), question: "?".into() }, t(4));
+        }
+        assert_eq!(*tr.state(), before, "still waiting for the approval, no limit");
     }
 
     #[test]

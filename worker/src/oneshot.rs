@@ -20,8 +20,10 @@ fn u64_of(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// Parses one line of stream-json. Blank lines give `None`; lines that are not JSON objects
-/// give an error text; unknown message types become [`OneshotEvent::Other`].
+/// Parses one line of stream-json. Blank lines give `None`, and so do the reports of the
+/// worker's own hooks (`system` `hook_started`/`hook_response`: the CLI reports command hooks
+/// in the stream, and they are Cockpit's plumbing, not the conversation); lines that are not
+/// JSON objects give an error text; unknown message types become [`OneshotEvent::Other`].
 pub fn parse_line(line: &str, now: DateTime<Utc>) -> Result<Option<OneshotEvent>, String> {
     let line = line.trim();
     if line.is_empty() {
@@ -33,6 +35,9 @@ pub fn parse_line(line: &str, now: DateTime<Utc>) -> Result<Option<OneshotEvent>
     }
     let kind = str_of(&v, "type");
     let subtype = str_of(&v, "subtype");
+    if kind == "system" && matches!(subtype.as_str(), "hook_started" | "hook_response") {
+        return Ok(None);
+    }
     Ok(Some(match (kind.as_str(), subtype.as_str()) {
         ("system", "init") => OneshotEvent::Init {
             session_id: str_of(&v, "session_id"),
@@ -254,6 +259,12 @@ mod tests {
             OneshotEvent::ControlRequest { .. }
         ));
         assert!(matches!(parse(r#"{"type":"brand_new","x":1}"#), OneshotEvent::Other { .. }));
+        for hook in [
+            r#"{"type":"system","subtype":"hook_started","hook_event":"SessionStart","hook_name":"SessionStart:startup"}"#,
+            r#"{"type":"system","subtype":"hook_response","hook_event":"SessionStart","exit_code":0,"output":""}"#,
+        ] {
+            assert!(matches!(parse_line(hook, now()), Ok(None)), "the worker's own hooks are not events: {hook}");
+        }
         assert_eq!(parse_line("   ", now()), Ok(None));
         assert!(parse_line("garbage", now()).is_err());
         assert!(parse_line("[1]", now()).is_err());

@@ -403,7 +403,9 @@ lastPrompt?: string,
  */
 oneshotResult?: OneshotResult, 
 /**
- * Where the activity came from last: `hook`, `screen`, `stream` or `process`.
+ * Where the activity came from last: `hook`, `stream` (a one-shot's stream-json),
+ * `dialog` (the usage-limit dialog the CLI opened at the end of a turn), `screen` (the
+ * rendered screen: a display hint only) or `process`.
  */
 source: string, };
 

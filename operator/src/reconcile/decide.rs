@@ -332,7 +332,15 @@ impl Ctx<'_> {
         st.message = None;
         self.condition(ACCOUNT_ASSIGNED, true, "Assigned", account);
         match state.activity {
-            Activity::RateLimited => self.limit_hit(account, state.rate_limit.clone(), state.last_prompt.clone()),
+            Activity::RateLimited if state.limit_confirmed() => {
+                self.limit_hit(account, state.rate_limit.clone(), state.last_prompt.clone())
+            }
+            Activity::RateLimited => {
+                // Screen text alone: shown, never acted on.
+                self.plan.status.message =
+                    Some("the screen shows a usage limit; nothing is done until the CLI reports one".to_owned());
+                self.condition(READY, true, "Running", "");
+            }
             Activity::NeedsLogin => {
                 let message = format!("account {account}'s credentials were refused");
                 self.plan.status.message = Some(message.clone());
