@@ -108,7 +108,7 @@ pub struct RateLimit {
 }
 
 /// A tool call waiting for the person's allow or deny.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingApproval {
     /// Identifies this request; an answer must name it.

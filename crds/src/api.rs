@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::account::{AccountUsage, CredentialKind};
-use crate::activity::{ApprovalDecision, RateLimitWindow};
+use crate::activity::{ApprovalDecision, PendingApproval, RateLimitWindow};
 use crate::session::{ClaudeSessionSpec, ClaudeSessionStatus, PermissionMode, RotationPolicy, SessionMode};
 
 /// The `schemars` these bodies implement [`JsonSchema`] with, re-exported so that the gateway
@@ -269,6 +269,12 @@ pub struct ApiError {
     pub code: String,
     /// What went wrong, for a person.
     pub error: String,
+    /// With `approval_pending` (409 from `/send`): the permission request the CLI is waiting
+    /// on. Typed text would land in its dialog, so it was not sent; answer the request
+    /// (`/approval`, a deny can carry the text as its message) or send it afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub approval: Option<PendingApproval>,
 }
 
 /// `GET /api/push/key`: the control plane's VAPID public key, for

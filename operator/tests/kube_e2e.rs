@@ -451,7 +451,7 @@ async fn a_missing_account_secret_fails_the_session_with_the_kubelets_reason() {
 
 #[tokio::test]
 async fn a_usage_limit_moves_the_conversation_to_a_new_pod_on_the_next_account() {
-    // On alpha: the CLI works until the test says so, then hits its session limit. On beta: it
+    // On alpha: the CLI works until the test says so, then hits its session limit (the CLI's limit dialog). On beta: it
     // says what it resumes.
     let signals = tempfile::tempdir().expect("tmp");
     let go = signals.path().join("limit");
@@ -459,7 +459,7 @@ async fn a_usage_limit_moves_the_conversation_to_a_new_pod_on_the_next_account()
         r#"{VERSION}if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_ALPHA}' ]; then
   echo "✻ Thinking… (esc to interrupt)"
   while [ ! -e '{go}' ]; do sleep 0.1; done
-  printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n────\n❯ \n────\n'
+  printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n❯ /rate-limit-options\n────\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n'
   exec sleep 600
 fi
 if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_BETA}' ]; then echo "on beta with: $*"; fi

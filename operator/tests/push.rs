@@ -18,7 +18,8 @@ const TOKEN: &str = "sk-ant-oat01-push-test-secret";
 
 /// A stand-in CLI that shows Claude Code's screens in steps, each held until the test creates
 /// `<session>-<step>` in `dir`: session `flow` works, asks to run a Bash command, works, waits
-/// at the prompt, then exits 0; session `limited` works, then shows a usage-limit message.
+/// at the prompt, then exits 0; session `limited` works, then opens the CLI's usage-limit dialog (screen text
+/// alone would be only a display hint).
 fn config(dir: &Path) -> String {
     let cli = script(
         dir,
@@ -37,9 +38,14 @@ read -r -d '' LIMIT <<'SCREEN'
   ⎿  You've hit your session limit · resets 11:29pm (UTC)
      /upgrade to increase your usage limit.
 
+❯ /rate-limit-options
 ────────────
-❯ 
-────────────
+  What do you want to do?
+
+  ❯ 1. Stop and wait for limit to reset
+    2. Upgrade your plan
+
+  Enter to confirm · Esc to cancel
 SCREEN
 read -r -d '' APPROVAL <<'SCREEN'
  Bash command

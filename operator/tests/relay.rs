@@ -79,7 +79,8 @@ async fn one_shot_events_reach_gateway_clients_live_and_late_ones_get_them_all()
 async fn a_worker_that_takes_over_after_a_rotation_keeps_the_size_the_client_set() {
     let dir = tempfile::tempdir().expect("tmp");
     let go = dir.path().join("limit");
-    // On account alpha: works, then hits its session limit once the test says so. On beta:
+    // On account alpha: works, then hits its session limit (the CLI's limit dialog)
+    // once the test says so. On beta:
     // reports the terminal size it was given.
     let cli = script(
         dir.path(),
@@ -89,7 +90,7 @@ async fn a_worker_that_takes_over_after_a_rotation_keeps_the_size_the_client_set
 if [ "$token" = "sk-ant-oat01-alpha" ]; then
   echo "✻ Thinking… (esc to interrupt)"
   while [ ! -e '{go}' ]; do sleep 0.05; done
-  printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n────\n❯ \n────\n'
+  printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n❯ /rate-limit-options\n────\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n'
   sleep 300
 fi
 echo "taken over at $(stty size)"

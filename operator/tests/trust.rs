@@ -247,6 +247,75 @@ async fn everything_typed_through_the_gateway_is_in_the_audit_log_with_who_typed
     assert!(!entry.detail.to_string().contains("audited-line"), "counts only, never the text");
 }
 
+/// A stand-in CLI that opens a permission dialog, waits for `answered` in `dir`, then goes idle
+/// at its prompt (the PTY echoes what is typed).
+fn dialog_config(dir: &Path) -> String {
+    let cli = script(
+        dir,
+        "dialog-cli.sh",
+        &format!(
+            r#"D='{dir}'
+show() {{ printf '\033[2J\033[H%s\n' "$1"; }}
+read -r -d '' APPROVAL <<'SCREEN'
+ Bash command
+
+   touch mockfile.txt
+   Create an empty file
+
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. No, and tell Claude what to do differently (esc)
+
+ Esc to cancel
+SCREEN
+show "$APPROVAL"
+while [ ! -e "$D/answered" ]; do sleep 0.05; done
+show "● Done."
+printf '\n────────────\n❯ '
+sleep 300
+"#,
+            dir = dir.display()
+        ),
+    );
+    one_repo_config(dir, &cli)
+}
+
+#[tokio::test]
+async fn a_message_sent_while_a_permission_dialog_is_open_is_not_typed_into_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cockpit = Cockpit::start(dir.path(), &dialog_config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "asks"})).await.status(),
+        201
+    );
+    cockpit
+        .wait_session("asks", "the permission dialog", |s| {
+            s.live.as_ref().is_some_and(|l| l.activity == cockpit_crds::Activity::NeedsApproval)
+        })
+        .await;
+    let resp = cockpit.post("/api/sessions/asks/send", serde_json::json!({"text": "what are you doing?"})).await;
+    assert_eq!(resp.status(), 409);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["code"], "approval_pending", "{body}");
+    assert_eq!(body["approval"]["tool"], "Bash", "the pending request comes back: {body}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!cockpit.screen("asks").await.contains("what are you doing"), "nothing was typed into the dialog");
+
+    std::fs::write(dir.path().join("answered"), b"").expect("answer");
+    cockpit
+        .wait_session("asks", "the dialog to close", |s| {
+            s.live.as_ref().is_some_and(|l| l.activity != cockpit_crds::Activity::NeedsApproval && l.approval.is_none())
+        })
+        .await;
+    let resp = cockpit.post("/api/sessions/asks/send", serde_json::json!({"text": "what are you doing?"})).await;
+    assert_eq!(resp.status(), 202, "once the dialog is gone the message goes through");
+    let deadline = tokio::time::Instant::now() + T;
+    while !cockpit.screen("asks").await.contains("what are you doing?") {
+        assert!(tokio::time::Instant::now() < deadline, "the message never reached the CLI");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The pids of `pid`'s descendants.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut found = Vec::new();

@@ -276,10 +276,12 @@ impl ActivityTracker {
                 // path through the CLI fires Stop/StopFailure), but a limit or a refused login
                 // stays until a hook or a new turn says otherwise.
                 let turn_edge = matches!(self.state.activity, Activity::Working | Activity::Idle | Activity::Starting);
-                if dialog_closed {
-                    self.state.approval = None;
-                }
                 if dialog_closed || turn_edge || !self.hooks_seen {
+                    // Leaving a dialog (answered by keys, or a CLI without hooks moved on):
+                    // the request it showed is gone too.
+                    if self.state.activity == Activity::NeedsApproval {
+                        self.state.approval = None;
+                    }
                     self.set(activity, Source::Screen, now);
                 }
             }
@@ -404,6 +406,14 @@ mod tests {
         assert_eq!((tr.state().activity, tr.state().approval.is_none()), (Activity::Working, true));
         tr.on_screen(ScreenClass::NeedsLogin, t(6));
         assert_eq!(tr.state().activity, Activity::NeedsLogin);
+        tr.on_screen(ScreenClass::NeedsApproval { tool: "Bash".into(), question: "?".into() }, t(7));
+        tr.on_screen(ScreenClass::Unknown, t(8));
+        tr.on_screen(ScreenClass::Idle, t(9));
+        assert_eq!(
+            (tr.state().activity, tr.state().approval.is_none()),
+            (Activity::Idle, true),
+            "a dialog gone from the screen takes its request with it, even via an unknown screen"
+        );
     }
 
     #[test]

@@ -1079,7 +1079,13 @@ code: string,
 /**
  * What went wrong, for a person.
  */
-error: string, };
+error: string, 
+/**
+ * With `approval_pending` (409 from `/send`): the permission request the CLI is waiting
+ * on. Typed text would land in its dialog, so it was not sent; answer the request
+ * (`/approval`, a deny can carry the text as its message) or send it afterwards.
+ */
+approval?: PendingApproval, };
 
 /** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */
 export const BINARY_HEADER_LEN = 9;

@@ -12,22 +12,23 @@ pub struct Failure {
     status: StatusCode,
     code: &'static str,
     message: String,
+    approval: Option<Box<cockpit_crds::PendingApproval>>,
 }
 
 impl Failure {
     /// 400: the request is malformed or invalid.
     pub fn bad_request(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        Failure { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into(), approval: None }
     }
 
     /// 404: no such thing.
     pub fn not_found(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
+        Failure { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into(), approval: None }
     }
 
     /// 409: conflicts with the current state.
     pub fn conflict(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::CONFLICT, code: "conflict", message: message.into() }
+        Failure { status: StatusCode::CONFLICT, code: "conflict", message: message.into(), approval: None }
     }
 
     /// 405: the path exists, the method does not.
@@ -36,17 +37,41 @@ impl Failure {
             status: StatusCode::METHOD_NOT_ALLOWED,
             code: "method_not_allowed",
             message: "method not allowed on this path".into(),
+            approval: None,
         }
     }
 
     /// 403: refused (a foreign origin).
     pub fn forbidden(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+        Failure { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into(), approval: None }
     }
 
     /// 421: a request for a host name this server does not serve.
     pub fn misdirected(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::MISDIRECTED_REQUEST, code: "misdirected", message: message.into() }
+        Failure {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            code: "misdirected",
+            message: message.into(),
+            approval: None,
+        }
+    }
+
+    /// 409 `approval_pending`: the CLI waits on a permission request, so typed text would
+    /// answer its dialog; the request goes back with the error.
+    /// `typed`: the request opened after the text was typed (it waits in the prompt, not
+    /// submitted).
+    pub fn approval_pending(approval: cockpit_crds::PendingApproval, typed: bool) -> Failure {
+        let fate = if typed { "the message was typed but not submitted" } else { "the message was not sent" };
+        Failure {
+            status: StatusCode::CONFLICT,
+            code: "approval_pending",
+            message: format!(
+                "Claude is waiting for your answer to a permission request ({}); {fate}. \
+                 Allow or deny it first (a deny can carry your message to Claude)",
+                approval.tool
+            ),
+            approval: Some(Box::new(approval)),
+        }
     }
 
     /// 500: our fault; the details go to the log, not the response.
@@ -56,13 +81,18 @@ impl Failure {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal",
             message: "internal error (see the control plane's log)".into(),
+            approval: None,
         }
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.status, Json(ApiError { code: self.code.to_owned(), error: self.message })).into_response()
+        (
+            self.status,
+            Json(ApiError { code: self.code.to_owned(), error: self.message, approval: self.approval.map(|a| *a) }),
+        )
+            .into_response()
     }
 }
 
@@ -76,6 +106,7 @@ impl From<JsonRejection> for Failure {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 code: "too_large",
                 message: "the body is too large or could not be read".into(),
+                approval: None,
             },
             other => Failure::bad_request(format!("invalid JSON body: {}", other.body_text())),
         }

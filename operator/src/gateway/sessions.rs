@@ -249,9 +249,24 @@ pub async fn send(
     if !stream.has_upstream() {
         return Err(Failure::conflict("the session has no running worker"));
     }
+    // Text typed while a permission dialog is open would answer it (Enter picks "Yes").
+    if let Some(approval) = stream.state().and_then(|s| s.approval) {
+        return Err(Failure::approval_pending(approval, false));
+    }
     stream.send_upstream(frame(&ClientFrame::Input { data: body.text.clone() })?);
     if body.submit.unwrap_or(true) {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        if let Some(approval) = stream.state().and_then(|s| s.approval) {
+            audit(
+                &app,
+                &headers,
+                "send",
+                Some(&row.id),
+                serde_json::json!({ "chars": body.text.chars().count(), "submitted": false }),
+            )
+            .await;
+            return Err(Failure::approval_pending(approval, true));
+        }
         stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_crds::frames::Key::Enter })?);
     }
     audit(&app, &headers, "send", Some(&row.id), serde_json::json!({ "chars": body.text.chars().count() })).await;
