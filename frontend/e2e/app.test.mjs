@@ -113,6 +113,15 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await until('the dialog on the terminal', async () => (await screen()).includes('Do you want to proceed?'));
     await page.waitForTimeout(500);
     await shot(page, '05-approval-card');
+    // The message box does not type into the dialog (its Enter would pick "Yes").
+    await page.fill('[data-testid=message]', 'what are you doing?');
+    await page.tap('[data-testid=send]');
+    await page.waitForSelector('[data-testid=message-held]', { timeout: T });
+    assert.ok(await page.isVisible('[data-testid=deny-with-message]'), 'offers to deny with the message as the reason');
+    assert.equal(await page.inputValue('[data-testid=message]'), 'what are you doing?', 'the text stays in the box');
+    await page.waitForTimeout(300);
+    assert.ok(!(await screen()).includes('what are you doing'), 'nothing reached the terminal');
+    assert.ok((await screen()).includes('Do you want to proceed?'), 'the dialog still waits');
     await page.tap('[data-testid=allow]');
     await page.waitForSelector('[data-testid=approval-card]', { state: 'detached', timeout: T });
     await waitScreen('Done, the tool ran.');

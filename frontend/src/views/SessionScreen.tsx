@@ -50,10 +50,15 @@ function ApprovalCard({
   approval,
   onAnswer,
   error,
+  held,
+  onDenyWithMessage,
 }: {
   approval: PendingApproval;
   onAnswer: (decision: 'allow' | 'deny') => void;
   error: string | null;
+  /** A message the person tried to send while this request waits (not sent: it would answer the dialog). */
+  held: string | null;
+  onDenyWithMessage: () => void;
 }) {
   const input = approval.input as Record<string, unknown> | null;
   const main = describeInput(approval.input);
@@ -75,6 +80,23 @@ function ApprovalCard({
         <div className="mt-1.5 text-[11px] text-neutral-500">Answered through the terminal: Allow presses Enter, Deny presses Esc.</div>
       )}
       {error && <div className="mt-1.5 text-xs text-red-300">{error}</div>}
+      {held !== null && (
+        <div data-testid="message-held" className="mt-1.5 text-xs text-amber-200/90">
+          Your message was not sent: Claude is waiting for this answer, and typing would answer it.
+          {approval.answerable && held ? ' Deny and send it to Claude as the reason, or answer first and send it after.' : ' Answer first, then send it.'}
+        </div>
+      )}
+      {held && approval.answerable && (
+        <button
+          type="button"
+          data-testid="deny-with-message"
+          onPointerDown={keepFocus}
+          onClick={onDenyWithMessage}
+          className="mt-2 w-full rounded-xl border border-red-500/50 py-2 text-sm font-semibold text-red-200 active:bg-red-500/10"
+        >
+          Deny and tell Claude
+        </button>
+      )}
       <div className="mt-2.5 grid grid-cols-2 gap-2">
         <button
           type="button"
@@ -198,6 +220,7 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const [answered, setAnswered] = useState<string | null>(null);
   const [approvalError, setApprovalError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [held, setHeld] = useState<{ approval: string; text: string } | null>(null);
   const lastSent = useRef<{ text: string; at: number } | null>(null);
   const [fontSize] = useState(terminalFontSize);
   const now = useNow(1000);
@@ -270,11 +293,11 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const over = !!session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
   const limit = badge.kind === 'RateLimited' ? (state?.rateLimit ?? session.status.rateLimit) : undefined;
 
-  const answer = (decision: 'allow' | 'deny') => {
+  const answer = (decision: 'allow' | 'deny', message?: string) => {
     if (!pending || !socket.current) return;
     setApprovalError(null);
     if (pending.answerable) {
-      if (!socket.current.send({ type: 'approve', id: pending.id, decision })) {
+      if (!socket.current.send({ type: 'approve', id: pending.id, decision, ...(message ? { message } : {}) })) {
         setApprovalError('Not connected: try again when the session is live.');
         return;
       }
@@ -282,6 +305,14 @@ function InteractiveScreen({ session }: { session: SessionView }) {
       socket.current.key(decision === 'allow' ? 'Enter' : 'Esc');
     }
     setAnswered(pending.id);
+    setHeld(null);
+  };
+
+  const denyWithMessage = () => {
+    const message = held?.text;
+    if (!message) return;
+    answer('deny', message);
+    setText('');
   };
 
   useEffect(() => {
@@ -293,6 +324,12 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setNotice(null);
+    // The message box never answers a dialog: its text (and its Enter, which picks "Yes")
+    // would land in the permission prompt. The text stays in the box.
+    if (pending) {
+      setHeld({ approval: pending.id, text });
+      return;
+    }
     lastSent.current = text ? { text, at: Date.now() } : null;
     socket.current?.submit(text);
     setText('');
@@ -320,7 +357,15 @@ function InteractiveScreen({ session }: { session: SessionView }) {
           {notice}
         </div>
       )}
-      {pending && <ApprovalCard approval={pending} onAnswer={answer} error={approvalError} />}
+      {pending && (
+        <ApprovalCard
+          approval={pending}
+          onAnswer={(decision) => answer(decision)}
+          error={approvalError}
+          held={held && held.approval === pending.id ? held.text : null}
+          onDenyWithMessage={denyWithMessage}
+        />
+      )}
       {over ? (
         <div className="pb-safe shrink-0 border-t border-line">
           <div data-testid="ended" className="px-4 py-3 text-center text-sm text-neutral-500">
