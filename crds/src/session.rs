@@ -90,6 +90,11 @@ pub enum PermissionMode {
     Plan,
     /// Never ask (the CLI needs a sandbox for this).
     BypassPermissions,
+    /// The CLI's classifier decides which calls run without asking and refuses the rest (the
+    /// CLI's own default since 2.1.332; Cockpit never relies on that default).
+    Auto,
+    /// Never ask: calls not already allowed by the settings are refused.
+    DontAsk,
 }
 
 impl PermissionMode {
@@ -100,6 +105,8 @@ impl PermissionMode {
             PermissionMode::AcceptEdits => "acceptEdits",
             PermissionMode::Plan => "plan",
             PermissionMode::BypassPermissions => "bypassPermissions",
+            PermissionMode::Auto => "auto",
+            PermissionMode::DontAsk => "dontAsk",
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct Config {
     /// Extra origins (`scheme://host[:port]`, lowercase) allowed for WebSocket and
     /// state-changing requests, besides the server's own.
     pub allowed_origins: Vec<String>,
+    /// The permission mode of sessions created without one (`defaultPermissionMode`;
+    /// `default`, which asks, unless set). Workers always pass a mode to the CLI.
+    pub default_permission_mode: cockpit_crds::PermissionMode,
 }
 
 /// A repository sessions can work in (`repos[]`).
@@ -167,6 +170,7 @@ impl Default for Config {
             limits: Limits::default(),
             worker: WorkerConfig::default(),
             allowed_origins: Vec::new(),
+            default_permission_mode: cockpit_crds::PermissionMode::Default,
         }
     }
 }
@@ -457,6 +461,7 @@ struct RawConfig {
     limits: Option<RawLimits>,
     worker: Option<RawWorker>,
     allowed_origins: Option<Vec<String>>,
+    default_permission_mode: Option<cockpit_crds::PermissionMode>,
 }
 
 #[derive(Deserialize)]
@@ -990,6 +995,10 @@ fn validate(
                 return Err(errors.at(&[key("allowedOrigins"), Seg::Index(i)], ProblemKind::BadValue, why));
             }
         }
+    }
+
+    if let Some(mode) = raw.default_permission_mode {
+        config.default_permission_mode = mode;
     }
 
     Ok(config)

@@ -334,10 +334,12 @@ fn the_rendered_config_is_what_the_control_plane_loads() {
     let accounts: Vec<_> = config.accounts.iter().map(|a| (a.name.as_str(), a.priority, a.max_sessions)).collect();
     assert_eq!(accounts, [("personal", 10, Some(3)), ("work", 5, None)]);
     assert_eq!(config.allowed_origins, ["https://nuc.example.com", "https://cockpit.tail1234.ts.net"]);
+    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::Default, "the chart's default");
     let created = rendered("accounts-created");
     let yaml = find(created, "ConfigMap", "cockpit-config")["data"]["cockpit.yaml"].as_str().expect("yaml");
     let config = Config::from_yaml_unchecked(yaml, "cockpit.yaml").expect("config");
     assert_eq!(config.account("console").map(|a| a.kind), Some(CredentialKind::ApiKey));
+    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::AcceptEdits);
     let service = rendered("tailscale-service");
     let yaml = find(service, "ConfigMap", "cockpit-config")["data"]["cockpit.yaml"].as_str().expect("yaml");
     let config = Config::from_yaml_unchecked(yaml, "cockpit.yaml").expect("config");

@@ -120,6 +120,7 @@ fn a_full_config_parses_with_its_values_and_defaults() {
         "  bin: /opt/cockpit/cockpit-worker",
         "  ringBytes: 1048576",
         "allowedOrigins: [\"https://NUC.tailnet.ts.net\", \"http://localhost:5173\", \"http://[::1]:8080\"]",
+        "defaultPermissionMode: auto",
     ]);
     let config = Config::from_yaml(&yaml, "test.yaml").unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(config.repos.len(), 1);
@@ -141,6 +142,7 @@ fn a_full_config_parses_with_its_values_and_defaults() {
     assert_eq!(config.worker.resolve_bin(), PathBuf::from("/opt/cockpit/cockpit-worker"));
     assert_eq!(config.worker.ring_bytes, 1 << 20);
     assert_eq!(config.allowed_origins, ["https://nuc.tailnet.ts.net", "http://localhost:5173", "http://[::1]:8080"]);
+    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::Auto);
 }
 
 #[test]
@@ -155,7 +157,9 @@ fn the_example_file_parses_and_shows_every_setting() {
     assert!(config.accounts.iter().any(|a| a.max_sessions.is_some()));
     assert!(!config.allowed_origins.is_empty());
     assert!(config.worker.bin.is_none(), "workers default to `cockpit worker`");
-    for documented in ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind"] {
+    for documented in
+        ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind", "defaultPermissionMode"]
+    {
         assert!(yaml.contains(documented), "the example should show `{documented}`");
     }
 }
@@ -309,6 +313,10 @@ fn wrong_types_are_errors_at_their_line() {
     let err = error_unchecked("accounts:\n  - name: a\n    tokenEnv: A\n    kind: Token\n");
     assert_at(&err, 4, 5, "accounts[0].kind", ProblemKind::WrongType);
     assert!(err.message.contains("`OAuthToken`") && err.message.contains("`ApiKey`"), "{err}");
+
+    let err = error_unchecked("defaultPermissionMode: yolo\n");
+    assert_at(&err, 1, 1, "defaultPermissionMode", ProblemKind::WrongType);
+    assert!(err.message.contains("`auto`") && err.message.contains("`default`"), "{err}");
 
     let err = error_unchecked("# limits\n\nlimits: 5\n");
     assert_at(&err, 3, 1, "limits", ProblemKind::WrongType);

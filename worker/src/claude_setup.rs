@@ -214,10 +214,10 @@ pub fn claude_argv(args: &ClaudeArgs) -> Vec<String> {
         argv.push("--model".into());
         argv.push(model.clone());
     }
-    if let Some(mode) = args.permission_mode {
-        argv.push("--permission-mode".into());
-        argv.push(mode.as_cli_arg().into());
-    }
+    // Always a mode of Cockpit's choosing: the CLI's own default changed (2.1.332 made it
+    // `auto`, which never asks, so approvals on the phone would silently stop).
+    argv.push("--permission-mode".into());
+    argv.push(args.permission_mode.unwrap_or(PermissionMode::Default).as_cli_arg().into());
     if args.oneshot {
         argv.extend(["--output-format".into(), "stream-json".into(), "--verbose".into(), "-p".into()]);
         argv.push(args.prompt.clone().unwrap_or_default());
@@ -293,6 +293,12 @@ mod tests {
             ["--settings", "/c/hooks.json", "--resume", "old", "--permission-mode", "acceptEdits", "--", "-rf"]
         );
         let argv = claude_argv(&ClaudeArgs { oneshot: true, prompt: Some("do it".into()), ..ClaudeArgs::default() });
-        assert_eq!(argv, ["--output-format", "stream-json", "--verbose", "-p", "do it"]);
+        assert_eq!(
+            argv,
+            ["--permission-mode", "default", "--output-format", "stream-json", "--verbose", "-p", "do it"],
+            "no mode given: `default`, never the CLI's own default"
+        );
+        let argv = claude_argv(&ClaudeArgs { permission_mode: Some(PermissionMode::Auto), ..ClaudeArgs::default() });
+        assert_eq!(argv, ["--permission-mode", "auto"]);
     }
 }

@@ -140,6 +140,10 @@ enum PermMode {
     Plan,
     #[value(name = "bypassPermissions")]
     BypassPermissions,
+    #[value(name = "auto")]
+    Auto,
+    #[value(name = "dontAsk")]
+    DontAsk,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -269,6 +273,8 @@ fn options(args: RunArgs, self_args: Vec<String>, worker_credential: WorkerCrede
             PermMode::AcceptEdits => PermissionMode::AcceptEdits,
             PermMode::Plan => PermissionMode::Plan,
             PermMode::BypassPermissions => PermissionMode::BypassPermissions,
+            PermMode::Auto => PermissionMode::Auto,
+            PermMode::DontAsk => PermissionMode::DontAsk,
         }),
         prompt: args.prompt,
         config_dir,

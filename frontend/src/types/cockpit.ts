@@ -134,7 +134,7 @@ export type SessionMode = "Interactive" | "Oneshot";
 /**
  * The Claude Code CLI's permission modes (`--permission-mode`).
  */
-export type PermissionMode = "default" | "acceptEdits" | "plan" | "bypassPermissions";
+export type PermissionMode = "default" | "acceptEdits" | "plan" | "bypassPermissions" | "auto" | "dontAsk";
 
 /**
  * Whether a session moves to another account when its account hits a usage limit.

@@ -16,6 +16,8 @@ const PERMISSION_MODES: { value: PermissionMode; label: string }[] = [
   { value: 'default', label: 'Ask (default)' },
   { value: 'acceptEdits', label: 'Accept edits' },
   { value: 'plan', label: 'Plan' },
+  { value: 'auto', label: 'Auto (Claude decides, asks nothing)' },
+  { value: 'dontAsk', label: "Don't ask (refuse what is not allowed)" },
   { value: 'bypassPermissions', label: 'Bypass permissions' },
 ];
 

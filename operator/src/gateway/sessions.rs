@@ -89,7 +89,7 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         mode: body.mode.unwrap_or(SessionMode::Interactive),
         prompt: body.prompt.filter(|p| !p.trim().is_empty()),
         model: body.model,
-        permission_mode: body.permission_mode,
+        permission_mode: Some(body.permission_mode.unwrap_or(app.config.default_permission_mode)),
         resume: None,
         rotation: body.rotation.unwrap_or(RotationPolicy::Auto),
     };
