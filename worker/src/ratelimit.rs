@@ -192,6 +192,9 @@ mod tests {
     fn current_wordings_give_window_and_absolute_reset() {
         let l = limit("You've hit your session limit · resets 11:29pm (UTC)");
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Session, at(2026, 11, 25, 23, 29)));
+        // Claude Code 2.1.332's wording.
+        let l = limit("You've hit your 5-hour limit · resets 11:29pm (UTC)");
+        assert_eq!((l.window, l.resets_at), (RateLimitWindow::Session, at(2026, 11, 25, 23, 29)));
         let l = limit("  ⎿  You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)");
         assert_eq!((l.window, l.resets_at), (RateLimitWindow::Weekly, at(2026, 11, 27, 23, 36)));
         assert_eq!(l.message, "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)");
