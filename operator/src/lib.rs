@@ -6,6 +6,7 @@
 //! file.
 
 pub mod app;
+pub mod cli_range;
 pub mod config;
 pub mod controller;
 pub mod gateway;

@@ -86,7 +86,8 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
         }
     }
     let accounts = app.account_views().await?;
-    let hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
+    let mut hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
+    hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
     Ok(Json(HealthView {
         status: if hints.is_empty() { "ok".into() } else { "degraded".into() },
         version: env!("CARGO_PKG_VERSION").into(),
