@@ -6,7 +6,7 @@
 //! a test is real.
 //!
 //! What the stand-in answers is chosen by trigger words in the text of the
-//! last user message (see [`script::Trigger`]): `TOOLBASH`, `TOOLWRITE`,
+//! last user message (see [`script::Trigger`]): `TOOLBASH`, `TOOLWRITE`, `TOOLRUN <command>`,
 //! `RL5H`, `RLWEEK`, `RLOPUS`, `RL429`, `OVERLOAD`, `AUTH401`, `WARN93`,
 //! `SLOW`. Without a trigger it streams `Stand-in reply #N: you said "…"`,
 //! where `N` is the number of user turns in the conversation.

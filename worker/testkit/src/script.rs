@@ -14,6 +14,9 @@ pub enum Trigger {
     ToolBash,
     /// `TOOLWRITE`: a Write tool_use (`<cwd>/hello.txt`).
     ToolWrite,
+    /// `TOOLRUN <command>`: a Bash tool_use running the rest of the message (a session's own
+    /// tools doing what a prompt told them).
+    ToolRun,
     /// `RL5H` / `RLWEEK` / `RLOPUS`: 429 with unified headers for that window.
     Limit(Window),
     /// `RL429`: 429 without unified headers.
@@ -30,6 +33,7 @@ pub enum Trigger {
 
 /// Trigger words in the order they are checked.
 const WORDS: &[(&str, Trigger)] = &[
+    ("TOOLRUN ", Trigger::ToolRun),
     ("TOOLBASH", Trigger::ToolBash),
     ("TOOLWRITE", Trigger::ToolWrite),
     ("RL5H", Trigger::Limit(Window::Session)),
@@ -137,6 +141,10 @@ pub fn plan(p: &Parsed) -> Plan {
         Some(Trigger::ToolBash) if p.has_tools => {
             tool("Bash", json!({"command": "touch mockfile.txt", "description": "Create an empty file"}))
         }
+        Some(Trigger::ToolRun) if p.has_tools => {
+            let command = p.last_user_text.split_once("TOOLRUN ").map_or("", |(_, rest)| rest.trim());
+            tool("Bash", json!({"command": command, "description": "Run what the prompt said"}))
+        }
         Some(Trigger::ToolWrite) if p.has_tools => {
             let path = match &p.cwd {
                 Some(cwd) => format!("{}/hello.txt", cwd.trim_end_matches('/')),
@@ -215,6 +223,19 @@ mod tests {
         p.continues_tool = true;
         assert!(matches!(plan(&p), Plan::Reply { ref blocks, .. }
             if blocks == &vec![Block::Text("Done, the file is written.".into())]));
+    }
+
+    #[test]
+    fn toolrun_runs_the_rest_of_the_message() {
+        let p = parsed("please TOOLRUN echo hi > out.txt ");
+        match plan(&p) {
+            Plan::Reply { blocks, stop_reason: "tool_use", .. } => {
+                assert!(
+                    matches!(&blocks[0], Block::ToolUse { name, input } if name == "Bash" && input["command"] == "echo hi > out.txt")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
