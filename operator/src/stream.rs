@@ -41,6 +41,19 @@ const MAX_UNPERSISTED: usize = 512 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
+/// How long a client's frame may wait for room in the queue to a worker that is behind.
+pub const UPSTREAM_WAIT: Duration = Duration::from_secs(5);
+
+/// Why a client's frame did not reach the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// No worker is connected (none runs, or it just ended).
+    #[error("the session has no running worker")]
+    NoWorker,
+    /// The worker took none of the frames queued before this one for [`UPSTREAM_WAIT`].
+    #[error("the worker is not taking input (busy for 5 s); this input was not delivered")]
+    Busy,
+}
 /// One-shot events queued for a slow client.
 const ONESHOT_FEED: usize = 64;
 /// One-shot events held per worker (a run has tens to hundreds; the transcript has them all).
@@ -358,11 +371,15 @@ impl SessionStream {
         inner.terminal.text()
     }
 
-    /// Sends a frame to the live worker; false when no worker is connected.
-    pub fn send_upstream(&self, message: Message) -> bool {
-        match lock(&self.upstream).as_ref() {
-            Some(tx) => tx.try_send(message).is_ok(),
-            None => false,
+    /// Sends a frame to the live worker, waiting (up to [`UPSTREAM_WAIT`]) while the worker is
+    /// behind on earlier frames: a burst is delivered in order or refused with a reason, never
+    /// dropped unnoticed.
+    pub async fn send_upstream(&self, message: Message) -> Result<(), UpstreamError> {
+        let Some(tx) = lock(&self.upstream).clone() else { return Err(UpstreamError::NoWorker) };
+        match tokio::time::timeout(UPSTREAM_WAIT, tx.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(UpstreamError::NoWorker),
+            Err(_) => Err(UpstreamError::Busy),
         }
     }
 

@@ -247,6 +247,49 @@ async fn everything_typed_through_the_gateway_is_in_the_audit_log_with_who_typed
     assert!(!entry.detail.to_string().contains("audited-line"), "counts only, never the text");
 }
 
+/// A burst of typing far beyond the queue to the worker (5 000 frames at once) arrives whole
+/// and in order: the gateway waits for the worker instead of dropping frames.
+#[tokio::test]
+async fn a_burst_of_input_reaches_the_cli_whole_and_in_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cockpit = start(dir.path()).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "burst"})).await.status(),
+        201
+    );
+    cockpit.wait_session("burst", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let ws = ws_status(&cockpit.ws_url("burst", Some(0)), &[]).await.expect("the terminal");
+    let (mut tx, mut rx) = ws.split();
+    const FRAMES: usize = 5000;
+    let reader = tokio::spawn(async move {
+        let mut seen = Seen::default();
+        let last = format!("<{}>", FRAMES - 1);
+        let deadline = tokio::time::Instant::now() + T;
+        // The PTY echoes each line and `cat` prints it again.
+        while String::from_utf8_lossy(&seen.output).matches(&last).count() < 2 {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, rx.next()).await {
+                Ok(Some(Ok(msg))) => seen.apply(msg),
+                other => panic!("the output stopped before the last line: {other:?}"),
+            }
+        }
+        seen
+    });
+    for i in 0..FRAMES {
+        let frame = serde_json::json!({"type": "input", "data": format!("<{i}>\r")});
+        tx.send(Message::Text(frame.to_string().into())).await.expect("sent");
+    }
+    let seen = reader.await.expect("reader");
+    assert!(seen.errors.is_empty(), "no frame was refused: {:?}", &seen.errors[..seen.errors.len().min(3)]);
+    let output = String::from_utf8_lossy(&seen.output);
+    let mut at = 0;
+    for i in 0..FRAMES {
+        let line = format!("<{i}>");
+        let found = output[at..].find(&line).unwrap_or_else(|| panic!("line {i} is missing or out of order"));
+        at += found + line.len();
+    }
+}
+
 /// A stand-in CLI that opens a permission dialog, waits for `answered` in `dir`, then goes idle
 /// at its prompt (the PTY echoes what is typed).
 fn dialog_config(dir: &Path) -> String {

@@ -74,6 +74,16 @@ impl Failure {
         }
     }
 
+    /// 503: the worker is there but not taking input right now.
+    pub fn unavailable(message: impl Into<String>) -> Failure {
+        Failure {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: message.into(),
+            approval: None,
+        }
+    }
+
     /// 500: our fault; the details go to the log, not the response.
     pub fn internal(err: impl std::fmt::Display) -> Failure {
         tracing::error!("internal error: {err}");
@@ -119,6 +129,15 @@ impl From<crate::store::StoreError> for Failure {
             crate::store::StoreError::Duplicate { what } => Failure::conflict(format!("{what} already exists")),
             crate::store::StoreError::NotFound { what } => Failure::not_found(format!("{what} not found")),
             other => Failure::internal(other),
+        }
+    }
+}
+
+impl From<crate::stream::UpstreamError> for Failure {
+    fn from(err: crate::stream::UpstreamError) -> Failure {
+        match err {
+            crate::stream::UpstreamError::NoWorker => Failure::conflict(err.to_string()),
+            crate::stream::UpstreamError::Busy => Failure::unavailable(err.to_string()),
         }
     }
 }

@@ -253,7 +253,7 @@ pub async fn send(
     if let Some(approval) = stream.state().and_then(|s| s.approval) {
         return Err(Failure::approval_pending(approval, false));
     }
-    stream.send_upstream(frame(&ClientFrame::Input { data: body.text.clone() })?);
+    stream.send_upstream(frame(&ClientFrame::Input { data: body.text.clone() })?).await?;
     if body.submit.unwrap_or(true) {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         if let Some(approval) = stream.state().and_then(|s| s.approval) {
@@ -267,7 +267,7 @@ pub async fn send(
             .await;
             return Err(Failure::approval_pending(approval, true));
         }
-        stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_crds::frames::Key::Enter })?);
+        stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_crds::frames::Key::Enter })?).await?;
     }
     audit(&app, &headers, "send", Some(&row.id), serde_json::json!({ "chars": body.text.chars().count() })).await;
     Ok(StatusCode::ACCEPTED)
@@ -286,11 +286,13 @@ pub async fn approve(
     if pending.is_none() || !stream.has_upstream() {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
     }
-    stream.send_upstream(frame(&ClientFrame::Approve {
-        id: body.id.clone(),
-        decision: body.decision,
-        message: body.message.clone(),
-    })?);
+    stream
+        .send_upstream(frame(&ClientFrame::Approve {
+            id: body.id.clone(),
+            decision: body.decision,
+            message: body.message.clone(),
+        })?)
+        .await?;
     audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
     Ok(StatusCode::ACCEPTED)
 }

@@ -131,7 +131,7 @@ async fn relay(
         tokio::select! {
             incoming = source.next() => {
                 let Some(Ok(message)) = incoming else { break };
-                if let Some(reply) = forward(row, stream, message, auditor, typed)
+                if let Some(reply) = forward(row, stream, message, auditor, typed).await
                     && !send_json(&mut sink, &reply).await {
                         break;
                     }
@@ -194,9 +194,10 @@ async fn output_after(end: &mut watch::Receiver<u64>, next: u64) -> Result<(), R
     Ok(())
 }
 
-/// Validates a client frame and forwards it to the worker, counting it for the audit log;
-/// returns an error frame to send back when it is refused (nothing is forwarded then).
-fn forward(
+/// Validates a client frame and forwards it to the worker (waiting while the worker is behind:
+/// the client is read no faster than the worker takes its input), counting it for the audit
+/// log; returns an error frame to send back when it is refused (nothing is forwarded then).
+async fn forward(
     row: &SessionRow,
     stream: &SessionStream,
     message: Message,
@@ -237,8 +238,8 @@ fn forward(
         UpMessage::Binary(bytes) => bytes.len(),
         _ => 0,
     };
-    if !stream.send_upstream(upstream) {
-        return Some(error(ErrorCode::NotAccepted, "the session has no running worker"));
+    if let Err(refused) = stream.send_upstream(upstream).await {
+        return Some(error(ErrorCode::NotAccepted, refused.to_string()));
     }
     match frame {
         Some(frame) => {
