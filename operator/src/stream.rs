@@ -351,6 +351,24 @@ impl SessionStream {
         self.state.send_replace(state);
     }
 
+    /// The worker process is gone (killed, crashed, or ended before it could say so): the
+    /// last state it reported becomes `Exited` (with `exit_code` when known and no pending
+    /// approval), so phones and `live` agree with the session's status. Nothing changes when
+    /// the worker already reported its exit.
+    pub fn worker_gone(&self, exit_code: Option<i32>, now: chrono::DateTime<chrono::Utc>) {
+        self.state.send_if_modified(|state| match state.as_mut() {
+            Some(s) if s.activity != cockpit_crds::Activity::Exited => {
+                s.activity = cockpit_crds::Activity::Exited;
+                s.activity_since = now;
+                s.exit_code = s.exit_code.or(exit_code);
+                s.approval = None;
+                s.source = "process".to_owned();
+                true
+            }
+            _ => false,
+        });
+    }
+
     /// Resizes the mirror's emulator.
     pub fn resize(&self, cols: u16, rows: u16) {
         let mut inner = lock(&self.inner);

@@ -5,7 +5,7 @@ mod harness;
 
 use std::path::Path;
 
-use cockpit_crds::SessionPhase;
+use cockpit_crds::{Activity, SessionPhase};
 use futures_util::StreamExt;
 use harness::*;
 
@@ -86,10 +86,18 @@ async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
         cockpit.wait_session("doomed", "the session to fail", |s| s.status.phase == SessionPhase::Failed).await;
     assert!(failed.status.message.as_deref().is_some_and(|m| !m.is_empty()), "{failed:?}");
     assert!(failed.status.finished_at.is_some());
+    // What is live agrees with the status: the worker is gone, not starting.
+    let view = cockpit
+        .wait_session("doomed", "live to say Exited", |s| {
+            s.live.as_ref().is_none_or(|l| l.activity == Activity::Exited)
+        })
+        .await;
+    assert!(view.live.as_ref().is_none_or(|l| l.approval.is_none()), "{:?}", view.live);
     // Output kept: screen and replay.
     assert!(cockpit.screen("doomed").await.contains("END-MARK"));
     let mut ws = connect(&cockpit.ws_url("doomed", Some(0))).await;
     let mut seen = Seen::default();
     read_until(&mut ws, &mut seen, "the stored output", |s| contains(&s.output, b"END-MARK")).await;
+    assert_eq!(seen.hello.as_ref().map(|h| h.activity), Some(Activity::Exited), "the hello says the worker is gone");
     assert!(contains(&seen.output, b"row 1 of the stream"));
 }

@@ -52,11 +52,11 @@ pub async fn upgrade(
 /// The state shown for a session whose worker is not (or no longer) connected.
 fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
     let mut state = stream.state().unwrap_or_else(|| WorkerState {
-        activity: row.status.activity.unwrap_or(if row.status.phase.is_terminal() {
+        activity: if row.status.phase.is_terminal() {
             Activity::Exited
         } else {
-            Activity::Starting
-        }),
+            row.status.activity.unwrap_or(Activity::Starting)
+        },
         activity_since: row.updated_at,
         mode: row.spec.mode,
         claude_session_id: row.status.claude_session_id.clone(),

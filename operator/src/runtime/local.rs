@@ -441,8 +441,13 @@ impl LocalRuntime {
                 None => false,
             }
         };
-        if current && let Err(err) = self.store.clear_worker(session_id).await {
-            tracing::warn!(session = %session_id, %err, "clearing the worker record");
+        if current {
+            if let Some(stream) = lock(&self.streams).get(session_id) {
+                stream.worker_gone(code, chrono::Utc::now());
+            }
+            if let Err(err) = self.store.clear_worker(session_id).await {
+                tracing::warn!(session = %session_id, %err, "clearing the worker record");
+            }
         }
         tracing::info!(session = %session_id, ?code, "worker exited");
         let _ = self.notify.send(session_id.to_owned());
