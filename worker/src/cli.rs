@@ -315,3 +315,29 @@ fn classify_file(cols: u16, rows: u16, file: &std::path::Path) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        let cli = Cli::try_parse_from(["cockpit-worker", "run"].iter().chain(args)).expect("parses");
+        match cli.command {
+            Command::Run(args) => *args,
+            other => panic!("not run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_prompt_or_model_that_starts_with_a_dash_is_a_value_not_a_flag() {
+        let args = run_args(&["--prompt", "- fix the README", "--model", "-custom", "--mode", "oneshot"]);
+        assert_eq!(args.prompt.as_deref(), Some("- fix the README"));
+        assert_eq!(args.model.as_deref(), Some("-custom"));
+        let args = run_args(&["--prompt", "--help me with this"]);
+        assert_eq!(args.prompt.as_deref(), Some("--help me with this"));
+        assert!(Cli::try_parse_from(["cockpit-worker", "run", "--permission-mode", "yolo"]).is_err());
+        assert!(matches!(run_args(&["--permission-mode", "auto"]).permission_mode, Some(PermMode::Auto)));
+    }
+}
