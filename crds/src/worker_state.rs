@@ -50,6 +50,11 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub last_prompt: Option<String>,
+    /// The CLI's permission mode: the one the worker started it in, then what its hooks
+    /// report (a change made in the terminal with Shift-Tab shows at the next hook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub permission_mode: Option<crate::session::PermissionMode>,
     /// The result of a one-shot run, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -84,6 +89,7 @@ impl WorkerState {
             approval: None,
             exit_code: None,
             last_prompt: None,
+            permission_mode: None,
             oneshot_result: None,
             source: "start".to_owned(),
         }

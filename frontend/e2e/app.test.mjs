@@ -89,6 +89,7 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await waitScreen('Claude Code');
     await until('the connection to be live', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live');
     await waitSession('the session to be idle', 'phone', (s) => s.live?.activity === 'Idle');
+    assert.equal(await page.textContent('[data-testid=permission-mode]'), 'asks', 'the mode the CLI runs in');
     // The PTY follows the phone's width.
     const s = await session('phone');
     const size = await page.evaluate(() => window.__cockpit.socket.state);

@@ -39,6 +39,7 @@ fn worker(activity: Activity) -> WorkerState {
         approval: None,
         exit_code: None,
         last_prompt: Some("please do the thing".into()),
+        permission_mode: None,
         oneshot_result: None,
         source: "hook".into(),
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use cockpit_crds::{Activity, PendingApproval, RateLimit, RateLimitWindow};
 
 use crate::classify::ScreenClass;
-use crate::hooks::HookEvent;
+use crate::hooks::{HookContext, HookEvent};
 use crate::ratelimit::{is_transient_error, parse_limit_message};
 
 /// Where the current activity came from.
@@ -59,6 +59,8 @@ pub struct Tracked {
     pub exit_code: Option<i32>,
     /// The last prompt submitted.
     pub last_prompt: Option<String>,
+    /// The CLI's permission mode: the one it was started in, then what its hooks report.
+    pub permission_mode: Option<cockpit_crds::PermissionMode>,
 }
 
 /// The activity state machine.
@@ -82,6 +84,7 @@ impl ActivityTracker {
                 approval: None,
                 exit_code: None,
                 last_prompt: None,
+                permission_mode: None,
             },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
@@ -96,6 +99,11 @@ impl ActivityTracker {
     /// Records the prompt a run started with (one-shot, or an interactive first message).
     pub fn set_last_prompt(&mut self, prompt: String) {
         self.state.last_prompt = Some(prompt);
+    }
+
+    /// Sets the permission mode the CLI was started in.
+    pub fn set_permission_mode(&mut self, mode: cockpit_crds::PermissionMode) {
+        self.state.permission_mode = Some(mode);
     }
 
     /// Sets the Claude session id known in advance (`--session-id`, `--resume`).
@@ -118,15 +126,16 @@ impl ActivityTracker {
     /// Applies a hook event. `approval_id` names the request when the event is a
     /// PermissionRequest. Returns true when the state changed.
     pub fn on_hook(&mut self, event: &HookEvent, approval_id: Option<&str>, now: DateTime<Utc>) -> bool {
-        self.on_hook_from(event, None, approval_id, now)
+        self.on_hook_from(event, &HookContext::default(), approval_id, now)
     }
 
-    /// [`Self::on_hook`] with the Claude session id the post carried (the CLI's word on which
-    /// conversation this is wins over what the worker was started with).
+    /// [`Self::on_hook`] with what the post said besides its event: the Claude session id (the
+    /// CLI's word on which conversation this is wins over what the worker was started with) and
+    /// the permission mode (a Shift-Tab in the terminal shows at the next hook).
     pub fn on_hook_from(
         &mut self,
         event: &HookEvent,
-        session_id: Option<&str>,
+        context: &HookContext,
         approval_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> bool {
@@ -135,8 +144,11 @@ impl ActivityTracker {
         }
         let before = self.state.clone();
         self.hooks_seen = true;
-        if let Some(id) = session_id {
-            self.state.claude_session_id = Some(id.to_owned());
+        if let Some(id) = &context.session_id {
+            self.state.claude_session_id = Some(id.clone());
+        }
+        if let Some(mode) = context.permission_mode {
+            self.state.permission_mode = Some(mode);
         }
         match event {
             HookEvent::SessionStart { session_id } => {

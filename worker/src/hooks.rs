@@ -99,6 +99,18 @@ pub struct HookPayload {
     /// UserPromptSubmit: the prompt.
     #[serde(default)]
     pub prompt: Option<String>,
+    /// The permission mode the CLI is in (every event; changes with Shift-Tab).
+    #[serde(default)]
+    pub permission_mode: Option<String>,
+}
+
+/// What every hook post says besides its event: which conversation, in which permission mode.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HookContext {
+    /// The Claude session id.
+    pub session_id: Option<String>,
+    /// The CLI's permission mode, when it said and it is one Cockpit knows.
+    pub permission_mode: Option<cockpit_crds::PermissionMode>,
 }
 
 /// A hook event, parsed.
@@ -159,12 +171,18 @@ pub enum HookError {
 impl HookEvent {
     /// Parses the post for `event` (the path segment) from its JSON body; also returns the
     /// Claude session id every post carries.
-    pub fn parse(event: &str, body: &[u8]) -> Result<(HookEvent, Option<String>), HookError> {
+    pub fn parse(event: &str, body: &[u8]) -> Result<(HookEvent, HookContext), HookError> {
         if !HOOK_EVENTS.contains(&event) {
             return Err(HookError::UnknownEvent(event.chars().take(64).collect()));
         }
         let p: HookPayload = serde_json::from_slice(body).map_err(|e| HookError::BadBody(e.to_string()))?;
-        let session_id = p.session_id.clone().filter(|id| !id.is_empty());
+        let context = HookContext {
+            session_id: p.session_id.clone().filter(|id| !id.is_empty()),
+            permission_mode: p
+                .permission_mode
+                .as_ref()
+                .and_then(|m| serde_json::from_value(Value::String(m.clone())).ok()),
+        };
         let parsed = match event {
             "SessionStart" => HookEvent::SessionStart { session_id: p.session_id },
             "UserPromptSubmit" => HookEvent::UserPromptSubmit { prompt: p.prompt },
@@ -185,7 +203,7 @@ impl HookEvent {
             },
             _ => HookEvent::SessionEnd,
         };
-        Ok((parsed, session_id))
+        Ok((parsed, context))
     }
 }
 
@@ -237,18 +255,29 @@ mod tests {
                     error: "rate_limit".into(),
                     message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into()
                 },
-                Some("cd3a".into())
+                HookContext { session_id: Some("cd3a".into()), permission_mode: None }
             ))
         );
         let perm = br#"{"tool_name":"Bash","tool_input":{"command":"touch x"}}"#;
         assert_eq!(
             HookEvent::parse("PermissionRequest", perm),
-            Ok((HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) }, None))
+            Ok((
+                HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) },
+                HookContext::default()
+            ))
         );
         assert_eq!(
             HookEvent::parse("SessionStart", br#"{"session_id":"abc","source":"startup"}"#),
-            Ok((HookEvent::SessionStart { session_id: Some("abc".into()) }, Some("abc".into())))
+            Ok((
+                HookEvent::SessionStart { session_id: Some("abc".into()) },
+                HookContext { session_id: Some("abc".into()), permission_mode: None }
+            ))
         );
+        let (_, context) =
+            HookEvent::parse("UserPromptSubmit", br#"{"permission_mode":"acceptEdits","prompt":"x"}"#).expect("parses");
+        assert_eq!(context.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits));
+        let (_, context) = HookEvent::parse("Stop", br#"{"permission_mode":"someFutureMode"}"#).expect("parses");
+        assert_eq!(context.permission_mode, None, "an unknown mode is not guessed at");
     }
 
     #[test]

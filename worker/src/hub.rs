@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::activity::ActivityTracker;
 use crate::classify::ScreenClass;
-use crate::hooks::HookEvent;
+use crate::hooks::{HookContext, HookEvent};
 use crate::ring::OutputRing;
 use crate::terminal::Terminal;
 
@@ -295,6 +295,7 @@ impl Hub {
             approval: tracked.approval,
             exit_code: tracked.exit_code,
             last_prompt: tracked.last_prompt,
+            permission_mode: tracked.permission_mode,
             oneshot_result: lock(&self.oneshot_result).clone(),
             source: tracked.source.as_str().to_owned(),
         };
@@ -306,6 +307,12 @@ impl Hub {
         });
     }
 
+    /// Records the permission mode the CLI was started in.
+    pub fn set_permission_mode(&self, mode: cockpit_crds::PermissionMode) {
+        lock(&self.tracker).set_permission_mode(mode);
+        self.publish();
+    }
+
     /// Applies a screen classification.
     pub fn on_screen(&self, class: ScreenClass) {
         if lock(&self.tracker).on_screen(class, Utc::now()) {
@@ -315,7 +322,7 @@ impl Hub {
 
     /// Applies a hook event. For a PermissionRequest, registers it and returns the receiver of
     /// its answer.
-    pub fn on_hook(&self, event: &HookEvent, session_id: Option<&str>) -> Option<(String, oneshot::Receiver<Answer>)> {
+    pub fn on_hook(&self, event: &HookEvent, context: &HookContext) -> Option<(String, oneshot::Receiver<Answer>)> {
         let waiter = if matches!(event, HookEvent::PermissionRequest { .. }) {
             let id = uuid::Uuid::new_v4().to_string();
             let (tx, rx) = oneshot::channel();
@@ -327,7 +334,7 @@ impl Hub {
             None
         };
         let approval_id = waiter.as_ref().map(|(id, _)| id.as_str());
-        let changed = lock(&self.tracker).on_hook_from(event, session_id, approval_id, Utc::now());
+        let changed = lock(&self.tracker).on_hook_from(event, context, approval_id, Utc::now());
         if changed {
             self.publish();
         }
@@ -498,7 +505,7 @@ mod tests {
         let (id, mut rx) = hub
             .on_hook(
                 &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
-                None,
+                &HookContext::default(),
             )
             .expect("a waiter");
         assert_eq!(hub.state().activity, cockpit_crds::Activity::NeedsApproval);

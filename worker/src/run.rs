@@ -96,6 +96,9 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let cli_pid = Arc::new(OnceLock::new());
     let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
     let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
+    if opts.claude {
+        hub.set_permission_mode(opts.permission_mode.unwrap_or(cockpit_crds::PermissionMode::Default));
+    }
 
     let mut argv = Vec::new();
     if opts.claude {

@@ -159,13 +159,13 @@ async fn hook(
         );
         return error(StatusCode::FORBIDDEN, "hooks are taken from this worker's own CLI only");
     }
-    let (parsed, session_id) = match HookEvent::parse(&event, &body) {
+    let (parsed, context) = match HookEvent::parse(&event, &body) {
         Ok(parsed) => parsed,
         Err(err @ crate::hooks::HookError::UnknownEvent(_)) => return error(StatusCode::NOT_FOUND, err.to_string()),
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
     tracing::debug!(event = %event, "hook");
-    let Some((id, answer)) = st.hub.on_hook(&parsed, session_id.as_deref()) else {
+    let Some((id, answer)) = st.hub.on_hook(&parsed, &context) else {
         return Json(json!({})).into_response();
     };
     let mut guard = WithdrawOnDrop { hub: st.hub.clone(), id, answered: false };

@@ -402,3 +402,36 @@ async fn another_sessions_tools_cannot_post_this_sessions_hooks() {
     assert_ne!(after.claude_session_id.as_deref(), Some("forged-conversation"), "A's conversation id is A's own");
     assert!(a.worker.stderr_log.lock().expect("log").iter().any(|l| l.contains("refused a hook post")));
 }
+
+/// The mode the worker starts the CLI in is reported, and a change made in the terminal
+/// (Shift-Tab) shows at the next hook.
+#[tokio::test]
+async fn the_permission_mode_is_reported_and_follows_shift_tab() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    let idle = s.wait_activity(Activity::Idle).await;
+    assert_eq!(idle.permission_mode, Some(cockpit_crds::PermissionMode::Default), "started in `default`");
+    // Shift-Tab until the footer shows another mode (a key pressed the moment the prompt
+    // appears can go unread, as for a person).
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        send_json(&mut s.ws, json!({"type": "key", "key": "ShiftTab"})).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let screen = s.worker.screen().await;
+        if screen.contains("accept edits on") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "Shift-Tab changed nothing:\n{screen}");
+        if !screen.contains("manual mode on") && !screen.contains("? for shortcuts") {
+            panic!("an unexpected mode:\n{screen}");
+        }
+    }
+    s.prompt("hello after shift-tab").await;
+    let moved = s
+        .wait_state("a mode other than default", |st| {
+            st.permission_mode.is_some_and(|m| m != cockpit_crds::PermissionMode::Default)
+        })
+        .await;
+    assert_eq!(moved.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits), "Shift-Tab's next mode");
+}

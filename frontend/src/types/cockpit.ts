@@ -399,6 +399,11 @@ exitCode?: number,
  */
 lastPrompt?: string, 
 /**
+ * The CLI's permission mode: the one the worker started it in, then what its hooks
+ * report (a change made in the terminal with Shift-Tab shows at the next hook).
+ */
+permissionMode?: PermissionMode, 
+/**
  * The result of a one-shot run, once it ended.
  */
 oneshotResult?: OneshotResult, 

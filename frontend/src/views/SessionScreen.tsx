@@ -8,7 +8,7 @@ import { describeInput } from '../lib/transcript';
 import { useLive } from '../live';
 import { back } from '../router';
 import { terminalFontSize } from '../settings';
-import type { Key, PendingApproval, SessionView, WorkerState } from '../types/cockpit';
+import type { Key, PendingApproval, PermissionMode, SessionView, WorkerState } from '../types/cockpit';
 import { OneshotTranscript } from './OneshotTranscript';
 import { Terminal, type TerminalHandle } from './Terminal';
 
@@ -42,6 +42,16 @@ const QUICK_KEYS: { label: string; key?: Key; text?: string; aria: string }[] = 
   { label: '/', text: '/', aria: 'Slash' },
   { label: '⌫', key: 'Backspace', aria: 'Backspace' },
 ];
+
+/** Short names of the CLI's permission modes, for the session's status bar. */
+const MODE_LABELS: Record<PermissionMode, string> = {
+  default: 'asks',
+  acceptEdits: 'accept edits',
+  plan: 'plan',
+  auto: 'auto',
+  dontAsk: "don't ask",
+  bypassPermissions: 'bypass',
+};
 
 /** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
 const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
@@ -292,6 +302,9 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const pending = approval && approval.id !== answered ? approval : null;
   const over = !!session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
   const limit = badge.kind === 'RateLimited' ? (state?.rateLimit ?? session.status.rateLimit) : undefined;
+  // What the CLI reports (a Shift-Tab in the terminal shows at its next hook), else what the
+  // session asked for.
+  const mode = (state ?? session.live)?.permissionMode ?? session.spec.permissionMode;
 
   const answer = (decision: 'allow' | 'deny', message?: string) => {
     if (!pending || !socket.current) return;
@@ -340,6 +353,11 @@ function InteractiveScreen({ session }: { session: SessionView }) {
       <Header session={session} right={<StopButton session={session} />} />
       <div className="safe-x flex h-8 shrink-0 items-center gap-2 border-b border-line px-3">
         <ActivityBadge badge={badge} />
+        {mode && (
+          <span data-testid="permission-mode" className="shrink-0 rounded bg-neutral-800 px-1.5 py-0.5 text-[10px] text-neutral-300">
+            {MODE_LABELS[mode] ?? mode}
+          </span>
+        )}
         {limit && (
           <span data-testid="limit-message" className="min-w-0 flex-1 truncate text-[11px] text-violet-300/80">
             {limit.message}

@@ -68,6 +68,7 @@ fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
         approval: None,
         exit_code: row.status.exit_code,
         last_prompt: None,
+        permission_mode: row.spec.permission_mode,
         oneshot_result: None,
         source: "store".into(),
     });
