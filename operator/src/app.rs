@@ -59,6 +59,9 @@ pub struct App {
     pub claude_version: Option<String>,
     /// Set in Kubernetes mode: sessions and accounts are custom resources there.
     pub kube: Option<KubeBackend>,
+    /// Turns true when the control plane stops: long-lived connections (terminals, the change
+    /// stream) end at once so the stop is bounded.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// The API server the gateway talks to in Kubernetes mode.

@@ -110,6 +110,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         reconcile: reconcile_tx,
         claude_version: cli_version(&app_command).await,
         kube: kube.clone(),
+        shutdown: tokio::sync::watch::channel(false).0,
     });
     // Web Push: the VAPID key (made on the first start, reused after) and the notifier, which
     // follows the change feed from before the controller announces anything.
@@ -154,14 +155,58 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     });
     println!("listening on http://{addr}");
     tracing::info!(%addr, "Claude Cockpit is up");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    let bound = shutdown_bound(std::env::var("COCKPIT_SHUTDOWN_SECS").ok().as_deref())?;
+    let stopping = {
+        let app = app.clone();
+        async move {
+            shutdown_signal().await;
+            tracing::info!(bound_secs = bound.as_secs(), "stopping: closing connections");
+            app.shutdown.send_replace(true);
+        }
+    };
+    let server = std::future::IntoFuture::into_future(axum::serve(listener, router).with_graceful_shutdown(stopping));
+    tokio::pin!(server);
+    // Connections get half the bound to close (terminals and the change stream close at once
+    // with "restarting"); the workers' pause gets the rest.
+    let deadline = async {
+        let mut stopping = app.shutdown.subscribe();
+        let _ = stopping.wait_for(|s| *s).await;
+        let started = tokio::time::Instant::now();
+        tokio::time::sleep(bound / 2).await;
+        started
+    };
+    let started = tokio::select! {
+        served = &mut server => {
+            served?;
+            tokio::time::Instant::now()
+        }
+        started = deadline => {
+            tracing::warn!("connections still open after {:?}: closed", bound / 2);
+            started
+        }
+    };
     tracing::info!("stopping workers");
     controller.abort();
     notifier.abort();
     if app.kube.is_none() {
-        pause_all(&app).await;
+        let left = bound.saturating_sub(started.elapsed()).max(std::time::Duration::from_secs(1));
+        if tokio::time::timeout(left, pause_all(&app)).await.is_err() {
+            tracing::warn!("workers still stopping after {bound:?}: their sessions resume on the next start");
+        }
     }
     Ok(())
+}
+
+/// How long a stop may take (`COCKPIT_SHUTDOWN_SECS`, 1..=300, default 10). The chart's
+/// `terminationGracePeriodSeconds` is set above it.
+pub fn shutdown_bound(value: Option<&str>) -> anyhow::Result<std::time::Duration> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(std::time::Duration::from_secs(10));
+    };
+    match value.parse::<u64>() {
+        Ok(secs @ 1..=300) => Ok(std::time::Duration::from_secs(secs)),
+        _ => anyhow::bail!("COCKPIT_SHUTDOWN_SECS must be a whole number of seconds from 1 to 300, not {value:?}"),
+    }
 }
 
 /// On a clean shutdown the workers stop, and their sessions go back to Pending with their
@@ -221,4 +266,20 @@ async fn cli_version(command: &str) -> Option<String> {
     let (status, printed) = tokio::time::timeout(std::time::Duration::from_secs(5), probe).await.ok()??;
     let text = String::from_utf8_lossy(&printed);
     status.success().then(|| text.split_whitespace().next().map(str::to_owned)).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stop_bound_is_ten_seconds_unless_set_to_a_sane_number() {
+        assert_eq!(shutdown_bound(None).ok(), Some(std::time::Duration::from_secs(10)));
+        assert_eq!(shutdown_bound(Some(" ")).ok(), Some(std::time::Duration::from_secs(10)));
+        assert_eq!(shutdown_bound(Some("25")).ok(), Some(std::time::Duration::from_secs(25)));
+        for bad in ["0", "301", "-1", "ten", "1.5"] {
+            let err = shutdown_bound(Some(bad)).expect_err(bad).to_string();
+            assert!(err.contains("COCKPIT_SHUTDOWN_SECS") && err.contains(bad), "{err}");
+        }
+    }
 }

@@ -437,6 +437,11 @@ fn the_control_plane_runs_locked_down_with_probes_and_limits() {
             env_var(c, "COCKPIT_NAMESPACE").expect("ns")["valueFrom"]["fieldRef"]["fieldPath"],
             "metadata.namespace"
         );
+        // The stop the control plane bounds itself to fits in the kubelet's grace period.
+        let bound = env_var(c, "COCKPIT_SHUTDOWN_SECS").expect("the stop bound")["value"].as_str().expect("a string");
+        let bound = cockpit_operator::serve::shutdown_bound(Some(bound)).expect("a valid bound");
+        let grace = pod["terminationGracePeriodSeconds"].as_u64().expect("a grace period");
+        assert!(grace >= bound.as_secs() + 5, "grace {grace} s for a {bound:?} stop ({set})");
         let mounts: BTreeMap<&str, &Value> = c["volumeMounts"]
             .as_array()
             .expect("mounts")

@@ -101,3 +101,46 @@ async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
     assert_eq!(seen.hello.as_ref().map(|h| h.activity), Some(Activity::Exited), "the hello says the worker is gone");
     assert!(contains(&seen.output, b"row 1 of the stream"));
 }
+
+#[tokio::test]
+async fn sigterm_with_a_phone_attached_stops_within_the_bound_and_says_restarting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "watched"})).await.status(),
+        201
+    );
+    cockpit.wait_session("watched", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let mut ws = connect(&cockpit.ws_url("watched", Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, "some rows", |s| contains(&s.output, b"row 10 ")).await;
+    let mut events = cockpit.http.get(cockpit.url("/api/events")).send().await.expect("the change stream");
+    let _ = tokio::time::timeout(T, events.chunk()).await.expect("the ready event");
+
+    let asked = std::time::Instant::now();
+    let status = cockpit.stop().await;
+    let took = asked.elapsed();
+    assert!(status.success(), "a clean exit: {status:?}");
+    // The default bound is 10 s (the phone, the change stream and a worker all attached).
+    assert!(took < std::time::Duration::from_secs(12), "stopped after {took:?}");
+    let close = loop {
+        match tokio::time::timeout(T, ws.next()).await.expect("the socket ends") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame))) => break frame,
+            Some(Ok(other)) => seen.apply(other),
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(u16::from(close.code), 1012, "restarting");
+    assert_eq!(close.reason.as_str(), "restarting");
+    let rest = tokio::time::timeout(T, async { while let Ok(Some(_)) = events.chunk().await {} }).await;
+    assert!(rest.is_ok(), "the change stream ended too");
+
+    let store =
+        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
+            .await
+            .expect("store");
+    let id =
+        store.list_sessions(false).await.expect("sessions").into_iter().find(|r| r.name == "watched").expect("row");
+    assert_eq!(id.status.phase, SessionPhase::Pending, "paused, to resume on the next start");
+}

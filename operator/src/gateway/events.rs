@@ -15,10 +15,16 @@ use crate::app::App;
 /// The change stream; a client that falls behind gets a `resync` event (reload the list).
 pub async fn stream(State(app): State<Arc<App>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut rx = app.changes.subscribe();
+    let mut stopping = app.shutdown.subscribe();
     let events = async_stream(move |tx| async move {
         let _ = tx.send(Event::default().event("ready").data("{}")).await;
         loop {
-            let event = match rx.recv().await {
+            let received = tokio::select! {
+                received = rx.recv() => received,
+                // The control plane stops: the stream ends (the browser reconnects by itself).
+                _ = stopping.wait_for(|s| *s) => break,
+            };
+            let event = match received {
                 Ok(change) => match serde_json::to_string(&change) {
                     Ok(json) => Event::default().event("change").data(json),
                     Err(_) => continue,

@@ -42,10 +42,11 @@ pub async fn upgrade(
     let stream = app.runtime.stream(&row.id).await?;
     let auditor =
         Auditor { store: app.store.clone(), actor: super::security::actor(&headers), session_id: row.id.clone() };
+    let stopping = app.shutdown.subscribe();
     Ok(upgrade
         .max_message_size(1 << 20)
         .read_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(socket, row, stream, from, auditor))
+        .on_upgrade(move |socket| serve(socket, row, stream, from, auditor, stopping))
         .into_response())
 }
 
@@ -87,9 +88,16 @@ fn error(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { code, message: message.into() }
 }
 
-async fn serve(socket: WebSocket, row: SessionRow, stream: Arc<SessionStream>, from: Option<u64>, auditor: Auditor) {
+async fn serve(
+    socket: WebSocket,
+    row: SessionRow,
+    stream: Arc<SessionStream>,
+    from: Option<u64>,
+    auditor: Auditor,
+    stopping: watch::Receiver<bool>,
+) {
     let mut typed = Typed::default();
-    relay(socket, &row, &stream, from, &auditor, &mut typed).await;
+    relay(socket, &row, &stream, from, &auditor, &mut typed, stopping).await;
     if let Some(detail) = typed.take() {
         auditor.write("input", detail).await;
     }
@@ -104,6 +112,7 @@ async fn relay(
     from: Option<u64>,
     auditor: &Auditor,
     typed: &mut Typed,
+    mut stopping: watch::Receiver<bool>,
 ) {
     let (mut sink, mut source) = socket.split();
     let mut state_rx = stream.watch_state();
@@ -136,6 +145,13 @@ async fn relay(
                     && !send_json(&mut sink, &reply).await {
                         break;
                     }
+            }
+            // The control plane stops: "restarting" (1012), so the phone shows Reconnecting at
+            // once and comes back when the control plane does.
+            _ = async { let _ = stopping.wait_for(|s| *s).await; } => {
+                let close = axum::extract::ws::CloseFrame { code: 1012, reason: "restarting".into() };
+                let _ = sink.send(Message::Close(Some(close))).await;
+                break;
             }
             _ = flush.tick() => {
                 if let Some(detail) = typed.take() {
