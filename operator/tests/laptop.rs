@@ -55,6 +55,10 @@ async fn without_accounts_sessions_use_the_environments_credential() {
     let first = cockpit.get_json("/api/sessions/solo/transcript?limit=1").await;
     assert_eq!(first["entries"].as_array().map(Vec::len), Some(1));
     assert_eq!(first["next"], 1);
+    // A cursor near the top of u64 is past the end: no wrap-around to the start.
+    let far = cockpit.get_json(&format!("/api/sessions/solo/transcript?after={}&limit=10", u64::MAX - 5)).await;
+    assert_eq!(far["entries"].as_array().map(Vec::len), Some(0), "{far}");
+    assert!(far.get("next").is_none_or(serde_json::Value::is_null), "{far}");
 
     // A one-shot task continuing the conversation: a structured result, usage recorded.
     let resp = cockpit

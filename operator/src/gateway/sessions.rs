@@ -398,11 +398,12 @@ pub async fn transcript(
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let entries: Vec<serde_json::Value> = lines
         .iter()
-        .skip(after as usize)
+        .skip(usize::try_from(after).unwrap_or(usize::MAX))
         .take(limit as usize)
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect();
-    let end = after + limit as u64;
+    // Client-given numbers never wrap: a cursor past the end is the end.
+    let end = after.saturating_add(u64::from(limit));
     let next = (end < lines.len() as u64).then_some(end);
     Ok(Json(TranscriptPage { claude_session_id, entries, next }))
 }
