@@ -144,3 +144,38 @@ async fn sigterm_with_a_phone_attached_stops_within_the_bound_and_says_restartin
         store.list_sessions(false).await.expect("sessions").into_iter().find(|r| r.name == "watched").expect("row");
     assert_eq!(id.status.phase, SessionPhase::Pending, "paused, to resume on the next start");
 }
+
+/// After a crash (and, say, a reboot), the pid recorded for a worker belongs to another
+/// process: it is not adopted, and deleting the session never signals it.
+#[tokio::test]
+async fn a_stranger_holding_a_recorded_workers_pid_is_never_adopted_or_signalled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    assert_eq!(
+        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "reused"})).await.status(),
+        201
+    );
+    cockpit.wait_session("reused", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let id = cockpit.session("reused").await.id;
+    cockpit.kill9().await;
+    let db = format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display());
+    let store = cockpit_operator::store::Store::connect(&db).await.expect("store");
+    let mut row = store.get_worker(&id).await.expect("read").expect("the worker's record");
+    // SAFETY: kill(2) on the worker's own process group.
+    unsafe { libc::kill(-(row.pid as i32), libc::SIGKILL) };
+    // The stranger, and the record pointing at it.
+    let mut stranger = tokio::process::Command::new("sleep").arg("300").kill_on_drop(true).spawn().expect("sleep");
+    row.pid = i64::from(stranger.id().expect("pid"));
+    row.started_at = chrono::Utc::now() - chrono::Duration::minutes(10);
+    store.set_worker(&id, &row).await.expect("record");
+    drop(store);
+
+    cockpit.restart().await;
+    let gone =
+        cockpit.wait_session("reused", "not running on the stranger", |s| s.status.worker_endpoint.is_none()).await;
+    assert_ne!(gone.status.phase, SessionPhase::Running, "{:?}", gone.status);
+    let resp = cockpit.http.delete(cockpit.url("/api/sessions/reused")).send().await.expect("delete");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert!(stranger.try_wait().expect("status").is_none(), "the stranger was signalled");
+}

@@ -494,8 +494,15 @@ impl LocalRuntime {
         let mut adopted = 0;
         for (session_id, row) in self.store.list_workers().await? {
             let pid = u32::try_from(row.pid).ok().filter(|p| *p > 0);
-            let alive = pid.is_some_and(|p| cockpit_worker::pty::signal(p, 0).is_ok());
-            if !alive {
+            // A live pid is not proof (pids are reused after a reboot): the process must be the
+            // worker that was recorded, or it is neither adopted nor ever signalled.
+            let proven = pid
+                .and_then(super::proof::read_facts)
+                .is_some_and(|facts| super::proof::is_recorded_worker(row.started_at, &facts));
+            if !proven {
+                if let Some(pid) = pid.filter(|p| cockpit_worker::pty::signal(*p, 0).is_ok()) {
+                    tracing::warn!(session = %session_id, pid, "the recorded worker's pid now belongs to another process: not adopted, not signalled");
+                }
                 self.store.clear_worker(&session_id).await?;
                 lock(&self.handles).insert(
                     session_id.clone(),

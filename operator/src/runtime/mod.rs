@@ -2,5 +2,6 @@
 //! (the embedded default); the Kubernetes runtime runs them as pods.
 
 pub mod local;
+pub mod proof;
 
 pub use local::{LocalRuntime, StartRequest, WorkerSettings};
