@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     fn worker_argv() -> Vec<u8> {
-        b"/usr/bin/cockpit\0worker\0run\0--listen\0127.0.0.1:0\0--credential-stdin\0--cwd\0/w\0".to_vec()
+        b"/usr/bin/cockpit\0worker\0run\0--listen\x00127.0.0.1:0\0--credential-stdin\0--cwd\0/w\0".to_vec()
     }
 
     #[test]
@@ -63,7 +63,7 @@ mod tests {
         assert!(!is_recorded_worker(recorded, &ProcessFacts { started: at(40), cmdline: worker_argv() }));
         assert!(!is_recorded_worker(recorded, &ProcessFacts { started: at(-3600), cmdline: worker_argv() }));
         // The right time, but not a worker.
-        let sleep = b"sleep\0300\0".to_vec();
+        let sleep = b"sleep\x00300\x00".to_vec();
         assert!(!is_recorded_worker(recorded, &ProcessFacts { started: at(0), cmdline: sleep }));
         let lookalike = b"bash\0-c\0echo run --credential-stdin\0".to_vec();
         assert!(!is_recorded_worker(recorded, &ProcessFacts { started: at(0), cmdline: lookalike }));
