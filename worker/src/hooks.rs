@@ -43,7 +43,10 @@ fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// The `--settings` JSON: a `command` hook per event, `post-hook --socket S --event E`.
+/// The `--settings` JSON: a `command` hook per event, `post-hook --socket S --event E`, and
+/// `autoContinueAtUsageLimit: false` — newer CLIs (the "Continue automatically at usage limit"
+/// setting of `/config`) would otherwise wait out a limit on the same account by themselves,
+/// while Cockpit moves the conversation to the next one (or waits, by its own rotation policy).
 pub fn settings_json(command: &CommandHook) -> Value {
     let mut hooks = serde_json::Map::new();
     for event in HOOK_EVENTS {
@@ -65,7 +68,7 @@ pub fn settings_json(command: &CommandHook) -> Value {
         };
         hooks.insert(event.to_owned(), json!([entry]));
     }
-    json!({ "hooks": hooks })
+    json!({ "hooks": hooks, "autoContinueAtUsageLimit": false })
 }
 
 /// The fields of a hook post the worker uses. Every field is optional: the CLI's payloads
@@ -243,6 +246,7 @@ mod tests {
         assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 10);
         assert_eq!(settings["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(settings["hooks"]["Stop"][0].get("matcher").is_none());
+        assert_eq!(settings["autoContinueAtUsageLimit"], false, "Cockpit rotates; the CLI does not wait by itself");
     }
 
     #[test]
