@@ -585,7 +585,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Claude Cockpit",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The control plane's API: sessions, accounts, the change stream and the session terminals. The perimeter is the tailnet; every request must name a host this server serves in `Host` (an IP literal, `localhost`, the machine's name or the host of an `allowedOrigins` entry; else 421, which stops DNS rebinding), and a request that carries an `Origin` must come from the server's own (`http://` + the `Host`) or an allowed one (else 403), and the `Tailscale-User-Login` header set by Tailscale Serve names the actor in the audit log. Every error body is an `ApiError`. Unknown paths answer 404 (`ApiError`).",
+            "description": "The control plane's API: sessions, accounts, the change stream and the session terminals. The perimeter is the tailnet; every request must name a host this server serves in `Host` (an IP literal, `localhost`, the machine's name, a `*.ts.net` tailnet name or the host of an `allowedOrigins` entry; else 421, which stops DNS rebinding), and a request that carries an `Origin` must come from the server's own (`http://` + the `Host`) or an allowed one (else 403), and the `Tailscale-User-Login` header set by Tailscale Serve names the actor in the audit log. Every error body is an `ApiError`. Unknown paths answer 404 (`ApiError`).",
             "license": { "name": "Apache-2.0", "identifier": "Apache-2.0" },
         },
         "tags": [

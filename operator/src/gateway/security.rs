@@ -13,6 +13,10 @@
 //!   (`http://` and exactly the `Host`, port included) or from an `allowedOrigins` entry
 //!   (scheme, host and port exact); anything else is refused with 403. Requests without one
 //!   (curl, the CLI, native apps) pass: they are not web pages.
+//!
+//! Tailnet names (`*.ts.net`) are served too, and `https://` + such a `Host` is their own origin
+//! (Tailscale Serve terminates TLS in front of the gateway): their DNS is Tailscale's, which a
+//! web page's author cannot point at this machine, so they cannot be used for rebinding.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -65,6 +69,7 @@ impl Perimeter {
         name.parse::<Ipv4Addr>().is_ok()
             || name == "localhost"
             || name.ends_with(".localhost")
+            || is_tailnet_name(&name)
             || self.names.contains(&name)
     }
 
@@ -76,8 +81,20 @@ impl Perimeter {
         if self.origins.contains(&origin) {
             return true;
         }
-        host.is_some_and(|host| origin == format!("http://{}", host.trim().to_ascii_lowercase()))
+        host.is_some_and(|host| {
+            let host = host.trim().to_ascii_lowercase();
+            origin == format!("http://{host}")
+                || (is_tailnet_name(&host_name(&host)) && origin == format!("https://{host}"))
+        })
     }
+}
+
+/// A MagicDNS / Tailscale Serve name (`<machine>.<tailnet>.ts.net`).
+fn is_tailnet_name(name: &str) -> bool {
+    name.strip_suffix(".ts.net").is_some_and(|rest| {
+        let labels: Vec<&str> = rest.split('.').collect();
+        labels.len() >= 2 && labels.iter().all(|l| !l.is_empty())
+    })
 }
 
 /// The host of a `Host` header or an origin's authority: lowercase, without the port and a
@@ -188,6 +205,22 @@ mod tests {
             assert!(!p.host_allowed(Some(host)), "{host}");
         }
         assert!(!Perimeter::default().host_allowed(Some("nuc:8080")), "the machine's name only when known");
+    }
+
+    #[test]
+    fn tailnet_names_are_served_with_their_https_origin() {
+        let p = Perimeter::default();
+        assert!(p.host_allowed(Some("laptop.tail1234.ts.net")));
+        assert!(p.origin_allowed(Some("https://laptop.tail1234.ts.net"), Some("laptop.tail1234.ts.net")));
+        assert!(p.origin_allowed(Some("http://laptop.tail1234.ts.net:8080"), Some("laptop.tail1234.ts.net:8080")));
+        assert!(!p.host_allowed(Some("ts.net")));
+        assert!(!p.host_allowed(Some("tail1234.ts.net")), "a tailnet, not a machine");
+        assert!(!p.host_allowed(Some("a..ts.net")));
+        assert!(!p.host_allowed(Some(".ts.net")));
+        assert!(!p.host_allowed(Some("laptop.ts.net.evil.example")));
+        assert!(!p.origin_allowed(Some("https://evil.example"), Some("laptop.tail1234.ts.net")));
+        assert!(!p.origin_allowed(Some("https://other.tail1234.ts.net"), Some("laptop.tail1234.ts.net")));
+        assert!(!p.origin_allowed(Some("https://evil.example"), Some("evil.example")), "https only for tailnet names");
     }
 
     #[test]
