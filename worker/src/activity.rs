@@ -69,6 +69,10 @@ pub struct ActivityTracker {
     state: Tracked,
     hooks_seen: bool,
     last_screen: ScreenClass,
+    /// A permission request was allowed and no hook came since: its tool is about to run or
+    /// running, so an idle prompt on screen (the CLI may draw one between the dialog and the
+    /// tool) is not the end of the turn.
+    tool_allowed: bool,
 }
 
 impl ActivityTracker {
@@ -88,6 +92,7 @@ impl ActivityTracker {
             },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
+            tool_allowed: false,
         }
     }
 
@@ -144,6 +149,7 @@ impl ActivityTracker {
         }
         let before = self.state.clone();
         self.hooks_seen = true;
+        self.tool_allowed = false;
         if let Some(id) = &context.session_id {
             self.state.claude_session_id = Some(id.clone());
         }
@@ -288,7 +294,8 @@ impl ActivityTracker {
                 // path through the CLI fires Stop/StopFailure), but a limit or a refused login
                 // stays until a hook or a new turn says otherwise.
                 let turn_edge = matches!(self.state.activity, Activity::Working | Activity::Idle | Activity::Starting);
-                if dialog_closed || turn_edge || !self.hooks_seen {
+                let tool_about_to_run = self.tool_allowed && activity == Activity::Idle;
+                if (dialog_closed || turn_edge || !self.hooks_seen) && !tool_about_to_run {
                     // Leaving a dialog (answered by keys, or a CLI without hooks moved on):
                     // the request it showed is gone too.
                     if self.state.activity == Activity::NeedsApproval {
@@ -312,6 +319,13 @@ impl ActivityTracker {
         }
         self.set(activity, Source::Stream, now);
         self.state != before
+    }
+
+    /// The pending approval `id` was answered by a client; `allowed`: its tool will run.
+    pub fn answered(&mut self, id: &str, allowed: bool, now: DateTime<Utc>) -> bool {
+        let cleared = self.clear_approval(id, now);
+        self.tool_allowed = cleared && allowed;
+        cleared
     }
 
     /// The pending approval was answered (or withdrawn).
@@ -504,6 +518,37 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::RateLimited, "closing the limit dialog does not end the limit");
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(8));
         assert_eq!(tr.state().activity, Activity::Working, "a new turn does");
+    }
+
+    #[test]
+    fn an_idle_prompt_between_an_allowed_request_and_its_tool_is_not_the_turns_end() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        tr.on_hook(
+            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null },
+            Some("p1"),
+            t(2),
+        );
+        tr.on_screen(ScreenClass::NeedsApproval { tool: "Bash".into(), question: "?".into() }, t(2));
+        assert!(tr.answered("p1", true, t(3)));
+        tr.on_screen(ScreenClass::Idle, t(3));
+        assert_eq!(tr.state().activity, Activity::Working, "the allowed tool is about to run");
+        tr.on_hook(&HookEvent::PostToolUse, None, t(4));
+        tr.on_screen(ScreenClass::Working, t(4));
+        tr.on_screen(ScreenClass::Idle, t(5));
+        assert_eq!(tr.state().activity, Activity::Idle, "after the tool, the screen's turn end counts again");
+
+        // A denied request: the screen's idle prompt is believed (the CLI may wait for the person).
+        let mut denied = ActivityTracker::new(t(0));
+        denied.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        denied.on_hook(
+            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null },
+            Some("p2"),
+            t(2),
+        );
+        assert!(denied.answered("p2", false, t(3)));
+        denied.on_screen(ScreenClass::Idle, t(4));
+        assert_eq!(denied.state().activity, Activity::Idle);
     }
 
     #[test]

@@ -353,8 +353,9 @@ impl Hub {
     /// Answers the pending permission request `id`.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), ApprovalError> {
         let sender = lock(&self.approvals).remove(id).ok_or_else(|| ApprovalError::NotPending(id.to_owned()))?;
+        let allowed = answer.decision == cockpit_crds::ApprovalDecision::Allow;
         sender.send(answer).map_err(|_| ApprovalError::NotPending(id.to_owned()))?;
-        if lock(&self.tracker).clear_approval(id, Utc::now()) {
+        if lock(&self.tracker).answered(id, allowed, Utc::now()) {
             self.publish();
         }
         Ok(())

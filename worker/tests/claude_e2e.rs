@@ -107,10 +107,26 @@ impl Session {
         self.seen.last_state().cloned().expect("state")
     }
 
-    /// Types a prompt and presses Enter, like a person on the phone.
+    /// Types a prompt and presses Enter once it shows in the input box, like a person on the
+    /// phone (who would type again if the CLI, still starting, dropped the keys).
     async fn prompt(&mut self, text: &str) {
-        send_json(&mut self.ws, json!({"type": "input", "data": text})).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let shown: String = text.chars().take(20).collect();
+        let deadline = tokio::time::Instant::now() + T;
+        'typed: loop {
+            send_json(&mut self.ws, json!({"type": "input", "data": text})).await;
+            for _ in 0..20 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let screen = self.worker.screen().await;
+                if screen.lines().any(|l| l.starts_with('❯') && l.contains(&shown)) {
+                    break 'typed;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the prompt never showed in the input box");
+            // Clear whatever part did land, then type it again.
+            for _ in 0..text.chars().count() {
+                send_json(&mut self.ws, json!({"type": "key", "key": "Backspace"})).await;
+            }
+        }
         send_json(&mut self.ws, json!({"type": "key", "key": "Enter"})).await;
     }
 
