@@ -53,8 +53,9 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
     Refusal { code, message: message.into() }
 }
 
-/// Validates a text frame. `application_cursor` decides how arrows are encoded.
-pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command, Refusal> {
+/// Validates a text frame (size, shape, terminal size bounds) into the client's frame; what the
+/// control plane's gateway checks before it forwards a frame, and the worker before it acts.
+pub fn parse_client_frame(text: &str) -> Result<ClientFrame, Refusal> {
     if text.len() > MAX_CLIENT_FRAME_BYTES {
         return Err(refuse(
             ErrorCode::FrameTooLarge,
@@ -67,18 +68,24 @@ pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command,
             format!("not a valid client frame ({err}); expected one of input, key, resize, approve"),
         )
     })?;
-    Ok(match frame {
+    if let ClientFrame::Resize { cols, rows } = frame
+        && (!(MIN_COLS..=MAX_COLS).contains(&cols) || !(MIN_ROWS..=MAX_ROWS).contains(&rows))
+    {
+        return Err(refuse(
+            ErrorCode::InvalidSize,
+            format!("size {cols}x{rows} is outside {MIN_COLS}x{MIN_ROWS} .. {MAX_COLS}x{MAX_ROWS}"),
+        ));
+    }
+    Ok(frame)
+}
+
+/// Validates a text frame into what the worker does. `application_cursor` decides how arrows
+/// are encoded.
+pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command, Refusal> {
+    Ok(match parse_client_frame(text)? {
         ClientFrame::Input { data } => Command::Write(data.into_bytes()),
         ClientFrame::Key { key } => Command::Write(key.bytes(application_cursor).to_vec()),
-        ClientFrame::Resize { cols, rows } => {
-            if !(MIN_COLS..=MAX_COLS).contains(&cols) || !(MIN_ROWS..=MAX_ROWS).contains(&rows) {
-                return Err(refuse(
-                    ErrorCode::InvalidSize,
-                    format!("size {cols}x{rows} is outside {MIN_COLS}x{MIN_ROWS} .. {MAX_COLS}x{MAX_ROWS}"),
-                ));
-            }
-            Command::Resize { cols, rows }
-        }
+        ClientFrame::Resize { cols, rows } => Command::Resize { cols, rows },
         ClientFrame::Approve { id, decision, message } => Command::Approve { id, answer: decision, message },
     })
 }

@@ -223,11 +223,9 @@ async fn forward(
 ) -> Option<ServerFrame> {
     let (upstream, frame) = match message {
         Message::Text(text) => {
-            if let Err(refusal) = cockpit_worker::client::parse_text_frame(text.as_str(), false) {
-                return Some(error(refusal.code, refusal.message));
-            }
-            let Ok(frame) = serde_json::from_str::<ClientFrame>(text.as_str()) else {
-                return Some(error(ErrorCode::BadFrame, "not a valid client frame"));
+            let frame = match cockpit_worker::client::parse_client_frame(text.as_str()) {
+                Ok(frame) => frame,
+                Err(refusal) => return Some(error(refusal.code, refusal.message)),
             };
             if let ClientFrame::Approve { id, .. } = &frame {
                 let pending = stream.state().and_then(|s| s.approval).is_some_and(|a| a.id == *id && a.answerable);
