@@ -367,9 +367,7 @@ fn children_of(pid: u32) -> Vec<u32> {
         let Ok(entries) = std::fs::read_dir("/proc") else { break };
         for entry in entries.flatten() {
             let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-            if ppid == Some(parent) {
+            if cockpit_worker::peer::parent_of(child) == Some(parent) {
                 found.push(child);
                 frontier.push(child);
             }

@@ -15,13 +15,16 @@ pub fn parent_of(pid: u32) -> Option<u32> {
     parse_ppid(&stat)
 }
 
-/// Field 4 of a `/proc/<pid>/stat` line. The command name (field 2) is in parentheses and may
-/// itself hold spaces and parentheses: the fields after it start after the last `)`.
+/// The fields of a `/proc/<pid>/stat` line from field 3 (the state) on. The command name
+/// (field 2) is in parentheses and may itself hold spaces and parentheses: the fields after it
+/// start after the last `)`.
+pub fn stat_fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace())
+}
+
+/// Field 4 of a `/proc/<pid>/stat` line.
 fn parse_ppid(stat: &str) -> Option<u32> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace();
-    let _state = fields.next()?;
-    fields.next()?.parse().ok()
+    stat_fields(stat)?.nth(1)?.parse().ok()
 }
 
 /// True when `pid` is `root` or one of its descendants.

@@ -16,44 +16,38 @@ pub struct Failure {
 }
 
 impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+        Failure { status, code, message: message.into(), approval: None }
+    }
+
     /// 400: the request is malformed or invalid.
     pub fn bad_request(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into(), approval: None }
+        Failure::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
     /// 404: no such thing.
     pub fn not_found(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into(), approval: None }
+        Failure::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
     /// 409: conflicts with the current state.
     pub fn conflict(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::CONFLICT, code: "conflict", message: message.into(), approval: None }
+        Failure::new(StatusCode::CONFLICT, "conflict", message)
     }
 
     /// 405: the path exists, the method does not.
     pub fn method_not_allowed() -> Failure {
-        Failure {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: "method_not_allowed",
-            message: "method not allowed on this path".into(),
-            approval: None,
-        }
+        Failure::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path")
     }
 
     /// 403: refused (a foreign origin).
     pub fn forbidden(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into(), approval: None }
+        Failure::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
     /// 421: a request for a host name this server does not serve.
     pub fn misdirected(message: impl Into<String>) -> Failure {
-        Failure {
-            status: StatusCode::MISDIRECTED_REQUEST,
-            code: "misdirected",
-            message: message.into(),
-            approval: None,
-        }
+        Failure::new(StatusCode::MISDIRECTED_REQUEST, "misdirected", message)
     }
 
     /// 409 `approval_pending`: the CLI waits on a permission request, so typed text would
@@ -62,37 +56,26 @@ impl Failure {
     /// submitted).
     pub fn approval_pending(approval: cockpit_crds::PendingApproval, typed: bool) -> Failure {
         let fate = if typed { "the message was typed but not submitted" } else { "the message was not sent" };
+        let message = format!(
+            "Claude is waiting for your answer to a permission request ({}); {fate}. \
+             Allow or deny it first (a deny can carry your message to Claude)",
+            approval.tool
+        );
         Failure {
-            status: StatusCode::CONFLICT,
-            code: "approval_pending",
-            message: format!(
-                "Claude is waiting for your answer to a permission request ({}); {fate}. \
-                 Allow or deny it first (a deny can carry your message to Claude)",
-                approval.tool
-            ),
             approval: Some(Box::new(approval)),
+            ..Failure::new(StatusCode::CONFLICT, "approval_pending", message)
         }
     }
 
     /// 503: the worker is there but not taking input right now.
     pub fn unavailable(message: impl Into<String>) -> Failure {
-        Failure {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            message: message.into(),
-            approval: None,
-        }
+        Failure::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
 
     /// 500: our fault; the details go to the log, not the response.
     pub fn internal(err: impl std::fmt::Display) -> Failure {
         tracing::error!("internal error: {err}");
-        Failure {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "internal error (see the control plane's log)".into(),
-            approval: None,
-        }
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error (see the control plane's log)")
     }
 }
 
@@ -112,12 +95,9 @@ impl From<JsonRejection> for Failure {
             JsonRejection::MissingJsonContentType(_) => {
                 Failure::bad_request("send a JSON body with `Content-Type: application/json`")
             }
-            JsonRejection::BytesRejection(_) => Failure {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "too_large",
-                message: "the body is too large or could not be read".into(),
-                approval: None,
-            },
+            JsonRejection::BytesRejection(_) => {
+                Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the body is too large or could not be read")
+            }
             other => Failure::bad_request(format!("invalid JSON body: {}", other.body_text())),
         }
     }

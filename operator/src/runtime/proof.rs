@@ -32,8 +32,8 @@ pub fn is_recorded_worker(recorded: DateTime<Utc>, facts: &ProcessFacts) -> bool
 /// Reads a process's start time and command line; `None` when it is gone or unreadable.
 pub fn read_facts(pid: u32) -> Option<ProcessFacts> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 22 (starttime, in clock ticks after boot), counted after the `(comm)` field.
-    let ticks: u64 = stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()?;
+    // Field 22: starttime, in clock ticks after boot (fields counted from 3).
+    let ticks: u64 = cockpit_worker::peer::stat_fields(&stat)?.nth(22 - 3)?.parse().ok()?;
     let boot = std::fs::read_to_string("/proc/stat").ok()?;
     let btime: i64 = boot.lines().find_map(|l| l.strip_prefix("btime "))?.trim().parse().ok()?;
     // SAFETY: sysconf has no preconditions.
