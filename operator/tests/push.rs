@@ -10,7 +10,6 @@ mod webpush;
 use std::path::Path;
 
 use cockpit_crds::{Activity, SessionPhase};
-use cockpit_operator::store::Store;
 use harness::*;
 use webpush::*;
 
@@ -30,8 +29,7 @@ D='{dir}'
 name=$(basename "$PWD")
 # Each screen is drawn with one write (clear + text), as the CLI redraws: the worker never
 # sees a blank screen between two states.
-show() {{ printf '\033[2J\033[H%s\n' "$1"; }}
-wait_for() {{ while [ ! -e "$D/$name-$1" ]; do sleep 0.05; done; }}
+{helpers}wait_for() {{ while [ ! -e "$D/$name-$1" ]; do sleep 0.05; done; }}
 WORKING='✻ Working… (esc to interrupt)'
 read -r -d '' LIMIT <<'SCREEN'
 > do the thing
@@ -46,18 +44,6 @@ read -r -d '' LIMIT <<'SCREEN'
     2. Upgrade your plan
 
   Enter to confirm · Esc to cancel
-SCREEN
-read -r -d '' APPROVAL <<'SCREEN'
- Bash command
-
-   touch mockfile.txt
-   Create an empty file
-
- Do you want to proceed?
- ❯ 1. Yes
-   2. No, and tell Claude what to do differently (esc)
-
- Esc to cancel
 SCREEN
 read -r -d '' IDLE <<'SCREEN'
 ● Done.
@@ -82,7 +68,8 @@ case "$name" in
     ;;
 esac
 "#,
-            dir = dir.display()
+            dir = dir.display(),
+            helpers = SCREEN_HELPERS,
         ),
     );
     one_repo_config(dir, &cli)
@@ -106,10 +93,6 @@ async fn subscribe(cockpit: &Cockpit, device: &Device) {
     assert_eq!(resp.status(), 201);
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["pushService"], "127.0.0.1");
-}
-
-async fn store(cockpit: &Cockpit) -> Store {
-    Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display())).await.expect("store")
 }
 
 fn touch(dir: &Path, name: &str) {
@@ -205,11 +188,11 @@ async fn the_vapid_key_survives_a_restart_and_gone_subscriptions_are_removed() {
     assert_eq!(old.open(&got[0], &key, &push.origin())["title"], "Cockpit notifications work");
     assert_eq!(phone.open(&got[1], &key, &push.origin())["url"], "/settings");
     let left: Vec<String> =
-        store(&cockpit).await.list_push_subscriptions().await.expect("list").into_iter().map(|s| s.endpoint).collect();
+        cockpit.store().await.list_push_subscriptions().await.expect("list").into_iter().map(|s| s.endpoint).collect();
     assert_eq!(left, std::slice::from_ref(&phone.endpoint), "the 410 removed the old laptop");
 
     // The key is made once and kept: a restart signs with the same one.
-    let stored = store(&cockpit).await.get_setting("vapid_private_key").await.expect("read").expect("kept");
+    let stored = cockpit.store().await.get_setting("vapid_private_key").await.expect("read").expect("kept");
     cockpit.stop().await;
     cockpit.restart().await;
     assert_eq!(server_key(&cockpit).await, key);
@@ -217,7 +200,7 @@ async fn the_vapid_key_survives_a_restart_and_gone_subscriptions_are_removed() {
         cockpit.post("/api/push/test", serde_json::json!({})).await.json().await.expect("json");
     assert_eq!(report["delivered"], 1);
     assert_eq!(phone.open(&push.next().await, &key, &push.origin())["tag"], "cockpit-test");
-    assert_eq!(store(&cockpit).await.get_setting("vapid_private_key").await.expect("read"), Some(stored.clone()));
+    assert_eq!(cockpit.store().await.get_setting("vapid_private_key").await.expect("read"), Some(stored.clone()));
 
     // The private key is in no response.
     for path in ["/api/push/key", "/api/health", "/api/openapi.json"] {
@@ -287,17 +270,17 @@ async fn bad_subscriptions_get_400_and_store_nothing() {
         .await
         .expect("post");
     assert_eq!(foreign_test.status(), 403);
-    assert!(store(&cockpit).await.list_push_subscriptions().await.expect("list").is_empty(), "nothing stored");
+    assert!(cockpit.store().await.list_push_subscriptions().await.expect("list").is_empty(), "nothing stored");
 
     // Unsubscribing: unknown endpoints are 404, a known one goes.
     let delete =
         |body: serde_json::Value| cockpit.http.delete(cockpit.url("/api/push/subscriptions")).json(&body).send();
     assert_eq!(delete(serde_json::json!({"endpoint": device.endpoint})).await.expect("delete").status(), 404);
     subscribe(&cockpit, &device).await;
-    assert_eq!(store(&cockpit).await.list_push_subscriptions().await.expect("list").len(), 1);
+    assert_eq!(cockpit.store().await.list_push_subscriptions().await.expect("list").len(), 1);
     assert_eq!(delete(serde_json::json!({"endpoint": device.endpoint, "x": 1})).await.expect("delete").status(), 400);
     assert_eq!(delete(serde_json::json!({"endpoint": device.endpoint})).await.expect("delete").status(), 204);
-    assert!(store(&cockpit).await.list_push_subscriptions().await.expect("list").is_empty());
+    assert!(cockpit.store().await.list_push_subscriptions().await.expect("list").is_empty());
     let report: serde_json::Value =
         cockpit.post("/api/push/test", serde_json::json!({})).await.json().await.expect("json");
     assert_eq!(report["subscriptions"], 0);

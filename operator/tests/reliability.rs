@@ -23,11 +23,7 @@ fn config(dir: &Path) -> String {
 async fn a_client_resumes_after_the_control_plane_is_killed_and_ends_with_the_workers_bytes() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flow"})).await.status(),
-        201
-    );
-    let view = cockpit.wait_session("flow", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let view = cockpit.start_session("flow").await;
     let endpoint = view.status.worker_endpoint.clone().expect("endpoint");
 
     let mut ws = connect(&cockpit.ws_url("flow", Some(0))).await;
@@ -64,20 +60,13 @@ async fn a_client_resumes_after_the_control_plane_is_killed_and_ends_with_the_wo
 async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
     let dir = tempfile::tempdir().expect("tmp");
     let cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "doomed"})).await.status(),
-        201
-    );
-    cockpit.wait_session("doomed", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    cockpit.start_session("doomed").await;
     let deadline = tokio::time::Instant::now() + T;
     while !cockpit.screen("doomed").await.contains("END-MARK") {
         assert!(tokio::time::Instant::now() < deadline, "no output");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let store =
-        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
-            .await
-            .expect("store");
+    let store = cockpit.store().await;
     let id = cockpit.session("doomed").await.id;
     let worker = store.get_worker(&id).await.expect("read").expect("a worker row");
     // SAFETY: kill(2) on the worker's pid.
@@ -106,11 +95,7 @@ async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
 async fn sigterm_with_a_phone_attached_stops_within_the_bound_and_says_restarting() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "watched"})).await.status(),
-        201
-    );
-    cockpit.wait_session("watched", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    cockpit.start_session("watched").await;
     let mut ws = connect(&cockpit.ws_url("watched", Some(0))).await;
     let mut seen = Seen::default();
     read_until(&mut ws, &mut seen, "some rows", |s| contains(&s.output, b"row 10 ")).await;
@@ -136,10 +121,7 @@ async fn sigterm_with_a_phone_attached_stops_within_the_bound_and_says_restartin
     let rest = tokio::time::timeout(T, async { while let Ok(Some(_)) = events.chunk().await {} }).await;
     assert!(rest.is_ok(), "the change stream ended too");
 
-    let store =
-        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
-            .await
-            .expect("store");
+    let store = cockpit.store().await;
     let id =
         store.list_sessions(false).await.expect("sessions").into_iter().find(|r| r.name == "watched").expect("row");
     assert_eq!(id.status.phase, SessionPhase::Pending, "paused, to resume on the next start");
@@ -151,15 +133,9 @@ async fn sigterm_with_a_phone_attached_stops_within_the_bound_and_says_restartin
 async fn a_stranger_holding_a_recorded_workers_pid_is_never_adopted_or_signalled() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "reused"})).await.status(),
-        201
-    );
-    cockpit.wait_session("reused", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
-    let id = cockpit.session("reused").await.id;
+    let id = cockpit.start_session("reused").await.id;
     cockpit.kill9().await;
-    let db = format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display());
-    let store = cockpit_operator::store::Store::connect(&db).await.expect("store");
+    let store = cockpit.store().await;
     let mut row = store.get_worker(&id).await.expect("read").expect("the worker's record");
     // SAFETY: kill(2) on the worker's own process group.
     unsafe { libc::kill(-(row.pid as i32), libc::SIGKILL) };

@@ -123,18 +123,10 @@ async fn a_page_on_a_rebinding_host_or_a_foreign_origin_gets_nothing_and_changes
 async fn a_local_process_that_knows_a_workers_address_cannot_drive_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let cockpit = start(dir.path()).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "target"})).await.status(),
-        201
-    );
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "other"})).await.status(),
-        201
-    );
-    let view = cockpit.wait_session("target", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let view = cockpit.start_session("target").await;
+    let other = cockpit.start_session("other").await;
     let endpoint = view.status.worker_endpoint.clone().expect("the address is published");
     assert!(endpoint.starts_with("127.0.0.1:"), "local workers listen on loopback only: {endpoint}");
-    let other = cockpit.wait_session("other", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
     let credential = cockpit.worker_credential(&view.id).await;
     let others = cockpit.worker_credential(&other.id).await;
     assert_ne!(credential.expose(), others.expose());
@@ -168,10 +160,7 @@ async fn a_local_process_that_knows_a_workers_address_cannot_drive_it() {
         let text = cockpit.http.get(cockpit.url(path)).send().await.expect("get").text().await.expect("text");
         assert!(!text.contains(credential.expose()), "{path} shows the worker credential");
     }
-    let store =
-        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
-            .await
-            .expect("store");
+    let store = cockpit.store().await;
     let worker = store.get_worker(&view.id).await.expect("read").expect("a worker row");
     let mut pids = vec![worker.pid as u32];
     pids.extend(children_of(worker.pid as u32));
@@ -201,11 +190,7 @@ async fn a_local_process_that_knows_a_workers_address_cannot_drive_it() {
 async fn everything_typed_through_the_gateway_is_in_the_audit_log_with_who_typed_it() {
     let dir = tempfile::tempdir().expect("tmp");
     let cockpit = start(dir.path()).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "typed"})).await.status(),
-        201
-    );
-    let view = cockpit.wait_session("typed", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    let view = cockpit.start_session("typed").await;
     let mut ws = ws_status(&cockpit.ws_url("typed", Some(0)), &[("tailscale-user-login", "owner@example.com")])
         .await
         .expect("the terminal");
@@ -225,10 +210,7 @@ async fn everything_typed_through_the_gateway_is_in_the_audit_log_with_who_typed
     ws.close(None).await.expect("closed");
     while let Ok(Some(Ok(_))) = tokio::time::timeout(T, ws.next()).await {}
 
-    let store =
-        cockpit_operator::store::Store::connect(&format!("sqlite://{}", cockpit.data_dir.join("cockpit.db").display()))
-            .await
-            .expect("store");
+    let store = cockpit.store().await;
     let deadline = tokio::time::Instant::now() + T;
     let entry = loop {
         let audit = store.list_audit(50).await.expect("audit");
@@ -253,11 +235,7 @@ async fn everything_typed_through_the_gateway_is_in_the_audit_log_with_who_typed
 async fn a_burst_of_input_reaches_the_cli_whole_and_in_order() {
     let dir = tempfile::tempdir().expect("tmp");
     let cockpit = start(dir.path()).await;
-    assert_eq!(
-        cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "burst"})).await.status(),
-        201
-    );
-    cockpit.wait_session("burst", "a running worker", |s| s.status.worker_endpoint.is_some()).await;
+    cockpit.start_session("burst").await;
     let ws = ws_status(&cockpit.ws_url("burst", Some(0)), &[]).await.expect("the terminal");
     let (mut tx, mut rx) = ws.split();
     const FRAMES: usize = 5000;
@@ -298,26 +276,14 @@ fn dialog_config(dir: &Path) -> String {
         "dialog-cli.sh",
         &format!(
             r#"D='{dir}'
-show() {{ printf '\033[2J\033[H%s\n' "$1"; }}
-read -r -d '' APPROVAL <<'SCREEN'
- Bash command
-
-   touch mockfile.txt
-   Create an empty file
-
- Do you want to proceed?
- ❯ 1. Yes
-   2. No, and tell Claude what to do differently (esc)
-
- Esc to cancel
-SCREEN
-show "$APPROVAL"
+{helpers}show "$APPROVAL"
 while [ ! -e "$D/answered" ]; do sleep 0.05; done
 show "● Done."
 printf '\n────────────\n❯ '
 sleep 300
 "#,
-            dir = dir.display()
+            dir = dir.display(),
+            helpers = SCREEN_HELPERS,
         ),
     );
     one_repo_config(dir, &cli)

@@ -152,16 +152,24 @@ impl Cockpit {
         }
     }
 
+    /// The control plane's SQLite database, opened next to it.
+    pub async fn store(&self) -> cockpit_operator::store::Store {
+        let url = format!("sqlite://{}", self.data_dir.join("cockpit.db").display());
+        cockpit_operator::store::Store::connect(&url).await.expect("the control plane's database")
+    }
+
+    /// Creates session `name` in repo `demo` and waits for its worker to run.
+    pub async fn start_session(&self, name: &str) -> SessionView {
+        let resp = self.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": name})).await;
+        assert_eq!(resp.status(), 201, "creating {name}");
+        self.wait_session(name, "a running worker", |s| s.status.worker_endpoint.is_some()).await
+    }
+
     /// The credential the control plane gives the workers of session `id`, derived as it does
     /// from the key in its database (only a test, reading the data dir, can do this).
     pub async fn worker_credential(&self, id: &str) -> cockpit_worker::auth::WorkerCredential {
-        let store = cockpit_operator::store::Store::connect(&format!(
-            "sqlite://{}",
-            self.data_dir.join("cockpit.db").display()
-        ))
-        .await
-        .expect("store");
-        let keys = cockpit_operator::worker_credentials::WorkerKeys::load_or_create(&store).await.expect("key");
+        let keys =
+            cockpit_operator::worker_credentials::WorkerKeys::load_or_create(&self.store().await).await.expect("key");
         keys.credential(id)
     }
 
@@ -300,6 +308,23 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
 }
+
+/// A stand-in CLI's shell lines that draw screens as the CLI does (one write: clear + text) and
+/// hold the CLI's Bash permission dialog in `$APPROVAL`.
+pub const SCREEN_HELPERS: &str = r#"show() { printf '\033[2J\033[H%s\n' "$1"; }
+read -r -d '' APPROVAL <<'SCREEN'
+ Bash command
+
+   touch mockfile.txt
+   Create an empty file
+
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. No, and tell Claude what to do differently (esc)
+
+ Esc to cancel
+SCREEN
+"#;
 
 /// A config with one git repo `demo`, one account `alpha` (token from `TOKEN_ALPHA`), workers
 /// running `command` through the separately built `cockpit-worker`.
