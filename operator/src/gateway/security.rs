@@ -118,14 +118,7 @@ fn host_name(authority: &str) -> String {
 
 /// This machine's host name (what a LAN or MagicDNS name for it usually is).
 pub fn machine_name() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname(2) writes at most `buf.len()` bytes into our buffer.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    std::str::from_utf8(&buf[..end]).ok().map(str::to_owned).filter(|n| !n.is_empty())
+    hostname::get().ok()?.into_string().ok().filter(|n| !n.is_empty())
 }
 
 /// Middleware: refuses requests to hosts this server does not serve (421) and requests from
@@ -205,6 +198,12 @@ mod tests {
             assert!(!p.host_allowed(Some(host)), "{host}");
         }
         assert!(!Perimeter::default().host_allowed(Some("nuc:8080")), "the machine's name only when known");
+    }
+
+    #[test]
+    fn this_machines_name_is_served() {
+        let name = machine_name().expect("a Linux machine has a host name");
+        assert!(Perimeter::new(&[], Some(&name)).host_allowed(Some(&format!("{name}:8080"))));
     }
 
     #[test]
