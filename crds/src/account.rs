@@ -57,6 +57,14 @@ pub struct ClaudeAccountSpec {
     #[schemars(range(min = 1))]
     #[ts(optional)]
     pub max_sessions: Option<u32>,
+    /// Proactive rotation: at the end of a turn, a session on this account moves to the next
+    /// account once the account's 5-hour or weekly utilization (as the CLI reports it) reaches
+    /// this percentage, before the limit itself is hit. Never mid-turn. Absent: off (sessions
+    /// move only when the limit is hit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    #[ts(optional)]
+    pub rotate_at: Option<u8>,
     /// A free-form label shown in the PWA (e.g. the account's e-mail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -137,6 +145,10 @@ pub struct ClaudeAccountStatus {
     /// Usage so far.
     #[serde(default)]
     pub usage: AccountUsage,
+    /// The account's 5-hour and weekly utilization, as a session's CLI last reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub utilization: Option<crate::usage::PlanUtilization>,
     /// Standard conditions: `Ready`, `RateLimited`.
     #[serde(default)]
     pub conditions: Vec<Condition>,

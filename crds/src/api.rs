@@ -157,6 +157,14 @@ pub struct AccountView {
     pub limit_window: Option<RateLimitWindow>,
     /// Usage so far.
     pub usage: AccountUsage,
+    /// The 5-hour and weekly utilization a session's CLI last reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub utilization: Option<crate::usage::PlanUtilization>,
+    /// Proactive rotation threshold in percent, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub rotate_at: Option<u8>,
 }
 
 /// `GET /api/health`.

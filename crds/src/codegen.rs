@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use kube::CustomResourceExt;
 use ts_rs::TS;
 
-use crate::{account, activity, api, conditions, frames, oneshot, session, worker_state};
+use crate::{account, activity, api, conditions, frames, oneshot, session, usage, worker_state};
 
 /// One generated file: its path relative to the repository root, and its contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +122,11 @@ pub fn typescript() -> String {
     push_decl::<account::CredentialKind>(&mut out, &cfg);
     push_decl::<account::AccountUsage>(&mut out, &cfg);
     push_decl::<account::ClaudeAccountStatus>(&mut out, &cfg);
+    push_decl::<usage::UsageWindow>(&mut out, &cfg);
+    push_decl::<usage::PlanUtilization>(&mut out, &cfg);
+    push_decl::<usage::SessionCost>(&mut out, &cfg);
+    push_decl::<usage::StatusReport>(&mut out, &cfg);
+    push_decl::<usage::Denial>(&mut out, &cfg);
     push_decl::<worker_state::WorkerState>(&mut out, &cfg);
     push_decl::<frames::ServerFrame>(&mut out, &cfg);
     push_decl::<frames::ErrorCode>(&mut out, &cfg);

@@ -22,6 +22,7 @@ pub mod conditions;
 pub mod frames;
 pub mod oneshot;
 pub mod session;
+pub mod usage;
 pub mod worker_state;
 
 pub use account::{AccountUsage, ClaudeAccount, ClaudeAccountSpec, ClaudeAccountStatus, CredentialKind, SecretKeyRef};
@@ -31,6 +32,7 @@ pub use session::{
     ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, OneshotSummary, PermissionMode, RotationPolicy, SessionMode,
     SessionPhase, TokenUsage,
 };
+pub use usage::{Denial, PlanUtilization, SessionCost, StatusReport, UsageWindow};
 pub use worker_state::WorkerState;
 
 /// The API group of every Claude Cockpit custom resource.

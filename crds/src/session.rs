@@ -233,6 +233,20 @@ pub struct ClaudeSessionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub result: Option<OneshotSummary>,
+    /// An interactive session's cost and tokens so far, over every worker it ran in (from
+    /// the CLI's status line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub cost: Option<crate::usage::SessionCost>,
+    /// The part of `cost` spent by the session's earlier workers (before the last move to
+    /// another account or restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub cost_before_worker: Option<crate::usage::SessionCost>,
+    /// The last tool call the CLI refused by itself (auto mode, a deny rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_denial: Option<crate::usage::Denial>,
     /// A human-readable note on the current phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -55,6 +55,15 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub permission_mode: Option<crate::session::PermissionMode>,
+    /// What the CLI's status line reported last: the account's 5-hour and weekly
+    /// utilization, the session's cost and tokens, the context window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub report: Option<crate::usage::StatusReport>,
+    /// The last tool call the CLI refused by itself (the `PermissionDenied` hook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_denial: Option<crate::usage::Denial>,
     /// The result of a one-shot run, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -90,6 +99,8 @@ impl WorkerState {
             exit_code: None,
             last_prompt: None,
             permission_mode: None,
+            report: None,
+            last_denial: None,
             oneshot_result: None,
             source: "start".to_owned(),
         }

@@ -28,6 +28,8 @@ pub struct AccountEntry {
     pub kind: cockpit_crds::CredentialKind,
     /// Session cap.
     pub max_sessions: Option<u32>,
+    /// Proactive rotation threshold in percent.
+    pub rotate_at: Option<u8>,
 }
 
 /// The credential of the control plane's environment, for the implicit account.
@@ -90,7 +92,7 @@ impl App {
     pub fn accounts(&self) -> Vec<AccountEntry> {
         if self.config.accounts.is_empty() {
             let kind = env_credential().map_or(cockpit_crds::CredentialKind::OAuthToken, |(kind, _)| kind);
-            return vec![AccountEntry { name: IMPLICIT_ACCOUNT.to_owned(), priority: 0, kind, max_sessions: None }];
+            return vec![AccountEntry { name: IMPLICIT_ACCOUNT.to_owned(), priority: 0, kind, max_sessions: None, rotate_at: None }];
         }
         self.config
             .accounts
@@ -100,6 +102,7 @@ impl App {
                 priority: a.priority,
                 kind: a.kind,
                 max_sessions: a.max_sessions,
+                rotate_at: a.rotate_at,
             })
             .collect()
     }
@@ -143,6 +146,8 @@ impl App {
                         limited_until: limited,
                         limit_window: limited.and(status.rate_limit_window),
                         usage: status.usage,
+                        utilization: status.utilization,
+                        rotate_at: a.spec.rotate_at,
                     }
                 })
                 .collect());
@@ -165,6 +170,8 @@ impl App {
                     limited_until: row.and_then(|r| r.limited_until).filter(|t| *t > now),
                     limit_window: row.and_then(|r| r.limited_until.filter(|t| *t > now).and(r.limit_window)),
                     usage: row.map(|r| r.usage).unwrap_or_default(),
+                    utilization: row.and_then(|r| r.utilization),
+                    rotate_at: a.rotate_at,
                 }
             })
             .collect())

@@ -10,6 +10,7 @@
 //!     priority: 10             # default 0; higher is chosen first
 //!     kind: OAuthToken         # or ApiKey; default OAuthToken
 //!     maxSessions: 3           # optional
+//!     rotateAt: 90             # optional: move on at a turn's end from 90 % of a window
 //! limits:
 //!   maxConcurrentSessions: 8   # default 8; more wait (Pending) for a CLI to exit
 //! worker:
@@ -93,6 +94,9 @@ pub struct Account {
     pub kind: CredentialKind,
     /// At most this many sessions at once under this account; `None`: no limit.
     pub max_sessions: Option<u32>,
+    /// Proactive rotation: at the end of a turn, sessions move to the next account once this
+    /// account's 5-hour or weekly utilization reaches this percentage (1–100); `None`: off.
+    pub rotate_at: Option<u8>,
 }
 
 /// Where an account's token is read from.
@@ -480,6 +484,7 @@ struct RawAccount {
     priority: Option<i32>,
     kind: Option<CredentialKind>,
     max_sessions: Option<u32>,
+    rotate_at: Option<u32>,
 }
 
 #[derive(Deserialize, Default)]
@@ -930,12 +935,27 @@ fn validate(
                 format!("account `{}`: `maxSessions` must be at least 1 (leave it out for no limit)", account.name),
             ));
         }
+        let rotate_at = match account.rotate_at {
+            None => None,
+            Some(p @ 1..=100) => u8::try_from(p).ok(),
+            Some(_) => {
+                return Err(errors.at(
+                    &at("rotateAt"),
+                    ProblemKind::BadValue,
+                    format!(
+                        "account `{}`: `rotateAt` is a percentage from 1 to 100 (leave it out to move only on a limit)",
+                        account.name
+                    ),
+                ));
+            }
+        };
         config.accounts.push(Account {
             name: account.name,
             token,
             priority: account.priority.unwrap_or(0),
             kind: account.kind.unwrap_or_default(),
             max_sessions: account.max_sessions,
+            rotate_at,
         });
     }
 

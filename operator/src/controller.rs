@@ -71,6 +71,8 @@ async fn accounts(app: &App) -> anyhow::Result<Vec<AccountInfo>> {
             max_sessions: a.max_sessions,
             limited_until: rows.get(&a.name).and_then(|r| r.limited_until),
             active_sessions: active.get(&a.name).copied().unwrap_or(0),
+            rotate_at: a.rotate_at,
+            utilization: rows.get(&a.name).and_then(|r| r.utilization),
         })
         .collect())
 }
@@ -120,6 +122,10 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
             }
             Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {
                 app.store.add_usage(account, 0, *input_tokens, *output_tokens, *cost_usd).await?;
+                accounts_changed = true;
+            }
+            Action::RecordUtilization { account, utilization } => {
+                app.store.set_account_utilization(account, utilization).await?;
                 accounts_changed = true;
             }
         }

@@ -49,7 +49,7 @@ fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Op
 }
 
 fn account(name: &str, token: TokenSource) -> Account {
-    Account { name: name.to_owned(), token, priority: 0, kind: CredentialKind::OAuthToken, max_sessions: None }
+    Account { name: name.to_owned(), token, priority: 0, kind: CredentialKind::OAuthToken, max_sessions: None, rotate_at: None }
 }
 
 fn temp() -> tempfile::TempDir {
@@ -107,6 +107,7 @@ fn a_full_config_parses_with_its_values_and_defaults() {
         "    tokenEnv: CLAUDE_TOKEN_PERSONAL",
         "    priority: 10",
         "    maxSessions: 3",
+        "    rotateAt: 90",
         "  - name: work",
         "    tokenFile: /etc/cockpit/work.token",
         "    kind: ApiKey",
@@ -130,9 +131,11 @@ fn a_full_config_parses_with_its_values_and_defaults() {
     let personal = config.account("personal").expect("personal");
     assert_eq!(personal.token, TokenSource::Env("CLAUDE_TOKEN_PERSONAL".into()));
     assert_eq!((personal.priority, personal.kind, personal.max_sessions), (10, CredentialKind::OAuthToken, Some(3)));
+    assert_eq!(personal.rotate_at, Some(90));
     let work = config.account("work").expect("work");
     assert_eq!(work.token, TokenSource::File("/etc/cockpit/work.token".into()));
     assert_eq!((work.priority, work.kind, work.max_sessions), (0, CredentialKind::ApiKey, None));
+    assert_eq!(work.rotate_at, None, "off unless set");
     let order: Vec<&str> = config.accounts_by_priority().iter().map(|a| a.name.as_str()).collect();
     assert_eq!(order, ["spare", "personal", "work"]);
 
@@ -158,7 +161,7 @@ fn the_example_file_parses_and_shows_every_setting() {
     assert!(!config.allowed_origins.is_empty());
     assert!(config.worker.bin.is_none(), "workers default to `cockpit worker`");
     for documented in
-        ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind", "defaultPermissionMode"]
+        ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind", "defaultPermissionMode", "rotateAt"]
     {
         assert!(yaml.contains(documented), "the example should show `{documented}`");
     }
@@ -472,6 +475,8 @@ fn values_out_of_range_are_refused() {
     let cases: &[(&str, usize, usize, &str)] = &[
         ("limits:\n  maxConcurrentSessions: 0\n", 2, 3, "limits.maxConcurrentSessions"),
         ("accounts:\n  - name: a\n    tokenEnv: A\n    maxSessions: 0\n", 4, 5, "accounts[0].maxSessions"),
+        ("accounts:\n  - name: a\n    tokenEnv: A\n    rotateAt: 0\n", 4, 5, "accounts[0].rotateAt"),
+        ("accounts:\n  - name: a\n    tokenEnv: A\n    rotateAt: 101\n", 4, 5, "accounts[0].rotateAt"),
         ("worker:\n  ringBytes: 1000\n", 2, 3, "worker.ringBytes"),
         ("worker:\n  ringBytes: 99999999999\n", 2, 3, "worker.ringBytes"),
         ("worker:\n  command: ''\n", 2, 3, "worker.command"),

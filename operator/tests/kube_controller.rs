@@ -177,7 +177,9 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
             exit_code: None,
             last_prompt: Some("keep going".into()),
             permission_mode: None,
-            oneshot_result: None,
+            report: None,
+        last_denial: None,
+        oneshot_result: None,
             source: "hook".into(),
         },
     );

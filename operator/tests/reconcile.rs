@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cockpit_crds::oneshot::OneshotResult;
 use cockpit_crds::{
-    Activity, ClaudeSessionSpec, ClaudeSessionStatus, RateLimit, RateLimitWindow, RotationPolicy, SessionMode,
-    SessionPhase, TokenUsage, WorkerState,
+    Activity, ClaudeSessionSpec, ClaudeSessionStatus, Denial, PlanUtilization, RateLimit, RateLimitWindow,
+    RotationPolicy, SessionCost, SessionMode, SessionPhase, StatusReport, TokenUsage, UsageWindow, WorkerState,
 };
 use cockpit_operator::reconcile::decide::default_limit_duration;
 use cockpit_operator::reconcile::{AccountInfo, Action, Observed, Plan, SessionInput, reconcile};
@@ -18,7 +18,15 @@ fn spec() -> ClaudeSessionSpec {
 }
 
 fn acct(name: &str, priority: i32) -> AccountInfo {
-    AccountInfo { name: name.into(), priority, max_sessions: None, limited_until: None, active_sessions: 0 }
+    AccountInfo {
+        name: name.into(),
+        priority,
+        max_sessions: None,
+        limited_until: None,
+        active_sessions: 0,
+        rotate_at: None,
+        utilization: None,
+    }
 }
 
 fn accounts() -> Vec<AccountInfo> {
@@ -40,6 +48,8 @@ fn worker(activity: Activity) -> WorkerState {
         exit_code: None,
         last_prompt: Some("please do the thing".into()),
         permission_mode: None,
+        report: None,
+        last_denial: None,
         oneshot_result: None,
         source: "hook".into(),
     }
@@ -478,4 +488,128 @@ fn reconcile_is_idempotent_for_a_steady_running_session() {
     let second = run(&spec(), &first.status, &accounts(), observed);
     assert_eq!(first.status, second.status);
     assert!(second.actions.is_empty() && second.events.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Usage from the CLI's status line, and proactive rotation (`rotateAt`).
+
+fn report(five_hour: f64, cost_usd: f64) -> StatusReport {
+    StatusReport {
+        plan: Some(PlanUtilization {
+            five_hour: Some(UsageWindow { used_percent: five_hour, resets_at: Some(now() + Duration::hours(3)) }),
+            seven_day: None,
+            observed_at: now(),
+        }),
+        cost: Some(SessionCost { cost_usd, input_tokens: 1000, output_tokens: 100 }),
+        context_percent: Some(3.0),
+        model: None,
+    }
+}
+
+fn rotating_accounts() -> Vec<AccountInfo> {
+    let mut a = acct("a", 10);
+    a.rotate_at = Some(80);
+    vec![a, acct("b", 5)]
+}
+
+#[test]
+fn the_status_line_updates_the_account_and_the_session_cost() {
+    let mut state = worker(Activity::Working);
+    state.report = Some(report(42.0, 0.25));
+    let mut status = status_on("a", SessionPhase::Running);
+    status.cost_before_worker = Some(SessionCost { cost_usd: 1.0, input_tokens: 10, output_tokens: 1 });
+    let plan = run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: state.clone() });
+    let utilization = state.report.as_ref().and_then(|r| r.plan).expect("plan");
+    assert_eq!(plan.actions, [Action::RecordUtilization { account: "a".into(), utilization }]);
+    assert_eq!(plan.status.cost, Some(SessionCost { cost_usd: 1.25, input_tokens: 1010, output_tokens: 101 }));
+
+    // Already recorded: nothing to do again.
+    let mut known = accounts();
+    known[0].utilization = Some(utilization);
+    let plan = run(&spec(), &status, &known, Observed::Running { account: "a".into(), state });
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+}
+
+#[test]
+fn a_call_the_cli_refused_is_an_event_once() {
+    let mut state = worker(Activity::Working);
+    state.last_denial =
+        Some(Denial { tool: "Bash".into(), reason: "would delete files outside the repo".into(), at: now() });
+    let status = status_on("a", SessionPhase::Running);
+    let plan = run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: state.clone() });
+    assert!(plan.events.iter().any(|e| e.reason == "PermissionDenied" && e.message.contains("Bash")));
+    assert_eq!(plan.status.last_denial, state.last_denial);
+    let again = run(&spec(), &plan.status, &accounts(), Observed::Running { account: "a".into(), state });
+    assert!(again.events.is_empty(), "the same denial is told once");
+}
+
+#[test]
+fn an_account_over_its_rotate_at_hands_the_conversation_on_at_the_end_of_a_turn() {
+    let mut state = worker(Activity::Idle);
+    state.report = Some(report(85.0, 0.5));
+    let status = status_on("a", SessionPhase::Running);
+    let plan = run(&spec(), &status, &rotating_accounts(), Observed::Running { account: "a".into(), state });
+    let utilization = match &plan.actions[0] {
+        Action::RecordUtilization { utilization, .. } => *utilization,
+        other => panic!("first the utilization: {other:?}"),
+    };
+    assert_eq!(utilization.five_hour.map(|w| w.used_percent), Some(85.0));
+    assert_eq!(
+        plan.actions[1..],
+        [
+            Action::StopWorker { reason: "account a reached 85% of its 5-hour window".into() },
+            Action::RecordUsage { account: "a".into(), input_tokens: 1000, output_tokens: 100, cost_usd: 0.5 },
+            Action::StartWorker {
+                account: "b".into(),
+                resume: Some("11111111-2222-3333-4444-555555555555".into()),
+                prompt: None,
+            },
+        ],
+        "the turn is over: the conversation resumes with nothing re-sent"
+    );
+    assert_eq!(plan.status.rotations, 1);
+    assert_eq!(plan.status.cost_before_worker.map(|c| c.cost_usd), Some(0.5), "the cost so far is carried");
+    assert!(plan.status.rate_limit.is_none(), "no limit was hit");
+    assert!(
+        plan.events.iter().any(|e| e.reason == "Rotated" && e.message.contains("85%") && e.message.contains("on b")),
+        "{:?}",
+        plan.events
+    );
+}
+
+#[test]
+fn no_early_move_mid_turn_without_a_threshold_or_with_nowhere_better_to_go() {
+    let running = |activity: Activity, source: &str, five_hour: f64| {
+        let mut state = worker(activity);
+        state.source = source.into();
+        state.report = Some(report(five_hour, 0.1));
+        Observed::Running { account: "a".into(), state }
+    };
+    let status = status_on("a", SessionPhase::Running);
+    let moved = |plan: &Plan| plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. }));
+    assert!(!moved(&run(&spec(), &status, &rotating_accounts(), running(Activity::Working, "hook", 95.0))), "mid-turn");
+    assert!(
+        !moved(&run(&spec(), &status, &rotating_accounts(), running(Activity::NeedsApproval, "hook", 95.0))),
+        "an approval is mid-turn"
+    );
+    assert!(
+        !moved(&run(&spec(), &status, &rotating_accounts(), running(Activity::Idle, "screen", 95.0))),
+        "the screen alone does not end a turn"
+    );
+    assert!(!moved(&run(&spec(), &status, &rotating_accounts(), running(Activity::Idle, "hook", 79.0))), "below");
+    assert!(!moved(&run(&spec(), &status, &accounts(), running(Activity::Idle, "hook", 99.0))), "no rotateAt");
+    let mut off = spec();
+    off.rotation = RotationPolicy::Off;
+    assert!(!moved(&run(&off, &status, &rotating_accounts(), running(Activity::Idle, "hook", 95.0))), "rotation off");
+    let mut both_high = rotating_accounts();
+    both_high[1].rotate_at = Some(50);
+    both_high[1].utilization = Some(PlanUtilization {
+        five_hour: None,
+        seven_day: Some(UsageWindow { used_percent: 60.0, resets_at: None }),
+        observed_at: now(),
+    });
+    assert!(
+        !moved(&run(&spec(), &status, &both_high, running(Activity::Idle, "hook", 95.0))),
+        "the other account is over its own threshold: stay until the limit itself"
+    );
 }

@@ -2,7 +2,7 @@
 //! (fallback) and the process's fate into one activity. Pure: events in, state out.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{Activity, PendingApproval, RateLimit, RateLimitWindow};
+use cockpit_crds::{Activity, Denial, PendingApproval, RateLimit, RateLimitWindow, StatusReport};
 
 use crate::classify::ScreenClass;
 use crate::hooks::{HookContext, HookEvent};
@@ -61,6 +61,10 @@ pub struct Tracked {
     pub last_prompt: Option<String>,
     /// The CLI's permission mode: the one it was started in, then what its hooks report.
     pub permission_mode: Option<cockpit_crds::PermissionMode>,
+    /// What the status line reported last.
+    pub report: Option<StatusReport>,
+    /// The last tool call the CLI refused by itself.
+    pub last_denial: Option<Denial>,
 }
 
 /// The activity state machine.
@@ -89,6 +93,8 @@ impl ActivityTracker {
                 exit_code: None,
                 last_prompt: None,
                 permission_mode: None,
+                report: None,
+                last_denial: None,
             },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
@@ -147,6 +153,10 @@ impl ActivityTracker {
         if self.exited() {
             return false;
         }
+        // The status line refreshes on its own schedule: usage figures, not a turn's event.
+        if let HookEvent::StatusLine(input) = event {
+            return self.on_status_line(input.report(now));
+        }
         let before = self.state.clone();
         self.hooks_seen = true;
         self.tool_allowed = false;
@@ -186,11 +196,18 @@ impl ActivityTracker {
                 self.set(Activity::NeedsApproval, Source::Hook, now);
             }
             HookEvent::Notification { kind, message } => match kind.as_str() {
-                "permission_prompt" | "elicitation_dialog" => {
+                // A dialog the person answers in the terminal: a permission prompt without the
+                // PermissionRequest hook, an MCP elicitation, or a question Claude asks
+                // (`agent_needs_input`). Typed text must not land in it.
+                "permission_prompt" | "elicitation_dialog" | "agent_needs_input" => {
                     if self.state.approval.is_none() {
                         self.state.approval = Some(PendingApproval {
                             id: "screen".to_owned(),
-                            tool: tool_from_notification(message),
+                            tool: if kind == "permission_prompt" {
+                                tool_from_notification(message)
+                            } else {
+                                "question".to_owned()
+                            },
                             input: serde_json::Value::Null,
                             answerable: false,
                         });
@@ -230,9 +247,29 @@ impl ActivityTracker {
                     _ => self.set(Activity::Idle, Source::Hook, now),
                 }
             }
-            HookEvent::SessionEnd => {}
+            HookEvent::PermissionDenied { tool, reason } => {
+                // The CLI tells Claude and the turn goes on.
+                self.state.last_denial = Some(Denial { tool: tool.clone(), reason: reason.clone(), at: now });
+                self.set(Activity::Working, Source::Hook, now);
+            }
+            HookEvent::SessionEnd | HookEvent::StatusLine(_) => {}
         }
         self.state != before
+    }
+
+    /// Records what the status line reported; true when a figure changed (the observation
+    /// time alone is no change: the first time a figure was seen is kept).
+    fn on_status_line(&mut self, mut report: StatusReport) -> bool {
+        if let (Some(old), Some(new)) = (self.state.report.as_ref().and_then(|r| r.plan), report.plan.as_mut())
+            && old.same_windows(new)
+        {
+            new.observed_at = old.observed_at;
+        }
+        if self.state.report.as_ref() == Some(&report) {
+            return false;
+        }
+        self.state.report = Some(report);
+        true
     }
 
     /// Applies a new screen classification. Only a change of class counts (stale text that
@@ -549,6 +586,39 @@ mod tests {
         assert!(denied.answered("p2", false, t(3)));
         denied.on_screen(ScreenClass::Idle, t(4));
         assert_eq!(denied.state().activity, Activity::Idle);
+    }
+
+    #[test]
+    fn the_status_line_reports_usage_without_touching_the_turn() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        let input: crate::statusline::StatusInput =
+            serde_json::from_str(r#"{"rate_limits":{"five_hour":{"used_percentage":85}},"cost":{"total_cost_usd":0.5}}"#)
+                .expect("parses");
+        assert!(tr.on_hook(&HookEvent::StatusLine(input.clone()), None, t(2)));
+        assert_eq!(tr.state().activity, Activity::Working, "a refresh of the status line is no turn event");
+        assert_eq!(tr.state().since, t(1));
+        let plan = tr.state().report.as_ref().and_then(|r| r.plan).expect("plan");
+        assert_eq!(plan.five_hour.map(|w| w.used_percent), Some(85.0));
+        assert!(!tr.on_hook(&HookEvent::StatusLine(input), None, t(3)), "the same figures later are no change");
+        assert_eq!(tr.state().report.as_ref().and_then(|r| r.plan).map(|p| p.observed_at), Some(t(2)));
+    }
+
+    #[test]
+    fn a_refused_call_is_recorded_and_a_question_blocks_typing() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        tr.on_hook(&HookEvent::PermissionDenied { tool: "Bash".into(), reason: "risky".into() }, None, t(2));
+        assert_eq!(tr.state().activity, Activity::Working);
+        assert_eq!(tr.state().last_denial, Some(Denial { tool: "Bash".into(), reason: "risky".into(), at: t(2) }));
+        tr.on_hook(
+            &HookEvent::Notification { kind: "agent_needs_input".into(), message: "Claude has a question".into() },
+            None,
+            t(3),
+        );
+        assert_eq!(tr.state().activity, Activity::NeedsApproval);
+        let approval = tr.state().approval.clone().expect("a dialog is open");
+        assert_eq!((approval.tool.as_str(), approval.answerable), ("question", false));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// The hook events the worker listens to.
-pub const HOOK_EVENTS: [&str; 9] = [
+pub const HOOK_EVENTS: [&str; 10] = [
     "SessionStart",
     "UserPromptSubmit",
     "Stop",
@@ -16,7 +16,11 @@ pub const HOOK_EVENTS: [&str; 9] = [
     "PreToolUse",
     "PostToolUse",
     "SessionEnd",
+    "PermissionDenied",
 ];
+
+/// The pseudo-event under which the `statusLine` command posts the status line's input.
+pub const STATUS_LINE_EVENT: &str = "StatusLine";
 
 /// Events whose hook entries take a tool-name matcher.
 const TOOL_EVENTS: [&str; 3] = ["PermissionRequest", "PreToolUse", "PostToolUse"];
@@ -43,24 +47,24 @@ fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// The `--settings` JSON: a `command` hook per event, `post-hook --socket S --event E`, and
+/// The `--settings` JSON: a `command` hook per event, `post-hook --socket S --event E`; the
+/// same command as the `statusLine` (event `StatusLine`: the CLI's usage figures); and
 /// `autoContinueAtUsageLimit: false` — newer CLIs (the "Continue automatically at usage limit"
 /// setting of `/config`) would otherwise wait out a limit on the same account by themselves,
 /// while Cockpit moves the conversation to the next one (or waits, by its own rotation policy).
 pub fn settings_json(command: &CommandHook) -> Value {
+    let command_for = |event: &str| {
+        format!(
+            "{}{} post-hook --socket {} --event {event}",
+            shell_quote(&command.exe),
+            command.exe_args.iter().map(|a| format!(" {}", shell_quote(a))).collect::<String>(),
+            shell_quote(&command.socket),
+        )
+    };
     let mut hooks = serde_json::Map::new();
     for event in HOOK_EVENTS {
         let timeout = if event == "PermissionRequest" { PERMISSION_HOOK_TIMEOUT_SECS } else { 10 };
-        let hook = json!({
-            "type": "command",
-            "command": format!(
-                "{}{} post-hook --socket {} --event {event}",
-                shell_quote(&command.exe),
-                command.exe_args.iter().map(|a| format!(" {}", shell_quote(a))).collect::<String>(),
-                shell_quote(&command.socket),
-            ),
-            "timeout": timeout,
-        });
+        let hook = json!({ "type": "command", "command": command_for(event), "timeout": timeout });
         let entry = if TOOL_EVENTS.contains(&event) {
             json!({ "matcher": "*", "hooks": [hook] })
         } else {
@@ -68,7 +72,11 @@ pub fn settings_json(command: &CommandHook) -> Value {
         };
         hooks.insert(event.to_owned(), json!([entry]));
     }
-    json!({ "hooks": hooks, "autoContinueAtUsageLimit": false })
+    json!({
+        "hooks": hooks,
+        "statusLine": { "type": "command", "command": command_for(STATUS_LINE_EVENT), "padding": 0 },
+        "autoContinueAtUsageLimit": false,
+    })
 }
 
 /// The fields of a hook post the worker uses. Every field is optional: the CLI's payloads
@@ -105,6 +113,9 @@ pub struct HookPayload {
     /// The permission mode the CLI is in (every event; changes with Shift-Tab).
     #[serde(default)]
     pub permission_mode: Option<String>,
+    /// PermissionDenied: why the call was refused.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// What every hook post says besides its event: which conversation, in which permission mode.
@@ -158,6 +169,15 @@ pub enum HookEvent {
     },
     /// The session ended.
     SessionEnd,
+    /// The CLI refused a tool call by itself (auto mode's classifier, a deny rule).
+    PermissionDenied {
+        /// The tool.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// The status line's input: usage figures, not an event of the turn.
+    StatusLine(crate::statusline::StatusInput),
 }
 
 /// Why a hook post was refused.
@@ -175,6 +195,10 @@ impl HookEvent {
     /// Parses the post for `event` (the path segment) from its JSON body; also returns the
     /// Claude session id every post carries.
     pub fn parse(event: &str, body: &[u8]) -> Result<(HookEvent, HookContext), HookError> {
+        if event == STATUS_LINE_EVENT {
+            let input = serde_json::from_slice(body).map_err(|e| HookError::BadBody(e.to_string()))?;
+            return Ok((HookEvent::StatusLine(input), HookContext::default()));
+        }
         if !HOOK_EVENTS.contains(&event) {
             return Err(HookError::UnknownEvent(event.chars().take(64).collect()));
         }
@@ -203,6 +227,10 @@ impl HookEvent {
             "StopFailure" => HookEvent::StopFailure {
                 error: p.error.unwrap_or_else(|| "unknown".to_owned()),
                 message: p.last_assistant_message.unwrap_or_default(),
+            },
+            "PermissionDenied" => HookEvent::PermissionDenied {
+                tool: p.tool_name.unwrap_or_else(|| "unknown".to_owned()),
+                reason: p.reason.unwrap_or_default().chars().take(500).collect(),
             },
             _ => HookEvent::SessionEnd,
         };
@@ -247,6 +275,11 @@ mod tests {
         assert_eq!(settings["hooks"]["PreToolUse"][0]["matcher"], "*");
         assert!(settings["hooks"]["Stop"][0].get("matcher").is_none());
         assert_eq!(settings["autoContinueAtUsageLimit"], false, "Cockpit rotates; the CLI does not wait by itself");
+        assert_eq!(
+            settings["statusLine"]["command"],
+            r"'/opt/it'\''s/cockpit' 'worker' post-hook --socket '/tmp/w/hooks.sock' --event StatusLine"
+        );
+        assert_eq!(settings["statusLine"]["type"], "command");
     }
 
     #[test]
@@ -280,6 +313,14 @@ mod tests {
         let (_, context) =
             HookEvent::parse("UserPromptSubmit", br#"{"permission_mode":"acceptEdits","prompt":"x"}"#).expect("parses");
         assert_eq!(context.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits));
+        assert_eq!(
+            HookEvent::parse("PermissionDenied", br#"{"tool_name":"Bash","tool_input":{},"reason":"sends data off the machine"}"#)
+                .map(|(event, _)| event),
+            Ok(HookEvent::PermissionDenied { tool: "Bash".into(), reason: "sends data off the machine".into() })
+        );
+        let (status, _) = HookEvent::parse("StatusLine", br#"{"rate_limits":{"five_hour":{"used_percentage":12}}}"#)
+            .expect("the status line's input parses");
+        assert!(matches!(status, HookEvent::StatusLine(input) if input.rate_limits.is_some()));
         let (_, context) = HookEvent::parse("Stop", br#"{"permission_mode":"someFutureMode"}"#).expect("parses");
         assert_eq!(context.permission_mode, None, "an unknown mode is not guessed at");
     }

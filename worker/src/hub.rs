@@ -296,6 +296,8 @@ impl Hub {
             exit_code: tracked.exit_code,
             last_prompt: tracked.last_prompt,
             permission_mode: tracked.permission_mode,
+            report: tracked.report,
+            last_denial: tracked.last_denial,
             oneshot_result: lock(&self.oneshot_result).clone(),
             source: tracked.source.as_str().to_owned(),
         };

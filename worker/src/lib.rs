@@ -5,7 +5,7 @@
 //! of clients, and the session's activity (from Claude Code's hooks first, from the rendered
 //! screen as a fallback).
 //!
-//! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`claude_setup`],
+//! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`statusline`], [`claude_setup`],
 //! [`oneshot`], [`ring`] are pure. Imperative shell: [`pty`], [`input`], [`hub`], [`client`],
 //! [`server`], [`run`].
 
@@ -27,4 +27,5 @@ pub mod ratelimit;
 pub mod ring;
 pub mod run;
 pub mod server;
+pub mod statusline;
 pub mod terminal;

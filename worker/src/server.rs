@@ -165,6 +165,12 @@ async fn hook(
         Err(err) => return error(StatusCode::BAD_REQUEST, err.to_string()),
     };
     tracing::debug!(event = %event, "hook");
+    if matches!(parsed, HookEvent::StatusLine(_)) {
+        // The status line's command prints the answer: the line the CLI shows.
+        st.hub.on_hook(&parsed, &context);
+        let report = st.hub.state().report.unwrap_or_default();
+        return crate::statusline::line(&report).into_response();
+    }
     let Some((id, answer)) = st.hub.on_hook(&parsed, &context) else {
         return Json(json!({})).into_response();
     };

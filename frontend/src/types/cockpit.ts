@@ -242,6 +242,20 @@ rotations: number,
  */
 result?: OneshotSummary, 
 /**
+ * An interactive session's cost and tokens so far, over every worker it ran in (from
+ * the CLI's status line).
+ */
+cost?: SessionCost, 
+/**
+ * The part of `cost` spent by the session's earlier workers (before the last move to
+ * another account or restart).
+ */
+costBeforeWorker?: SessionCost, 
+/**
+ * The last tool call the CLI refused by itself (auto mode, a deny rule).
+ */
+lastDenial?: Denial, 
+/**
  * A human-readable note on the current phase.
  */
 message?: string, 
@@ -272,6 +286,13 @@ priority: number,
  * At most this many sessions run under the account at once. Absent: no limit.
  */
 maxSessions?: number, 
+/**
+ * Proactive rotation: at the end of a turn, a session on this account moves to the next
+ * account once the account's 5-hour or weekly utilization (as the CLI reports it) reaches
+ * this percentage, before the limit itself is hit. Never mid-turn. Absent: off (sessions
+ * move only when the limit is hit).
+ */
+rotateAt?: number, 
 /**
  * A free-form label shown in the PWA (e.g. the account's e-mail).
  */
@@ -341,9 +362,101 @@ activeSessions: number,
  */
 usage: AccountUsage, 
 /**
+ * The account's 5-hour and weekly utilization, as a session's CLI last reported it.
+ */
+utilization?: PlanUtilization, 
+/**
  * Standard conditions: `Ready`, `RateLimited`.
  */
 conditions: Array<Condition>, };
+
+/**
+ * One usage window of a Claude subscription (the 5-hour or the weekly one).
+ */
+export type UsageWindow = { 
+/**
+ * How much of the window is used, in percent (0–100).
+ */
+usedPercent: number, 
+/**
+ * When the window resets.
+ */
+resetsAt?: string, };
+
+/**
+ * An account's utilization of its subscription windows, as last reported by a session's CLI
+ * (present for Claude subscription tokens after the first answer; each window may be absent).
+ */
+export type PlanUtilization = { 
+/**
+ * The 5-hour window.
+ */
+fiveHour?: UsageWindow, 
+/**
+ * The weekly (7-day) window.
+ */
+sevenDay?: UsageWindow, 
+/**
+ * When a CLI reported these figures.
+ */
+observedAt: string, };
+
+/**
+ * What an interactive session's CLI reports of its own use (the status line's `cost` and
+ * `context_window`): totals of the running CLI process.
+ */
+export type SessionCost = { 
+/**
+ * Cost in US dollars, as the CLI estimates it.
+ */
+costUsd: number, 
+/**
+ * Input tokens.
+ */
+inputTokens: number, 
+/**
+ * Output tokens.
+ */
+outputTokens: number, };
+
+/**
+ * Everything the status line reported last.
+ */
+export type StatusReport = { 
+/**
+ * The account's windows, when the CLI knows them.
+ */
+plan?: PlanUtilization, 
+/**
+ * The session's cost and tokens so far.
+ */
+cost?: SessionCost, 
+/**
+ * How full the context window is, in percent.
+ */
+contextPercent?: number, 
+/**
+ * The model's display name.
+ */
+model?: string, };
+
+/**
+ * A tool call the CLI refused by itself (auto mode's classifier, a deny rule): the
+ * `PermissionDenied` hook.
+ */
+export type Denial = { 
+/**
+ * The tool.
+ */
+tool: string, 
+/**
+ * Why, as the CLI said.
+ */
+reason: string, 
+/**
+ * When.
+ */
+at: string, };
 
 /**
  * A worker's full observable state.
@@ -403,6 +516,15 @@ lastPrompt?: string,
  * report (a change made in the terminal with Shift-Tab shows at the next hook).
  */
 permissionMode?: PermissionMode, 
+/**
+ * What the CLI's status line reported last: the account's 5-hour and weekly
+ * utilization, the session's cost and tokens, the context window.
+ */
+report?: StatusReport, 
+/**
+ * The last tool call the CLI refused by itself (the `PermissionDenied` hook).
+ */
+lastDenial?: Denial, 
 /**
  * The result of a one-shot run, once it ended.
  */
@@ -860,7 +982,15 @@ limit_window?: RateLimitWindow,
 /**
  * Usage so far.
  */
-usage: AccountUsage, };
+usage: AccountUsage, 
+/**
+ * The 5-hour and weekly utilization a session's CLI last reported.
+ */
+utilization?: PlanUtilization, 
+/**
+ * Proactive rotation threshold in percent, if set.
+ */
+rotate_at?: number, };
 
 /**
  * `GET /api/health`.

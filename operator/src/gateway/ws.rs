@@ -70,6 +70,8 @@ fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
         exit_code: row.status.exit_code,
         last_prompt: None,
         permission_mode: row.spec.permission_mode,
+        report: None,
+        last_denial: row.status.last_denial.clone(),
         oneshot_result: None,
         source: "store".into(),
     });

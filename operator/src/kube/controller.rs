@@ -165,6 +165,8 @@ fn account_infos(accounts: &[ClaudeAccount], pods: &[Pod]) -> Vec<AccountInfo> {
                 priority: a.spec.priority,
                 max_sessions: a.spec.max_sessions,
                 limited_until: a.status.as_ref().and_then(|s| s.rate_limited_until),
+                rotate_at: a.spec.rotate_at,
+                utilization: a.status.as_ref().and_then(|s| s.utilization),
                 name,
             }
         })
@@ -256,6 +258,10 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
             Action::MarkAccountLimited { account, until, window } => {
                 // The account controller sets its conditions and records the Event.
                 let patch = serde_json::json!({ "status": { "rateLimitedUntil": until, "rateLimitWindow": window } });
+                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+            }
+            Action::RecordUtilization { account, utilization } => {
+                let patch = serde_json::json!({ "status": { "utilization": utilization } });
                 accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
             }
             Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {

@@ -1,6 +1,7 @@
 //! Account choice: which account a session runs under.
 
 use chrono::{DateTime, Utc};
+use cockpit_crds::PlanUtilization;
 
 /// What the decisions need to know of an account.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,12 +16,23 @@ pub struct AccountInfo {
     pub limited_until: Option<DateTime<Utc>>,
     /// Sessions running under it now.
     pub active_sessions: u32,
+    /// Proactive rotation threshold in percent of the 5-hour or weekly window, if set.
+    pub rotate_at: Option<u8>,
+    /// Its utilization as a session's CLI last reported it.
+    pub utilization: Option<PlanUtilization>,
 }
 
 impl AccountInfo {
     /// True when a usage limit is in force at `now`.
     pub fn is_limited(&self, now: DateTime<Utc>) -> bool {
         self.limited_until.is_some_and(|until| until > now)
+    }
+
+    /// The window and share that reach the account's `rotate_at` at `now`, judged on
+    /// `utilization` (the freshest report known), if any.
+    pub fn over_rotate_at(&self, utilization: Option<&PlanUtilization>, now: DateTime<Utc>) -> Option<(f64, &'static str)> {
+        let threshold = f64::from(self.rotate_at?);
+        utilization.or(self.utilization.as_ref())?.highest_at(now).filter(|(used, _)| *used >= threshold)
     }
 
     /// True when the account can take one more session at `now`.
@@ -50,7 +62,7 @@ pub enum Choice {
 
 /// Picks the account for a session: the one named by `account_ref` when given; otherwise the
 /// highest-priority account that is not limited and not full, with the fewest running sessions
-/// (ties broken by name). `exclude` is left out (the account a session is leaving).
+/// (ties broken by name) — preferring accounts below their `rotate_at` over those above it. `exclude` is left out (the account a session is leaving).
 pub fn choose_account(
     accounts: &[AccountInfo],
     account_ref: Option<&str>,
@@ -74,7 +86,12 @@ pub fn choose_account(
         };
     }
     let best = candidates.iter().filter(|a| a.is_eligible(now)).min_by(|a, b| {
-        b.priority.cmp(&a.priority).then(a.active_sessions.cmp(&b.active_sessions)).then(a.name.cmp(&b.name))
+        let over = |x: &AccountInfo| x.over_rotate_at(None, now).is_some();
+        over(a)
+            .cmp(&over(b))
+            .then(b.priority.cmp(&a.priority))
+            .then(a.active_sessions.cmp(&b.active_sessions))
+            .then(a.name.cmp(&b.name))
     });
     if let Some(best) = best {
         return Choice::Account(best.name.clone());
@@ -95,7 +112,36 @@ mod tests {
     }
 
     fn acct(name: &str, priority: i32, active: u32) -> AccountInfo {
-        AccountInfo { name: name.into(), priority, max_sessions: None, limited_until: None, active_sessions: active }
+        AccountInfo {
+            name: name.into(),
+            priority,
+            max_sessions: None,
+            limited_until: None,
+            active_sessions: active,
+            rotate_at: None,
+            utilization: None,
+        }
+    }
+
+    #[test]
+    fn accounts_over_their_rotate_at_come_last() {
+        let mut busy = acct("hi", 9, 0);
+        busy.rotate_at = Some(80);
+        busy.utilization = Some(PlanUtilization {
+            five_hour: Some(cockpit_crds::UsageWindow { used_percent: 85.0, resets_at: None }),
+            seven_day: None,
+            observed_at: now(),
+        });
+        assert_eq!(busy.over_rotate_at(None, now()), Some((85.0, "5-hour")));
+        let accounts = [busy.clone(), acct("lo", 1, 3)];
+        assert_eq!(choose_account(&accounts, None, None, now()), Choice::Account("lo".into()));
+        assert_eq!(
+            choose_account(&[busy.clone()], None, None, now()),
+            Choice::Account("hi".into()),
+            "above the threshold is still better than not running"
+        );
+        busy.rotate_at = None;
+        assert_eq!(busy.over_rotate_at(None, now()), None, "no threshold, no early move");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use cockpit_crds::{
-    Activity, ClaudeSessionSpec, ClaudeSessionStatus, OneshotSummary, RateLimit, RateLimitWindow, RotationPolicy,
-    SessionMode, SessionPhase, WorkerState,
+    Activity, ClaudeSessionSpec, ClaudeSessionStatus, OneshotSummary, PlanUtilization, RateLimit, RateLimitWindow,
+    RotationPolicy, SessionMode, SessionPhase, WorkerState,
 };
 
 use super::accounts::{AccountInfo, Choice, choose_account};
@@ -101,6 +101,13 @@ pub enum Action {
         until: DateTime<Utc>,
         /// Which window.
         window: RateLimitWindow,
+    },
+    /// Record the account's utilization as the worker's CLI reported it.
+    RecordUtilization {
+        /// The account.
+        account: String,
+        /// Its windows.
+        utilization: PlanUtilization,
     },
     /// Add a finished run's usage to the account.
     RecordUsage {
@@ -299,6 +306,7 @@ impl Ctx<'_> {
         st.pending_prompt = None;
         st.exit_code = None;
         st.activity = Some(Activity::Starting);
+        st.cost_before_worker = st.cost;
         let message = if rotation {
             format!("continuing on account {account}")
         } else {
@@ -331,9 +339,13 @@ impl Ctx<'_> {
         }
         st.message = None;
         self.condition(ACCOUNT_ASSIGNED, true, "Assigned", account);
+        self.observe_report(account, state);
         match state.activity {
             Activity::RateLimited if state.limit_confirmed() => {
-                self.limit_hit(account, state.rate_limit.clone(), state.last_prompt.clone())
+                self.limit_hit(account, state.rate_limit.clone(), state.last_prompt.clone());
+                if self.plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. })) {
+                    self.record_worker_cost(account, Some(state));
+                }
             }
             Activity::RateLimited => {
                 // Screen text alone: shown, never acted on.
@@ -349,8 +361,74 @@ impl Ctx<'_> {
             _ => {
                 self.condition(READY, true, "Running", "");
                 self.condition(RATE_LIMITED, false, "Running", "");
+                // The CLI's own word that the turn is over (its Stop hook, or the idle prompt it
+                // notified): the one moment a conversation may move early.
+                if state.activity == Activity::Idle && state.source == "hook" {
+                    self.rotate_early(account, state);
+                }
             }
         }
+    }
+
+    /// What the worker's status line and hooks said besides the activity: the account's
+    /// utilization, the session's cost, a call the CLI refused by itself.
+    fn observe_report(&mut self, account: &str, state: &WorkerState) {
+        let report = state.report.as_ref();
+        if let Some(plan) = report.and_then(|r| r.plan) {
+            let stored = self.accounts.iter().find(|a| a.name == account).and_then(|a| a.utilization);
+            if stored.is_none_or(|s| !s.same_windows(&plan) && s.observed_at <= plan.observed_at) {
+                self.plan.actions.push(Action::RecordUtilization { account: account.to_owned(), utilization: plan });
+            }
+        }
+        if let Some(cost) = report.and_then(|r| r.cost) {
+            let st = &mut self.plan.status;
+            st.cost = Some(st.cost_before_worker.unwrap_or_default().plus(cost));
+        }
+        if let Some(denial) = state.last_denial.as_ref().filter(|d| self.plan.status.last_denial.as_ref() != Some(*d)) {
+            self.plan.status.last_denial = Some(denial.clone());
+            self.event("PermissionDenied", format!("the CLI refused {}: {}", denial.tool, denial.reason));
+        }
+    }
+
+    /// The worker's cost so far, added to the account it ran under (it is about to stop).
+    fn record_worker_cost(&mut self, account: &str, state: Option<&WorkerState>) {
+        if self.spec().mode == SessionMode::Oneshot {
+            return; // a one-shot run's result carries its usage
+        }
+        if let Some(cost) = state.and_then(|s| s.report.as_ref()).and_then(|r| r.cost) {
+            self.plan.actions.push(Action::RecordUsage {
+                account: account.to_owned(),
+                input_tokens: cost.input_tokens,
+                output_tokens: cost.output_tokens,
+                cost_usd: cost.cost_usd,
+            });
+        }
+    }
+
+    /// Proactive rotation: the turn is over and the account has reached its `rotateAt`, so
+    /// the conversation moves to an account below its own threshold before the limit hits.
+    fn rotate_early(&mut self, account: &str, state: &WorkerState) {
+        let rotate = self.spec().rotation == RotationPolicy::Auto && self.spec().account_ref.is_none();
+        let Some(info) = self.accounts.iter().find(|a| a.name == account) else { return };
+        let fresh = state.report.as_ref().and_then(|r| r.plan);
+        let Some((used, window)) = info.over_rotate_at(fresh.as_ref(), self.now) else { return };
+        if !rotate {
+            return;
+        }
+        let Choice::Account(next) = choose_account(self.accounts, None, Some(account), self.now) else { return };
+        let next_over = self.accounts.iter().find(|a| a.name == next).and_then(|a| a.over_rotate_at(None, self.now));
+        if next_over.is_some() {
+            return; // every other account is as used: stay until the limit itself
+        }
+        let threshold = info.rotate_at.unwrap_or_default();
+        self.stop(&format!("account {account} reached {used:.0}% of its {window} window"));
+        self.record_worker_cost(account, Some(state));
+        self.plan.status.rotations += 1;
+        self.event(
+            "Rotated",
+            format!("account {account} is at {used:.0}% of its {window} limit (rotateAt {threshold}%); continuing on {next}"),
+        );
+        self.start_on(next, true);
     }
 
     /// The worker reports a usage limit: set the account aside and move on (or wait).
@@ -473,6 +551,10 @@ impl Ctx<'_> {
                 return;
             }
         }
+        if let Some(state) = state {
+            self.observe_report(account, state);
+        }
+        self.record_worker_cost(account, state);
         match code {
             Some(0) => self.finish(SessionPhase::Succeeded, "Exited", "the CLI exited".to_owned()),
             Some(code) => self.finish(SessionPhase::Failed, "Failed", format!("the CLI exited with code {code}")),

@@ -1,7 +1,7 @@
 //! The `accounts` table: the Claude accounts sessions run under, their limits and usage.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{AccountUsage, RateLimitWindow};
+use cockpit_crds::{AccountUsage, PlanUtilization, RateLimitWindow};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -23,6 +23,8 @@ pub struct AccountRow {
     pub limit_window: Option<RateLimitWindow>,
     /// Usage accumulated so far.
     pub usage: AccountUsage,
+    /// The 5-hour and weekly utilization a session's CLI last reported.
+    pub utilization: Option<PlanUtilization>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -32,7 +34,7 @@ macro_rules! select_accounts {
     ($tail:literal) => {
         concat!(
             "SELECT name, priority, max_sessions, limited_until, limit_window, sessions, input_tokens, \
-             output_tokens, cost_usd, updated_at FROM accounts ",
+             output_tokens, cost_usd, utilization, updated_at FROM accounts ",
             $tail
         )
     };
@@ -46,7 +48,14 @@ impl AccountRow {
         let priority: i64 = row.try_get("priority")?;
         let max_sessions: Option<i64> = row.try_get("max_sessions")?;
         let limit_window: Option<String> = row.try_get("limit_window")?;
+        let utilization: Option<String> = row.try_get("utilization")?;
         Ok(AccountRow {
+            utilization: utilization
+                .map(|u| {
+                    serde_json::from_str(&u)
+                        .map_err(|e| StoreError::Corrupt { what: format!("{}: {e}", what("utilization")) })
+                })
+                .transpose()?,
             priority: i32::try_from(priority)
                 .map_err(|_| StoreError::Corrupt { what: format!("{}: {priority}", what("priority")) })?,
             max_sessions: max_sessions
@@ -134,6 +143,26 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: format!("account {name:?}") });
         }
+        Ok(())
+    }
+
+    /// Records the account's utilization as a session's CLI reported it. A report older than
+    /// the one stored is ignored (two sessions on one account report in any order).
+    /// [`StoreError::NotFound`] for an unknown account.
+    pub async fn set_account_utilization(&self, name: &str, utilization: &PlanUtilization) -> Result<(), StoreError> {
+        let json = serde_json::to_string(utilization)
+            .map_err(|e| StoreError::Invalid { what: format!("utilization of {name:?}: {e}") })?;
+        let _guard = self.write_guard().await;
+        let current = self.get_account(name).await?.ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
+        if current.utilization.is_some_and(|u| u.observed_at > utilization.observed_at) {
+            return Ok(());
+        }
+        sqlx::query("UPDATE accounts SET utilization = $2, updated_at = $3 WHERE name = $1")
+            .bind(name)
+            .bind(json)
+            .bind(ms(Utc::now()))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -1,0 +1,3 @@
+-- The 5-hour and weekly utilization a session's CLI last reported for the account (JSON of
+-- cockpit_crds::PlanUtilization), from the CLI's status line.
+ALTER TABLE accounts ADD COLUMN utilization TEXT;
