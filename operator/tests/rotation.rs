@@ -137,3 +137,93 @@ fn find_transcript(data_dir: &std::path::Path, conversation: &str) -> std::path:
     }
     panic!("no transcript for {conversation} under {}", projects.display());
 }
+
+/// Proactive rotation: alpha's CLI reports 93 % of its 5-hour window (from the API's headers,
+/// through the status line); alpha's `rotateAt` is 90, so at the end of that turn — not during
+/// it — the conversation moves to beta before any limit is hit, and goes on there.
+#[tokio::test]
+async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a_turn() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = git_repo(dir.path());
+    let base = api.base_url();
+    let env = [
+        ("ANTHROPIC_BASE_URL", base.as_str()),
+        ("TOKEN_ALPHA", TOKEN_A),
+        ("TOKEN_BETA", TOKEN_B),
+        ("CLAUDE_CODE_MAX_RETRIES", "1"),
+    ];
+    let config = config(&repo).replace("    priority: 10\n", "    priority: 10\n    rotateAt: 90\n");
+    let cockpit = Cockpit::start(dir.path(), &config, &env).await;
+    let resp = cockpit
+        .post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "early", "prompt": "remember HERON"}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let first = cockpit
+        .wait_session("early", "the first turn answered on alpha, its usage reported", |s| {
+            s.status.account.as_deref() == Some("alpha")
+                && s.live.as_ref().is_some_and(|l| {
+                    l.activity == Activity::Idle && l.report.as_ref().and_then(|r| r.plan).is_some()
+                })
+        })
+        .await;
+    assert_eq!(first.status.rotations, 0, "12 % used: no move");
+
+    // This answer says 93 % of alpha's 5-hour window is used.
+    let resp = cockpit.post("/api/sessions/early/send", serde_json::json!({"text": "WARN93 carry on"})).await;
+    assert_eq!(resp.status(), 202);
+    let moved = cockpit
+        .wait_session("early", "the session to move to beta after the turn", |s| {
+            s.status.account.as_deref() == Some("beta")
+                && s.status.phase == SessionPhase::Running
+                && s.live.as_ref().is_some_and(|l| l.activity == Activity::Idle)
+        })
+        .await;
+    assert_eq!(moved.status.rotations, 1);
+    assert!(moved.status.rate_limit.is_none(), "no limit was hit: {:?}", moved.status.rate_limit);
+    let alpha_turn = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/messages") && r.last_user_text.contains("WARN93"))
+        .map(|r| r.token)
+        .collect::<Vec<_>>();
+    assert!(alpha_turn.iter().all(|t| t.as_deref() == Some(TOKEN_A)), "the turn ran whole on alpha: {alpha_turn:?}");
+
+    // Alpha shows its utilization and is not limited; the history says why the session moved.
+    let accounts = cockpit.get_json("/api/accounts").await;
+    let alpha = accounts.as_array().and_then(|a| a.iter().find(|x| x["id"] == "alpha")).cloned().expect("alpha");
+    assert_eq!(alpha["utilization"]["fiveHour"]["usedPercent"], 93.0, "{alpha}");
+    assert_eq!(alpha["rotate_at"], 90);
+    assert!(alpha.get("limited_until").is_none(), "{alpha}");
+    let history = cockpit.get_json("/api/sessions/early/history").await;
+    assert!(
+        history["entries"].as_array().is_some_and(|e| e.iter().any(|x| x["data"]["reason"] == "Rotated"
+            && x["data"]["message"].as_str().is_some_and(|m| m.contains("rotateAt 90%")))),
+        "{history}"
+    );
+
+    // The conversation goes on on beta, with the earlier turns.
+    let resp = cockpit.post("/api/sessions/early/send", serde_json::json!({"text": "what was the bird"})).await;
+    assert_eq!(resp.status(), 202);
+    let deadline = tokio::time::Instant::now() + T;
+    let answered = loop {
+        let found = api.requests().into_iter().find(|r| {
+            r.path.starts_with("/v1/messages")
+                && r.token.as_deref() == Some(TOKEN_B)
+                && r.last_user_text.contains("what was the bird")
+        });
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "beta never got the next turn: {:#?}", api.requests());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(answered.user_turns, 3, "the resumed conversation carried both earlier turns");
+    let costed = cockpit
+        .wait_session("early", "the session's cost over both workers", |s| {
+            s.status.cost.is_some_and(|c| c.cost_usd > 0.0) && s.status.cost_before_worker.is_some()
+        })
+        .await;
+    let (total, before) = (costed.status.cost.unwrap_or_default(), costed.status.cost_before_worker.unwrap_or_default());
+    assert!(total.cost_usd >= before.cost_usd && total.input_tokens >= before.input_tokens, "{total:?} {before:?}");
+}

@@ -122,12 +122,17 @@ impl ActivityTracker {
         self.state.claude_session_id = Some(id);
     }
 
+    /// Sets the activity and its source. The screen never downgrades the evidence of an
+    /// activity that does not change: an idle prompt drawn after the Stop hook is still the
+    /// hook's Idle (the end of a turn on the CLI's own word).
     fn set(&mut self, activity: Activity, source: Source, now: DateTime<Utc>) {
         if self.state.activity != activity {
             self.state.since = now;
+            self.state.source = source;
+        } else if source != Source::Screen {
+            self.state.source = source;
         }
         self.state.activity = activity;
-        self.state.source = source;
     }
 
     fn exited(&self) -> bool {
@@ -586,6 +591,18 @@ mod tests {
         assert!(denied.answered("p2", false, t(3)));
         denied.on_screen(ScreenClass::Idle, t(4));
         assert_eq!(denied.state().activity, Activity::Idle);
+    }
+
+    #[test]
+    fn the_screen_does_not_downgrade_a_hooks_word_on_the_same_activity() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        tr.on_screen(ScreenClass::Working, t(2));
+        tr.on_hook(&HookEvent::Stop, None, t(3));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Idle, Source::Hook));
+        tr.on_screen(ScreenClass::Idle, t(4));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Idle, Source::Hook), "still the hook's Idle");
+        assert_eq!(tr.state().since, t(3));
     }
 
     #[test]

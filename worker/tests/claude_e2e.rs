@@ -474,3 +474,29 @@ async fn the_permission_mode_is_reported_and_follows_shift_tab() {
         .await;
     assert_eq!(moved.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits), "Shift-Tab's next mode");
 }
+
+/// The worker is the CLI's status line: the account's utilization (from the API's
+/// `anthropic-ratelimit-unified-*` headers, as the CLI reads them) and the session's cost reach
+/// the worker's state, and the line the CLI shows is the worker's.
+#[tokio::test]
+async fn the_status_line_reports_the_accounts_utilization_and_the_sessions_cost() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    // The stand-in answers this one with 93 % of the 5-hour window used.
+    s.prompt("WARN93 how far along are we").await;
+    let reported = s
+        .wait_state("the 5-hour utilization from the status line", |st| {
+            st.report.as_ref().and_then(|r| r.plan).and_then(|p| p.five_hour).is_some_and(|w| w.used_percent >= 93.0)
+        })
+        .await;
+    let report = reported.report.clone().expect("report");
+    let five_hour = report.plan.and_then(|p| p.five_hour).expect("5-hour window");
+    let reset = five_hour.resets_at.expect("the reset time comes along");
+    assert!(reset > chrono::Utc::now(), "{reset}");
+    assert!(report.cost.is_some(), "the session's cost: {report:?}");
+    s.worker.wait_screen("Claude Cockpit · 5h 93%", T).await;
+    let states = s.states_seen();
+    assert!(!states.contains(&Activity::Exited), "{states:?}");
+}
