@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cockpit_crds::{Activity, ClaudeSession, RateLimit, RateLimitWindow, SessionMode, WorkerState};
+use cockpit_crds::{
+    Activity, ClaudeSession, PlanUtilization, RateLimit, RateLimitWindow, SessionCost, SessionMode, StatusReport,
+    UsageWindow, WorkerState,
+};
 use cockpit_operator::kube::controller::{Context, FINALIZER, apply, error_policy, reconcile_session};
 use cockpit_operator::kube::pod::PodSettings;
 use cockpit_operator::worker_credentials::WorkerKeys;
@@ -219,6 +222,60 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
     let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
     assert_eq!(status["status"]["account"], "low");
     assert_eq!(status["status"]["rotations"], 1);
+    run.await.expect("joined").expect("reconciled");
+}
+
+/// The status line's figures reach the ClaudeAccount's status (utilization) and the session's
+/// (cost); with the account past its `rotateAt` at the end of a turn, the Pod is replaced on the
+/// next account with nothing re-sent.
+#[tokio::test]
+async fn reported_utilization_is_recorded_and_past_rotate_at_the_pod_moves_after_the_turn() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let mut state = WorkerState::starting(SessionMode::Interactive, 120, 40, chrono::Utc::now());
+    state.activity = Activity::Idle;
+    state.source = "hook".into();
+    state.claude_session_id = Some("11111111-2222-3333-4444-555555555555".into());
+    state.report = Some(StatusReport {
+        plan: Some(PlanUtilization {
+            five_hour: Some(UsageWindow { used_percent: 93.0, resets_at: None }),
+            seven_day: None,
+            observed_at: chrono::Utc::now(),
+        }),
+        cost: Some(SessionCost { cost_usd: 0.75, input_tokens: 900, output_tokens: 90 }),
+        context_percent: None,
+        model: None,
+    });
+    ctx.worker_states.lock().expect("lock").insert("cockpit-fix-old".into(), state);
+    let s = session(
+        json!({"phase": "Running", "account": "high", "claudeSessionId": "11111111-2222-3333-4444-555555555555", "startedAt": "2026-11-25T11:00:00Z"}),
+        false,
+    );
+    let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
+
+    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
+        .await;
+    let mut high = account("high", 9);
+    high["spec"]["rotateAt"] = json!(90);
+    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), high.clone()])).await;
+    let recorded = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high.clone()).await;
+    assert_eq!(recorded["status"]["utilization"]["fiveHour"]["usedPercent"], 93.0);
+    expect(&mut handle, "DELETE", &format!("{PODS}/cockpit-fix-old"), 200, worker_pod("cockpit-fix-old", "high", "Running"))
+        .await;
+    let usage = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high).await;
+    assert_eq!(usage["status"]["usage"]["costUsd"], 0.75, "the old worker's cost goes to its account");
+    expect_credential_secret(&mut handle).await;
+    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-new", "low", "Pending")).await;
+    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "low");
+    let args = pod["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--resume") && !args.contains("--prompt"), "the turn was over: nothing re-sent: {args}");
+    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    assert_eq!(status["status"]["account"], "low");
+    assert_eq!(status["status"]["rotations"], 1);
+    assert_eq!(status["status"]["cost"]["costUsd"], 0.75);
+    assert_eq!(status["status"]["costBeforeWorker"]["costUsd"], 0.75);
+    assert!(status["status"].get("rateLimit").is_none(), "no limit was hit");
     run.await.expect("joined").expect("reconciled");
 }
 

@@ -195,6 +195,11 @@ async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a
     assert_eq!(alpha["utilization"]["fiveHour"]["usedPercent"], 93.0, "{alpha}");
     assert_eq!(alpha["rotate_at"], 90);
     assert!(alpha.get("limited_until").is_none(), "{alpha}");
+    let metrics = reqwest::get(cockpit.url("/metrics")).await.expect("metrics").text().await.expect("text");
+    assert!(
+        metrics.contains("cockpit_account_utilization_percent{account=\"alpha\",window=\"five_hour\"} 93"),
+        "{metrics}"
+    );
     let history = cockpit.get_json("/api/sessions/early/history").await;
     assert!(
         history["entries"].as_array().is_some_and(|e| e.iter().any(|x| x["data"]["reason"] == "Rotated"

@@ -133,6 +133,24 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Result<axum::response::Resp
         "cockpit_accounts_rate_limited {}",
         accounts.iter().filter(|a| a.limited_until.is_some()).count()
     );
+    let _ = writeln!(
+        out,
+        "# HELP cockpit_account_utilization_percent Share of an account's usage window used, as its CLI last reported it."
+    );
+    let _ = writeln!(out, "# TYPE cockpit_account_utilization_percent gauge");
+    let now = chrono::Utc::now();
+    for account in &accounts {
+        let Some(utilization) = account.utilization else { continue };
+        for (window, figure) in [("five_hour", utilization.five_hour), ("seven_day", utilization.seven_day)] {
+            if let Some(used) = figure.and_then(|w| w.used_at(now)) {
+                let _ = writeln!(
+                    out,
+                    "cockpit_account_utilization_percent{{account=\"{}\",window=\"{window}\"}} {used}",
+                    account.id
+                );
+            }
+        }
+    }
     let _ = writeln!(out, "# HELP cockpit_rotations_total Moves of a session to another account.");
     let _ = writeln!(out, "# TYPE cockpit_rotations_total counter");
     let _ = writeln!(
