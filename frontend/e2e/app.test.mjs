@@ -102,6 +102,9 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await send('hello from the phone');
     await waitScreen('Stand-in reply #1');
     await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
+    // The CLI's status line reported the session's cost and context: shown under the header.
+    await page.waitForSelector('[data-testid=session-usage]', { timeout: T });
+    assert.match(await page.textContent('[data-testid=session-usage]'), /\$\d|ctx \d+%/);
     await shot(page, '04-session-reply');
   });
 
@@ -369,6 +372,10 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await alpha.locator('[data-testid=account-limited]').waitFor({ timeout: T });
     assert.match(await alpha.locator('[data-testid=account-countdown]').textContent(), /\d+h \d\dm/);
     assert.ok(Number(await alpha.locator('[data-testid=account-sessions]').textContent()) >= 1);
+    // Alpha's 5-hour window as its sessions' CLI reported it (the API's utilization headers).
+    const meter = alpha.locator('[data-testid=account-meter][data-window="5-hour"]');
+    await meter.waitFor({ timeout: T });
+    assert.match(await meter.locator('[data-testid=account-meter-percent]').textContent(), /^\d+%$/);
     await shot(page, '13-accounts-limited');
     // The limit is over (at the API too): reset it by hand.
     await standIn.command(`clear ${TOKEN_ALPHA}`);

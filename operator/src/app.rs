@@ -92,7 +92,13 @@ impl App {
     pub fn accounts(&self) -> Vec<AccountEntry> {
         if self.config.accounts.is_empty() {
             let kind = env_credential().map_or(cockpit_crds::CredentialKind::OAuthToken, |(kind, _)| kind);
-            return vec![AccountEntry { name: IMPLICIT_ACCOUNT.to_owned(), priority: 0, kind, max_sessions: None, rotate_at: None }];
+            return vec![AccountEntry {
+                name: IMPLICIT_ACCOUNT.to_owned(),
+                priority: 0,
+                kind,
+                max_sessions: None,
+                rotate_at: None,
+            }];
         }
         self.config
             .accounts

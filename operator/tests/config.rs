@@ -49,7 +49,14 @@ fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Op
 }
 
 fn account(name: &str, token: TokenSource) -> Account {
-    Account { name: name.to_owned(), token, priority: 0, kind: CredentialKind::OAuthToken, max_sessions: None, rotate_at: None }
+    Account {
+        name: name.to_owned(),
+        token,
+        priority: 0,
+        kind: CredentialKind::OAuthToken,
+        max_sessions: None,
+        rotate_at: None,
+    }
 }
 
 fn temp() -> tempfile::TempDir {
@@ -160,9 +167,16 @@ fn the_example_file_parses_and_shows_every_setting() {
     assert!(config.accounts.iter().any(|a| a.max_sessions.is_some()));
     assert!(!config.allowed_origins.is_empty());
     assert!(config.worker.bin.is_none(), "workers default to `cockpit worker`");
-    for documented in
-        ["maxConcurrentSessions", "command", "bin:", "ringBytes", "priority", "kind", "defaultPermissionMode", "rotateAt"]
-    {
+    for documented in [
+        "maxConcurrentSessions",
+        "command",
+        "bin:",
+        "ringBytes",
+        "priority",
+        "kind",
+        "defaultPermissionMode",
+        "rotateAt",
+    ] {
         assert!(yaml.contains(documented), "the example should show `{documented}`");
     }
 }

@@ -181,8 +181,8 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
             last_prompt: Some("keep going".into()),
             permission_mode: None,
             report: None,
-        last_denial: None,
-        oneshot_result: None,
+            last_denial: None,
+            oneshot_result: None,
             source: "hook".into(),
         },
     );
@@ -261,8 +261,14 @@ async fn reported_utilization_is_recorded_and_past_rotate_at_the_pod_moves_after
     expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), high.clone()])).await;
     let recorded = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high.clone()).await;
     assert_eq!(recorded["status"]["utilization"]["fiveHour"]["usedPercent"], 93.0);
-    expect(&mut handle, "DELETE", &format!("{PODS}/cockpit-fix-old"), 200, worker_pod("cockpit-fix-old", "high", "Running"))
-        .await;
+    expect(
+        &mut handle,
+        "DELETE",
+        &format!("{PODS}/cockpit-fix-old"),
+        200,
+        worker_pod("cockpit-fix-old", "high", "Running"),
+    )
+    .await;
     let usage = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high).await;
     assert_eq!(usage["status"]["usage"]["costUsd"], 0.75, "the old worker's cost goes to its account");
     expect_credential_secret(&mut handle).await;

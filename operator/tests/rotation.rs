@@ -162,9 +162,9 @@ async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a
     let first = cockpit
         .wait_session("early", "the first turn answered on alpha, its usage reported", |s| {
             s.status.account.as_deref() == Some("alpha")
-                && s.live.as_ref().is_some_and(|l| {
-                    l.activity == Activity::Idle && l.report.as_ref().and_then(|r| r.plan).is_some()
-                })
+                && s.live
+                    .as_ref()
+                    .is_some_and(|l| l.activity == Activity::Idle && l.report.as_ref().and_then(|r| r.plan).is_some())
         })
         .await;
     assert_eq!(first.status.rotations, 0, "12 % used: no move");
@@ -229,6 +229,7 @@ async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a
             s.status.cost.is_some_and(|c| c.cost_usd > 0.0) && s.status.cost_before_worker.is_some()
         })
         .await;
-    let (total, before) = (costed.status.cost.unwrap_or_default(), costed.status.cost_before_worker.unwrap_or_default());
+    let (total, before) =
+        (costed.status.cost.unwrap_or_default(), costed.status.cost_before_worker.unwrap_or_default());
     assert!(total.cost_usd >= before.cost_usd && total.input_tokens >= before.input_tokens, "{total:?} {before:?}");
 }

@@ -609,9 +609,10 @@ mod tests {
     fn the_status_line_reports_usage_without_touching_the_turn() {
         let mut tr = ActivityTracker::new(t(0));
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
-        let input: crate::statusline::StatusInput =
-            serde_json::from_str(r#"{"rate_limits":{"five_hour":{"used_percentage":85}},"cost":{"total_cost_usd":0.5}}"#)
-                .expect("parses");
+        let input: crate::statusline::StatusInput = serde_json::from_str(
+            r#"{"rate_limits":{"five_hour":{"used_percentage":85}},"cost":{"total_cost_usd":0.5}}"#,
+        )
+        .expect("parses");
         assert!(tr.on_hook(&HookEvent::StatusLine(input.clone()), None, t(2)));
         assert_eq!(tr.state().activity, Activity::Working, "a refresh of the status line is no turn event");
         assert_eq!(tr.state().since, t(1));

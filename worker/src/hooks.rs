@@ -314,8 +314,11 @@ mod tests {
             HookEvent::parse("UserPromptSubmit", br#"{"permission_mode":"acceptEdits","prompt":"x"}"#).expect("parses");
         assert_eq!(context.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits));
         assert_eq!(
-            HookEvent::parse("PermissionDenied", br#"{"tool_name":"Bash","tool_input":{},"reason":"sends data off the machine"}"#)
-                .map(|(event, _)| event),
+            HookEvent::parse(
+                "PermissionDenied",
+                br#"{"tool_name":"Bash","tool_input":{},"reason":"sends data off the machine"}"#
+            )
+            .map(|(event, _)| event),
             Ok(HookEvent::PermissionDenied { tool: "Bash".into(), reason: "sends data off the machine".into() })
         );
         let (status, _) = HookEvent::parse("StatusLine", br#"{"rate_limits":{"five_hour":{"used_percentage":12}}}"#)

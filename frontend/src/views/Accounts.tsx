@@ -4,6 +4,7 @@ import { useNow } from '../hooks';
 import { formatCountdown, msUntil } from '../lib/activity';
 import { api } from '../lib/api';
 import { formatCost, formatTokens } from '../lib/transcript';
+import { meters } from '../lib/usage';
 import { useLive } from '../live';
 import type { AccountView } from '../types/cockpit';
 
@@ -23,6 +24,7 @@ function AccountCard({ a, now }: { a: AccountView; now: number }) {
           <div className="text-xs text-neutral-500">
             priority {a.priority} · {a.kind === 'ApiKey' ? 'API key' : 'OAuth token'}
             {a.max_sessions ? ` · max ${a.max_sessions}` : ''}
+            {a.rotate_at ? ` · moves on at ${a.rotate_at}%` : ''}
           </div>
         </div>
         {limited ? (
@@ -35,6 +37,25 @@ function AccountCard({ a, now }: { a: AccountView; now: number }) {
           </span>
         )}
       </div>
+      {meters(a.utilization, a.rotate_at, now).map((m) => (
+        <div key={m.label} data-testid="account-meter" data-window={m.label} className="mt-3">
+          <div className="flex items-baseline justify-between text-[11px] text-neutral-400">
+            <span>{m.label} window</span>
+            <span className="tabular-nums">
+              <span data-testid="account-meter-percent" className={m.overThreshold ? 'text-amber-300' : 'text-neutral-200'}>
+                {Math.round(m.percent)}%
+              </span>
+              {m.resetsIn ? ` · resets in ${m.resetsIn}` : ''}
+            </span>
+          </div>
+          <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-neutral-800" role="meter" aria-valuenow={m.percent} aria-valuemin={0} aria-valuemax={100} aria-label={`${m.label} window used`}>
+            <div
+              className={`h-full rounded-full ${m.percent >= 90 ? 'bg-red-400' : m.overThreshold ? 'bg-amber-400' : 'bg-emerald-400'}`}
+              style={{ width: `${m.percent}%` }}
+            />
+          </div>
+        </div>
+      ))}
       <div className="mt-4 grid grid-cols-3 gap-3">
         <Stat label="Running" value={a.active_sessions} testid="account-active" />
         <Stat label="Sessions" value={a.usage.sessions} testid="account-sessions" />

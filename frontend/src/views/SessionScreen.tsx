@@ -4,7 +4,7 @@ import { useNow } from '../hooks';
 import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
 import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
-import { describeInput } from '../lib/transcript';
+import { describeInput, formatCost } from '../lib/transcript';
 import { useLive } from '../live';
 import { back } from '../router';
 import { terminalFontSize } from '../settings';
@@ -305,6 +305,9 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   // What the CLI reports (a Shift-Tab in the terminal shows at its next hook), else what the
   // session asked for.
   const mode = (state ?? session.live)?.permissionMode ?? session.spec.permissionMode;
+  // What the session cost so far (every worker it ran in), and how full the context is.
+  const cost = session.status.cost;
+  const context = (state ?? session.live)?.report?.contextPercent;
 
   const answer = (decision: 'allow' | 'deny', message?: string) => {
     if (!pending || !socket.current) return;
@@ -356,6 +359,13 @@ function InteractiveScreen({ session }: { session: SessionView }) {
         {mode && (
           <span data-testid="permission-mode" className="shrink-0 rounded bg-neutral-800 px-1.5 py-0.5 text-[10px] text-neutral-300">
             {MODE_LABELS[mode] ?? mode}
+          </span>
+        )}
+        {(cost || context !== undefined) && (
+          <span data-testid="session-usage" className="shrink-0 text-[10px] text-neutral-400 tabular-nums">
+            {cost ? formatCost(cost.costUsd) : ''}
+            {cost && context !== undefined ? ' · ' : ''}
+            {context !== undefined ? `ctx ${Math.round(context)}%` : ''}
           </span>
         )}
         {limit && (

@@ -30,7 +30,11 @@ impl AccountInfo {
 
     /// The window and share that reach the account's `rotate_at` at `now`, judged on
     /// `utilization` (the freshest report known), if any.
-    pub fn over_rotate_at(&self, utilization: Option<&PlanUtilization>, now: DateTime<Utc>) -> Option<(f64, &'static str)> {
+    pub fn over_rotate_at(
+        &self,
+        utilization: Option<&PlanUtilization>,
+        now: DateTime<Utc>,
+    ) -> Option<(f64, &'static str)> {
         let threshold = f64::from(self.rotate_at?);
         utilization.or(self.utilization.as_ref())?.highest_at(now).filter(|(used, _)| *used >= threshold)
     }

@@ -426,7 +426,9 @@ impl Ctx<'_> {
         self.plan.status.rotations += 1;
         self.event(
             "Rotated",
-            format!("account {account} is at {used:.0}% of its {window} limit (rotateAt {threshold}%); continuing on {next}"),
+            format!(
+                "account {account} is at {used:.0}% of its {window} limit (rotateAt {threshold}%); continuing on {next}"
+            ),
         );
         self.start_on(next, true);
     }

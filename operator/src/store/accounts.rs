@@ -153,7 +153,8 @@ impl Store {
         let json = serde_json::to_string(utilization)
             .map_err(|e| StoreError::Invalid { what: format!("utilization of {name:?}: {e}") })?;
         let _guard = self.write_guard().await;
-        let current = self.get_account(name).await?.ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
+        let current =
+            self.get_account(name).await?.ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
         if current.utilization.is_some_and(|u| u.observed_at > utilization.observed_at) {
             return Ok(());
         }
