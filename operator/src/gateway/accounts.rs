@@ -88,6 +88,12 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
     let accounts = app.account_views().await?;
     let mut hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
     hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
+    if let Some(failure) = app.store.write_failure() {
+        hints.push(format!(
+            "the database refuses writes ({failure}); terminal output and state changes are not being saved \
+             until it takes them again (free disk space, or check the database server)"
+        ));
+    }
     Ok(Json(HealthView {
         status: if hints.is_empty() { "ok".into() } else { "degraded".into() },
         version: env!("CARGO_PKG_VERSION").into(),

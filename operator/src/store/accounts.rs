@@ -95,19 +95,21 @@ impl Store {
     /// Creates an account or updates its priority and session limit, keeping its usage and its
     /// rate limit.
     pub async fn upsert_account(&self, name: &str, priority: i32, max_sessions: Option<u32>) -> Result<(), StoreError> {
-        let _guard = self.write_guard().await;
-        sqlx::query(
-            "INSERT INTO accounts (name, priority, max_sessions, updated_at) VALUES ($1, $2, $3, $4) \
+        self.written(async {
+            sqlx::query(
+                "INSERT INTO accounts (name, priority, max_sessions, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
              max_sessions = excluded.max_sessions, updated_at = excluded.updated_at",
-        )
-        .bind(name)
-        .bind(i64::from(priority))
-        .bind(max_sessions.map(i64::from))
-        .bind(ms(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+            )
+            .bind(name)
+            .bind(i64::from(priority))
+            .bind(max_sessions.map(i64::from))
+            .bind(ms(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Every account, highest priority first (then by name).
@@ -131,19 +133,22 @@ impl Store {
         window: Option<RateLimitWindow>,
     ) -> Result<(), StoreError> {
         let window = window.map(window_to_text).transpose()?;
-        let _guard = self.write_guard().await;
-        let done =
-            sqlx::query("UPDATE accounts SET limited_until = $2, limit_window = $3, updated_at = $4 WHERE name = $1")
-                .bind(name)
-                .bind(opt_ms(until))
-                .bind(window)
-                .bind(ms(Utc::now()))
-                .execute(&self.pool)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: format!("account {name:?}") });
-        }
-        Ok(())
+        self.written(async {
+            let done = sqlx::query(
+                "UPDATE accounts SET limited_until = $2, limit_window = $3, updated_at = $4 WHERE name = $1",
+            )
+            .bind(name)
+            .bind(opt_ms(until))
+            .bind(window)
+            .bind(ms(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: format!("account {name:?}") });
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Records the account's utilization as a session's CLI reported it. A report older than
@@ -152,19 +157,23 @@ impl Store {
     pub async fn set_account_utilization(&self, name: &str, utilization: &PlanUtilization) -> Result<(), StoreError> {
         let json = serde_json::to_string(utilization)
             .map_err(|e| StoreError::Invalid { what: format!("utilization of {name:?}: {e}") })?;
-        let _guard = self.write_guard().await;
-        let current =
-            self.get_account(name).await?.ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
-        if current.utilization.is_some_and(|u| u.observed_at > utilization.observed_at) {
-            return Ok(());
-        }
-        sqlx::query("UPDATE accounts SET utilization = $2, updated_at = $3 WHERE name = $1")
-            .bind(name)
-            .bind(json)
-            .bind(ms(Utc::now()))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.written(async {
+            let current = self
+                .get_account(name)
+                .await?
+                .ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
+            if current.utilization.is_some_and(|u| u.observed_at > utilization.observed_at) {
+                return Ok(());
+            }
+            sqlx::query("UPDATE accounts SET utilization = $2, updated_at = $3 WHERE name = $1")
+                .bind(name)
+                .bind(json)
+                .bind(ms(Utc::now()))
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Adds to an account's usage counters (atomically, safe from several tasks).
@@ -184,22 +193,24 @@ impl Store {
         let sessions = to_i64(sessions, "session count")?;
         let input_tokens = to_i64(input_tokens, "input token count")?;
         let output_tokens = to_i64(output_tokens, "output token count")?;
-        let _guard = self.write_guard().await;
-        let done = sqlx::query(
-            "UPDATE accounts SET sessions = sessions + $2, input_tokens = input_tokens + $3, \
+        self.written(async {
+            let done = sqlx::query(
+                "UPDATE accounts SET sessions = sessions + $2, input_tokens = input_tokens + $3, \
              output_tokens = output_tokens + $4, cost_usd = cost_usd + $5, updated_at = $6 WHERE name = $1",
-        )
-        .bind(name)
-        .bind(sessions)
-        .bind(input_tokens)
-        .bind(output_tokens)
-        .bind(cost_usd)
-        .bind(ms(Utc::now()))
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: format!("account {name:?}") });
-        }
-        Ok(())
+            )
+            .bind(name)
+            .bind(sessions)
+            .bind(input_tokens)
+            .bind(output_tokens)
+            .bind(cost_usd)
+            .bind(ms(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: format!("account {name:?}") });
+            }
+            Ok(())
+        })
+        .await
     }
 }

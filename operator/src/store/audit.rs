@@ -50,18 +50,20 @@ impl Store {
         detail: &serde_json::Value,
     ) -> Result<i64, StoreError> {
         let detail = to_json(detail, "audit detail")?;
-        let _guard = self.write_guard().await;
-        let id = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO audit (at, actor, action, session_id, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(ms(at))
-        .bind(actor)
-        .bind(action)
-        .bind(session_id)
-        .bind(detail)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
+        self.written(async {
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO audit (at, actor, action, session_id, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(ms(at))
+            .bind(actor)
+            .bind(action)
+            .bind(session_id)
+            .bind(detail)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(id)
+        })
+        .await
     }
 
     /// The `limit` most recent audit entries, newest first.

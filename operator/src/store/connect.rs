@@ -79,7 +79,13 @@ impl Store {
         };
         migrator.run(&pool).await.map_err(StoreError::Migration)?;
         tracing::info!(backend = %backend, url = %redacted, "store opened");
-        Ok(Store { pool, backend, url: Arc::from(redacted), write_lock: Arc::new(Mutex::new(())) })
+        Ok(Store {
+            pool,
+            backend,
+            url: Arc::from(redacted),
+            write_lock: Arc::new(Mutex::new(())),
+            write_failure: Arc::default(),
+        })
     }
 }
 

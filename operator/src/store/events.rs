@@ -49,23 +49,25 @@ impl Store {
         data: &serde_json::Value,
     ) -> Result<i64, StoreError> {
         let data = to_json(data, "event data")?;
-        let _guard = self.write_guard().await;
-        let result = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO session_events (session_id, at, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(session_id)
-        .bind(ms(at))
-        .bind(kind)
-        .bind(data)
-        .fetch_one(&self.pool)
-        .await;
-        match result {
-            Ok(id) => Ok(id),
-            Err(e) if is_foreign_key_violation(&e) => {
-                Err(StoreError::NotFound { what: format!("session {session_id:?}") })
+        self.written(async {
+            let result = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO session_events (session_id, at, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(session_id)
+            .bind(ms(at))
+            .bind(kind)
+            .bind(data)
+            .fetch_one(&self.pool)
+            .await;
+            match result {
+                Ok(id) => Ok(id),
+                Err(e) if is_foreign_key_violation(&e) => {
+                    Err(StoreError::NotFound { what: format!("session {session_id:?}") })
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     /// At most `limit` events of a session with an id above `after_id`, oldest first (pass 0 to

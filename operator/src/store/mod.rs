@@ -28,9 +28,9 @@ mod workers;
 
 use std::sync::Arc;
 
-use sqlx::AnyPool;
-use sqlx::{Any, Transaction};
-use tokio::sync::{Mutex, MutexGuard};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool};
+use tokio::sync::Mutex;
 
 pub use accounts::AccountRow;
 pub use audit::AuditRow;
@@ -86,6 +86,9 @@ pub struct Store {
     /// SQLite has a single writer: this process's writers queue here instead of spinning in
     /// SQLite's busy handler. Unused for PostgreSQL.
     write_lock: Arc<Mutex<()>>,
+    /// Why the last write failed, while writes fail (a full disk, a lost server); cleared by
+    /// the next write that succeeds.
+    write_failure: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -111,23 +114,102 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Takes this process's SQLite write lock (no-op for PostgreSQL). Hold the guard for the
-    /// whole write.
-    async fn write_guard(&self) -> Option<MutexGuard<'_, ()>> {
-        match self.backend {
+    /// Why writes fail now (the last write's database error), or `None` while they succeed.
+    /// `/api/health` reports it.
+    pub fn write_failure(&self) -> Option<String> {
+        self.write_failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs one write: under this process's SQLite write lock (SQLite has a single writer; a
+    /// no-op for PostgreSQL), noting whether the database took it. An error of the database
+    /// itself (a full disk, a lost connection) marks the store degraded until a write succeeds;
+    /// a refused argument or a missing row says nothing of its health.
+    async fn written<T>(&self, write: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        let _guard = match self.backend {
             Backend::Sqlite => Some(self.write_lock.lock().await),
             Backend::Postgres => None,
+        };
+        let result = write.await;
+        let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) => {
+                if failure.take().is_some() {
+                    tracing::info!("database writes succeed again");
+                }
+            }
+            Err(err @ (StoreError::Database(_) | StoreError::Io { .. })) => {
+                if failure.is_none() {
+                    tracing::warn!("database writes fail: {err}");
+                }
+                *failure = Some(err.to_string());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Begins a write transaction on one pooled connection: `BEGIN IMMEDIATE` on SQLite (the
+    /// write lock up front rather than on the first write, which can fail with `SQLITE_BUSY`).
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        sqlx::raw_sql(begin).execute(&mut *conn).await?;
+        Ok(WriteTx { conn, open: true })
+    }
+}
+
+/// A write transaction begun and ended by plain statements on one pooled connection, so that
+/// no failure can return the connection to the pool inside a transaction: a COMMIT that fails
+/// (a full disk) is rolled back, and a connection that cannot roll back, or a transaction
+/// dropped unfinished, is closed instead of reused. (sqlx's own `Transaction` leaves such a
+/// connection counting a transaction that no longer exists, and every later `begin` on it
+/// fails.)
+pub(crate) struct WriteTx {
+    conn: PoolConnection<Any>,
+    open: bool,
+}
+
+impl WriteTx {
+    /// The connection, for the transaction's statements.
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+
+    /// Commits; on failure the transaction is rolled back (or the connection closed).
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match sqlx::raw_sql("COMMIT").execute(&mut *self.conn).await {
+            Ok(_) => {
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
         }
     }
 
-    /// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite, so that the write lock
-    /// is taken up front rather than on the first write (which can fail with `SQLITE_BUSY`).
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(tx)
+    /// Rolls back; a connection that cannot is closed instead of going back to the pool.
+    pub(crate) async fn rollback(&mut self) {
+        if self.open && sqlx::raw_sql("ROLLBACK").execute(&mut *self.conn).await.is_err() {
+            // SQLite ends a transaction by itself on some errors (a full disk): then there is
+            // nothing to roll back, and the connection is fine if it answers.
+            if sqlx::raw_sql("SELECT 1").execute(&mut *self.conn).await.is_err() {
+                self.conn.close_on_drop();
+            }
+        }
+        self.open = false;
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use sqlx::Row;
 
 use super::error::{is_foreign_key_violation, is_unique_violation};
-use super::{Store, StoreError};
+use super::{Store, StoreError, WriteTx};
 
 /// How often an append is retried when a concurrent append of the same session won the race
 /// for the same offset (PostgreSQL; SQLite writers are serialized).
@@ -42,31 +42,47 @@ impl Store {
             .ok()
             .and_then(|len| offset.checked_add(len))
             .ok_or_else(|| StoreError::Invalid { what: format!("output chunk at {offset} ends beyond i64::MAX") })?;
-        let _guard = self.write_guard().await;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.try_append_output(session_id, offset, end, data).await {
-                Ok(end) => return Ok(end),
-                Err(Attempt::Raced) if attempts < MAX_APPEND_ATTEMPTS => continue,
-                Err(Attempt::Raced) => {
-                    return Err(StoreError::Invalid {
-                        what: format!("output of session {session_id:?}: gave up after {attempts} racing appends"),
-                    });
+        self.written(async {
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match self.try_append_output(session_id, offset, end, data).await {
+                    Ok(end) => return Ok(end),
+                    Err(Attempt::Raced) if attempts < MAX_APPEND_ATTEMPTS => continue,
+                    Err(Attempt::Raced) => {
+                        return Err(StoreError::Invalid {
+                            what: format!("output of session {session_id:?}: gave up after {attempts} racing appends"),
+                        });
+                    }
+                    Err(Attempt::Failed(e)) => return Err(e),
                 }
-                Err(Attempt::Failed(e)) => return Err(e),
             }
-        }
+        })
+        .await
     }
 
     /// One transaction of [`append_output`](Store::append_output).
     async fn try_append_output(&self, session_id: &str, offset: i64, end: i64, data: &[u8]) -> Result<i64, Attempt> {
         let mut tx = self.begin_write().await.map_err(Attempt::Failed)?;
+        let result = Self::append_in(&mut tx, session_id, offset, end, data).await;
+        if result.is_err() {
+            tx.rollback().await;
+            return result;
+        }
+        match tx.commit().await {
+            Ok(()) => result,
+            Err(e) if is_unique_violation(&e) => Err(Attempt::Raced),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The statements of one append, inside `tx`.
+    async fn append_in(tx: &mut WriteTx, session_id: &str, offset: i64, end: i64, data: &[u8]) -> Result<i64, Attempt> {
         let stored_end = sqlx::query_scalar::<_, i64>(
             "SELECT end_offset FROM output WHERE session_id = $1 ORDER BY start_offset DESC LIMIT 1",
         )
         .bind(session_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?
         .unwrap_or(0);
         if offset > stored_end {
@@ -84,7 +100,7 @@ impl Store {
                 .bind(stored_end)
                 .bind(end)
                 .bind(tail)
-                .execute(&mut *tx)
+                .execute(tx.conn())
                 .await;
         match inserted {
             Ok(_) => {}
@@ -94,11 +110,7 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        match tx.commit().await {
-            Ok(()) => Ok(end),
-            Err(e) if is_unique_violation(&e) => Err(Attempt::Raced),
-            Err(e) => Err(e.into()),
-        }
+        Ok(end)
     }
 
     /// The end of a session's stored output: the offset the next chunk starts at (0 when none).

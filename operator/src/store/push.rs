@@ -37,18 +37,20 @@ impl Store {
     /// Adds a subscription; adding an endpoint again replaces its keys (a browser that
     /// re-subscribed) and keeps the first `created_at`.
     pub async fn add_push_subscription(&self, sub: &PushSubscriptionRow) -> Result<(), StoreError> {
-        let _guard = self.write_guard().await;
-        sqlx::query(
-            "INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4) \
+        self.written(async {
+            sqlx::query(
+                "INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth",
-        )
-        .bind(&sub.endpoint)
-        .bind(&sub.p256dh)
-        .bind(&sub.auth)
-        .bind(ms(sub.created_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+            )
+            .bind(&sub.endpoint)
+            .bind(&sub.p256dh)
+            .bind(&sub.auth)
+            .bind(ms(sub.created_at))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Every subscription, oldest first.
@@ -64,11 +66,13 @@ impl Store {
     /// Removes a subscription (e.g. after the push service answered 404/410); true when it
     /// existed.
     pub async fn remove_push_subscription(&self, endpoint: &str) -> Result<bool, StoreError> {
-        let _guard = self.write_guard().await;
-        let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
-            .bind(endpoint)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        self.written(async {
+            let done = sqlx::query("DELETE FROM push_subscriptions WHERE endpoint = $1")
+                .bind(endpoint)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 }

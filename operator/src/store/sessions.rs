@@ -61,34 +61,36 @@ impl Store {
     pub async fn insert_session(&self, row: &SessionRow) -> Result<(), StoreError> {
         let spec = to_json(&row.spec, "session spec")?;
         let status = to_json(&row.status, "session status")?;
-        let _guard = self.write_guard().await;
-        let result = sqlx::query(
-            "INSERT INTO sessions (id, name, repo, spec, status, created_at, updated_at, deleted_at) \
+        self.written(async {
+            let result = sqlx::query(
+                "INSERT INTO sessions (id, name, repo, spec, status, created_at, updated_at, deleted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&row.id)
-        .bind(&row.name)
-        .bind(&row.repo)
-        .bind(spec)
-        .bind(status)
-        .bind(ms(row.created_at))
-        .bind(ms(row.updated_at))
-        .bind(opt_ms(row.deleted_at))
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                let id_taken = self.session_exists(&row.id).await?;
-                let what = if id_taken {
-                    format!("session id {:?}", row.id)
-                } else {
-                    format!("a live session named {:?}", row.name)
-                };
-                Err(StoreError::Duplicate { what })
+            )
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(&row.repo)
+            .bind(spec)
+            .bind(status)
+            .bind(ms(row.created_at))
+            .bind(ms(row.updated_at))
+            .bind(opt_ms(row.deleted_at))
+            .execute(&self.pool)
+            .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) if is_unique_violation(&e) => {
+                    let id_taken = self.session_exists(&row.id).await?;
+                    let what = if id_taken {
+                        format!("session id {:?}", row.id)
+                    } else {
+                        format!("a live session named {:?}", row.name)
+                    };
+                    Err(StoreError::Duplicate { what })
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     /// The session with this id (live or deleted), if any.
@@ -127,34 +129,39 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let status = to_json(status, "session status")?;
-        let _guard = self.write_guard().await;
-        let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(status)
-            .bind(ms(at))
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound { what: format!("session {id:?}") });
-        }
-        Ok(())
+        self.written(async {
+            let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .bind(ms(at))
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: format!("session {id:?}") });
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Marks a session deleted at `at` (its name becomes free again; the row, its events and
     /// output stay). Deleting a deleted session changes nothing and succeeds;
     /// [`StoreError::NotFound`] for an unknown id.
     pub async fn mark_deleted(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let _guard = self.write_guard().await;
-        let done =
-            sqlx::query("UPDATE sessions SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL")
-                .bind(id)
-                .bind(ms(at))
-                .execute(&self.pool)
-                .await?;
-        if done.rows_affected() == 0 && !self.session_exists(id).await? {
-            return Err(StoreError::NotFound { what: format!("session {id:?}") });
-        }
-        Ok(())
+        self.written(async {
+            let done = sqlx::query(
+                "UPDATE sessions SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .bind(ms(at))
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 && !self.session_exists(id).await? {
+                return Err(StoreError::NotFound { what: format!("session {id:?}") });
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// True when a session (live or deleted) has this id.

@@ -14,14 +14,16 @@ impl Store {
 
     /// Stores `value` under `key`, replacing any previous value.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        let _guard = self.write_guard().await;
-        sqlx::query(
+        self.written(async {
+            sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
         .bind(value)
         .execute(&self.pool)
         .await?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 }

@@ -44,28 +44,30 @@ impl Store {
     /// Records (or replaces) the worker of a session. [`StoreError::NotFound`] for an unknown
     /// session.
     pub async fn set_worker(&self, session_id: &str, worker: &WorkerRow) -> Result<(), StoreError> {
-        let _guard = self.write_guard().await;
-        let result = sqlx::query(
-            "INSERT INTO workers (session_id, pid, endpoint, account, base_offset, started_at) \
+        self.written(async {
+            let result = sqlx::query(
+                "INSERT INTO workers (session_id, pid, endpoint, account, base_offset, started_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (session_id) DO UPDATE SET pid = excluded.pid, endpoint = excluded.endpoint, \
              account = excluded.account, base_offset = excluded.base_offset, started_at = excluded.started_at",
-        )
-        .bind(session_id)
-        .bind(worker.pid)
-        .bind(&worker.endpoint)
-        .bind(&worker.account)
-        .bind(worker.base_offset)
-        .bind(ms(worker.started_at))
-        .execute(&self.pool)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_foreign_key_violation(&e) => {
-                Err(StoreError::NotFound { what: format!("session {session_id:?}") })
+            )
+            .bind(session_id)
+            .bind(worker.pid)
+            .bind(&worker.endpoint)
+            .bind(&worker.account)
+            .bind(worker.base_offset)
+            .bind(ms(worker.started_at))
+            .execute(&self.pool)
+            .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) if is_foreign_key_violation(&e) => {
+                    Err(StoreError::NotFound { what: format!("session {session_id:?}") })
+                }
+                Err(e) => Err(e.into()),
             }
-            Err(e) => Err(e.into()),
-        }
+        })
+        .await
     }
 
     /// The worker recorded for a session, if any.
@@ -81,10 +83,12 @@ impl Store {
 
     /// Forgets the worker of a session; true when there was one.
     pub async fn clear_worker(&self, session_id: &str) -> Result<bool, StoreError> {
-        let _guard = self.write_guard().await;
-        let done =
-            sqlx::query("DELETE FROM workers WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+        self.written(async {
+            let done =
+                sqlx::query("DELETE FROM workers WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
+            Ok(done.rows_affected() > 0)
+        })
+        .await
     }
 
     /// Every recorded worker as `(session_id, worker)`, ordered by session id.

@@ -1,0 +1,199 @@
+//! A full disk under the SQLite store: a real tmpfs of a few MiB holds the database; the
+//! test fills it, writes through every write path while it is full, gives the space back and
+//! checks that every write path works again (no pooled connection stays poisoned) and that
+//! the store reports itself degraded while writes fail, and healthy after.
+//!
+//! Needs to mount a tmpfs (the test command runs as root, as it installs packages).
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use cockpit_crds::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode, SessionPhase};
+use cockpit_operator::store::{SessionRow, Store};
+use serde_json::json;
+
+/// A tmpfs mounted for the test's life.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mounting a tmpfs needs root (the test command runs as root): {status}");
+        Tmpfs { dir }
+    }
+
+    #[allow(dead_code)]
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// Fills the file system with a filler file until it is full; returns the filler.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let filler = dir.join("filler");
+    let mut file = std::fs::File::create(&filler).expect("filler");
+    let block = vec![0xa5u8; 64 * 1024];
+    loop {
+        match file.write(&block) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    // Whatever is left, byte by byte.
+    while file.write(&[0]).is_ok_and(|n| n == 1) {}
+    let _ = file.sync_all();
+    filler
+}
+
+fn session(name: &str) -> SessionRow {
+    SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        repo: "demo".to_owned(),
+        spec: ClaudeSessionSpec {
+            repo: "demo".to_owned(),
+            account_ref: None,
+            mode: SessionMode::Interactive,
+            prompt: None,
+            model: None,
+            permission_mode: None,
+            resume: None,
+            rotation: RotationPolicy::Auto,
+        },
+        status: ClaudeSessionStatus::default(),
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        deleted_at: None,
+    }
+}
+
+/// One round of every write path; the errors it met.
+async fn write_everything(store: &Store, id: &str, offset: &mut i64, round: usize, bytes: usize) -> Vec<String> {
+    let mut errors = Vec::new();
+    let chunk = vec![b'x'; bytes];
+    match store.append_output(id, *offset, &chunk).await {
+        Ok(end) => *offset = end,
+        Err(e) => errors.push(format!("append_output: {e}")),
+    }
+    if let Err(e) = store.append_event(id, Utc::now(), "event", &json!({ "round": round })).await {
+        errors.push(format!("append_event: {e}"));
+    }
+    let status = ClaudeSessionStatus { phase: SessionPhase::Running, rotations: round as u32, ..Default::default() };
+    if let Err(e) = store.update_status(id, &status, Utc::now()).await {
+        errors.push(format!("update_status: {e}"));
+    }
+    if let Err(e) = store.upsert_account("alpha", round as i32, None).await {
+        errors.push(format!("upsert_account: {e}"));
+    }
+    if let Err(e) = store.add_usage("alpha", 1, 10, 10, 0.01).await {
+        errors.push(format!("add_usage: {e}"));
+    }
+    errors
+}
+
+#[tokio::test]
+async fn every_write_path_recovers_once_space_returns_and_health_says_degraded_meanwhile() {
+    let fs = Tmpfs::mount("4m");
+    let url = format!("sqlite://{}/state/cockpit.db", fs.path().display());
+    let store = Store::connect(&url).await.expect("connect");
+    let row = session("full");
+    store.insert_session(&row).await.expect("insert");
+    store.upsert_account("alpha", 0, None).await.expect("account");
+    assert_eq!(store.write_failure(), None, "healthy at start");
+
+    let mut offset = 0i64;
+    // Some output first, then the disk fills up.
+    for round in 0..8 {
+        assert_eq!(write_everything(&store, &row.id, &mut offset, round, 16 * 1024).await, Vec::<String>::new());
+    }
+    let filler = fill(fs.path());
+    let mut failed = 0;
+    for round in 8..80 {
+        failed += write_everything(&store, &row.id, &mut offset, round, 16 * 1024).await.len();
+    }
+    assert!(failed > 0, "the full disk made writes fail");
+    let degraded = store.write_failure().expect("the store says its writes fail");
+    assert!(degraded.contains("full") || degraded.contains("disk"), "{degraded}");
+
+    // Space comes back: every write path works again, on every pooled connection.
+    std::fs::remove_file(&filler).expect("remove filler");
+    let mut after = Vec::new();
+    for round in 80..160 {
+        after.extend(write_everything(&store, &row.id, &mut offset, round, 1024).await);
+    }
+    assert_eq!(after, Vec::<String>::new(), "every write succeeds once space is back");
+    assert_eq!(store.write_failure(), None, "healthy again");
+
+    // Nothing written twice or lost: the stored output is contiguous up to its end.
+    let end = store.output_end(&row.id).await.expect("end");
+    assert_eq!(end, offset);
+    let all = store.read_output(&row.id, 0, usize::MAX).await.expect("read");
+    assert_eq!(all.len() as i64, end);
+    assert!(all.iter().all(|b| *b == b'x'));
+}
+
+/// `cockpit serve` with its data directory on a full disk: `/api/health` says the database
+/// refuses writes while it does, and `ok` once space is back, with the output stored again.
+#[tokio::test]
+async fn health_reports_a_full_disk_while_it_lasts() {
+    let fs = Tmpfs::mount("16m");
+    let cli = harness::script(
+        fs.path(),
+        "cli",
+        "i=0; while true; do i=$((i+1)); printf 'line %06d\\n' \"$i\"; sleep 0.02; done\n",
+    );
+    let config = harness::one_repo_config(fs.path(), &cli);
+    let cockpit = harness::Cockpit::start(fs.path(), &config, &[("TOKEN_ALPHA", "sk-ant-oat01-disk")]).await;
+    let session = cockpit.start_session("disk").await;
+    let health = cockpit.get_json("/api/health").await;
+    assert!(!health["hints"].to_string().contains("refuses writes"), "healthy before: {health}");
+
+    let filler = fill(fs.path());
+    let deadline = tokio::time::Instant::now() + harness::T;
+    let degraded = loop {
+        let health = cockpit.get_json("/api/health").await;
+        if health["hints"].to_string().contains("refuses writes") {
+            break health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never said the disk is full: {health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(degraded["status"], "degraded");
+    assert!(degraded["hints"].to_string().contains("full"), "{degraded}");
+
+    std::fs::remove_file(&filler).expect("space back");
+    let deadline = tokio::time::Instant::now() + harness::T;
+    loop {
+        let health = cockpit.get_json("/api/health").await;
+        if !health["hints"].to_string().contains("refuses writes") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never recovered: {health}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The output is stored again: the stored end moves on.
+    let store = cockpit.store().await;
+    let before = store.output_end(&session.id).await.expect("end");
+    let deadline = tokio::time::Instant::now() + harness::T;
+    while store.output_end(&session.id).await.expect("end") <= before {
+        assert!(tokio::time::Instant::now() < deadline, "no output stored after the disk recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
