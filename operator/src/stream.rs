@@ -67,6 +67,14 @@ pub const MAX_OUTPUT_FRAME: usize = 64 * 1024;
 const RESYNC_LAG: u64 = 512 * 1024;
 /// Output read from the database in one go for a client replaying old output.
 const DB_READ_BYTES: usize = 1 << 20;
+/// The largest output frame a worker sends (it splits its output into frames of 256 KiB).
+const MAX_WORKER_FRAME: usize = 256 * 1024;
+/// Offsets left unused after a restart that lost output: a control plane that died may have
+/// sent clients up to [`MAX_UNPERSISTED`] + one worker frame beyond what it had written to the
+/// database; those offsets are never given to other bytes. A client asking for one of them is
+/// repainted (a snapshot) instead.
+const VOID_BYTES: u64 = 1 << 20;
+const _: () = assert!(VOID_BYTES as usize > MAX_UNPERSISTED + MAX_WORKER_FRAME);
 
 /// A chunk of session output at its session offset, kept as the binary output frame that
 /// carries it.
@@ -110,6 +118,19 @@ struct Inner {
     /// Output not yet in the database, starting at `unpersisted_at`.
     unpersisted: Vec<u8>,
     unpersisted_at: u64,
+    /// Nothing was pushed since the stream was opened from the database: what a previous
+    /// control plane sent beyond the stored end is unknown.
+    fresh: bool,
+    /// Offsets this stream left unused ([`VOID_BYTES`]): the range, and whether the database
+    /// has it yet.
+    void: Option<((u64, u64), bool)>,
+}
+
+impl Inner {
+    /// True when `offset` lies in the range this stream left unused.
+    fn in_void(&self, offset: u64) -> bool {
+        self.void.is_some_and(|((start, end), _)| (start..end).contains(&offset))
+    }
 }
 
 /// One session's mirrored output and state.
@@ -154,8 +175,17 @@ impl SessionStream {
     /// repainting the emulator from the stored tail.
     pub async fn open(session_id: &str, store: Store, cols: u16, rows: u16) -> anyhow::Result<Arc<SessionStream>> {
         let end = u64::try_from(store.output_end(session_id).await?).unwrap_or(0);
-        let tail_from = end.saturating_sub(SNAPSHOT_REPLAY_BYTES as u64);
-        let tail = store.read_output(session_id, tail_from as i64, SNAPSHOT_REPLAY_BYTES).await?;
+        let mut tail_from = end.saturating_sub(SNAPSHOT_REPLAY_BYTES as u64);
+        let mut tail = store.read_output(session_id, tail_from as i64, SNAPSHOT_REPLAY_BYTES).await?;
+        // A void in the tail (a restart that lost output): the screen starts after it.
+        while tail_from + (tail.len() as u64) < end {
+            let at = (tail_from + tail.len() as u64) as i64;
+            let Some(after) = store.output_void_end(session_id, at).await? else {
+                anyhow::bail!("the stored output of session {session_id} stops at {at}, before its end {end}");
+            };
+            tail_from = u64::try_from(after).unwrap_or(end);
+            tail = store.read_output(session_id, after, SNAPSHOT_REPLAY_BYTES).await?;
+        }
         let mut terminal = Terminal::new(cols, rows);
         terminal.skip_to(tail_from);
         terminal.process(&tail);
@@ -165,7 +195,15 @@ impl SessionStream {
         let stream = Arc::new(SessionStream {
             session_id: session_id.to_owned(),
             store,
-            inner: Mutex::new(Inner { ring, terminal, last: None, unpersisted: Vec::new(), unpersisted_at: end }),
+            inner: Mutex::new(Inner {
+                ring,
+                terminal,
+                last: None,
+                unpersisted: Vec::new(),
+                unpersisted_at: end,
+                fresh: true,
+                void: None,
+            }),
             end: watch::channel(end).0,
             persist_soon: Arc::new(Notify::new()),
             persisting: tokio::sync::Mutex::new(()),
@@ -202,11 +240,11 @@ impl SessionStream {
 
     /// Switches the stream to a new worker: returns its generation and its offset base (the
     /// session offset of its offset 0): `base`, or the current end for a new worker.
-    pub fn begin_worker(&self, base: Option<u64>) -> (u64, u64) {
+    pub fn begin_worker(&self, base: Option<i64>) -> (u64, i64) {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         *lock(&self.upstream) = None;
         lock(&self.oneshot).clear();
-        (generation, base.unwrap_or_else(|| self.end_offset()))
+        (generation, base.unwrap_or_else(|| offset_i64(self.end_offset())))
     }
 
     fn is_current(&self, generation: u64) -> bool {
@@ -222,6 +260,7 @@ impl SessionStream {
         let (end, waiting) = {
             let mut inner = lock(&self.inner);
             let offset = inner.ring.push(data);
+            inner.fresh = false;
             inner.last = Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) });
             if inner.unpersisted.is_empty() {
                 inner.unpersisted_at = offset;
@@ -236,25 +275,53 @@ impl SessionStream {
         waiting >= MAX_UNPERSISTED
     }
 
+    /// After a restart, the worker could not replay what followed the stored output (its ring
+    /// moved on while no control plane read it). Clients of the previous control plane may
+    /// hold bytes beyond the stored end, so the stream continues [`VOID_BYTES`] further on:
+    /// no offset ever names two different bytes. Returns the new end.
+    fn leave_void(&self) -> u64 {
+        let mut inner = lock(&self.inner);
+        let start = inner.ring.end_offset();
+        let end = start + VOID_BYTES;
+        inner.ring = OutputRing::starting_at(RING_BYTES, end);
+        inner.terminal.skip_to(end);
+        inner.last = None;
+        inner.unpersisted_at = end;
+        inner.void = Some(((start, end), false));
+        tracing::warn!(
+            session = %self.session_id,
+            from = start,
+            to = end,
+            "output after a restart was lost: its offsets stay unused and clients there are repainted"
+        );
+        end
+    }
+
     /// Writes the unpersisted output to the database.
     pub async fn persist(&self) -> anyhow::Result<()> {
         let _one = self.persisting.lock().await;
+        let void = lock(&self.inner).void.filter(|(_, stored)| !stored).map(|(range, _)| range);
+        if let Some((start, end)) = void {
+            self.store.append_void(&self.session_id, start as i64, end as i64).await?;
+            if let Some((_, stored)) = lock(&self.inner).void.as_mut() {
+                *stored = true;
+            }
+        }
+        // The bytes stay in memory until the database has them: a client reading them meanwhile
+        // finds them in one place or the other, never in neither.
         let (start, pending) = {
-            let mut inner = lock(&self.inner);
-            (inner.unpersisted_at, std::mem::take(&mut inner.unpersisted))
+            let inner = lock(&self.inner);
+            (inner.unpersisted_at, inner.unpersisted.clone())
         };
         if pending.is_empty() {
             return Ok(());
         }
-        if let Err(err) = self.store.append_output(&self.session_id, start as i64, &pending).await {
-            // Put it back to retry on the next tick.
-            let mut inner = lock(&self.inner);
-            let mut again = pending;
-            again.append(&mut inner.unpersisted);
-            inner.unpersisted = again;
-            inner.unpersisted_at = start;
-            return Err(err.into());
-        }
+        self.store.append_output(&self.session_id, start as i64, &pending).await?;
+        let mut inner = lock(&self.inner);
+        // Only this task drops written bytes (one write-back at a time): they are the prefix.
+        let written = pending.len().min(inner.unpersisted.len());
+        inner.unpersisted.drain(..written);
+        inner.unpersisted_at = start + written as u64;
         Ok(())
     }
 
@@ -264,7 +331,9 @@ impl SessionStream {
         let mut inner = lock(&self.inner);
         let end = inner.ring.end_offset();
         match from {
-            Some(from) if from <= end => Attach { snapshot: None, next: from, caught_up: false },
+            Some(from) if from <= end && !inner.in_void(from) => {
+                Attach { snapshot: None, next: from, caught_up: false }
+            }
             _ => Attach { snapshot: Some(snapshot_frame(&mut inner)), next: end, caught_up: true },
         }
     }
@@ -278,7 +347,7 @@ impl SessionStream {
             if next >= end {
                 return Ok(None);
             }
-            if caught_up && end - next > RESYNC_LAG {
+            if (caught_up && end - next > RESYNC_LAG) || inner.in_void(next) {
                 return Ok(Some(ClientFrame::new(snapshot_frame(&mut inner), end, end)));
             }
             if let Some(last) = inner.last.as_ref().filter(|l| l.offset == next && l.end() == end) {
@@ -300,11 +369,16 @@ impl SessionStream {
             }
             start
         };
-        // Older than memory: from the database.
-        self.persist().await?;
+        // Older than memory: from the database (bytes leave memory only once written there).
         let want = ((ring_start - next) as usize).min(DB_READ_BYTES);
         let bytes = self.store.read_output(&self.session_id, next as i64, want).await?;
         if bytes.is_empty() {
+            if self.store.output_void_end(&self.session_id, next as i64).await?.is_some() {
+                // Offsets a restart left unused (see `leave_void`): repainted.
+                let mut inner = lock(&self.inner);
+                let end = inner.ring.end_offset();
+                return Ok(Some(ClientFrame::new(snapshot_frame(&mut inner), end, end)));
+            }
             anyhow::bail!("output at {next} is neither in memory nor in the database");
         }
         let after = next + bytes.len() as u64;
@@ -415,14 +489,13 @@ impl SessionStream {
         endpoint: String,
         credential: cockpit_worker::auth::WorkerCredential,
         generation: u64,
-        base: u64,
+        mut base: i64,
         alive: impl Fn() -> bool + Send + 'static,
         on_state: impl Fn(WorkerState) + Send + 'static,
     ) {
         let mut backoff = Duration::from_millis(50);
         // Signed: once bytes were skipped (a repaint stood in for them) the session holds fewer
         // bytes than the worker printed, and the base goes below zero.
-        let mut base = i64::try_from(base).unwrap_or(i64::MAX);
         while alive() && self.is_current(generation) {
             let from = u64::try_from(offset_i64(self.end_offset()) - base).unwrap_or(0);
             // A mirror: replayed exactly, never repainted, while the worker's ring holds it.
@@ -495,11 +568,25 @@ impl SessionStream {
             match message {
                 Message::Binary(bytes) => {
                     let Ok(frame) = decode_binary(&bytes) else { continue };
-                    if self.on_output(base, frame.kind, frame.offset, frame.payload)
-                        && let Err(err) = self.persist().await
-                    {
-                        tracing::warn!(session = %self.session_id, %err, "persisting output");
-                        tokio::time::sleep(PERSIST_EVERY).await;
+                    let before = *base;
+                    let write_back = self.on_output(base, frame.kind, frame.offset, frame.payload);
+                    if *base != before {
+                        // A re-adopting control plane must map the worker's offsets the same way.
+                        if let Err(err) = self.store.set_worker_base(&self.session_id, *base).await {
+                            tracing::warn!(session = %self.session_id, %err, "recording the worker's offset base");
+                        }
+                    }
+                    if write_back {
+                        // Read no more until it is written back: what clients may hold beyond
+                        // the database stays under `MAX_UNPERSISTED` + one frame (see
+                        // `VOID_BYTES`); the worker's ring holds the rest meanwhile.
+                        while let Err(err) = self.persist().await {
+                            tracing::warn!(session = %self.session_id, %err, "persisting output");
+                            if !self.is_current(generation) {
+                                break;
+                            }
+                            tokio::time::sleep(PERSIST_EVERY).await;
+                        }
                     }
                 }
                 Message::Text(text) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
@@ -531,7 +618,7 @@ impl SessionStream {
     /// `session offset = base + worker offset`.
     /// True when the caller should write back before reading more (see [`Self::push`]).
     fn on_output(&self, base: &mut i64, kind: BinaryKind, worker_offset: u64, payload: &[u8]) -> bool {
-        let end = offset_i64(self.end_offset());
+        let mut end = offset_i64(self.end_offset());
         let worker_offset = offset_i64(worker_offset);
         let len = offset_i64(payload.len() as u64);
         match kind {
@@ -543,6 +630,9 @@ impl SessionStream {
                 if at > end {
                     // The worker's ring no longer held what we missed: continue at our end.
                     tracing::warn!(session = %self.session_id, missed = at - end, "output the worker no longer held");
+                    if lock(&self.inner).fresh {
+                        end = offset_i64(self.leave_void());
+                    }
                     *base = end - worker_offset;
                     return self.push(payload);
                 }
@@ -558,6 +648,9 @@ impl SessionStream {
                     worker_offset,
                     "the worker no longer held output this mirror had not read: repainted"
                 );
+                if lock(&self.inner).fresh {
+                    end = offset_i64(self.leave_void());
+                }
                 *base = end + len - worker_offset;
                 self.push(payload)
             }

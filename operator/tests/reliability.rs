@@ -155,3 +155,147 @@ async fn a_stranger_holding_a_recorded_workers_pid_is_never_adopted_or_signalled
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert!(stranger.try_wait().expect("status").is_none(), "the stranger was signalled");
 }
+
+/// Every frame a client got, by kind, at its offsets.
+#[derive(Default)]
+struct Segments {
+    output: Vec<(u64, Vec<u8>)>,
+    snapshots: Vec<u64>,
+}
+
+impl Segments {
+    fn apply(&mut self, msg: tokio_tungstenite::tungstenite::Message) {
+        use cockpit_crds::frames::{BinaryKind, decode_binary};
+        if let tokio_tungstenite::tungstenite::Message::Binary(bytes) = msg {
+            let frame = decode_binary(&bytes).expect("binary frame");
+            match frame.kind {
+                BinaryKind::Output => self.output.push((frame.offset, frame.payload.to_vec())),
+                BinaryKind::Snapshot => self.snapshots.push(frame.offset),
+            }
+        }
+    }
+
+    fn received(&self) -> u64 {
+        self.output.iter().map(|(_, b)| b.len() as u64).sum()
+    }
+
+    fn end(&self) -> u64 {
+        self.output.last().map_or(0, |(o, b)| o + b.len() as u64)
+    }
+
+    /// The byte at each offset this client holds.
+    fn bytes(&self) -> std::collections::BTreeMap<u64, u8> {
+        let mut map = std::collections::BTreeMap::new();
+        for (offset, bytes) in &self.output {
+            for (i, b) in bytes.iter().enumerate() {
+                map.insert(offset + i as u64, *b);
+            }
+        }
+        map
+    }
+}
+
+/// `kill -9` of the control plane during a flood, with the worker's ring too small to hold what
+/// it printed meanwhile: the bytes a client already held can no longer be recovered, and no
+/// offset it holds may come to name other bytes. The resumed client is repainted (a snapshot),
+/// and a new client replaying from 0 sees the same bytes at the same offsets, then a snapshot.
+#[tokio::test]
+async fn offsets_a_client_holds_never_name_other_bytes_after_a_crash_that_lost_output() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cli = script(dir.path(), "flood.sh", "seq -f 'line %012.0f' 1 1000000000\nsleep 300\n");
+    let config = one_repo_config(dir.path(), &cli).replace("worker:\n", "worker:\n  ringBytes: 65536\n");
+    let mut cockpit = Cockpit::start(dir.path(), &config, &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
+    cockpit.start_session("flood").await;
+
+    // Some output stored first.
+    let deadline = tokio::time::Instant::now() + T;
+    while cockpit.store().await.output_end(&cockpit.session("flood").await.id).await.expect("end") < 4 << 20 {
+        assert!(tokio::time::Instant::now() < deadline, "the flood was not stored");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // The database stalls (another process holds its write lock): the control plane goes on
+    // sending a client what it has not written back yet, then dies.
+    use sqlx::Connection;
+    let db = cockpit.data_dir.join("cockpit.db");
+    let mut blocker = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("open db");
+    sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut blocker).await.expect("lock the database");
+    let stored = {
+        let read = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(end_offset), 0) FROM output")
+            .fetch_one(&mut blocker)
+            .await
+            .expect("stored end");
+        u64::try_from(read).unwrap_or(0)
+    };
+    let mut ws = connect(&cockpit.ws_url("flood", Some(stored))).await;
+    let mut before = Segments::default();
+    while before.end() < stored + (256 << 10) {
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(msg))) => before.apply(msg),
+            other => panic!("the flood stopped: {other:?}"),
+        }
+    }
+    cockpit.kill9().await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut blocker).await.expect("unlock");
+    drop(blocker);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(T, ws.next()).await {
+        before.apply(msg);
+    }
+    let held = before.end();
+    // The worker floods on alone: its 64 KiB ring moves far past what anyone read.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    cockpit.restart().await;
+
+    // The client resumes where it was: it is told plainly (a snapshot), never sent other bytes
+    // at offsets it holds.
+    let mut ws = connect(&cockpit.ws_url("flood", Some(held))).await;
+    let mut resumed = Segments::default();
+    while resumed.snapshots.is_empty() && resumed.received() < 1 << 20 {
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(msg))) => resumed.apply(msg),
+            other => panic!("the resumed stream stopped: {other:?}"),
+        }
+    }
+    let first_output = resumed.output.first().map(|(o, _)| *o);
+    assert!(
+        !resumed.snapshots.is_empty() || first_output == Some(held),
+        "resumed at {held}: a snapshot, or exactly the next bytes (got output at {first_output:?})"
+    );
+    let held_bytes = before.bytes();
+    for (offset, bytes) in &resumed.output {
+        for (i, b) in bytes.iter().enumerate() {
+            if let Some(mine) = held_bytes.get(&(offset + i as u64)) {
+                assert_eq!(mine, b, "offset {} named another byte after the restart", offset + i as u64);
+            }
+        }
+    }
+
+    // A new client replaying from 0 gets the same bytes at every offset the first one held.
+    let mut ws = connect(&cockpit.ws_url("flood", Some(0))).await;
+    let mut fresh = Segments::default();
+    while fresh.snapshots.is_empty() && fresh.end() < held {
+        match tokio::time::timeout(T, ws.next()).await {
+            Ok(Some(Ok(msg))) => fresh.apply(msg),
+            other => panic!("the replay stopped: {other:?}"),
+        }
+    }
+    let mut compared = 0u64;
+    for (offset, bytes) in &fresh.output {
+        for (i, b) in bytes.iter().enumerate() {
+            if let Some(mine) = held_bytes.get(&(offset + i as u64)) {
+                assert_eq!(mine, b, "offset {} names another byte for a new client", offset + i as u64);
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(fresh.output.first().map(|(o, _)| *o), Some(0), "the replay starts at 0");
+    assert_eq!(fresh.end(), stored, "the replay holds exactly what was stored…");
+    assert_eq!(fresh.snapshots.len(), 1, "… and then is repainted: the offsets after it were lost");
+    assert!(held > stored, "the client held bytes the database never got ({held} > {stored})");
+    eprintln!(
+        "the client held {} bytes beyond the database ({stored}..{held}); replayed and compared: {compared}; \
+         snapshots: resumed at {:?}, replay at {:?}",
+        held - stored,
+        resumed.snapshots,
+        fresh.snapshots,
+    );
+}

@@ -94,7 +94,50 @@ on_both_backends!(
     push_subscriptions_and_settings,
     everything_survives_a_reconnect,
     concurrent_writers_lose_nothing,
+    voids_keep_their_offsets_unused,
+    account_utilization_keeps_the_newest_report,
 );
+
+/// Offsets left unused after a restart that lost output: nothing is read there, the output
+/// goes on after them, and the void is found by any offset inside it.
+async fn voids_keep_their_offsets_unused(db: &Db) {
+    let store = db.connect().await;
+    let row = session("void", t(0));
+    store.insert_session(&row).await.expect("insert");
+    store.append_output(&row.id, 0, b"before").await.expect("append");
+    assert!(matches!(store.append_void(&row.id, 3, 100).await, Err(StoreError::OutputGap { .. })), "only at the end");
+    assert!(matches!(store.append_void(&row.id, 6, 6).await, Err(StoreError::Invalid { .. })));
+    store.append_void(&row.id, 6, 100).await.expect("void");
+    store.append_void(&row.id, 6, 100).await.expect("the same void again changes nothing");
+    assert_eq!(store.output_end(&row.id).await.expect("end"), 100);
+    store.append_output(&row.id, 100, b"after").await.expect("after the void");
+    assert_eq!(store.read_output(&row.id, 0, 1000).await.expect("read"), b"before", "a read stops at the void");
+    assert_eq!(store.read_output(&row.id, 50, 1000).await.expect("read"), b"");
+    assert_eq!(store.read_output(&row.id, 100, 1000).await.expect("read"), b"after");
+    assert_eq!(store.output_void_end(&row.id, 6).await.expect("void"), Some(100));
+    assert_eq!(store.output_void_end(&row.id, 99).await.expect("void"), Some(100));
+    assert_eq!(store.output_void_end(&row.id, 5).await.expect("void"), None);
+    assert_eq!(store.output_void_end(&row.id, 100).await.expect("void"), None);
+}
+
+/// Two sessions on one account report its utilization in any order: the newest report stays.
+async fn account_utilization_keeps_the_newest_report(db: &Db) {
+    use cockpit_crds::{PlanUtilization, UsageWindow};
+    let store = db.connect().await;
+    store.upsert_account("alpha", 1, None).await.expect("account");
+    let report = |used: f64, at: i64| PlanUtilization {
+        five_hour: Some(UsageWindow { used_percent: used, resets_at: Some(t(18_000)) }),
+        seven_day: None,
+        observed_at: t(at),
+    };
+    store.set_account_utilization("alpha", &report(40.0, 10)).await.expect("set");
+    store.set_account_utilization("alpha", &report(20.0, 5)).await.expect("an older report");
+    let row = store.get_account("alpha").await.expect("get").expect("alpha");
+    assert_eq!(row.utilization, Some(report(40.0, 10)));
+    store.set_account_utilization("alpha", &report(60.0, 20)).await.expect("newer");
+    assert_eq!(store.get_account("alpha").await.expect("get").and_then(|a| a.utilization), Some(report(60.0, 20)));
+    assert!(matches!(store.set_account_utilization("ghost", &report(1.0, 1)).await, Err(StoreError::NotFound { .. })));
+}
 
 /// A time with millisecond precision (what the store keeps), `secs` after a fixed instant.
 fn t(secs: i64) -> DateTime<Utc> {

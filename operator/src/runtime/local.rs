@@ -370,7 +370,7 @@ impl LocalRuntime {
                     pid: i64::from(pid.unwrap_or(0)),
                     endpoint: endpoint.clone(),
                     account: req.account.to_owned(),
-                    base_offset: base as i64,
+                    base_offset: base,
                     started_at: Utc::now(),
                 },
             )
@@ -394,7 +394,7 @@ impl LocalRuntime {
         stream: Arc<SessionStream>,
         endpoint: String,
         stream_generation: u64,
-        base: u64,
+        base: i64,
     ) {
         let credential = self.worker_credential(session_id);
         let alive_rt = self.clone();
@@ -525,7 +525,7 @@ impl LocalRuntime {
                 *g
             };
             let stream = self.stream(&session_id).await?;
-            let (stream_generation, base) = stream.begin_worker(Some(u64::try_from(row.base_offset).unwrap_or(0)));
+            let (stream_generation, base) = stream.begin_worker(Some(row.base_offset));
             lock(&self.handles).insert(
                 session_id.clone(),
                 Handle {

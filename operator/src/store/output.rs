@@ -113,6 +113,45 @@ impl Store {
         Ok(end)
     }
 
+    /// Records offsets `[start, end)` as unused (a void: a restart lost output that clients
+    /// of the previous control plane may hold; no other bytes may take those offsets). The
+    /// stored output must end at `start`; recording the same void again changes nothing.
+    pub async fn append_void(&self, session_id: &str, start: i64, end: i64) -> Result<(), StoreError> {
+        if start < 0 || end <= start {
+            return Err(StoreError::Invalid { what: format!("void [{start}, {end})") });
+        }
+        self.written(async {
+            let stored_end = self.output_end(session_id).await?;
+            if stored_end >= end {
+                return Ok(());
+            }
+            if stored_end != start {
+                return Err(StoreError::OutputGap { expected: stored_end, got: start });
+            }
+            sqlx::query("INSERT INTO output (session_id, start_offset, end_offset, data) VALUES ($1, $2, $3, $4)")
+                .bind(session_id)
+                .bind(start)
+                .bind(end)
+                .bind(Vec::<u8>::new())
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The end of the void holding offset `at`, if `at` lies in one.
+    pub async fn output_void_end(&self, session_id: &str, at: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT end_offset FROM output WHERE session_id = $1 AND start_offset <= $2 AND end_offset > $2 \
+             AND length(data) = 0",
+        )
+        .bind(session_id)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// The end of a session's stored output: the offset the next chunk starts at (0 when none).
     pub async fn output_end(&self, session_id: &str) -> Result<i64, StoreError> {
         let end = sqlx::query_scalar::<_, i64>(
@@ -158,6 +197,9 @@ impl Store {
                 return Err(corrupt());
             }
             let skip = usize::try_from(pos - start).map_err(|_| corrupt())?;
+            if data.is_empty() {
+                break; // offsets left unused (a void): nothing is stored there
+            }
             let Some(rest) = data.get(skip..) else { continue };
             let take = rest.len().min(max_bytes - out.len());
             out.extend_from_slice(&rest[..take]);

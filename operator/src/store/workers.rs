@@ -70,6 +70,20 @@ impl Store {
         .await
     }
 
+    /// Sets the offset base of a session's worker (`session offset = base + worker offset`),
+    /// after the stream had to skip or leave offsets unused. No worker row: nothing to do.
+    pub async fn set_worker_base(&self, session_id: &str, base: i64) -> Result<(), StoreError> {
+        self.written(async {
+            sqlx::query("UPDATE workers SET base_offset = $2 WHERE session_id = $1")
+                .bind(session_id)
+                .bind(base)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// The worker recorded for a session, if any.
     pub async fn get_worker(&self, session_id: &str) -> Result<Option<WorkerRow>, StoreError> {
         let row = sqlx::query(
