@@ -282,3 +282,63 @@ async fn the_built_pwa_is_served_with_api_paths_still_json() {
     assert_eq!((status, message.as_str()), (404, "no such endpoint"));
     assert_eq!(cockpit.get_json("/api/health").await["status"], "ok");
 }
+
+/// Writes a whole request (headers, then every body byte) before reading anything, as most
+/// HTTP client libraries do, and returns the response as text.
+fn naive_request(addr: &str, head: &str, body: &[u8]) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// A body over the limit, sent whole without `Expect: 100-continue`, gets a readable 413 (not
+/// a connection reset), declared or chunked, and nothing is created.
+#[tokio::test]
+async fn an_oversized_body_gets_a_413_the_client_can_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cockpit = start(dir.path(), &[]).await;
+    let addr = cockpit.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let declared = vec![b'a'; 12 << 20];
+    let mut chunked = Vec::new();
+    for _ in 0..32 {
+        chunked.extend_from_slice(format!("{:x}\r\n", 64 * 1024).as_bytes());
+        chunked.extend(std::iter::repeat_n(b'b', 64 * 1024));
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let results = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            let head = format!(
+                "POST /api/sessions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                declared.len()
+            );
+            out.push(naive_request(&addr, &head, &declared));
+            let head = format!(
+                "POST /api/sessions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            );
+            out.push(naive_request(&addr, &head, &chunked));
+        }
+        // A small chunked body is read and handled as usual.
+        let head = format!(
+            "POST /api/sessions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        let small = naive_request(&addr, &head, b"2\r\n{}\r\n0\r\n\r\n").expect("answer");
+        assert!(small.starts_with("HTTP/1.1 400"), "{small}");
+        out
+    })
+    .await
+    .expect("joined");
+    for result in results {
+        let response = result.expect("the client reads an answer, not a reset");
+        assert!(response.starts_with("HTTP/1.1 413"), "{}", &response[..response.len().min(300)]);
+        assert!(response.contains("too_large"), "{response}");
+    }
+    let sessions = cockpit.get_json("/api/sessions").await;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(0), "nothing was created");
+}

@@ -25,6 +25,11 @@ impl Failure {
         Failure::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 413: the body is over the limit.
+    pub fn too_large(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+
     /// 404: no such thing.
     pub fn not_found(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -2,6 +2,7 @@
 //! static files and the OpenAPI document, on one port.
 
 pub mod accounts;
+pub mod body_limit;
 pub mod error;
 pub mod events;
 pub mod openapi;
@@ -55,6 +56,7 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .fallback(move |request: Request| fallback(pwa.clone(), request))
         .method_not_allowed_fallback(|| async { error::Failure::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_limit::bounded))
         .with_state(app);
     api.layer(axum::middleware::from_fn_with_state(perimeter, security::guard))
 }
