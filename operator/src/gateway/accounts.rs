@@ -72,9 +72,23 @@ pub async fn repos(State(app): State<Arc<App>>) -> Json<Vec<RepoView>> {
     )
 }
 
+/// How long `/api/health` waits for the database before it answers without it.
+const HEALTH_READ_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `GET /api/health`.
 pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Failure> {
-    let sessions = app.store.list_sessions(false).await?;
+    let mut hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
+    hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
+    // Health answers while the database does not: that is when it is needed most.
+    let read = tokio::time::timeout(HEALTH_READ_TIME, app.store.list_sessions(false)).await;
+    let sessions =
+        match read.unwrap_or_else(|_| Err(crate::store::StoreError::Invalid { what: "no answer in 2 s".into() })) {
+            Ok(sessions) => sessions,
+            Err(err) => {
+                hints.push(format!("the database cannot be read ({err}); check the disk or the database server"));
+                Vec::new()
+            }
+        };
     let mut counts = SessionCounts { total: sessions.len() as u32, ..SessionCounts::default() };
     for s in &sessions {
         if matches!(s.status.phase, SessionPhase::Running | SessionPhase::Starting) {
@@ -85,9 +99,8 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
             counts.needs_you += 1;
         }
     }
-    let accounts = app.account_views().await?;
-    let mut hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
-    hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
+    let accounts =
+        tokio::time::timeout(HEALTH_READ_TIME, app.account_views()).await.ok().and_then(Result::ok).unwrap_or_default();
     if let Some(failure) = app.store.write_failure() {
         hints.push(format!(
             "the database refuses writes ({failure}); terminal output and state changes are not being saved \

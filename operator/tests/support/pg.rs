@@ -59,6 +59,25 @@ impl PgServer {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// Stops the server ("fast": clients are disconnected), as an outage would.
+    pub fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: plain syscall on our own child's pid.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped server again on the same cluster and port.
+    pub async fn start_again(&mut self) {
+        let log_path = self.dir.path().join("postgres.log");
+        let child = spawn_postgres(&find_bin_dir(), cluster_owner(), self.dir.path(), self.port, &log_path);
+        match wait_ready(child, &self.url, &log_path).await {
+            Ok(child) => self.child = child,
+            Err(log) => panic!("PostgreSQL did not start again; its log:\n{log}"),
+        }
+    }
+
     /// The server's log so far (for failure messages).
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
@@ -126,21 +145,7 @@ pub async fn start() -> PgServer {
     for _ in 0..5 {
         let port = free_port();
         let log_path = dir.path().join("postgres.log");
-        let log = fs::File::create(&log_path).expect("create the server log");
-        // postgres -D DIR/data -k DIR -p PORT -c listen_addresses=127.0.0.1 -c fsync=off …
-        let child = command(&bin.join("postgres"), owner, dir.path())
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(dir.path())
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-            .args(["-c", "shared_buffers=16MB", "-c", "max_connections=100", "-c", "huge_pages=off"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone the log handle"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.join("postgres").display()));
+        let child = spawn_postgres(&bin, owner, dir.path(), port, &log_path);
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         match wait_ready(child, &url, &log_path).await {
             Ok(child) => return PgServer { child, port, dir, url },
@@ -154,6 +159,25 @@ pub async fn start() -> PgServer {
         }
     }
     panic!("PostgreSQL did not start; its log:\n{last_log}");
+}
+
+/// Runs `postgres` on the cluster under `dir` (`dir/data`), logging to `log_path`.
+fn spawn_postgres(bin: &Path, owner: Option<(u32, u32)>, dir: &Path, port: u16, log_path: &Path) -> Child {
+    let log = fs::OpenOptions::new().create(true).append(true).open(log_path).expect("open the server log");
+    // postgres -D DIR/data -k DIR -p PORT -c listen_addresses=127.0.0.1 -c fsync=off …
+    command(&bin.join("postgres"), owner, dir)
+        .arg("-D")
+        .arg(dir.join("data"))
+        .arg("-k")
+        .arg(dir)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+        .args(["-c", "shared_buffers=16MB", "-c", "max_connections=100", "-c", "huge_pages=off"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone the log handle"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.join("postgres").display()))
 }
 
 /// Waits until the server accepts a connection on `url`. On failure (it exited, or timed out)

@@ -1,11 +1,18 @@
-//! A full disk under the SQLite store: a real tmpfs of a few MiB holds the database; the
-//! test fills it, writes through every write path while it is full, gives the space back and
-//! checks that every write path works again (no pooled connection stays poisoned) and that
-//! the store reports itself degraded while writes fail, and healthy after.
+//! Fault injection, rerunnable (`cargo test -p cockpit-operator --test faults`; the crash
+//! tests are in `reliability.rs`):
+//!
+//! - a full disk under the SQLite store: a real tmpfs of a few MiB holds the database; the
+//!   test fills it, writes through every write path while it is full, gives the space back and
+//!   checks that every write path works again (no pooled connection stays poisoned), and that
+//!   the store (and `/api/health`) says it is degraded while writes fail, and healthy after;
+//! - a PostgreSQL server that goes away and comes back while a session streams: nothing the
+//!   worker printed is lost or changed, and the service is back by itself.
 //!
 //! Needs to mount a tmpfs (the test command runs as root, as it installs packages).
 
 mod harness;
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -196,4 +203,77 @@ async fn health_reports_a_full_disk_while_it_lasts() {
         assert!(tokio::time::Instant::now() < deadline, "no output stored after the disk recovered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The PostgreSQL server stops for a while during a session's output and starts again:
+/// `/api/health` says so meanwhile, the control plane reconnects by itself, and a client
+/// replaying from 0 afterwards gets exactly the worker's bytes.
+#[tokio::test]
+async fn a_database_that_goes_away_and_comes_back_loses_no_output() {
+    use futures_util::StreamExt;
+    let mut server = pg::start().await;
+    let url = server.create_database("cockpit").await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let cli = harness::script(
+        dir.path(),
+        "rows.sh",
+        "for i in $(seq 1 3000); do echo \"row $i of the stream\"; sleep 0.003; done\necho END-MARK\nsleep 300\n",
+    );
+    let config = harness::one_repo_config(dir.path(), &cli);
+    let cockpit = harness::Cockpit::start(
+        dir.path(),
+        &config,
+        &[("TOKEN_ALPHA", "sk-ant-oat01-outage"), ("DATABASE_URL", url.as_str())],
+    )
+    .await;
+    let session = cockpit.start_session("outage").await;
+    let mut ws = harness::connect(&cockpit.ws_url("outage", Some(0))).await;
+    let mut seen = harness::Seen::default();
+    harness::read_until(&mut ws, &mut seen, "some rows", |s| harness::contains(&s.output, b"row 100 ")).await;
+
+    let outage = std::time::Instant::now();
+    server.stop();
+    let deadline = tokio::time::Instant::now() + harness::T;
+    loop {
+        let health = cockpit.get_json("/api/health").await;
+        if health["status"] == "degraded" && health["hints"].to_string().contains("database") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "health never noticed the outage: {health}");
+        // The phone keeps streaming meanwhile.
+        if let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_millis(100), ws.next()).await {
+            seen.apply(msg);
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.start_again().await;
+    let deadline = tokio::time::Instant::now() + harness::T;
+    loop {
+        let health = cockpit.get_json("/api/health").await;
+        if !health["hints"].to_string().contains("database") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the control plane never recovered: {health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let recovered = outage.elapsed();
+    harness::read_until(&mut ws, &mut seen, "the rest of the stream", |s| harness::contains(&s.output, b"END-MARK"))
+        .await;
+
+    // Every row, once, in order, on the live client; and the database holds exactly its bytes.
+    let text = String::from_utf8_lossy(&seen.output).replace('\r', "");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("row ")).collect();
+    let expected: Vec<String> = (1..=3000).map(|i| format!("row {i} of the stream")).collect();
+    assert_eq!(rows.len(), expected.len(), "every row once");
+    assert!(rows.iter().zip(&expected).all(|(a, b)| a == b), "in order, unchanged");
+    let end = seen.output.len();
+    let store = Store::connect(&url).await.expect("the database");
+    let deadline = tokio::time::Instant::now() + harness::T;
+    while store.output_end(&session.id).await.unwrap_or(0) < end as i64 {
+        assert!(tokio::time::Instant::now() < deadline, "the output never reached the database");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stored = store.read_output(&session.id, 0, end).await.expect("read");
+    assert!(stored == seen.output, "the database holds exactly the bytes the client saw live");
+    eprintln!("database outage survived: {end} bytes compared, back {recovered:?} after the stop");
 }
