@@ -118,6 +118,9 @@ struct Inner {
     /// Output not yet in the database, starting at `unpersisted_at`.
     unpersisted: Vec<u8>,
     unpersisted_at: u64,
+    /// Output being written to the database now (it precedes `unpersisted`): still readable
+    /// from memory until the database has it.
+    inflight: Option<(u64, Bytes)>,
     /// Nothing was pushed since the stream was opened from the database: what a previous
     /// control plane sent beyond the stored end is unknown.
     fresh: bool,
@@ -201,6 +204,7 @@ impl SessionStream {
                 last: None,
                 unpersisted: Vec::new(),
                 unpersisted_at: end,
+                inflight: None,
                 fresh: true,
                 void: None,
             }),
@@ -266,7 +270,8 @@ impl SessionStream {
                 inner.unpersisted_at = offset;
             }
             inner.unpersisted.extend_from_slice(data);
-            (inner.ring.end_offset(), inner.unpersisted.len())
+            let inflight = inner.inflight.as_ref().map_or(0, |(_, bytes)| bytes.len());
+            (inner.ring.end_offset(), inner.unpersisted.len() + inflight)
         };
         self.end.send_replace(end);
         if waiting >= PERSIST_AT_BYTES {
@@ -307,21 +312,30 @@ impl SessionStream {
                 *stored = true;
             }
         }
-        // The bytes stay in memory until the database has them: a client reading them meanwhile
-        // finds them in one place or the other, never in neither.
+        // The bytes stay readable in memory until the database has them: a client reading them
+        // meanwhile finds them in one place or the other, never in neither.
         let (start, pending) = {
-            let inner = lock(&self.inner);
-            (inner.unpersisted_at, inner.unpersisted.clone())
+            let mut inner = lock(&self.inner);
+            if inner.unpersisted.is_empty() {
+                return Ok(());
+            }
+            let pending = Bytes::from(std::mem::take(&mut inner.unpersisted));
+            let start = inner.unpersisted_at;
+            inner.inflight = Some((start, pending.clone()));
+            inner.unpersisted_at = start + pending.len() as u64;
+            (start, pending)
         };
-        if pending.is_empty() {
-            return Ok(());
-        }
-        self.store.append_output(&self.session_id, start as i64, &pending).await?;
+        let written = self.store.append_output(&self.session_id, start as i64, &pending).await;
         let mut inner = lock(&self.inner);
-        // Only this task drops written bytes (one write-back at a time): they are the prefix.
-        let written = pending.len().min(inner.unpersisted.len());
-        inner.unpersisted.drain(..written);
-        inner.unpersisted_at = start + written as u64;
+        inner.inflight = None;
+        if let Err(err) = written {
+            // Put it back to retry on the next tick.
+            let mut again = pending.to_vec();
+            again.extend_from_slice(&inner.unpersisted);
+            inner.unpersisted = again;
+            inner.unpersisted_at = start;
+            return Err(err.into());
+        }
         Ok(())
     }
 
@@ -355,6 +369,16 @@ impl SessionStream {
             }
             let start = inner.ring.start_offset();
             let unpersisted_end = inner.unpersisted_at + inner.unpersisted.len() as u64;
+            if let Some((at, bytes)) =
+                inner.inflight.as_ref().filter(|(at, b)| next >= *at && next < at + b.len() as u64)
+                && next < start
+            {
+                // Being written to the database: still in memory.
+                let skip = (next - at) as usize;
+                let bytes = &bytes[skip..(skip + MAX_OUTPUT_FRAME).min(bytes.len())];
+                let frame = encode_binary(BinaryKind::Output, next, bytes);
+                return Ok(Some(ClientFrame::new(frame, next + bytes.len() as u64, end)));
+            }
             if next < start && next >= inner.unpersisted_at && next < unpersisted_end {
                 // Out of the ring but not yet written back: still in memory.
                 let skip = (next - inner.unpersisted_at) as usize;
