@@ -55,6 +55,11 @@ impl Credential {
         Credential { kind, secret: secret.trim().to_owned() }
     }
 
+    /// The secret itself, for the one place that must send it (the API proxy).
+    pub(crate) fn expose(&self) -> &str {
+        &self.secret
+    }
+
     /// The last 20 characters of an API key, which the CLI records as approved.
     fn approval_suffix(&self) -> String {
         let chars: Vec<char> = self.secret.chars().collect();

@@ -10,6 +10,7 @@
 //! [`server`], [`run`].
 
 pub mod activity;
+pub mod api_proxy;
 pub mod auth;
 pub mod classify;
 pub mod claude_setup;

@@ -100,6 +100,21 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
         hub.set_permission_mode(opts.permission_mode.unwrap_or(cockpit_crds::PermissionMode::Default));
     }
 
+    // The CLI never holds the account's credential: a placeholder, and the API through this
+    // worker's proxy, which adds the real one.
+    let (cli_credential, proxy_url) = match (&opts.credential, opts.claude) {
+        (Some(real), true) => {
+            let upstream = std::env::var("ANTHROPIC_BASE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(|| crate::api_proxy::DEFAULT_UPSTREAM.to_owned());
+            let url = crate::api_proxy::start(&upstream, real.clone(), cli_pid.clone()).await?;
+            tracing::info!(proxy = %url, upstream = %upstream, "API proxy");
+            (Some(crate::api_proxy::placeholder(real.kind)), Some(url))
+        }
+        _ => (opts.credential.clone(), None),
+    };
+
     let mut argv = Vec::new();
     if opts.claude {
         std::fs::create_dir_all(&opts.config_dir)
@@ -111,7 +126,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
         };
         let settings_path = private.0.join("settings.json");
         write_private(&settings_path, crate::hooks::settings_json(&command).to_string().as_bytes())?;
-        prepare_config_dir(&opts.config_dir, &opts.cwd, opts.credential.as_ref())?;
+        prepare_config_dir(&opts.config_dir, &opts.cwd, cli_credential.as_ref())?;
         argv = claude_argv(&ClaudeArgs {
             settings: Some(settings_path),
             session_id: opts.session_id.clone(),
@@ -124,8 +139,11 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     }
     argv.extend(opts.args.iter().cloned());
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| opts.config_dir.clone());
-    let env =
-        child_env(std::env::vars(), &home, opts.claude.then_some(opts.config_dir.as_path()), opts.credential.as_ref());
+    let mut env =
+        child_env(std::env::vars(), &home, opts.claude.then_some(opts.config_dir.as_path()), cli_credential.as_ref());
+    if let Some(url) = proxy_url {
+        env.insert("ANTHROPIC_BASE_URL".to_owned(), url);
+    }
 
     let listener = TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
     let addr = listener.local_addr()?;
