@@ -98,7 +98,8 @@ pub async fn start(upstream: &str, credential: Credential, cli_pid: Arc<OnceLock
         .tcp_nodelay(true)
         .build()
         .context("building the API proxy's client")?;
-    let proxy = Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_owned(), credential, client, local, cli_pid });
+    let proxy =
+        Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_owned(), credential, client, local, cli_pid });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -114,7 +115,11 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn forward(State(proxy): State<Arc<Proxy>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+async fn forward(
+    State(proxy): State<Arc<Proxy>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let own = match (peer, proxy.cli_pid.get().copied()) {
         (SocketAddr::V4(peer), Some(cli)) => {
             let local = proxy.local;

@@ -105,6 +105,10 @@ struct RunArgs {
     /// COCKPIT_WORKER_CREDENTIAL). Every route but /healthz asks for it.
     #[arg(long)]
     credential_stdin: bool,
+    /// Read the account's credential (of --credential-kind) from the next line of standard
+    /// input instead of a file or the environment.
+    #[arg(long)]
+    token_stdin: bool,
     /// Seconds the CLI gets to exit after SIGTERM before it is killed.
     #[arg(long, default_value_t = 10)]
     grace_secs: u64,
@@ -194,6 +198,19 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            let kind = match args.credential_kind {
+                Kind::OauthToken => CredentialKind::OAuthToken,
+                Kind::ApiKey => CredentialKind::ApiKey,
+            };
+            // Also before any thread: the account's credential from stdin, or from the
+            // environment (whose variables are then removed).
+            let account = match account_credential(args.token_stdin, args.token_file.is_some(), kind) {
+                Ok(account) => account,
+                Err(err) => {
+                    eprintln!("cockpit-worker: {err:#}");
+                    return ExitCode::from(2);
+                }
+            };
             if let Err(err) = crate::auth::forbid_inspection() {
                 eprintln!("cockpit-worker: cannot mark the process non-dumpable: {err}");
                 return ExitCode::FAILURE;
@@ -205,7 +222,7 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(async { run(options(*args, self_args, credential)?).await }) {
+            match runtime.block_on(async { run(options(*args, self_args, credential, account)?).await }) {
                 Ok(code) => ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)),
                 Err(err) => {
                     eprintln!("cockpit-worker: {err:#}");
@@ -216,7 +233,33 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     }
 }
 
-fn options(args: RunArgs, self_args: Vec<String>, worker_credential: WorkerCredential) -> Result<RunOptions> {
+/// The account's credential when it comes from standard input (`--token-stdin`) or the
+/// environment (no `--token-file`); `None` for a token file (read later) or none at all. Call
+/// it before any thread exists: it removes the credential variables from the environment.
+fn account_credential(from_stdin: bool, from_file: bool, kind: CredentialKind) -> Result<Option<Credential>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut line)
+            .context("reading the account's credential from standard input")?;
+        if line.trim().is_empty() {
+            bail!("--token-stdin: standard input held no credential");
+        }
+        return Ok(Some(Credential::new(kind, &line)));
+    }
+    let found = if from_file { None } else { credential_from_env() };
+    for name in ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"] {
+        // SAFETY: called at start, before the runtime and any other thread exist.
+        unsafe { std::env::remove_var(name) };
+    }
+    Ok(found)
+}
+
+fn options(
+    args: RunArgs,
+    self_args: Vec<String>,
+    worker_credential: WorkerCredential,
+    account: Option<Credential>,
+) -> Result<RunOptions> {
     let cwd = match args.cwd {
         Some(cwd) => cwd,
         None => std::env::current_dir().context("reading the current directory")?,
@@ -249,7 +292,7 @@ fn options(args: RunArgs, self_args: Vec<String>, worker_credential: WorkerCrede
             }
             Some(Credential::new(kind, &secret))
         }
-        None => credential_from_env(),
+        None => account,
     };
     let config_dir = match args.config_dir {
         Some(dir) => dir,

@@ -319,10 +319,14 @@ impl LocalRuntime {
         if let Some(mode) = req.spec.permission_mode {
             cmd.arg("--permission-mode").arg(mode.as_cli_arg());
         }
-        // The credential goes through the environment, never argv.
+        // The account's credential goes over the same pipe as the worker's: never argv, env or
+        // a file (the worker hands the CLI a placeholder, and its proxy adds the real one).
         cmd.env_remove("CLAUDE_CODE_OAUTH_TOKEN").env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_AUTH_TOKEN");
-        if let Some((kind, secret)) = &req.credential {
-            cmd.env(kind.env_var(), secret.expose());
+        if let Some((kind, _)) = &req.credential {
+            cmd.arg("--token-stdin").arg("--credential-kind").arg(match kind {
+                CredentialKind::OAuthToken => "oauth-token",
+                CredentialKind::ApiKey => "api-key",
+            });
         }
         cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
@@ -336,6 +340,9 @@ impl LocalRuntime {
         let handed = async {
             use tokio::io::AsyncWriteExt;
             stdin.write_all(format!("{}\n", credential.expose()).as_bytes()).await?;
+            if let Some((_, secret)) = &req.credential {
+                stdin.write_all(format!("{}\n", secret.expose()).as_bytes()).await?;
+            }
             stdin.shutdown().await
         };
         if let Err(err) = handed.await {
