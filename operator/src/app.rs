@@ -34,7 +34,7 @@ pub struct AccountEntry {
 
 /// The credential of the control plane's environment, for the implicit account.
 pub fn env_credential() -> Option<(cockpit_crds::CredentialKind, crate::config::Secret)> {
-    let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let non_empty = |name: &str| crate::env_secrets::get(name).filter(|v| !v.trim().is_empty());
     if let Some(token) = non_empty("CLAUDE_CODE_OAUTH_TOKEN") {
         return Some((cockpit_crds::CredentialKind::OAuthToken, crate::config::Secret::new(token)));
     }

@@ -175,7 +175,7 @@ async fn start(
 ) -> anyhow::Result<String> {
     use anyhow::Context;
     let credential = match app.config.account(account) {
-        Some(cfg) => Some((cfg.kind, cfg.resolve_token(|name| std::env::var(name).ok())?)),
+        Some(cfg) => Some((cfg.kind, cfg.resolve_token(crate::env_secrets::get)?)),
         None if account == crate::app::IMPLICIT_ACCOUNT && app.config.accounts.is_empty() => {
             crate::app::env_credential()
         }

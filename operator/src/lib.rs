@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli_range;
 pub mod config;
 pub mod controller;
+pub mod env_secrets;
 pub mod gateway;
 pub mod kube;
 pub mod push;

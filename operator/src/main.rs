@@ -62,6 +62,22 @@ fn main() -> ExitCode {
             let pwa_dir =
                 pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));
             limit_malloc_arenas();
+            // Before any thread: the accounts' token variables into memory, out of the environment.
+            let token_vars: Vec<String> = config
+                .as_ref()
+                .and_then(|path| cockpit_operator::config::Config::load(path).ok())
+                .map(|c| {
+                    c.accounts
+                        .iter()
+                        .filter_map(|a| match &a.token {
+                            cockpit_operator::config::TokenSource::Env(var) => Some(var.clone()),
+                            cockpit_operator::config::TokenSource::File(_) => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            // SAFETY: no other thread exists yet (the runtime starts below).
+            unsafe { cockpit_operator::env_secrets::capture(token_vars.iter().map(String::as_str)) };
             // It holds the key every worker credential derives from (and the accounts' tokens):
             // a same-user process (a session's tools) may not read its memory or environment.
             if let Err(err) = cockpit_worker::auth::forbid_inspection() {

@@ -45,7 +45,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    for hint in config.hints_for(opts.runtime == RuntimeKind::Local, |name| std::env::var(name).ok()) {
+    for hint in config.hints_for(opts.runtime == RuntimeKind::Local, crate::env_secrets::get) {
         tracing::warn!("{hint}");
     }
     std::fs::create_dir_all(&opts.data_dir)

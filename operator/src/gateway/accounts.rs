@@ -77,7 +77,7 @@ const HEALTH_READ_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /api/health`.
 pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Failure> {
-    let mut hints = app.config.hints_for(app.kube.is_none(), |name| std::env::var(name).ok());
+    let mut hints = app.config.hints_for(app.kube.is_none(), crate::env_secrets::get);
     hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
     // Health answers while the database does not: that is when it is needed most.
     let read = tokio::time::timeout(HEALTH_READ_TIME, app.store.list_sessions(false)).await;

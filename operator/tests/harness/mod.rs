@@ -47,17 +47,27 @@ pub struct Cockpit {
     pub config: PathBuf,
     pub env: Vec<(String, String)>,
     pub http: reqwest::Client,
+    /// Runs as this (uid, gid) instead of the test's user.
+    pub user: Option<(u32, u32)>,
 }
 
 impl Cockpit {
     /// Starts `cockpit serve` with `config_yaml` written to a file in `dir`.
     pub async fn start(dir: &Path, config_yaml: &str, env: &[(&str, &str)]) -> Cockpit {
+        Cockpit::start_as(dir, config_yaml, env, None).await
+    }
+
+    /// [`Cockpit::start`] as another OS user (`dir` must be theirs).
+    pub async fn start_as(dir: &Path, config_yaml: &str, env: &[(&str, &str)], user: Option<(u32, u32)>) -> Cockpit {
         let config = dir.join("cockpit.yaml");
         std::fs::write(&config, config_yaml).expect("config");
         let data_dir = dir.join("data");
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(&config, Some(uid), Some(gid)).expect("chown the config");
+        }
         let mut cockpit =
-            Cockpit { child: None, base: String::new(), data_dir, config, env, http: reqwest::Client::new() };
+            Cockpit { child: None, base: String::new(), data_dir, config, env, http: reqwest::Client::new(), user };
         cockpit.restart().await;
         cockpit
     }
@@ -77,6 +87,9 @@ impl Cockpit {
             .kill_on_drop(true);
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        if let Some((uid, gid)) = self.user {
+            cmd.uid(uid).gid(gid);
         }
         let mut child = cmd.spawn().expect("cockpit starts");
         let stdout = child.stdout.take().expect("stdout");
