@@ -1115,3 +1115,56 @@ fn smoke_sh_applies_the_example_waits_for_ready_and_checks_the_websocket() {
     let (ok, output, _) = smoke(&[]);
     assert!(!ok && output.contains("the session did not become Ready"), "{output}");
 }
+
+// ---- the worker Pod the operator builds -----------------------------------------------------
+
+/// Every worker Pod the operator can build (both credential kinds, both modes) is a valid
+/// Kubernetes 1.35 Pod, and its account token is in the proxy container alone.
+#[test]
+fn the_worker_pods_the_operator_builds_are_valid_and_keep_the_token_in_the_proxy() {
+    use cockpit_operator::kube::pod::{Conversation, PodSettings, WorkerStart, worker_pod};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut files = Vec::new();
+    for (kind, mode) in [("OAuthToken", "Interactive"), ("ApiKey", "Oneshot")] {
+        let session: ClaudeSession = serde_json::from_value(json!({
+            "apiVersion": "cockpit.dev/v1alpha1", "kind": "ClaudeSession",
+            "metadata": {"name": "fix-tests", "namespace": "cockpit", "uid": "u-1"},
+            "spec": {"repo": "web", "mode": mode, "prompt": "fix the tests"},
+        }))
+        .expect("session");
+        let account: ClaudeAccount = serde_json::from_value(json!({
+            "apiVersion": "cockpit.dev/v1alpha1", "kind": "ClaudeAccount",
+            "metadata": {"name": "personal", "namespace": "cockpit"},
+            "spec": {"credentials": {"secretName": "claude-personal", "kind": kind}},
+        }))
+        .expect("account");
+        let start = WorkerStart {
+            session: &session,
+            account: &account,
+            repo_path: "/srv/web",
+            cwd: "/data/worktrees/web/fix-tests",
+            conversation: Conversation::New("11111111-2222-3333-4444-555555555555"),
+            prompt: Some("fix the tests"),
+            size: Some((52, 40)),
+        };
+        let mut pod = serde_json::to_value(worker_pod(&start, &PodSettings::default())).expect("json");
+        // The API server fills in the name from `generateName`.
+        pod["metadata"]["name"] = json!(format!("cockpit-fix-tests-{}", kind.to_lowercase()));
+        let containers = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+        let holding: Vec<&str> = containers
+            .iter()
+            .filter(|c| c.to_string().contains("account") || c.to_string().contains("claude-personal"))
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(holding, ["api-proxy"], "the account's Secret reaches the proxy container alone");
+        let file = dir.path().join(format!("worker-{kind}.yaml"));
+        // As JSON, as kube-rs sends it (JSON is YAML; serde_yaml would write a bare `on`).
+        std::fs::write(&file, serde_json::to_string_pretty(&pod).expect("json")).expect("write");
+        files.push(file);
+    }
+    let verdicts = validate(&files);
+    assert_eq!(verdicts.len(), 2, "{verdicts:?}");
+    for verdict in verdicts {
+        assert!(verdict.ok, "{:?} {:?}: {:?}", verdict.kind, verdict.name, verdict.errors);
+    }
+}

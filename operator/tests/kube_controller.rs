@@ -137,7 +137,9 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
     let env = &pod["spec"]["containers"][0]["env"];
     assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
     assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "cockpit-worker-uid-1");
-    assert_eq!(env[1]["valueFrom"]["secretKeyRef"]["name"], "claude-high");
+    assert!(!env.to_string().contains("claude-high"), "the CLI's container gets no account Secret");
+    let volumes = pod["spec"]["volumes"].to_string();
+    assert!(volumes.contains("\"secretName\":\"claude-high\""), "the proxy container's: {volumes}");
     assert_eq!(pod["metadata"]["ownerReferences"][0]["uid"], "uid-1");
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--session-id") && args.contains("fix the tests"), "{args}");

@@ -43,6 +43,14 @@ const NOT_FORWARDED: [&str; 10] = [
     "x-api-key",
 ];
 
+/// The upstream: `ANTHROPIC_BASE_URL` of this process, else [`DEFAULT_UPSTREAM`].
+pub fn upstream_from_env() -> String {
+    std::env::var("ANTHROPIC_BASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_UPSTREAM.to_owned())
+}
+
 /// The placeholder credential of `kind`, for the CLI.
 pub fn placeholder(kind: CredentialKind) -> Credential {
     match kind {
@@ -81,17 +89,37 @@ pub fn downstream_headers(from_upstream: &HeaderMap) -> HeaderMap {
     headers
 }
 
+/// Whom the proxy serves.
+#[derive(Clone, Debug)]
+pub enum Peers {
+    /// The worker's own CLI and its descendants (once its pid is known): the local runtime,
+    /// where every session runs as the same user.
+    OwnCli(Arc<OnceLock<u32>>),
+    /// Any process of the Pod (a loopback peer): the Pod's proxy container, where the only other
+    /// processes are the session's own, and the CLI's are another user's (unreadable).
+    PodLocal,
+}
+
 struct Proxy {
     upstream: String,
     credential: Credential,
     client: reqwest::Client,
     local: SocketAddrV4,
-    cli_pid: Arc<OnceLock<u32>>,
+    peers: Peers,
 }
 
-/// Starts the proxy on `127.0.0.1` (any free port); returns its base URL for the CLI.
-pub async fn start(upstream: &str, credential: Credential, cli_pid: Arc<OnceLock<u32>>) -> Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the API proxy")?;
+/// Starts the proxy on `listen` (a loopback IPv4 address); returns its base URL for the CLI
+/// and the task serving it.
+pub async fn start(
+    listen: SocketAddrV4,
+    upstream: &str,
+    credential: Credential,
+    peers: Peers,
+) -> Result<(String, tokio::task::JoinHandle<()>)> {
+    if !listen.ip().is_loopback() {
+        anyhow::bail!("the API proxy listens on loopback only, not {listen}");
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.context("binding the API proxy")?;
     let SocketAddr::V4(local) = listener.local_addr()? else { anyhow::bail!("the API proxy is not on IPv4") };
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -99,15 +127,15 @@ pub async fn start(upstream: &str, credential: Credential, cli_pid: Arc<OnceLock
         .build()
         .context("building the API proxy's client")?;
     let proxy =
-        Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_owned(), credential, client, local, cli_pid });
+        Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_owned(), credential, client, local, peers });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(%err, "the API proxy stopped");
         }
     });
-    Ok(format!("http://{local}"))
+    Ok((format!("http://{local}"), task))
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -120,16 +148,20 @@ async fn forward(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let own = match (peer, proxy.cli_pid.get().copied()) {
-        (SocketAddr::V4(peer), Some(cli)) => {
-            let local = proxy.local;
-            tokio::task::spawn_blocking(move || {
-                crate::peer::tcp_peer_pid(peer, local, |pid| crate::peer::descends_from(pid, cli)).is_some()
-            })
-            .await
-            .unwrap_or(false)
-        }
-        _ => false,
+    let own = match (&proxy.peers, peer) {
+        (Peers::PodLocal, peer) => peer.ip().is_loopback(),
+        (Peers::OwnCli(cli), SocketAddr::V4(peer)) => match cli.get().copied() {
+            Some(cli) => {
+                let local = proxy.local;
+                tokio::task::spawn_blocking(move || {
+                    crate::peer::tcp_peer_pid(peer, local, |pid| crate::peer::descends_from(pid, cli)).is_some()
+                })
+                .await
+                .unwrap_or(false)
+            }
+            None => false,
+        },
+        (Peers::OwnCli(_), _) => false,
     };
     if !own {
         tracing::warn!(%peer, "refused an API request from a process outside this worker's CLI");

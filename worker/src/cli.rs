@@ -35,6 +35,22 @@ enum Command {
         #[arg(long)]
         event: String,
     },
+    /// Serve the Anthropic API to the session's CLI with the account's credential added: the
+    /// Pod's proxy container (the only one that holds the credential's Secret).
+    Proxy {
+        /// Where to listen (loopback only).
+        #[arg(long, default_value = "127.0.0.1:8788")]
+        listen: std::net::SocketAddrV4,
+        /// Where to forward (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// The file holding the account's credential (a mounted Secret key).
+        #[arg(long)]
+        token_file: PathBuf,
+        /// What the file holds.
+        #[arg(long, value_enum, default_value_t = Kind::OauthToken)]
+        credential_kind: Kind,
+    },
     /// Feed raw PTY bytes from FILE through the emulator and the screen classifier and print
     /// one JSON object: activity, screen, rateLimit, approval.
     Classify {
@@ -109,6 +125,10 @@ struct RunArgs {
     /// input instead of a file or the environment.
     #[arg(long)]
     token_stdin: bool,
+    /// The API proxy that adds the account's credential (the Pod's proxy container): the CLI
+    /// gets this base URL and a placeholder of --credential-kind; the worker holds no token.
+    #[arg(long, conflicts_with_all = ["token_stdin", "token_file"])]
+    api_proxy: Option<String>,
     /// Seconds the CLI gets to exit after SIGTERM before it is killed.
     #[arg(long, default_value_t = 10)]
     grace_secs: u64,
@@ -156,6 +176,15 @@ enum Kind {
     ApiKey,
 }
 
+impl From<Kind> for CredentialKind {
+    fn from(kind: Kind) -> CredentialKind {
+        match kind {
+            Kind::OauthToken => CredentialKind::OAuthToken,
+            Kind::ApiKey => CredentialKind::ApiKey,
+        }
+    }
+}
+
 /// Runs the command line `args` (the first is the program name) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let args: Vec<std::ffi::OsString> = args.into_iter().collect();
@@ -182,6 +211,15 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Proxy { listen, upstream, token_file, credential_kind } => {
+            match serve_proxy(listen, upstream, &token_file, credential_kind) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("cockpit-worker proxy: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Classify { cols, rows, file } => match classify_file(cols, rows, &file) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -298,7 +336,9 @@ fn options(
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("cockpit-worker-{}", std::process::id())).join("claude"),
     };
+    let api_proxy = args.api_proxy.map(|url| (url, args.credential_kind.into()));
     Ok(RunOptions {
+        api_proxy,
         listen: args.listen,
         cwd,
         cols: args.cols,
@@ -326,6 +366,33 @@ fn options(
         linger: Duration::from_secs(args.linger_secs),
         self_args,
         worker_credential,
+    })
+}
+
+/// `cockpit-worker proxy`: reads the credential, closes itself to inspection, serves until
+/// stopped.
+fn serve_proxy(
+    listen: std::net::SocketAddrV4,
+    upstream: Option<String>,
+    token_file: &std::path::Path,
+    kind: Kind,
+) -> Result<()> {
+    let secret = std::fs::read_to_string(token_file)
+        .with_context(|| format!("reading the token file {}", token_file.display()))?;
+    if secret.trim().is_empty() {
+        bail!("the token file {} is empty", token_file.display());
+    }
+    let credential = Credential::new(kind.into(), &secret);
+    drop(secret);
+    crate::auth::forbid_inspection().context("marking the process non-dumpable")?;
+    let upstream = upstream.filter(|u| !u.trim().is_empty()).unwrap_or_else(crate::api_proxy::upstream_from_env);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let (url, task) =
+            crate::api_proxy::start(listen, &upstream, credential, crate::api_proxy::Peers::PodLocal).await?;
+        tracing::info!(%url, %upstream, "API proxy serving the Pod's CLI");
+        println!("listening on {url}");
+        task.await.context("the proxy stopped")
     })
 }
 

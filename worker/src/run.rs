@@ -54,6 +54,9 @@ pub struct RunOptions {
     pub config_dir: PathBuf,
     /// The credential to run under.
     pub credential: Option<Credential>,
+    /// An API proxy that holds the credential (another container of the Pod), and the kind of
+    /// credential it adds: the CLI gets its URL and a placeholder.
+    pub api_proxy: Option<(String, cockpit_crds::CredentialKind)>,
     /// Time the CLI gets to exit after SIGTERM before it is killed.
     pub grace: Duration,
     /// Time the worker keeps serving after the CLI exited.
@@ -102,13 +105,14 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
 
     // The CLI never holds the account's credential: a placeholder, and the API through this
     // worker's proxy, which adds the real one.
-    let (cli_credential, proxy_url) = match (&opts.credential, opts.claude) {
-        (Some(real), true) => {
-            let upstream = std::env::var("ANTHROPIC_BASE_URL")
-                .ok()
-                .filter(|u| !u.trim().is_empty())
-                .unwrap_or_else(|| crate::api_proxy::DEFAULT_UPSTREAM.to_owned());
-            let url = crate::api_proxy::start(&upstream, real.clone(), cli_pid.clone()).await?;
+    let (cli_credential, proxy_url) = match (&opts.api_proxy, &opts.credential, opts.claude) {
+        // A proxy of the Pod's own (another container, another user) holds the credential.
+        (Some((url, kind)), _, true) => (Some(crate::api_proxy::placeholder(*kind)), Some(url.clone())),
+        (None, Some(real), true) => {
+            let upstream = crate::api_proxy::upstream_from_env();
+            let loopback = std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 0);
+            let peers = crate::api_proxy::Peers::OwnCli(cli_pid.clone());
+            let (url, _task) = crate::api_proxy::start(loopback, &upstream, real.clone(), peers).await?;
             tracing::info!(proxy = %url, upstream = %upstream, "API proxy");
             (Some(crate::api_proxy::placeholder(real.kind)), Some(url))
         }

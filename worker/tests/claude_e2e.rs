@@ -553,3 +553,74 @@ async fn the_cli_holds_no_token_and_its_proxy_serves_it_alone() {
     assert_eq!(refused.status(), 403, "another process may not use this session's account");
     assert_eq!(api.requests().len(), requests.len(), "nothing reached the API");
 }
+
+/// The Pod's arrangement: the token in a separate `proxy` process (the proxy container), the
+/// worker started with `--api-proxy` and no token at all. The conversation reaches the API with
+/// the real token; the worker and the CLI never had it.
+#[tokio::test]
+async fn with_a_separate_proxy_the_worker_holds_no_token_either() {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let token_file = dirs.token_dir.join("proxy-token");
+    std::fs::write(&token_file, format!("{TOKEN_B}\n")).expect("token file");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let mut proxy = tokio::process::Command::new(common::worker_bin())
+        .args(["proxy", "--listen", &format!("127.0.0.1:{port}"), "--upstream", &api.base_url()])
+        .arg("--token-file")
+        .arg(&token_file)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the proxy starts");
+    let mut lines = tokio::io::BufReader::new(proxy.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    tokio::time::timeout(T, tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut first))
+        .await
+        .expect("the proxy says where it listens")
+        .expect("read");
+    assert_eq!(first.trim(), format!("listening on http://127.0.0.1:{port}"));
+
+    let claude = claude_bin();
+    let config = dirs.config.to_string_lossy().into_owned();
+    let project = dirs.project.to_string_lossy().into_owned();
+    let proxy_url = format!("http://127.0.0.1:{port}");
+    let args = [
+        "--command",
+        claude.to_str().expect("utf-8 path"),
+        "--config-dir",
+        &config,
+        "--cwd",
+        &project,
+        "--api-proxy",
+        &proxy_url,
+        "--grace-secs",
+        "5",
+        "--linger-secs",
+        "1",
+    ];
+    let worker = Worker::start(&args, &[("CLAUDE_CODE_MAX_RETRIES", "1")], &dirs.project).await;
+    let mut ws = connect(&worker.ws_url(Some(0))).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let mut s = Session { worker, ws, seen, project: dirs.project.clone() };
+    s.wait_activity(Activity::Idle).await;
+    s.prompt("hello through the pod's proxy").await;
+    s.wait_activity(Activity::Working).await;
+    s.wait_activity(Activity::Idle).await;
+    let requests = api.requests();
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|r| r.token.as_deref() == Some(TOKEN_B)), "{requests:?}");
+    let worker_pid = s.worker.child.id().expect("pid");
+    let cli = std::fs::read_dir("/proc")
+        .expect("proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| cockpit_worker::peer::parent_of(*pid) == Some(worker_pid))
+        .expect("the CLI");
+    let environ =
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{cli}/environ")).expect("environ")).into_owned();
+    assert!(!environ.contains(TOKEN_B) && environ.contains(&format!("ANTHROPIC_BASE_URL={proxy_url}")));
+}

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use cockpit_crds::{ClaudeAccount, ClaudeSession, CredentialKind, SessionMode};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, KeyToPath,
     PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements, Secret,
-    SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -256,8 +256,17 @@ pub fn pod_cwd(cwd: &std::path::Path, data_dir: &std::path::Path) -> String {
     }
 }
 
-/// The worker Pod for `start`: owned by the session, the account's token from its Secret
-/// through `secretKeyRef` (never copied), non-root, read-only root filesystem, no privilege
+/// The loopback port of the Pod's API proxy container.
+pub const API_PROXY_PORT: u16 = 8788;
+/// Where the proxy container finds the account's Secret.
+const ACCOUNT_MOUNT: &str = "/var/run/cockpit/account";
+/// The proxy container's user (the CLI's is 10001): the token file and the proxy's memory are
+/// not the CLI's to read.
+const PROXY_UID: i64 = 10002;
+
+/// The worker Pod for `start`: owned by the session; the account's token only in the
+/// `api-proxy` container (its Secret mounted there alone, another user than the CLI's), which
+/// the worker's CLI uses as its API with a placeholder credential; non-root, read-only root filesystem, no privilege
 /// escalation, all capabilities dropped, requests and limits, a readiness probe on `/healthz`,
 /// and an init (the pod's pause process) that reaps the CLI's orphaned children.
 pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
@@ -304,10 +313,17 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         args.extend(["--permission-mode".into(), mode.as_cli_arg().into()]);
     }
     let credentials = &start.account.spec.credentials;
-    let token_var = match credentials.kind {
-        CredentialKind::OAuthToken => "CLAUDE_CODE_OAUTH_TOKEN",
-        CredentialKind::ApiKey => "ANTHROPIC_API_KEY",
+    let kind_arg = match credentials.kind {
+        CredentialKind::OAuthToken => "oauth-token",
+        CredentialKind::ApiKey => "api-key",
     };
+    // The worker and the CLI hold no token: the API goes through the proxy container.
+    args.extend([
+        "--api-proxy".into(),
+        format!("http://127.0.0.1:{API_PROXY_PORT}"),
+        "--credential-kind".into(),
+        kind_arg.into(),
+    ]);
     let env = vec![
         EnvVar {
             name: cockpit_worker::auth::CREDENTIAL_ENV.into(),
@@ -315,18 +331,6 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
                 secret_key_ref: Some(SecretKeySelector {
                     name: credential_secret_name(session),
                     key: CREDENTIAL_KEY.into(),
-                    optional: Some(false),
-                }),
-                ..EnvVarSource::default()
-            }),
-            ..EnvVar::default()
-        },
-        EnvVar {
-            name: token_var.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: credentials.secret_name.clone(),
-                    key: credentials.key.clone(),
                     optional: Some(false),
                 }),
                 ..EnvVarSource::default()
@@ -382,6 +386,49 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         ]),
         ..Container::default()
     };
+    // The only container that holds the account's token (a file of its Secret, mounted here
+    // alone), running as another user than the CLI's: a session's tools can reach its port,
+    // which adds the token to API requests, but never read the token itself.
+    let proxy = Container {
+        name: "api-proxy".into(),
+        image: Some(settings.image.clone()),
+        command: Some(vec!["cockpit".into()]),
+        args: Some(vec![
+            "worker".into(),
+            "proxy".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{API_PROXY_PORT}"),
+            "--token-file".into(),
+            format!("{ACCOUNT_MOUNT}/token"),
+            "--credential-kind".into(),
+            kind_arg.into(),
+        ]),
+        env: Some(vec![EnvVar { name: "COCKPIT_LOG".into(), value: Some("info".into()), ..EnvVar::default() }]),
+        resources: Some(ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_owned(), Quantity("10m".into())),
+                ("memory".to_owned(), Quantity("16Mi".into())),
+            ])),
+            limits: Some(BTreeMap::from([("memory".to_owned(), Quantity("128Mi".into()))])),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            run_as_user: Some(PROXY_UID),
+            run_as_group: Some(PROXY_UID),
+            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Capabilities::default() }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "account".into(),
+            mount_path: ACCOUNT_MOUNT.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        }]),
+        ..Container::default()
+    };
     Pod {
         metadata: ObjectMeta {
             generate_name: Some(format!("cockpit-{}-", truncate(&name, 40))),
@@ -391,13 +438,14 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
             ..ObjectMeta::default()
         },
         spec: Some(PodSpec {
-            containers: vec![container],
+            containers: vec![container, proxy],
             restart_policy: Some("Never".into()),
             // The pause container is PID 1 of a shared PID namespace, and it reaps every orphan:
             // the CLI's tool processes (shells, MCP servers, their children) that outlive their
             // parent are collected instead of piling up as zombies. The worker is then not PID
-            // 1 either, so signals it does not handle keep their default action. The Pod has
-            // one container, so the sharing shows it nothing else.
+            // 1 either, so signals it does not handle keep their default action. The sharing
+            // shows the CLI the proxy's process too: another user's, non-dumpable, so neither
+            // its memory nor its files (`/proc/<pid>/root`) are the CLI's to read.
             share_process_namespace: Some(true),
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
@@ -431,6 +479,20 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
                     ..Volume::default()
                 },
                 Volume { name: "tmp".into(), empty_dir: Some(Default::default()), ..Volume::default() },
+                Volume {
+                    name: "account".into(),
+                    secret: Some(SecretVolumeSource {
+                        secret_name: Some(credentials.secret_name.clone()),
+                        items: Some(vec![KeyToPath {
+                            key: credentials.key.clone(),
+                            path: "token".into(),
+                            mode: Some(0o440),
+                        }]),
+                        default_mode: Some(0o440),
+                        optional: Some(false),
+                    }),
+                    ..Volume::default()
+                },
             ]),
             ..PodSpec::default()
         }),
@@ -551,16 +613,41 @@ mod tests {
             env[0]["valueFrom"]["secretKeyRef"],
             serde_json::json!({"name": "cockpit-worker-u-1", "key": "credential", "optional": false})
         );
-        assert_eq!(env[1]["name"], "CLAUDE_CODE_OAUTH_TOKEN");
-        assert_eq!(
-            env[1]["valueFrom"]["secretKeyRef"],
-            serde_json::json!({"name": "claude-personal", "key": "token", "optional": false})
+        assert!(env[0].get("value").is_none());
+        let names: Vec<&str> = env.as_array().expect("env").iter().filter_map(|e| e["name"].as_str()).collect();
+        assert!(
+            !names.iter().any(|n| ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"].contains(n)),
+            "the CLI's container holds no account token: {names:?}"
         );
-        assert!(env[0].get("value").is_none() && env[1].get("value").is_none());
-        let args = pod["spec"]["containers"][0]["args"].to_string();
-        assert!(!args.contains("credential"), "never in argv: {args}");
+        assert!(pod["spec"]["containers"][0].get("volumeMounts").is_some_and(|m| !m.to_string().contains("account")));
+        let args: Vec<String> = serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).expect("args");
+        assert!(args.windows(2).any(|w| w == ["--api-proxy", "http://127.0.0.1:8788"]), "{args:?}");
+        assert!(args.windows(2).any(|w| w == ["--credential-kind", "oauth-token"]));
+
+        // The token: a file of the account's Secret, in the proxy container alone, another user.
+        let proxy = &pod["spec"]["containers"][1];
+        assert_eq!(proxy["name"], "api-proxy");
+        let proxy_args: Vec<String> = serde_json::from_value(proxy["args"].clone()).expect("args");
+        assert_eq!(
+            proxy_args.join(" "),
+            "worker proxy --listen 127.0.0.1:8788 --token-file /var/run/cockpit/account/token --credential-kind oauth-token"
+        );
+        assert_eq!(proxy["volumeMounts"][0]["name"], "account");
+        assert_eq!(proxy["volumeMounts"][0]["readOnly"], true);
+        assert_eq!(proxy["securityContext"]["runAsUser"], 10002);
+        assert_ne!(proxy["securityContext"]["runAsUser"], pod["spec"]["securityContext"]["runAsUser"]);
+        assert!(proxy.get("ports").is_none(), "loopback only: nothing to expose");
+        let volume =
+            pod["spec"]["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "account").cloned();
+        assert_eq!(
+            volume.map(|v| v["secret"].clone()),
+            Some(
+                serde_json::json!({"secretName": "claude-personal", "items": [{"key": "token", "path": "token", "mode": 0o440}],
+                                    "defaultMode": 0o440, "optional": false})
+            )
+        );
         let api = build("Interactive", "ApiKey", Conversation::New("x"));
-        assert_eq!(api["spec"]["containers"][0]["env"][1]["name"], "ANTHROPIC_API_KEY");
+        assert!(api["spec"]["containers"][1]["args"].to_string().contains("api-key"));
     }
 
     #[test]
