@@ -309,15 +309,20 @@ fn the_rendered_config_is_what_the_control_plane_loads() {
             .unwrap_or_else(|e| panic!("the control plane rejects the rendered config ({set}): {e}\n{yaml}"));
         let deployment = of_kind(objects, "Deployment")[0];
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
-        // Every account's tokenEnv is an environment variable of the control plane, from the
-        // account's Secret; never a value.
+        // The control plane holds no account token: only each worker Pod's api-proxy container
+        // mounts its account's Secret.
         for account in &config.accounts {
             let cockpit_operator::config::TokenSource::Env(var) = &account.token else {
                 panic!("accounts use tokenEnv in the cluster")
             };
-            let env = env_var(container, var).unwrap_or_else(|| panic!("{var} is not in the Deployment ({set})"));
-            assert!(env.get("value").is_none(), "{var} must come from a Secret");
-            assert!(env["valueFrom"]["secretKeyRef"]["name"].is_string(), "{env}");
+            assert!(env_var(container, var).is_none(), "{var} is in the control plane's Deployment ({set})");
+        }
+        for account in of_kind(objects, "ClaudeAccount") {
+            let secret = account["spec"]["credentials"]["secretName"].as_str().expect("secret name");
+            assert!(
+                !deployment.to_string().contains(&format!("\"{secret}\"")),
+                "the account Secret {secret} is not the control plane's ({set})"
+            );
         }
         // Every repo is mounted at its own path.
         for repo in &config.repos {
@@ -571,10 +576,7 @@ fn accounts_become_claude_accounts_with_created_or_existing_secrets() {
     assert_eq!(personal["spec"]["maxSessions"], 3);
     assert_eq!(personal["spec"]["displayName"], "me@example.com");
     let c = &find(existing, "Deployment", "cockpit")["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(
-        env_var(c, "COCKPIT_TOKEN_WORK").expect("token env")["valueFrom"]["secretKeyRef"],
-        json!({"name": "claude-work", "key": "oauth-token", "optional": true})
-    );
+    assert!(env_var(c, "COCKPIT_TOKEN_WORK").is_none(), "the control plane holds no account token");
 }
 
 #[test]
