@@ -6,7 +6,7 @@
 //!     path: /srv/web           # an existing directory; may be a git repo
 //! accounts:
 //!   - name: personal           # unique
-//!     tokenEnv: CLAUDE_TOKEN_PERSONAL   # exactly one of tokenEnv | tokenFile
+//!     tokenFile: /etc/cockpit/personal.token  # or tokenEnv: VAR; a file (0600) is recommended
 //!     priority: 10             # default 0; higher is chosen first
 //!     kind: OAuthToken         # or ApiKey; default OAuthToken
 //!     maxSessions: 3           # optional
@@ -422,9 +422,24 @@ impl Config {
                     .to_owned(),
             );
         }
-        for account in &self.accounts {
+        // In Kubernetes the tokens are the ClaudeAccounts' Secrets, which the control plane
+        // never holds: nothing to check here.
+        for account in self.accounts.iter().filter(|_| accounts_here) {
             if let Err(err) = account.resolve_token(&env) {
                 hints.push(err.to_string());
+            }
+            if let TokenSource::File(file) = &account.token {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(file)
+                    && meta.permissions().mode() & 0o077 != 0
+                {
+                    hints.push(format!(
+                        "account `{}`: token file {} is readable by others (mode {:o}); `chmod 600` it",
+                        account.name,
+                        file.display(),
+                        meta.permissions().mode() & 0o777
+                    ));
+                }
             }
         }
         hints

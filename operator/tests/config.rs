@@ -622,6 +622,28 @@ fn hints_name_accounts_whose_token_is_missing() {
     let hints = config.hints_with(env_of(&[("TOKEN_A", "sk-ant-oat01-TOPSECRETVALUE123")]));
     assert_eq!(hints, ["account `b`: environment variable TOKEN_B is not set"]);
     assert!(config.hints_with(env_of(&[("TOKEN_A", "x"), ("TOKEN_B", "y")])).is_empty());
+    assert!(config.hints_for(false, env_of(&[])).is_empty(), "in Kubernetes the control plane holds no token");
+}
+
+#[test]
+fn a_token_file_others_can_read_is_a_hint() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp();
+    let file = dir.path().join("a.token");
+    std::fs::write(&file, "sk-ant-oat01-filetoken\n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let yaml = format!(
+        "repos:\n  - name: web\n    path: {}\naccounts:\n  - name: a\n    tokenFile: {}\n",
+        dir.path().display(),
+        file.display()
+    );
+    let config = Config::from_yaml(&yaml, "test.yaml").expect("valid");
+    let hints = config.hints_with(env_of(&[]));
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(hints[0].contains("readable by others (mode 644)") && hints[0].contains("chmod 600"), "{hints:?}");
+    assert!(!hints[0].contains("filetoken"), "never the value");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(config.hints_with(env_of(&[])).is_empty());
 }
 
 #[test]
