@@ -1155,7 +1155,7 @@ fn the_worker_pods_the_operator_builds_are_valid_and_keep_the_token_in_the_proxy
         let containers = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
         let holding: Vec<&str> = containers
             .iter()
-            .filter(|c| c.to_string().contains("account") || c.to_string().contains("claude-personal"))
+            .filter(|c| c.to_string().contains("claude-personal"))
             .filter_map(|c| c["name"].as_str())
             .collect();
         assert_eq!(holding, ["api-proxy"], "the account's Secret reaches the proxy container alone");

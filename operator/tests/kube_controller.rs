@@ -138,8 +138,8 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
     assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
     assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "cockpit-worker-uid-1");
     assert!(!env.to_string().contains("claude-high"), "the CLI's container gets no account Secret");
-    let volumes = pod["spec"]["volumes"].to_string();
-    assert!(volumes.contains("\"secretName\":\"claude-high\""), "the proxy container's: {volumes}");
+    let proxy = pod["spec"]["containers"][1]["env"].to_string();
+    assert!(proxy.contains("\"name\":\"claude-high\""), "the proxy container's: {proxy}");
     assert_eq!(pod["metadata"]["ownerReferences"][0]["uid"], "uid-1");
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--session-id") && args.contains("fix the tests"), "{args}");

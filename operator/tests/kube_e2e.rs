@@ -218,7 +218,7 @@ impl Cluster {
 /// printing it), where it runs and with what, then waits.
 fn plain_cli() -> String {
     format!(
-        "{VERSION}if [ \"$CLAUDE_CODE_OAUTH_TOKEN\" = '{TOKEN_ALPHA}' ]; then echo 'token: from the secret'; else echo 'token: WRONG'; fi\n\
+        "{VERSION}if [ \"$COCKPIT_ACCOUNT\" = alpha ] && [ \"$CLAUDE_CODE_OAUTH_TOKEN\" != '{TOKEN_ALPHA}' ]; then echo 'token: from the secret, held by the proxy'; else echo 'token: WRONG'; fi\n\
          echo \"cwd: $PWD\"\necho \"args: $*\"\necho READY-MARK\nexec sleep 600\n"
     )
 }
@@ -245,9 +245,10 @@ async fn a_session_from_the_api_is_a_claude_session_with_a_worker_pod_and_deleti
     let spec = &pod["spec"];
     let container = &spec["containers"][0];
     assert_eq!(container["image"], IMAGE);
-    let token_env = container["env"]
+    assert!(!container.to_string().contains("claude-alpha"), "the CLI's container gets no account Secret");
+    let token_env = spec["containers"][1]["env"]
         .as_array()
-        .and_then(|env| env.iter().find(|e| e["name"] == "CLAUDE_CODE_OAUTH_TOKEN"))
+        .and_then(|env| env.iter().find(|e| e["name"] == "COCKPIT_PROXY_TOKEN"))
         .expect("the token variable");
     assert_eq!(
         token_env["valueFrom"]["secretKeyRef"],
@@ -456,13 +457,13 @@ async fn a_usage_limit_moves_the_conversation_to_a_new_pod_on_the_next_account()
     let signals = tempfile::tempdir().expect("tmp");
     let go = signals.path().join("limit");
     let cli = format!(
-        r#"{VERSION}if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_ALPHA}' ]; then
+        r#"{VERSION}if [ "$COCKPIT_ACCOUNT" = alpha ]; then
   echo "✻ Thinking… (esc to interrupt)"
   while [ ! -e '{go}' ]; do sleep 0.1; done
   printf '\033[2J\033[H> hi\n  ⎿  You'"'"'ve hit your session limit · resets 11:29pm (UTC)\n\n❯ /rate-limit-options\n────\n  What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    2. Upgrade your plan\n'
   exec sleep 600
 fi
-if [ "$CLAUDE_CODE_OAUTH_TOKEN" = '{TOKEN_BETA}' ]; then echo "on beta with: $*"; fi
+if [ "$COCKPIT_ACCOUNT" = beta ]; then echo "on beta with: $*"; fi
 echo CONTINUED-MARK
 exec sleep 600
 "#,

@@ -33,6 +33,8 @@ const PASS_THROUGH: &[&str] = &[
     "https_proxy",
     "no_proxy",
     "NODE_EXTRA_CA_CERTS",
+    // Which account the session runs on (a name, never a credential).
+    "COCKPIT_ACCOUNT",
 ];
 
 /// A credential for the CLI. Its `Debug` never shows the secret.

@@ -44,9 +44,13 @@ enum Command {
         /// Where to forward (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com).
         #[arg(long)]
         upstream: Option<String>,
-        /// The file holding the account's credential (a mounted Secret key).
+        /// The file holding the account's credential.
+        #[arg(long, required_unless_present = "token_env", conflicts_with = "token_env")]
+        token_file: Option<PathBuf>,
+        /// The environment variable holding it (a Secret's key in a Pod); removed from the
+        /// environment once read.
         #[arg(long)]
-        token_file: PathBuf,
+        token_env: Option<String>,
         /// What the file holds.
         #[arg(long, value_enum, default_value_t = Kind::OauthToken)]
         credential_kind: Kind,
@@ -211,8 +215,8 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Proxy { listen, upstream, token_file, credential_kind } => {
-            match serve_proxy(listen, upstream, &token_file, credential_kind) {
+        Command::Proxy { listen, upstream, token_file, token_env, credential_kind } => {
+            match serve_proxy(listen, upstream, token_file.as_deref(), token_env.as_deref(), credential_kind) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("cockpit-worker proxy: {err:#}");
@@ -374,13 +378,25 @@ fn options(
 fn serve_proxy(
     listen: std::net::SocketAddrV4,
     upstream: Option<String>,
-    token_file: &std::path::Path,
+    token_file: Option<&std::path::Path>,
+    token_env: Option<&str>,
     kind: Kind,
 ) -> Result<()> {
-    let secret = std::fs::read_to_string(token_file)
-        .with_context(|| format!("reading the token file {}", token_file.display()))?;
+    let (secret, origin) = match (token_file, token_env) {
+        (Some(file), _) => (
+            std::fs::read_to_string(file).with_context(|| format!("reading the token file {}", file.display()))?,
+            format!("the token file {}", file.display()),
+        ),
+        (None, Some(name)) => {
+            let value = std::env::var(name).with_context(|| format!("the variable {name} is not set"))?;
+            // SAFETY: called before the runtime and any other thread exist.
+            unsafe { std::env::remove_var(name) };
+            (value, format!("the variable {name}"))
+        }
+        (None, None) => bail!("--token-file or --token-env names the credential"),
+    };
     if secret.trim().is_empty() {
-        bail!("the token file {} is empty", token_file.display());
+        bail!("{origin} is empty");
     }
     let credential = Credential::new(kind.into(), &secret);
     drop(secret);

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use cockpit_crds::{ClaudeAccount, ClaudeSession, CredentialKind, SessionMode};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource, KeyToPath,
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
     PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements, Secret,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -258,14 +258,15 @@ pub fn pod_cwd(cwd: &std::path::Path, data_dir: &std::path::Path) -> String {
 
 /// The loopback port of the Pod's API proxy container.
 pub const API_PROXY_PORT: u16 = 8788;
-/// Where the proxy container finds the account's Secret.
-const ACCOUNT_MOUNT: &str = "/var/run/cockpit/account";
+/// The proxy container's variable holding the account's token (from its Secret; the proxy
+/// reads it and removes it from its environment before anything else runs).
+const PROXY_TOKEN_ENV: &str = "COCKPIT_PROXY_TOKEN";
 /// The proxy container's user (the CLI's is 10001): the token file and the proxy's memory are
 /// not the CLI's to read.
 const PROXY_UID: i64 = 10002;
 
 /// The worker Pod for `start`: owned by the session; the account's token only in the
-/// `api-proxy` container (its Secret mounted there alone, another user than the CLI's), which
+/// `api-proxy` container (its Secret referenced there alone, another user than the CLI's), which
 /// the worker's CLI uses as its API with a placeholder credential; non-root, read-only root filesystem, no privilege
 /// escalation, all capabilities dropped, requests and limits, a readiness probe on `/healthz`,
 /// and an init (the pod's pause process) that reaps the CLI's orphaned children.
@@ -338,6 +339,8 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
             ..EnvVar::default()
         },
         EnvVar { name: "HOME".into(), value: Some("/tmp/home".into()), ..EnvVar::default() },
+        // Which account the session runs on (a name, not a credential; the CLI's tools see it).
+        EnvVar { name: "COCKPIT_ACCOUNT".into(), value: Some(account_name.clone()), ..EnvVar::default() },
         EnvVar { name: "COCKPIT_LOG".into(), value: Some("info".into()), ..EnvVar::default() },
     ];
     let container = Container {
@@ -398,12 +401,28 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
             "proxy".into(),
             "--listen".into(),
             format!("127.0.0.1:{API_PROXY_PORT}"),
-            "--token-file".into(),
-            format!("{ACCOUNT_MOUNT}/token"),
+            "--token-env".into(),
+            PROXY_TOKEN_ENV.into(),
             "--credential-kind".into(),
             kind_arg.into(),
         ]),
-        env: Some(vec![EnvVar { name: "COCKPIT_LOG".into(), value: Some("info".into()), ..EnvVar::default() }]),
+        // From the account's Secret, for this container alone; a missing Secret stops the Pod
+        // with the kubelet's reason, which the session reports.
+        env: Some(vec![
+            EnvVar {
+                name: PROXY_TOKEN_ENV.into(),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: credentials.secret_name.clone(),
+                        key: credentials.key.clone(),
+                        optional: Some(false),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+            EnvVar { name: "COCKPIT_LOG".into(), value: Some("info".into()), ..EnvVar::default() },
+        ]),
         resources: Some(ResourceRequirements {
             requests: Some(BTreeMap::from([
                 ("cpu".to_owned(), Quantity("10m".into())),
@@ -421,12 +440,6 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
             capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Capabilities::default() }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "account".into(),
-            mount_path: ACCOUNT_MOUNT.into(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        }]),
         ..Container::default()
     };
     Pod {
@@ -479,20 +492,6 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
                     ..Volume::default()
                 },
                 Volume { name: "tmp".into(), empty_dir: Some(Default::default()), ..Volume::default() },
-                Volume {
-                    name: "account".into(),
-                    secret: Some(SecretVolumeSource {
-                        secret_name: Some(credentials.secret_name.clone()),
-                        items: Some(vec![KeyToPath {
-                            key: credentials.key.clone(),
-                            path: "token".into(),
-                            mode: Some(0o440),
-                        }]),
-                        default_mode: Some(0o440),
-                        optional: Some(false),
-                    }),
-                    ..Volume::default()
-                },
             ]),
             ..PodSpec::default()
         }),
@@ -619,7 +618,7 @@ mod tests {
             !names.iter().any(|n| ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"].contains(n)),
             "the CLI's container holds no account token: {names:?}"
         );
-        assert!(pod["spec"]["containers"][0].get("volumeMounts").is_some_and(|m| !m.to_string().contains("account")));
+        assert!(!pod["spec"]["containers"][0].to_string().contains("claude-personal"), "no account Secret there");
         let args: Vec<String> = serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).expect("args");
         assert!(args.windows(2).any(|w| w == ["--api-proxy", "http://127.0.0.1:8788"]), "{args:?}");
         assert!(args.windows(2).any(|w| w == ["--credential-kind", "oauth-token"]));
@@ -630,22 +629,18 @@ mod tests {
         let proxy_args: Vec<String> = serde_json::from_value(proxy["args"].clone()).expect("args");
         assert_eq!(
             proxy_args.join(" "),
-            "worker proxy --listen 127.0.0.1:8788 --token-file /var/run/cockpit/account/token --credential-kind oauth-token"
+            "worker proxy --listen 127.0.0.1:8788 --token-env COCKPIT_PROXY_TOKEN --credential-kind oauth-token"
         );
-        assert_eq!(proxy["volumeMounts"][0]["name"], "account");
-        assert_eq!(proxy["volumeMounts"][0]["readOnly"], true);
+        assert_eq!(proxy["env"][0]["name"], "COCKPIT_PROXY_TOKEN");
+        assert_eq!(
+            proxy["env"][0]["valueFrom"]["secretKeyRef"],
+            serde_json::json!({"name": "claude-personal", "key": "token", "optional": false})
+        );
+        assert!(proxy["env"][0].get("value").is_none(), "referenced, never copied");
         assert_eq!(proxy["securityContext"]["runAsUser"], 10002);
         assert_ne!(proxy["securityContext"]["runAsUser"], pod["spec"]["securityContext"]["runAsUser"]);
         assert!(proxy.get("ports").is_none(), "loopback only: nothing to expose");
-        let volume =
-            pod["spec"]["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "account").cloned();
-        assert_eq!(
-            volume.map(|v| v["secret"].clone()),
-            Some(
-                serde_json::json!({"secretName": "claude-personal", "items": [{"key": "token", "path": "token", "mode": 0o440}],
-                                    "defaultMode": 0o440, "optional": false})
-            )
-        );
+        assert!(!pod["spec"]["volumes"].to_string().contains("claude-personal"), "no Secret volume");
         let api = build("Interactive", "ApiKey", Conversation::New("x"));
         assert!(api["spec"]["containers"][1]["args"].to_string().contains("api-key"));
     }

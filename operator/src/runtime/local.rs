@@ -329,6 +329,7 @@ impl LocalRuntime {
             });
         }
         cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
+        cmd.env("COCKPIT_ACCOUNT", req.account);
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
         // Its own process group: a Ctrl-C for the control plane is not a Ctrl-C for the worker.
         cmd.process_group(0);

@@ -24,7 +24,8 @@
 //! Pod (a delete with `gracePeriodSeconds=0`), as the kubelet does.
 //!
 //! Not stood in for: users and security contexts (processes run as the test's user), resource
-//! limits, restarts, more than one container, images' own entrypoints.
+//! limits, restarts, running more than the first container (the others' Secret references are
+//! checked, as the kubelet does before starting any), images' own entrypoints.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -350,6 +351,19 @@ fn start_container(inner: &Arc<Inner>, pod: &Value) -> Result<(u32, String), Wai
     let executable = binaries.get(program).ok_or_else(|| {
         waiting("CreateContainerError", format!("exec: \"{program}\": executable file not found in $PATH"))
     })?;
+    // The other containers (the API proxy) are not run, but what they reference must exist, as
+    // the kubelet checks it before starting the Pod.
+    for other in pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten().skip(1) {
+        for var in other.get("env").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(secret) = var.pointer("/valueFrom/secretKeyRef")
+                && secret.get("optional").and_then(Value::as_bool) != Some(true)
+            {
+                let secret_name = secret.get("name").and_then(Value::as_str).unwrap_or_default();
+                let key = secret.get("key").and_then(Value::as_str).unwrap_or_default();
+                secret_value(inner, secret_name, key)?;
+            }
+        }
+    }
     let sandbox = inner.config.root.join("pods").join(uid);
     let mounts = mounts(inner, pod, &sandbox)?;
 
