@@ -91,6 +91,23 @@ fn session(name: &str) -> SessionRow {
     }
 }
 
+/// `/api/health` once `done` holds for it (polled every 100 ms, for at most `harness::T`).
+async fn wait_health(
+    cockpit: &harness::Cockpit,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + harness::T;
+    loop {
+        let health = cockpit.get_json("/api/health").await;
+        if done(&health) {
+            return health;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}: {health}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// One round of every write path; the errors it met.
 async fn write_everything(store: &Store, id: &str, offset: &mut i64, round: usize, bytes: usize) -> Vec<String> {
     let mut errors = Vec::new();
@@ -173,28 +190,14 @@ async fn health_reports_a_full_disk_while_it_lasts() {
     assert!(!health["hints"].to_string().contains("refuses writes"), "healthy before: {health}");
 
     let filler = fill(fs.path());
-    let deadline = tokio::time::Instant::now() + harness::T;
-    let degraded = loop {
-        let health = cockpit.get_json("/api/health").await;
-        if health["hints"].to_string().contains("refuses writes") {
-            break health;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "health never said the disk is full: {health}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let degraded =
+        wait_health(&cockpit, "health to say the disk is full", |h| h["hints"].to_string().contains("refuses writes"))
+            .await;
     assert_eq!(degraded["status"], "degraded");
     assert!(degraded["hints"].to_string().contains("full"), "{degraded}");
 
     std::fs::remove_file(&filler).expect("space back");
-    let deadline = tokio::time::Instant::now() + harness::T;
-    loop {
-        let health = cockpit.get_json("/api/health").await;
-        if !health["hints"].to_string().contains("refuses writes") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "health never recovered: {health}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_health(&cockpit, "health to recover", |h| !h["hints"].to_string().contains("refuses writes")).await;
     // The output is stored again: the stored end moves on.
     let store = cockpit.store().await;
     let before = store.output_end(&session.id).await.expect("end");
@@ -247,15 +250,7 @@ async fn a_database_that_goes_away_and_comes_back_loses_no_output() {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     server.start_again().await;
-    let deadline = tokio::time::Instant::now() + harness::T;
-    loop {
-        let health = cockpit.get_json("/api/health").await;
-        if !health["hints"].to_string().contains("database") {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the control plane never recovered: {health}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_health(&cockpit, "the control plane to recover", |h| !h["hints"].to_string().contains("database")).await;
     let recovered = outage.elapsed();
     harness::read_until(&mut ws, &mut seen, "the rest of the stream", |s| harness::contains(&s.output, b"END-MARK"))
         .await;

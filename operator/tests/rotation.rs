@@ -19,8 +19,9 @@ fn config(repo: &std::path::Path) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_session_limit_moves_the_conversation_to_the_next_account() {
+/// The stand-in API and `cockpit serve` with accounts alpha and beta (`edit` may change the
+/// config); the directory must outlive the test.
+async fn two_accounts(edit: impl FnOnce(String) -> String) -> (StandIn, tempfile::TempDir, Cockpit) {
     let api = StandIn::start().await.expect("stand-in");
     let dir = tempfile::tempdir().expect("tmp");
     let repo = git_repo(dir.path());
@@ -31,7 +32,13 @@ async fn a_session_limit_moves_the_conversation_to_the_next_account() {
         ("TOKEN_BETA", TOKEN_B),
         ("CLAUDE_CODE_MAX_RETRIES", "1"),
     ];
-    let cockpit = Cockpit::start(dir.path(), &config(&repo), &env).await;
+    let cockpit = Cockpit::start(dir.path(), &edit(config(&repo)), &env).await;
+    (api, dir, cockpit)
+}
+
+#[tokio::test]
+async fn a_session_limit_moves_the_conversation_to_the_next_account() {
+    let (api, _dir, cockpit) = two_accounts(|config| config).await;
 
     let resp = cockpit
         .post(
@@ -143,18 +150,8 @@ fn find_transcript(data_dir: &std::path::Path, conversation: &str) -> std::path:
 /// it — the conversation moves to beta before any limit is hit, and goes on there.
 #[tokio::test]
 async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a_turn() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dir = tempfile::tempdir().expect("tmp");
-    let repo = git_repo(dir.path());
-    let base = api.base_url();
-    let env = [
-        ("ANTHROPIC_BASE_URL", base.as_str()),
-        ("TOKEN_ALPHA", TOKEN_A),
-        ("TOKEN_BETA", TOKEN_B),
-        ("CLAUDE_CODE_MAX_RETRIES", "1"),
-    ];
-    let config = config(&repo).replace("    priority: 10\n", "    priority: 10\n    rotateAt: 90\n");
-    let cockpit = Cockpit::start(dir.path(), &config, &env).await;
+    let (api, _dir, cockpit) =
+        two_accounts(|config| config.replace("    priority: 10\n", "    priority: 10\n    rotateAt: 90\n")).await;
     let resp = cockpit
         .post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "early", "prompt": "remember HERON"}))
         .await;

@@ -28,20 +28,11 @@ pub const PLACEHOLDER_API_KEY: &str = "sk-ant-api03-cockpit-proxy-placeholder-no
 /// Where requests go when the worker was given no `ANTHROPIC_BASE_URL`.
 pub const DEFAULT_UPSTREAM: &str = "https://api.anthropic.com";
 
-/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1), and the ones the
-/// proxy sets itself.
-const NOT_FORWARDED: [&str; 10] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "authorization",
-    "x-api-key",
-];
+/// Headers that belong to one connection, never forwarded either way (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+/// Request headers the proxy sets itself: the upstream's host and the credential.
+const SET_BY_PROXY: [&str; 3] = ["host", "authorization", "x-api-key"];
 
 /// The upstream: `ANTHROPIC_BASE_URL` of this process, else [`DEFAULT_UPSTREAM`].
 pub fn upstream_from_env() -> String {
@@ -64,7 +55,7 @@ pub fn placeholder(kind: CredentialKind) -> Credential {
 pub fn upstream_headers(from_cli: &HeaderMap, credential: &Credential) -> Result<HeaderMap> {
     let mut headers = HeaderMap::with_capacity(from_cli.len() + 1);
     for (name, value) in from_cli {
-        if !NOT_FORWARDED.contains(&name.as_str()) {
+        if !HOP_BY_HOP.contains(&name.as_str()) && !SET_BY_PROXY.contains(&name.as_str()) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -82,7 +73,7 @@ pub fn upstream_headers(from_cli: &HeaderMap, credential: &Credential) -> Result
 pub fn downstream_headers(from_upstream: &HeaderMap) -> HeaderMap {
     let mut headers = HeaderMap::with_capacity(from_upstream.len());
     for (name, value) in from_upstream {
-        if !NOT_FORWARDED[..7].contains(&name.as_str()) {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -130,7 +121,7 @@ pub async fn start(
         Arc::new(Proxy { upstream: upstream.trim_end_matches('/').to_owned(), credential, client, local, peers });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     let task = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let service = app.into_make_service_with_connect_info::<ProxyPeer>();
         if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(%err, "the API proxy stopped");
         }
@@ -143,26 +134,49 @@ fn refuse(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// The peer of one connection, and whether it may use the proxy: decided once, at the
+/// connection's first request (tracing a peer through `/proc` costs milliseconds; the CLI keeps
+/// its connections alive), then reused by every request on it.
+#[derive(Clone, Debug)]
+struct ProxyPeer {
+    addr: SocketAddr,
+    verdict: Arc<tokio::sync::OnceCell<bool>>,
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for ProxyPeer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> ProxyPeer {
+        ProxyPeer { addr: *stream.remote_addr(), verdict: Arc::default() }
+    }
+}
+
+impl Proxy {
+    /// True when `peer` may use the proxy (see [`Peers`]).
+    async fn admits(&self, peer: SocketAddr) -> bool {
+        match (&self.peers, peer) {
+            (Peers::PodLocal, peer) => peer.ip().is_loopback(),
+            (Peers::OwnCli(cli), SocketAddr::V4(peer)) => match cli.get().copied() {
+                Some(cli) => {
+                    let local = self.local;
+                    tokio::task::spawn_blocking(move || {
+                        crate::peer::tcp_peer_pid(peer, local, |pid| crate::peer::descends_from(pid, cli)).is_some()
+                    })
+                    .await
+                    .unwrap_or(false)
+                }
+                None => false,
+            },
+            (Peers::OwnCli(_), _) => false,
+        }
+    }
+}
+
 async fn forward(
     State(proxy): State<Arc<Proxy>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<ProxyPeer>,
     request: Request,
 ) -> Response {
-    let own = match (&proxy.peers, peer) {
-        (Peers::PodLocal, peer) => peer.ip().is_loopback(),
-        (Peers::OwnCli(cli), SocketAddr::V4(peer)) => match cli.get().copied() {
-            Some(cli) => {
-                let local = proxy.local;
-                tokio::task::spawn_blocking(move || {
-                    crate::peer::tcp_peer_pid(peer, local, |pid| crate::peer::descends_from(pid, cli)).is_some()
-                })
-                .await
-                .unwrap_or(false)
-            }
-            None => false,
-        },
-        (Peers::OwnCli(_), _) => false,
-    };
+    let own = *peer.verdict.get_or_init(|| proxy.admits(peer.addr)).await;
+    let peer = peer.addr;
     if !own {
         tracing::warn!(%peer, "refused an API request from a process outside this worker's CLI");
         return refuse(StatusCode::FORBIDDEN, "this proxy serves its own session's CLI only");

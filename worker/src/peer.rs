@@ -65,7 +65,7 @@ fn parse_hex_addr(text: &str) -> Option<std::net::SocketAddrV4> {
     Some(std::net::SocketAddrV4::new(std::net::Ipv4Addr::from(u32::from_be(ip)), port))
 }
 
-/// The rows of a `/proc/net/tcp` text (the header line and unreadable rows are skipped).
+/// The rows of a `/proc/net/tcp` text (the header line and unreadable rows left out).
 pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpRow> {
     text.lines()
         .skip(1)

@@ -80,15 +80,17 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
     let mut hints = app.config.hints_for(app.kube.is_none(), crate::env_secrets::get);
     hints.extend(crate::cli_range::version_hint(app.claude_version.as_deref()));
     // Health answers while the database does not: that is when it is needed most.
-    let read = tokio::time::timeout(HEALTH_READ_TIME, app.store.list_sessions(false)).await;
-    let sessions =
-        match read.unwrap_or_else(|_| Err(crate::store::StoreError::Invalid { what: "no answer in 2 s".into() })) {
-            Ok(sessions) => sessions,
-            Err(err) => {
-                hints.push(format!("the database cannot be read ({err}); check the disk or the database server"));
-                Vec::new()
-            }
-        };
+    let sessions = match tokio::time::timeout(HEALTH_READ_TIME, app.store.list_sessions(false)).await {
+        Ok(Ok(sessions)) => sessions,
+        Ok(Err(err)) => {
+            hints.push(format!("the database cannot be read ({err}); check the disk or the database server"));
+            Vec::new()
+        }
+        Err(_) => {
+            hints.push("the database does not answer (2 s); check the disk or the database server".to_owned());
+            Vec::new()
+        }
+    };
     let mut counts = SessionCounts { total: sessions.len() as u32, ..SessionCounts::default() };
     for s in &sessions {
         if matches!(s.status.phase, SessionPhase::Running | SessionPhase::Starting) {

@@ -408,13 +408,12 @@ impl Ctx<'_> {
     /// Proactive rotation: the turn is over and the account has reached its `rotateAt`, so
     /// the conversation moves to an account below its own threshold before the limit hits.
     fn rotate_early(&mut self, account: &str, state: &WorkerState) {
-        let rotate = self.spec().rotation == RotationPolicy::Auto && self.spec().account_ref.is_none();
+        if self.spec().rotation != RotationPolicy::Auto || self.spec().account_ref.is_some() {
+            return;
+        }
         let Some(info) = self.accounts.iter().find(|a| a.name == account) else { return };
         let fresh = state.report.as_ref().and_then(|r| r.plan);
         let Some((used, window)) = info.over_rotate_at(fresh.as_ref(), self.now) else { return };
-        if !rotate {
-            return;
-        }
         let Choice::Account(next) = choose_account(self.accounts, None, Some(account), self.now) else { return };
         let next_over = self.accounts.iter().find(|a| a.name == next).and_then(|a| a.over_rotate_at(None, self.now));
         if next_over.is_some() {

@@ -152,25 +152,26 @@ impl Store {
     }
 
     /// Records the account's utilization as a session's CLI reported it. A report older than
-    /// the one stored is ignored (two sessions on one account report in any order).
+    /// the one stored changes nothing (two sessions on one account report in any order).
     /// [`StoreError::NotFound`] for an unknown account.
     pub async fn set_account_utilization(&self, name: &str, utilization: &PlanUtilization) -> Result<(), StoreError> {
         let json = serde_json::to_string(utilization)
             .map_err(|e| StoreError::Invalid { what: format!("utilization of {name:?}: {e}") })?;
         self.written(async {
-            let current = self
-                .get_account(name)
-                .await?
-                .ok_or_else(|| StoreError::NotFound { what: format!("account {name:?}") })?;
-            if current.utilization.is_some_and(|u| u.observed_at > utilization.observed_at) {
-                return Ok(());
+            // One statement: the newer report wins whatever the order the writes land in.
+            let done = sqlx::query(
+                "UPDATE accounts SET utilization = $2, utilization_at = $3, updated_at = $4 \
+                 WHERE name = $1 AND (utilization_at IS NULL OR utilization_at <= $3)",
+            )
+            .bind(name)
+            .bind(json)
+            .bind(ms(utilization.observed_at))
+            .bind(ms(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 && self.get_account(name).await?.is_none() {
+                return Err(StoreError::NotFound { what: format!("account {name:?}") });
             }
-            sqlx::query("UPDATE accounts SET utilization = $2, updated_at = $3 WHERE name = $1")
-                .bind(name)
-                .bind(json)
-                .bind(ms(Utc::now()))
-                .execute(&self.pool)
-                .await?;
             Ok(())
         })
         .await
