@@ -1,8 +1,8 @@
-import { Suspense, lazy } from 'react';
+import { Suspense, lazy, useEffect, useState } from 'react';
 import { Banner, Spinner, TabBar } from './components/ui';
 import { useNow, useOnline } from './hooks';
 import { needsYouCount } from './lib/activity';
-import { LiveProvider, useLive } from './live';
+import { LiveProvider, useLive, type StreamState } from './live';
 import { parseRoute, usePath } from './router';
 import type { SessionView } from './types/cockpit';
 import { SessionsList } from './views/SessionsList';
@@ -22,9 +22,25 @@ function Loading() {
   );
 }
 
+/** How long the change stream may be down before the banner says so (a reconnect is quicker). */
+const STREAM_GRACE_MS = 2000;
+
+/** True once the change stream has been down for the grace period. */
+function useStreamDown(stream: StreamState): boolean {
+  const [down, setDown] = useState(false);
+  useEffect(() => {
+    setDown(false);
+    if (stream !== 'down') return;
+    const t = setTimeout(() => setDown(true), STREAM_GRACE_MS);
+    return () => clearTimeout(t);
+  }, [stream]);
+  return down;
+}
+
 function ConnectivityBanner() {
   const online = useOnline();
   const live = useLive();
+  const streamDown = useStreamDown(live.stream);
   if (!online) {
     return (
       <Banner tone="offline" testid="offline-banner">
@@ -32,7 +48,9 @@ function ConnectivityBanner() {
       </Banner>
     );
   }
-  if (live.error && live.stream === 'down') {
+  // A failed load says so at once; the stream alone after its grace period (the service
+  // worker may answer loads from its cache while the control plane is away).
+  if ((live.error && live.stream === 'down') || streamDown) {
     return (
       <Banner tone="offline" testid="offline-banner">
         The control plane cannot be reached — retrying
@@ -69,7 +87,7 @@ function Shell() {
           {route.name === 'settings' && <Settings />}
         </Suspense>
       </main>
-      <TabBar current={tab} badge={needsYouCount(Object.values(live.sessions), now)} />
+      <TabBar current={tab} badge={needsYouCount(Object.values(live.sessions), Object.values(live.accounts), now)} />
       {route.name === 'sessions' && route.sheet && (
         <Suspense fallback={null}>
           <NewSessionSheet />

@@ -43,12 +43,12 @@ export function TopBar({ title, left, right, sub }: { title: ReactNode; left?: R
   return (
     <header className="safe-x shrink-0 border-b border-line bg-ink">
       <div className="flex h-12 items-center gap-2 px-3">
-        <div className="flex min-w-10 items-center">{left}</div>
+        <div className="flex min-w-11 items-center">{left}</div>
         <div className="min-w-0 flex-1 text-center">
           <h1 className="truncate text-[17px] font-semibold text-neutral-100">{title}</h1>
           {sub && <div className="truncate text-[11px] leading-tight text-neutral-500">{sub}</div>}
         </div>
-        <div className="flex min-w-10 items-center justify-end gap-1">{right}</div>
+        <div className="flex min-w-11 items-center justify-end gap-1">{right}</div>
       </div>
     </header>
   );
@@ -74,7 +74,7 @@ export function IconButton({
       title={label}
       data-testid={testid}
       onClick={onClick}
-      className={`flex h-10 min-w-10 items-center justify-center rounded-full text-neutral-200 active:bg-white/10 ${className}`}
+      className={`flex h-11 min-w-11 items-center justify-center rounded-full text-neutral-200 active:bg-white/10 ${className}`}
     >
       {children}
     </button>
@@ -151,7 +151,11 @@ export function TabBar({ current, badge }: { current: string; badge?: number }) 
               {tab.icon}
               {tab.label}
               {tab.path === '/' && badge ? (
-                <span className="absolute top-1.5 left-1/2 ml-2 min-w-4 rounded-full bg-amber-500 px-1 text-center text-[10px] leading-4 font-bold text-black">
+                <span
+                  data-testid="tab-badge"
+                  aria-label={`${badge} need${badge === 1 ? 's' : ''} you`}
+                  className="absolute top-1.5 left-1/2 ml-2 min-w-4 rounded-full bg-amber-500 px-1 text-center text-[10px] leading-4 font-bold text-black"
+                >
                   {badge}
                 </span>
               ) : null}

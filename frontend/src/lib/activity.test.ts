@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { badgeFor, formatCountdown, msUntil, needsYouCount, sortSessions } from './activity';
-import { session } from './fixtures';
+import { attentionFor, badgeFor, clockTime, formatCountdown, groupSessions, msUntil, needsYouCount, resumesAt, waitReason } from './activity';
+import { account, session } from './fixtures';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -25,14 +25,13 @@ describe('formatCountdown', () => {
 
 describe('badgeFor', () => {
   it('shows the live activity first', () => {
-    expect(badgeFor(session('a', { activity: 'Working' }), NOW)).toMatchObject({ kind: 'Working', needsYou: false });
-    expect(badgeFor(session('a', { activity: 'NeedsApproval' }), NOW)).toMatchObject({
+    expect(badgeFor(session('a', { activity: 'Working' }), NOW)).toMatchObject({ kind: 'Working', tone: 'blue' });
+    expect(badgeFor(session('a', { activity: 'NeedsApproval' }), NOW)).toEqual({
       kind: 'NeedsApproval',
       label: 'Needs approval',
       tone: 'amber',
-      needsYou: true,
     });
-    expect(badgeFor(session('a', { activity: 'NeedsLogin' }), NOW).needsYou).toBe(true);
+    expect(badgeFor(session('a', { activity: 'NeedsLogin' }), NOW).kind).toBe('NeedsLogin');
     expect(badgeFor(session('a', { live: null, status: { activity: 'Idle' } }), NOW).kind).toBe('Idle');
   });
 
@@ -46,7 +45,7 @@ describe('badgeFor', () => {
       },
     });
     const b = badgeFor(s, NOW);
-    expect(b).toMatchObject({ kind: 'RateLimited', countdown: '4h 59m', needsYou: true });
+    expect(b).toMatchObject({ kind: 'RateLimited', countdown: '4h 59m' });
     expect(b.resetsAt).toBe(Date.parse('2026-11-25T16:59:00Z'));
     expect(badgeFor(s, Date.parse('2026-11-25T16:58:30Z')).countdown).toBe('30s');
     expect(badgeFor(s, Date.parse('2026-11-25T17:00:00Z')).countdown).toBe('now');
@@ -69,41 +68,116 @@ describe('badgeFor', () => {
   });
 });
 
-describe('sortSessions', () => {
-  it('puts what needs the person first, then what runs, then what is over', () => {
+const LATER = '2026-11-25T15:03:00Z';
+const LATEST = '2026-11-25T17:30:00Z';
+const limited = (id: string, until = LATER) => account(id, { limited_until: until });
+const waiting = (name: string, spec = {}) =>
+  session(name, { phase: 'RateLimited', live: null, spec, status: { activity: 'RateLimited', account: 'alpha' } });
+const utc = (at: number) => new Date(at).toISOString().slice(11, 16);
+
+describe('attentionFor', () => {
+  const free = [account('alpha'), account('beta')];
+
+  it('needs the person for a request, a login or a failure', () => {
+    expect(attentionFor(session('a', { activity: 'NeedsApproval' }), free, NOW)).toBe('needsYou');
+    // A question Claude asks (agent_needs_input) or a dialog only the screen shows.
+    const question = session('q', { activity: 'NeedsApproval', live: { approval: { id: 'screen', tool: 'question', input: null, answerable: false } } });
+    expect(attentionFor(question, free, NOW)).toBe('needsYou');
+    expect(attentionFor(session('a', { activity: 'NeedsLogin' }), free, NOW)).toBe('needsYou');
+    expect(attentionFor(session('a', { phase: 'Failed', live: null }), free, NOW)).toBe('needsYou');
+    expect(attentionFor(session('a', { activity: 'Exited', status: { exitCode: 1 } }), free, NOW)).toBe('needsYou');
+  });
+
+  it('makes an idle session your turn, and leaves running and ended ones alone', () => {
+    expect(attentionFor(session('a', { activity: 'Idle' }), free, NOW)).toBe('yourTurn');
+    expect(attentionFor(session('a', { activity: 'Working' }), free, NOW)).toBe('running');
+    expect(attentionFor(session('a', { phase: 'Pending', live: null }), free, NOW)).toBe('running');
+    expect(attentionFor(session('a', { phase: 'Succeeded', live: null }), free, NOW)).toBe('ended');
+    expect(attentionFor(session('a', { phase: 'Stopped', live: null }), free, NOW)).toBe('ended');
+    expect(attentionFor(session('a', { activity: 'Exited', status: { exitCode: 0 } }), free, NOW)).toBe('ended');
+  });
+
+  it('needs the person for a usage limit only when no account it may use is free', () => {
+    expect(attentionFor(waiting('w'), [limited('alpha'), account('beta')], NOW)).toBe('running');
+    expect(attentionFor(waiting('w'), [limited('alpha'), limited('beta')], NOW)).toBe('needsYou');
+    // A limit that has passed no longer counts.
+    expect(attentionFor(waiting('w'), [limited('alpha'), limited('beta', '2026-11-25T11:00:00Z')], NOW)).toBe('running');
+    // Pinned to alpha (by name, or by rotation Off): beta being free does not help.
+    expect(attentionFor(waiting('w', { accountRef: 'alpha' }), [limited('alpha'), account('beta')], NOW)).toBe('needsYou');
+    expect(attentionFor(waiting('w', { rotation: 'Off' }), [limited('alpha'), account('beta')], NOW)).toBe('needsYou');
+    expect(attentionFor(waiting('w', { rotation: 'Off' }), [account('alpha'), limited('beta')], NOW)).toBe('running');
+    // No accounts configured (the environment's login): it waits for its own reset.
+    expect(attentionFor(waiting('w'), [], NOW)).toBe('needsYou');
+  });
+});
+
+describe('resumesAt and waitReason', () => {
+  it('names the earliest reset of the accounts the session may use', () => {
+    const accounts = [limited('alpha', LATEST), limited('beta')];
+    expect(resumesAt(waiting('w'), accounts, NOW)).toBe(Date.parse(LATER));
+    expect(resumesAt(waiting('w', { accountRef: 'alpha' }), accounts, NOW)).toBe(Date.parse(LATEST));
+    expect(resumesAt(waiting('w'), [limited('alpha'), account('beta')], NOW)).toBeNull();
+  });
+
+  it('falls back to the limit the session hit when there are no accounts', () => {
+    const s = session('w', { phase: 'RateLimited', live: null, status: { rateLimit: { window: 'session', resetsAt: LATEST, message: 'x' } } });
+    expect(resumesAt(s, [], NOW)).toBe(Date.parse(LATEST));
+    expect(resumesAt(waiting('w'), [], NOW)).toBeNaN();
+  });
+
+  it('says in plain words why a session waits', () => {
+    expect(waitReason(waiting('w'), [limited('alpha'), limited('beta')], NOW, utc)).toBe('every account is limited until 15:03');
+    expect(waitReason(waiting('w', { accountRef: 'alpha' }), [limited('alpha', LATEST), account('beta')], NOW, utc)).toBe(
+      'its account alpha is limited until 17:30',
+    );
+    expect(waitReason(waiting('w'), [limited('alpha'), account('beta')], NOW, utc)).toBe('moving to another account');
+    expect(waitReason(waiting('w'), [], NOW, utc)).toBe('every account is limited; it goes on by itself after the reset');
+    expect(waitReason(session('a', { activity: 'Idle' }), [], NOW, utc)).toBeNull();
+  });
+
+  it('shows a local clock time, with the day when it is not within the day', () => {
+    expect(clockTime(NOW + 3600_000, NOW)).toMatch(/^\d{1,2}[:.]\d{2}/);
+    expect(clockTime(NOW + 3 * 86400_000, NOW)).toMatch(/^\S+ \d{1,2}[:.]\d{2}/);
+  });
+});
+
+describe('groupSessions', () => {
+  const accounts = [limited('alpha'), limited('beta')];
+
+  it('groups what needs the person, then your turn, then what runs, then what is over', () => {
     const list = [
       session('done', { phase: 'Succeeded', live: null }),
       session('working', { activity: 'Working' }),
       session('idle', { activity: 'Idle' }),
-      session('limited', { phase: 'RateLimited', live: null, status: { activity: 'RateLimited' } }),
+      waiting('limited'),
       session('approve', { activity: 'NeedsApproval' }),
       session('failed', { phase: 'Failed', live: null }),
       session('login', { activity: 'NeedsLogin' }),
       session('starting', { phase: 'Starting', live: null }),
     ];
-    expect(sortSessions(list, NOW).map((s) => s.name)).toEqual([
-      'approve',
-      'login',
-      'limited',
-      'idle',
-      'working',
-      'starting',
-      'failed',
-      'done',
+    const groups = groupSessions(list, accounts, NOW);
+    expect(groups.map((g) => [g.attention, g.sessions.map((s) => s.name)])).toEqual([
+      ['needsYou', ['approve', 'login', 'limited', 'failed']],
+      ['yourTurn', ['idle']],
+      ['running', ['working', 'starting']],
+      ['ended', ['done']],
     ]);
-    expect(needsYouCount(list, NOW)).toBe(4);
+    expect(needsYouCount(list, accounts, NOW)).toBe(4);
+    // With beta free, the limited session moves on by itself: it no longer needs the person.
+    expect(needsYouCount(list, [limited('alpha'), account('beta')], NOW)).toBe(3);
   });
 
-  it('orders a rank by most recent activity, then by name', () => {
+  it('leaves out empty groups and orders a group by most recent activity, then by name', () => {
     const a = session('a', { activity: 'Idle', live: { activitySince: '2026-11-25T10:00:00Z' } });
     const b = session('b', { activity: 'Idle', live: { activitySince: '2026-11-25T11:00:00Z' } });
     const c = session('c', { activity: 'Idle', live: { activitySince: '2026-11-25T10:00:00Z' } });
-    expect(sortSessions([a, c, b], NOW).map((s) => s.name)).toEqual(['b', 'a', 'c']);
+    expect(groupSessions([a, c, b], accounts, NOW)).toEqual([{ attention: 'yourTurn', sessions: [b, a, c] }]);
+    expect(groupSessions([], accounts, NOW)).toEqual([]);
   });
 
   it('does not change its input', () => {
     const list = [session('x', { activity: 'Working' }), session('y', { activity: 'NeedsApproval' })];
-    sortSessions(list, NOW);
+    groupSessions(list, accounts, NOW);
     expect(list.map((s) => s.name)).toEqual(['x', 'y']);
   });
 });

@@ -2,8 +2,10 @@
 import type {
   AccountView,
   ApiError,
+  ApprovalAnswer,
   CreateSession,
   HealthView,
+  PushKey,
   RepoView,
   SessionView,
   TranscriptPage,
@@ -48,10 +50,13 @@ export const api = {
   session: (id: string) => request<SessionView>('GET', `/api/sessions/${encodeURIComponent(id)}`),
   create: (body: CreateSession) => request<SessionView>('POST', '/api/sessions', body),
   stop: (id: string) => request<SessionView>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
+  approve: (id: string, answer: ApprovalAnswer) =>
+    request<void>('POST', `/api/sessions/${encodeURIComponent(id)}/approval`, answer),
   transcript: (id: string, after = 0) =>
     request<TranscriptPage>('GET', `/api/sessions/${encodeURIComponent(id)}/transcript?after=${after}&limit=500`),
   accounts: () => request<AccountView[]>('GET', '/api/accounts'),
   resetLimit: (id: string) => request<AccountView>('POST', `/api/accounts/${encodeURIComponent(id)}/reset-limit`, {}),
   repos: () => request<RepoView[]>('GET', '/api/repos'),
   health: () => request<HealthView>('GET', '/api/health'),
+  pushKey: () => request<PushKey>('GET', '/api/push/key'),
 };

@@ -1,11 +1,12 @@
 // Test fixtures: API views shaped like the control plane's.
-import type { SessionView, WorkerState } from '../types/cockpit';
+import type { AccountView, SessionView, WorkerState } from '../types/cockpit';
 
 export function session(name: string, over: {
   phase?: SessionView['status']['phase'];
   activity?: WorkerState['activity'];
   live?: Partial<WorkerState> | null;
   status?: Partial<SessionView['status']>;
+  spec?: Partial<SessionView['spec']>;
   created?: string;
 } = {}): SessionView {
   const live: WorkerState | undefined =
@@ -25,9 +26,20 @@ export function session(name: string, over: {
   return {
     id: `id-${name}`,
     name,
-    spec: { repo: 'demo', mode: 'Interactive', rotation: 'Auto' },
+    spec: { repo: 'demo', mode: 'Interactive', rotation: 'Auto', ...over.spec },
     status: { phase: over.phase ?? 'Running', rotations: 0, conditions: [], account: 'alpha', ...over.status },
     live,
     created_at: over.created ?? '2026-11-25T09:00:00Z',
+  };
+}
+
+export function account(id: string, over: Partial<AccountView> = {}): AccountView {
+  return {
+    id,
+    priority: 0,
+    kind: 'OAuthToken',
+    active_sessions: 0,
+    usage: { sessions: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
+    ...over,
   };
 }

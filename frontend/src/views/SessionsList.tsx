@@ -1,36 +1,81 @@
 import { useRef, useState, type TouchEvent } from 'react';
 import { ActivityBadge, Icon, IconButton, Spinner, TopBar } from '../components/ui';
 import { useNow } from '../hooks';
-import { badgeFor, needsYouCount, sortSessions } from '../lib/activity';
+import { badgeFor, groupSessions, needsYouCount, waitReason, type Attention } from '../lib/activity';
+import { api } from '../lib/api';
 import { describeInput } from '../lib/transcript';
 import { useLive } from '../live';
 import { navigate } from '../router';
-import type { SessionView } from '../types/cockpit';
+import type { AccountView, ApprovalDecision, PendingApproval, SessionView } from '../types/cockpit';
 
 const PULL_TRIGGER = 64;
 
+const GROUP_TITLES: Record<Attention, string> = {
+  needsYou: 'Needs you',
+  yourTurn: 'Your turn',
+  running: 'Running',
+  ended: 'Ended',
+};
+
+/**
+ * The line under a row's name: the request waiting for the person, a failure, a one-shot's
+ * result, else the first prompt (no field carries Claude's latest line yet).
+ */
 function detail(s: SessionView): string | null {
-  const live = s.live;
-  if (live?.approval) return `${live.approval.tool}: ${describeInput(live.approval.input)}`;
-  const limit = live?.rateLimit ?? s.status.rateLimit;
-  if ((live?.activity ?? s.status.activity) === 'RateLimited' || s.status.phase === 'RateLimited') return limit?.message ?? null;
+  const approval = s.live?.approval;
+  if (approval?.tool === 'question' && !approval.answerable) return 'Claude asks you something: open to answer';
+  if (approval) return `${approval.tool}: ${describeInput(approval.input) || 'open to answer'}`;
   if (s.status.message && (s.status.phase === 'Failed' || s.status.phase === 'Pending')) return s.status.message;
   if (s.status.result) return s.status.result.text.split('\n')[0] || null;
   return s.spec.prompt ?? null;
 }
 
-function Row({ s, now }: { s: SessionView; now: number }) {
-  const badge = badgeFor(s, now);
-  const info = detail(s);
+/** Allow / Deny for a permission request answerable from here. */
+function ApprovalButtons({ session, approval }: { session: SessionView; approval: PendingApproval }) {
+  const [busy, setBusy] = useState<ApprovalDecision | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const answer = async (decision: ApprovalDecision) => {
+    setBusy(decision);
+    setError(null);
+    try {
+      await api.approve(session.id, { id: approval.id, decision });
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+      setBusy(null);
+    }
+  };
+  const button = 'min-h-11 flex-1 rounded-xl text-sm font-semibold disabled:opacity-50';
   return (
-    <li>
-      <button
-        type="button"
-        data-testid="session-row"
-        data-name={s.name}
-        onClick={() => navigate(`/s/${encodeURIComponent(s.id)}`)}
-        className={`w-full rounded-2xl border px-4 py-3 text-left active:bg-white/5 ${badge.needsYou && badge.kind !== 'Idle' ? 'border-amber-500/30 bg-amber-500/[0.04]' : 'border-line bg-panel'}`}
-      >
+    <div className="border-t border-amber-500/20 px-3 pt-2 pb-3">
+      <div className="flex gap-2">
+        <button type="button" data-testid="row-deny" disabled={busy !== null} onClick={() => answer('deny')} className={`${button} bg-neutral-800 text-neutral-100 active:bg-neutral-700`}>
+          {busy === 'deny' ? <Spinner /> : 'Deny'}
+        </button>
+        <button type="button" data-testid="row-allow" disabled={busy !== null} onClick={() => answer('allow')} className={`${button} bg-amber-500 text-black active:bg-amber-400`}>
+          {busy === 'allow' ? <Spinner /> : 'Allow'}
+        </button>
+      </div>
+      {error && (
+        <div data-testid="row-approval-error" className="mt-2 text-xs text-red-300">
+          {error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Row({ s, accounts, now, urgent }: { s: SessionView; accounts: AccountView[]; now: number; urgent: boolean }) {
+  const badge = badgeFor(s, now);
+  const wait = waitReason(s, accounts, now);
+  const info = detail(s);
+  const approval = badge.kind === 'NeedsApproval' && s.live?.approval?.answerable ? s.live.approval : null;
+  return (
+    <li
+      data-testid="session-row"
+      data-name={s.name}
+      className={`overflow-hidden rounded-2xl border ${urgent ? 'border-amber-500/30 bg-amber-500/[0.04]' : 'border-line bg-panel'}`}
+    >
+      <button type="button" data-testid="row-open" onClick={() => navigate(`/s/${encodeURIComponent(s.id)}`)} className="w-full px-4 py-3 text-left active:bg-white/5">
         <div className="flex items-center gap-2">
           <span elementtiming="session-row" className="min-w-0 flex-1 truncate text-[15px] font-semibold text-neutral-100">
             {s.name}
@@ -44,17 +89,40 @@ function Row({ s, now }: { s: SessionView; now: number }) {
           {s.spec.mode === 'Oneshot' && <span className="rounded bg-neutral-800 px-1.5 text-[10px] text-neutral-300">one-shot</span>}
           {s.status.rotations > 0 && <span className="text-violet-300/80">↻ {s.status.rotations}</span>}
         </div>
-        {info && <div className="mt-1.5 line-clamp-2 font-mono text-xs break-all text-neutral-400">{info}</div>}
+        {wait && (
+          <div data-testid="row-wait" className="mt-1.5 text-[13px] text-violet-200">
+            Waiting: {wait}
+          </div>
+        )}
+        {info && !wait && <div data-testid="row-detail" className="mt-1.5 line-clamp-2 font-mono text-xs break-all text-neutral-400">{info}</div>}
       </button>
+      {approval && <ApprovalButtons key={approval.id} session={s} approval={approval} />}
     </li>
+  );
+}
+
+function Group({ attention, sessions, accounts, now }: { attention: Attention; sessions: SessionView[]; accounts: AccountView[]; now: number }) {
+  return (
+    <section data-testid="session-group" data-attention={attention} aria-label={GROUP_TITLES[attention]}>
+      <h2 className={`px-1 pb-1.5 text-xs font-semibold tracking-wide uppercase ${attention === 'needsYou' ? 'text-amber-400' : 'text-neutral-500'}`}>
+        {GROUP_TITLES[attention]} <span className="font-normal">· {sessions.length}</span>
+      </h2>
+      <ul className="flex flex-col gap-2.5">
+        {sessions.map((s) => (
+          <Row key={s.id} s={s} accounts={accounts} now={now} urgent={attention === 'needsYou'} />
+        ))}
+      </ul>
+    </section>
   );
 }
 
 export function SessionsList() {
   const live = useLive();
   const now = useNow(1000);
-  const sessions = sortSessions(Object.values(live.sessions), now);
-  const waiting = needsYouCount(sessions, now);
+  const sessions = Object.values(live.sessions);
+  const accounts = Object.values(live.accounts);
+  const groups = groupSessions(sessions, accounts, now);
+  const waiting = needsYouCount(sessions, accounts, now);
   const scroller = useRef<HTMLDivElement>(null);
   const start = useRef<number | null>(null);
   const [pull, setPull] = useState(0);
@@ -118,17 +186,17 @@ export function SessionsList() {
             <button
               type="button"
               onClick={() => navigate('/new')}
-              className="rounded-full bg-amber-500 px-5 py-2.5 text-sm font-semibold text-black active:bg-amber-400"
+              className="min-h-11 rounded-full bg-amber-500 px-5 text-sm font-semibold text-black active:bg-amber-400"
             >
               Start a session
             </button>
           </div>
         ) : (
-          <ul data-testid="sessions-list" className="flex flex-col gap-2.5 px-3 pt-3 pb-6">
-            {sessions.map((s) => (
-              <Row key={s.id} s={s} now={now} />
+          <div data-testid="sessions-list" className="flex flex-col gap-5 px-3 pt-3 pb-6">
+            {groups.map((g) => (
+              <Group key={g.attention} attention={g.attention} sessions={g.sessions} accounts={accounts} now={now} />
             ))}
-          </ul>
+          </div>
         )}
       </div>
     </>
