@@ -1,19 +1,102 @@
 import { useState } from 'react';
-import { Card, Spinner, Stat, TopBar } from '../components/ui';
+import { ActivityBadge, Card, Spinner, Stat, TopBar } from '../components/ui';
 import { useNow } from '../hooks';
-import { formatCountdown, msUntil } from '../lib/activity';
+import { badgeFor, clockTime, formatCountdown, isLimited, msUntil } from '../lib/activity';
 import { api } from '../lib/api';
 import { formatCost, formatTokens } from '../lib/transcript';
-import { meters } from '../lib/usage';
+import { accountTotals, meters, sessionsOn } from '../lib/usage';
 import { useLive } from '../live';
-import type { AccountView } from '../types/cockpit';
+import { navigate } from '../router';
+import type { AccountView, SessionView } from '../types/cockpit';
 
-function AccountCard({ a, now }: { a: AccountView; now: number }) {
+/** The 5-hour and weekly windows, each with its reset countdown. */
+function UsageMeters({ a, now }: { a: AccountView; now: number }) {
+  const list = meters(a.utilization, a.rotate_at, now);
+  if (list.length === 0) {
+    return (
+      <div data-testid="account-meters-empty" className="mt-3 text-xs text-neutral-500">
+        No usage reported yet: the meters fill in after a session's first answer.
+      </div>
+    );
+  }
+  return list.map((m) => (
+    <div key={m.label} data-testid="account-meter" data-window={m.label} className="mt-3">
+      <div className="flex items-baseline justify-between text-[11px] text-neutral-400">
+        <span>{m.label} window</span>
+        <span className="tabular-nums">
+          <span data-testid="account-meter-percent" className={m.overThreshold ? 'text-amber-300' : 'text-neutral-200'}>
+            {Math.round(m.percent)}%
+          </span>
+          {m.resetsIn && <span data-testid="account-meter-reset"> · resets in {m.resetsIn}</span>}
+        </span>
+      </div>
+      <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-neutral-800" role="meter" aria-valuenow={m.percent} aria-valuemin={0} aria-valuemax={100} aria-label={`${m.label} window used`}>
+        <div
+          className={`h-full rounded-full ${m.percent >= 90 ? 'bg-red-400' : m.overThreshold ? 'bg-amber-400' : 'bg-emerald-400'}`}
+          style={{ width: `${m.percent}%` }}
+        />
+      </div>
+    </div>
+  ));
+}
+
+/** The sessions running (or waiting) on the account, each one tap from its screen. */
+function AccountSessions({ sessions, now }: { sessions: SessionView[]; now: number }) {
+  if (sessions.length === 0) return null;
+  return (
+    <ul data-testid="account-session-list" className="mt-4 flex flex-col border-t border-line pt-2">
+      {sessions.map((s) => (
+        <li key={s.id}>
+          <button
+            type="button"
+            data-testid="account-session"
+            data-name={s.name}
+            onClick={() => navigate(`/s/${encodeURIComponent(s.id)}`)}
+            className="flex min-h-11 w-full items-center gap-2 text-left active:bg-white/5"
+          >
+            <span className="min-w-0 flex-1 truncate text-sm text-neutral-200">{s.name}</span>
+            <ActivityBadge badge={badgeFor(s, now)} />
+          </button>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function ResetLimit({ a }: { a: AccountView }) {
   const live = useLive();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const left = msUntil(a.limited_until, now);
-  const limited = !Number.isNaN(left) && left > 0;
+  const reset = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.resetLimit(a.id);
+      await live.refresh();
+    } catch (err) {
+      setError(err instanceof Error ? err.message : String(err));
+    }
+    setBusy(false);
+  };
+  return (
+    <>
+      <button
+        type="button"
+        data-testid="reset-limit"
+        disabled={busy}
+        onClick={reset}
+        className="min-h-11 shrink-0 rounded-full bg-neutral-800 px-4 text-sm font-semibold text-neutral-100 active:bg-neutral-700"
+      >
+        {busy ? <Spinner /> : 'Reset limit'}
+      </button>
+      {error && <div className="basis-full text-xs text-red-300">{error}</div>}
+    </>
+  );
+}
+
+function AccountCard({ a, sessions, now }: { a: AccountView; sessions: SessionView[]; now: number }) {
+  const limited = isLimited(a, now);
+  const totals = accountTotals(a, sessions);
   return (
     <Card testid="account" className={limited ? 'border-violet-500/40' : ''}>
       <div className="flex items-center gap-2" data-name={a.id}>
@@ -29,7 +112,7 @@ function AccountCard({ a, now }: { a: AccountView; now: number }) {
         </div>
         {limited ? (
           <span data-testid="account-limited" className="rounded-full bg-violet-500/15 px-2.5 py-1 text-xs font-medium text-violet-300 ring-1 ring-violet-500/40 ring-inset">
-            Limited · <span data-testid="account-countdown" className="tabular-nums">{formatCountdown(left)}</span>
+            Limited · <span data-testid="account-countdown" className="tabular-nums">{formatCountdown(msUntil(a.limited_until, now))}</span>
           </span>
         ) : (
           <span className="rounded-full bg-emerald-500/15 px-2.5 py-1 text-xs font-medium text-emerald-300 ring-1 ring-emerald-500/30 ring-inset">
@@ -37,60 +120,23 @@ function AccountCard({ a, now }: { a: AccountView; now: number }) {
           </span>
         )}
       </div>
-      {meters(a.utilization, a.rotate_at, now).map((m) => (
-        <div key={m.label} data-testid="account-meter" data-window={m.label} className="mt-3">
-          <div className="flex items-baseline justify-between text-[11px] text-neutral-400">
-            <span>{m.label} window</span>
-            <span className="tabular-nums">
-              <span data-testid="account-meter-percent" className={m.overThreshold ? 'text-amber-300' : 'text-neutral-200'}>
-                {Math.round(m.percent)}%
-              </span>
-              {m.resetsIn ? ` · resets in ${m.resetsIn}` : ''}
-            </span>
-          </div>
-          <div className="mt-1 h-1.5 overflow-hidden rounded-full bg-neutral-800" role="meter" aria-valuenow={m.percent} aria-valuemin={0} aria-valuemax={100} aria-label={`${m.label} window used`}>
-            <div
-              className={`h-full rounded-full ${m.percent >= 90 ? 'bg-red-400' : m.overThreshold ? 'bg-amber-400' : 'bg-emerald-400'}`}
-              style={{ width: `${m.percent}%` }}
-            />
-          </div>
-        </div>
-      ))}
+      <UsageMeters a={a} now={now} />
       <div className="mt-4 grid grid-cols-3 gap-3">
         <Stat label="Running" value={a.active_sessions} testid="account-active" />
         <Stat label="Sessions" value={a.usage.sessions} testid="account-sessions" />
-        <Stat label="Cost" value={formatCost(a.usage.costUsd)} testid="account-cost" />
-        <Stat label="Tokens in" value={formatTokens(a.usage.inputTokens)} />
-        <Stat label="Tokens out" value={formatTokens(a.usage.outputTokens)} />
+        <Stat label="Cost" value={formatCost(totals.costUsd)} testid="account-cost" />
+        <Stat label="Tokens in" value={formatTokens(totals.inputTokens)} testid="account-tokens-in" />
+        <Stat label="Tokens out" value={formatTokens(totals.outputTokens)} testid="account-tokens-out" />
       </div>
+      <AccountSessions sessions={sessionsOn(a.id, sessions)} now={now} />
       {limited && (
-        <div className="mt-4 flex items-center gap-3 border-t border-line pt-3">
-          <div className="min-w-0 flex-1 text-xs text-neutral-400">
-            {a.limit_window ? `${a.limit_window} limit` : 'Usage limit'} until{' '}
-            {new Date(a.limited_until!).toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' })}
+        <div className="mt-4 flex flex-wrap items-center gap-3 border-t border-line pt-3">
+          <div data-testid="account-limited-until" className="min-w-0 flex-1 text-xs text-neutral-400">
+            {a.limit_window ? `${a.limit_window} limit` : 'Usage limit'} until {clockTime(Date.parse(a.limited_until!), now)}
           </div>
-          <button
-            type="button"
-            data-testid="reset-limit"
-            disabled={busy}
-            onClick={async () => {
-              setBusy(true);
-              setError(null);
-              try {
-                await api.resetLimit(a.id);
-                await live.refresh();
-              } catch (err) {
-                setError(err instanceof Error ? err.message : String(err));
-              }
-              setBusy(false);
-            }}
-            className="rounded-full bg-neutral-800 px-3.5 py-1.5 text-xs font-semibold text-neutral-100 active:bg-neutral-700"
-          >
-            {busy ? <Spinner /> : 'Reset limit'}
-          </button>
+          <ResetLimit a={a} />
         </div>
       )}
-      {error && <div className="mt-2 text-xs text-red-300">{error}</div>}
     </Card>
   );
 }
@@ -99,6 +145,7 @@ export default function Accounts() {
   const live = useLive();
   const now = useNow(1000);
   const accounts = Object.values(live.accounts).sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
+  const sessions = Object.values(live.sessions);
   return (
     <>
       <TopBar title="Accounts" />
@@ -106,7 +153,7 @@ export default function Accounts() {
         <div data-testid="accounts" className="flex flex-col gap-3 px-3 py-3">
           {!live.loaded && <Spinner className="mx-auto my-10" />}
           {accounts.map((a) => (
-            <AccountCard key={a.id} a={a} now={now} />
+            <AccountCard key={a.id} a={a} sessions={sessions} now={now} />
           ))}
         </div>
       </div>
