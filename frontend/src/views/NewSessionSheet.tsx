@@ -1,6 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { Spinner } from '../components/ui';
 import { ApiFailure, api } from '../lib/api';
+import { formErrors } from '../lib/session-form';
 import { useLive } from '../live';
 import { back, navigate } from '../router';
 import type { CreateSession, PermissionMode, RepoView, SessionMode } from '../types/cockpit';
@@ -21,17 +22,57 @@ const PERMISSION_MODES: { value: PermissionMode; label: string }[] = [
   { value: 'bypassPermissions', label: 'Bypass permissions' },
 ];
 
-function Field({ label, children, htmlFor }: { label: string; children: ReactNode; htmlFor?: string }) {
+function Field({ label, children, htmlFor, error }: { label: string; children: ReactNode; htmlFor?: string; error?: string }) {
   return (
     <label htmlFor={htmlFor} className="flex flex-col gap-1.5">
       <span className="text-xs font-medium tracking-wide text-neutral-400 uppercase">{label}</span>
       {children}
+      {error && (
+        <span id={`${htmlFor}-error`} data-testid={`${htmlFor}-error`} role="alert" className="text-sm text-red-300">
+          {error}
+        </span>
+      )}
     </label>
   );
 }
 
 const input =
-  'w-full rounded-xl border border-line bg-[#1c1c1c] px-3 py-2.5 text-neutral-100 outline-none focus:border-amber-500/70 appearance-none';
+  'w-full min-h-11 rounded-xl border border-line bg-[#1c1c1c] px-3 py-2.5 text-neutral-100 outline-none focus:border-amber-500/70 appearance-none aria-invalid:border-red-400/70';
+
+/** A native select that looks like one: bordered, with a chevron. */
+function Select({
+  id,
+  value,
+  onChange,
+  children,
+}: {
+  id: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: ReactNode;
+}) {
+  return (
+    <div className="relative">
+      <select id={id} data-testid={id} className={`${input} pr-9`} value={value} onChange={(e) => onChange(e.target.value)}>
+        {children}
+      </select>
+      <svg
+        aria-hidden="true"
+        className="pointer-events-none absolute top-1/2 right-3 -translate-y-1/2 text-neutral-400"
+        width="16"
+        height="16"
+        viewBox="0 0 24 24"
+        fill="none"
+        stroke="currentColor"
+        strokeWidth="2.2"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+      >
+        <path d="M6 9l6 6 6-6" />
+      </svg>
+    </div>
+  );
+}
 
 function Segmented<T extends string>({
   value,
@@ -52,7 +93,7 @@ function Segmented<T extends string>({
           type="button"
           aria-pressed={value === o.value}
           onClick={() => onChange(o.value)}
-          className={`rounded-lg py-2 text-sm font-medium ${value === o.value ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
+          className={`min-h-11 rounded-lg text-sm font-medium ${value === o.value ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
         >
           {o.label}
         </button>
@@ -73,6 +114,10 @@ export default function NewSessionSheet() {
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** Set by a first tap on Start: from then on every field says what is wrong with it. */
+  const [attempted, setAttempted] = useState(false);
+  /** A name the control plane refused as taken: its error shows until the name changes. */
+  const [takenName, setTakenName] = useState<string | null>(null);
   const accounts = Object.values(live.accounts).sort((a, b) => b.priority - a.priority);
 
   useEffect(() => {
@@ -87,9 +132,16 @@ export default function NewSessionSheet() {
 
   const close = () => back('/');
   const oneshot = mode === 'Oneshot';
-  const canCreate = !!repo && !busy && (!oneshot || prompt.trim().length > 0);
+  const errors = formErrors({ mode, prompt, name });
+  const nameTaken = takenName !== null && takenName === name.trim() ? 'A session with this name exists: choose another.' : undefined;
+  // A bad name shows as it is typed; a missing task once Start was tapped.
+  const promptError = attempted ? errors.prompt : undefined;
+  const nameError = errors.name ?? nameTaken;
+  const canCreate = !!repo && !busy;
 
   const create = async () => {
+    setAttempted(true);
+    if (errors.prompt || nameError) return;
     setBusy(true);
     setError(null);
     const body: CreateSession = { repo_name: repo, mode };
@@ -103,7 +155,8 @@ export default function NewSessionSheet() {
       live.upsert(created);
       navigate(`/s/${encodeURIComponent(created.id)}`, { replace: true });
     } catch (err) {
-      setError(err instanceof ApiFailure ? err.message : String(err));
+      if (err instanceof ApiFailure && err.status === 409 && body.name) setTakenName(body.name);
+      else setError(err instanceof ApiFailure ? err.message : String(err));
       setBusy(false);
     }
   };
@@ -116,7 +169,7 @@ export default function NewSessionSheet() {
         className="sheet-in relative flex max-h-[92%] flex-col rounded-t-3xl border-t border-line bg-[#111] pb-safe"
       >
         <div className="flex items-center justify-between px-4 pt-3 pb-2">
-          <button type="button" onClick={close} className="px-2 py-1 text-[15px] text-neutral-400">
+          <button type="button" onClick={close} className="min-h-11 min-w-11 px-2 text-[15px] text-neutral-400">
             Cancel
           </button>
           <div className="text-[15px] font-semibold">New session</div>
@@ -125,7 +178,7 @@ export default function NewSessionSheet() {
             data-testid="create-session"
             disabled={!canCreate}
             onClick={create}
-            className="px-2 py-1 text-[15px] font-semibold text-amber-400 disabled:text-neutral-600"
+            className="min-h-11 min-w-11 px-2 text-[15px] font-semibold text-amber-400 disabled:text-neutral-600"
           >
             {busy ? <Spinner /> : 'Start'}
           </button>
@@ -144,14 +197,14 @@ export default function NewSessionSheet() {
             ) : repos.length === 0 ? (
               <div className="text-sm text-neutral-400">No repos configured: add one under `repos:` in the config.</div>
             ) : (
-              <select id="repo" data-testid="repo" className={input} value={repo} onChange={(e) => setRepo(e.target.value)}>
+              <Select id="repo" value={repo} onChange={setRepo}>
                 {repos.map((r) => (
                   <option key={r.name} value={r.name}>
                     {r.name}
                     {r.is_git ? '' : ' (not git)'}
                   </option>
                 ))}
-              </select>
+              </Select>
             )}
           </Field>
           <Field label="Kind">
@@ -165,10 +218,12 @@ export default function NewSessionSheet() {
               ]}
             />
           </Field>
-          <Field label={oneshot ? 'Task' : 'First prompt (optional)'} htmlFor="prompt">
+          <Field label={oneshot ? 'Task' : 'First prompt (optional)'} htmlFor="prompt" error={promptError}>
             <textarea
               id="prompt"
               data-testid="prompt"
+              aria-invalid={promptError ? true : undefined}
+              aria-describedby={promptError ? 'prompt-error' : undefined}
               rows={3}
               className={`${input} resize-none`}
               placeholder={oneshot ? 'What should Claude do?' : 'Say hello, or leave empty'}
@@ -177,7 +232,7 @@ export default function NewSessionSheet() {
             />
           </Field>
           <Field label="Account" htmlFor="account">
-            <select id="account" data-testid="account" className={input} value={account} onChange={(e) => setAccount(e.target.value)}>
+            <Select id="account" value={account} onChange={setAccount}>
               <option value="">Auto (best available)</option>
               {accounts.map((a) => (
                 <option key={a.id} value={a.id}>
@@ -185,38 +240,34 @@ export default function NewSessionSheet() {
                   {a.limited_until ? ' — limited' : ''}
                 </option>
               ))}
-            </select>
+            </Select>
           </Field>
           <div className="grid grid-cols-2 gap-3">
             <Field label="Model" htmlFor="model">
-              <select id="model" data-testid="model" className={input} value={model} onChange={(e) => setModel(e.target.value)}>
+              <Select id="model" value={model} onChange={setModel}>
                 {MODELS.map((m) => (
                   <option key={m.value} value={m.value}>
                     {m.label}
                   </option>
                 ))}
-              </select>
+              </Select>
             </Field>
             <Field label="Permissions" htmlFor="permission">
-              <select
-                id="permission"
-                data-testid="permission"
-                className={input}
-                value={permission}
-                onChange={(e) => setPermission(e.target.value as PermissionMode)}
-              >
+              <Select id="permission" value={permission} onChange={(v) => setPermission(v as PermissionMode)}>
                 {PERMISSION_MODES.map((m) => (
                   <option key={m.value} value={m.value}>
                     {m.label}
                   </option>
                 ))}
-              </select>
+              </Select>
             </Field>
           </div>
-          <Field label="Name (optional)" htmlFor="name">
+          <Field label="Name (optional)" htmlFor="name" error={nameError}>
             <input
               id="name"
               data-testid="name"
+              aria-invalid={nameError ? true : undefined}
+              aria-describedby={nameError ? 'name-error' : undefined}
               className={input}
               autoCapitalize="none"
               autoCorrect="off"
