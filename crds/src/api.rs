@@ -292,6 +292,10 @@ pub struct ApiError {
 pub struct PushKey {
     /// The uncompressed P-256 public key (65 bytes), base64url without padding.
     pub public_key: String,
+    /// True when notifications are signed with a contact of the owner's (`COCKPIT_VAPID_SUBJECT`
+    /// or an https `allowedOrigins` entry); false with the stand-in `mailto:cockpit@localhost`,
+    /// which Apple's push service refuses: iPhones then get no notifications.
+    pub subject_set: bool,
 }
 
 /// `POST /api/push/subscriptions`: a browser's `PushSubscription.toJSON()`.

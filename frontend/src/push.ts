@@ -1,5 +1,5 @@
 // Web Push: subscribing this device, sending a test notification, turning them off.
-//   GET    /api/push/key            -> { publicKey }   (VAPID application server key, base64url)
+//   GET    /api/push/key            -> { publicKey, subjectSet }   (VAPID key, base64url; whether a real contact signs)
 //   POST   /api/push/subscriptions  <- PushSubscription.toJSON()
 //   DELETE /api/push/subscriptions  <- { endpoint }
 //   POST   /api/push/test           -> PushTestReport

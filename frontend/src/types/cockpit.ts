@@ -1131,7 +1131,13 @@ export type PushKey = {
 /**
  * The uncompressed P-256 public key (65 bytes), base64url without padding.
  */
-publicKey: string, };
+publicKey: string, 
+/**
+ * True when notifications are signed with a contact of the owner's (`COCKPIT_VAPID_SUBJECT`
+ * or an https `allowedOrigins` entry); false with the stand-in `mailto:cockpit@localhost`,
+ * which Apple's push service refuses: iPhones then get no notifications.
+ */
+subjectSet: boolean, };
 
 /**
  * `POST /api/push/subscriptions`: a browser's `PushSubscription.toJSON()`.

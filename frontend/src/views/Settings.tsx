@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Card, Spinner, TopBar } from '../components/ui';
+import { api } from '../lib/api';
 import {
   currentPushStatus,
   pushSupported,
@@ -21,6 +22,31 @@ function pushText(s: PushStatus): string {
     default:
       return s.reason;
   }
+}
+
+/** Says so when the control plane signs notifications with no contact of the owner's: Apple's
+ *  push service then refuses them, so iPhones get none. */
+function VapidSubjectNotice() {
+  const [subjectSet, setSubjectSet] = useState<boolean | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .pushKey()
+      .then((key) => live && setSubjectSet(key.subjectSet))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (subjectSet !== false) return null;
+  return (
+    <div data-testid="vapid-subject-missing" className="mt-3 rounded-xl bg-amber-500/10 px-3 py-2.5 text-sm text-amber-100 ring-1 ring-amber-500/30 ring-inset">
+      iPhones will not get these notifications yet: Apple only delivers them when the server names a real contact. On the
+      machine running Cockpit, start it with <code className="text-amber-300">COCKPIT_VAPID_SUBJECT=mailto:you@example.com</code>{' '}
+      (your own address), or give it its https address under <code className="text-amber-300">allowedOrigins</code> in the
+      config, then restart it.
+    </div>
+  );
 }
 
 export default function Settings() {
@@ -65,7 +91,7 @@ export default function Settings() {
                 data-testid={subscribed ? 'push-unsubscribe' : 'push-subscribe'}
                 disabled={busy}
                 onClick={() => act(subscribed ? unsubscribeFromPush : subscribeToPush)}
-                className={`rounded-full px-4 py-2 text-sm font-semibold disabled:opacity-50 ${
+                className={`min-h-11 rounded-full px-4 text-sm font-semibold disabled:opacity-50 ${
                   subscribed ? 'bg-neutral-800 text-neutral-200' : 'bg-amber-500 text-black'
                 }`}
               >
@@ -88,7 +114,7 @@ export default function Settings() {
                     setTestResult(await sendTestNotification());
                     setBusy(false);
                   }}
-                  className="rounded-full bg-neutral-800 px-4 py-2 text-sm text-neutral-200 disabled:opacity-50"
+                  className="min-h-11 rounded-full bg-neutral-800 px-4 text-sm text-neutral-200 disabled:opacity-50"
                 >
                   Send a test notification
                 </button>
@@ -99,6 +125,7 @@ export default function Settings() {
                 )}
               </div>
             )}
+            <VapidSubjectNotice />
             {!push && !pushSupported() && (
               <div className="mt-3 text-xs text-neutral-500">Needs the app installed on the Home Screen.</div>
             )}
@@ -115,7 +142,7 @@ export default function Settings() {
                     setTerminalFontSize(size);
                     setFont(size);
                   }}
-                  className={`rounded-lg py-1.5 text-sm ${font === size ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
+                  className={`min-h-11 rounded-lg text-sm ${font === size ? 'bg-neutral-700 text-white' : 'text-neutral-400'}`}
                 >
                   {size}
                 </button>

@@ -35,7 +35,8 @@ async fn vapid(app: &App) -> Result<Vapid, Failure> {
 
 /// `GET /api/push/key`.
 pub async fn key(State(app): State<Arc<App>>) -> Result<Json<PushKey>, Failure> {
-    Ok(Json(PushKey { public_key: vapid(&app).await?.public_key_base64() }))
+    let subject_set = crate::push::subject(&app.config) != crate::push::vapid::FALLBACK_SUBJECT;
+    Ok(Json(PushKey { public_key: vapid(&app).await?.public_key_base64(), subject_set }))
 }
 
 /// Decodes base64url (or standard base64), with or without padding.
