@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationBatch } from '../types/cockpit';
+import { ConversationStream, conversationUrl, parseBatch, type EventSourceLike, type StreamStatus } from './conversation-stream';
+
+class FakeSource implements EventSourceLike {
+  readyState = 0;
+  onerror: ((ev: Event) => void) | null = null;
+  closed = false;
+  private listeners = new Map<string, ((ev: MessageEvent<string>) => void)[]>();
+  constructor(readonly url: string) {}
+  addEventListener(type: string, fn: (ev: MessageEvent<string>) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
+  }
+  close() {
+    this.closed = true;
+    this.readyState = 2;
+  }
+  emit(type: string, data: unknown = {}) {
+    for (const fn of this.listeners.get(type) ?? []) fn({ data: JSON.stringify(data) } as MessageEvent<string>);
+  }
+  fail(readyState: number) {
+    this.readyState = readyState;
+    this.onerror?.(new Event('error'));
+  }
+}
+
+const batch = (keys: string[], transcript: number, notes = 0): ConversationBatch => ({
+  entries: keys.map((key) => ({ key, item: { kind: 'user', text: key } })),
+  cursor: { transcript, notes },
+});
+
+function setup() {
+  const sources: FakeSource[] = [];
+  const batches: ConversationBatch[] = [];
+  const statuses: StreamStatus[] = [];
+  let restarts = 0;
+  const pending: (() => void)[] = [];
+  const stream = new ConversationStream({
+    sessionId: 'my session',
+    onBatch: (b) => batches.push(b),
+    onRestart: () => restarts++,
+    onStatus: (s) => statuses.push(s),
+    createSource: (url) => {
+      const s = new FakeSource(url);
+      sources.push(s);
+      return s;
+    },
+    timers: { set: (fn) => pending.push(fn), clear: () => {} },
+  });
+  return { stream, sources, batches, statuses, restarts: () => restarts, pending };
+}
+
+describe('conversationUrl', () => {
+  it('continues after a cursor when given one', () => {
+    expect(conversationUrl('my session', null)).toBe('/api/sessions/my%20session/conversation');
+    expect(conversationUrl('s', '120.4')).toBe('/api/sessions/s/conversation?after=120.4');
+  });
+});
+
+describe('parseBatch', () => {
+  it('reads batches and refuses anything else', () => {
+    expect(parseBatch(JSON.stringify(batch(['a'], 3)))?.entries).toHaveLength(1);
+    expect(parseBatch('{"entries":[]}')).toBeNull();
+    expect(parseBatch('nope')).toBeNull();
+  });
+});
+
+describe('ConversationStream', () => {
+  it('goes live, passes batches on and remembers the cursor', () => {
+    const t = setup();
+    t.stream.open();
+    t.sources[0].emit('ready');
+    t.sources[0].emit('entries', batch(['a'], 10, 2));
+    expect(t.statuses).toEqual(['connecting', 'live']);
+    expect(t.batches.map((b) => b.entries[0].key)).toEqual(['a']);
+    expect(t.stream.cursor).toBe('10.2');
+  });
+
+  it('reopens after the last cursor', () => {
+    const t = setup();
+    t.stream.open();
+    t.sources[0].emit('entries', batch(['a'], 10, 2));
+    t.stream.open();
+    expect(t.sources[0].closed).toBe(true);
+    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.2');
+  });
+
+  it('leaves a dropped connection to EventSource, and reopens one it gave up on', () => {
+    const t = setup();
+    t.stream.open();
+    t.sources[0].emit('entries', batch(['a'], 10));
+    t.sources[0].fail(0);
+    expect(t.statuses.at(-1)).toBe('down');
+    expect(t.pending).toHaveLength(0);
+    t.sources[0].fail(2);
+    t.sources[0].fail(2);
+    expect(t.pending).toHaveLength(1);
+    t.pending[0]();
+    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.0');
+  });
+
+  it('starts over on restart', () => {
+    const t = setup();
+    t.stream.open();
+    t.sources[0].emit('entries', batch(['a'], 10));
+    t.sources[0].emit('restart');
+    expect(t.restarts()).toBe(1);
+    expect(t.stream.cursor).toBeNull();
+  });
+
+  it('ignores a replaced source and stops for good when closed', () => {
+    const t = setup();
+    t.stream.open();
+    const old = t.sources[0];
+    t.stream.open();
+    old.emit('entries', batch(['stale'], 1));
+    expect(t.batches).toHaveLength(0);
+    t.stream.close();
+    expect(t.sources[1].closed).toBe(true);
+    t.stream.open();
+    expect(t.sources).toHaveLength(2);
+  });
+});
