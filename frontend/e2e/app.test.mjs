@@ -85,6 +85,9 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await shot(page, '02-new-session-sheet');
     await page.fill('[data-testid=name]', 'phone');
     await page.tap('[data-testid=create-session]');
+    // An interactive session opens on its conversation; the terminal is one tap away.
+    await page.waitForSelector('[data-testid=conversation]');
+    await page.tap('[data-testid=pane-terminal]');
     await page.waitForSelector('[data-testid=terminal] .xterm');
     await waitScreen('Claude Code');
     await until('the connection to be live', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live');
@@ -191,7 +194,7 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
   });
 
   it('reconnects after the gateway restarts, terminal intact, no byte lost or shown twice', async () => {
-    await page.goto(cockpit.url + '/s/phone');
+    await page.goto(cockpit.url + '/s/phone/terminal');
     await waitScreen('Done, the tool ran.');
     await until('live', async () => (await page.getAttribute('[data-testid=connection]', 'data-state')) === 'live');
     const before = await page.evaluate(() => window.__cockpit.socket.offset);

@@ -1,20 +1,30 @@
-// A tiny history router (no dependency): `/`, `/new`, `/s/:id`, `/accounts`, `/health`, `/settings`.
+// A tiny history router (no dependency): `/`, `/new`, `/s/:id` (its conversation),
+// `/s/:id/terminal`, `/s/:id/changes`, `/accounts`, `/health`, `/settings`.
 import { useSyncExternalStore } from 'react';
+
+/** What a session's screen shows. */
+export type SessionPane = 'conversation' | 'terminal' | 'changes';
 
 export type Route =
   | { name: 'sessions'; sheet: boolean }
-  | { name: 'session'; id: string }
+  | { name: 'session'; id: string; pane: SessionPane }
   | { name: 'accounts' }
   | { name: 'health' }
   | { name: 'settings' };
 
 export function parseRoute(path: string): Route {
-  const session = /^\/s\/([^/]+)\/?$/.exec(path);
-  if (session) return { name: 'session', id: decodeURIComponent(session[1]) };
+  const session = /^\/s\/([^/]+)(?:\/(terminal|changes))?\/?$/.exec(path);
+  if (session) return { name: 'session', id: decodeURIComponent(session[1]), pane: (session[2] as SessionPane | undefined) ?? 'conversation' };
   if (path === '/accounts') return { name: 'accounts' };
   if (path === '/health') return { name: 'health' };
   if (path === '/settings') return { name: 'settings' };
   return { name: 'sessions', sheet: path === '/new' };
+}
+
+/** The path of a session's screen showing `pane`. */
+export function sessionPath(id: string, pane: SessionPane): string {
+  const base = `/s/${encodeURIComponent(id)}`;
+  return pane === 'conversation' ? base : `${base}/${pane}`;
 }
 
 const listeners = new Set<() => void>();

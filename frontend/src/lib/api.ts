@@ -3,10 +3,12 @@ import type {
   AccountView,
   ApiError,
   ApprovalAnswer,
+  ChangesView,
   CreateSession,
   HealthView,
   PushKey,
   RepoView,
+  SendMessage,
   SessionView,
   TranscriptPage,
 } from '../types/cockpit';
@@ -50,6 +52,8 @@ export const api = {
   session: (id: string) => request<SessionView>('GET', `/api/sessions/${encodeURIComponent(id)}`),
   create: (body: CreateSession) => request<SessionView>('POST', '/api/sessions', body),
   stop: (id: string) => request<SessionView>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
+  send: (id: string, message: SendMessage) => request<void>('POST', `/api/sessions/${encodeURIComponent(id)}/send`, message),
+  changes: (id: string) => request<ChangesView>('GET', `/api/sessions/${encodeURIComponent(id)}/changes`),
   approve: (id: string, answer: ApprovalAnswer) =>
     request<void>('POST', `/api/sessions/${encodeURIComponent(id)}/approval`, answer),
   transcript: (id: string, after = 0) =>

@@ -4,12 +4,17 @@ import { useNow } from '../hooks';
 import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
 import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
-import { describeInput, formatCost } from '../lib/transcript';
+import { formatCost } from '../lib/transcript';
 import { useLive } from '../live';
-import { back } from '../router';
+import { back, navigate, parseRoute, sessionPath, usePath, type SessionPane } from '../router';
 import { terminalFontSize } from '../settings';
-import type { Key, PendingApproval, PermissionMode, SessionView, WorkerState } from '../types/cockpit';
+import type { ApprovalDecision, Key, PermissionMode, SessionView, WorkerState } from '../types/cockpit';
+import { Changes } from './Changes';
+import { ApprovalCard } from './conversation/ApprovalCard';
+import { Composer } from './conversation/Composer';
+import { Conversation } from './conversation/Conversation';
 import { OneshotTranscript } from './OneshotTranscript';
+import { SessionPaneTabs } from './SessionPaneTabs';
 import { Terminal, type TerminalHandle } from './Terminal';
 
 const CONNECTION: Record<Connection, { label: string; cls: string }> = {
@@ -56,64 +61,18 @@ const MODE_LABELS: Record<PermissionMode, string> = {
 /** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
 const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
 
-function ApprovalCard({
-  approval,
-  onAnswer,
-  error,
-  held,
-  onDenyWithMessage,
-}: {
-  approval: PendingApproval;
-  onAnswer: (decision: 'allow' | 'deny') => void;
-  error: string | null;
-  /** A message the person tried to send while this request waits (not sent: it would answer the dialog). */
-  held: string | null;
-  onDenyWithMessage: () => void;
-}) {
-  const input = approval.input as Record<string, unknown> | null;
-  const main = describeInput(approval.input);
-  const description = input && typeof input.description === 'string' && input.description !== main ? input.description : null;
+/** Answers a dialog only the screen shows, through the terminal: Allow presses Enter, Deny Esc. */
+function TerminalKeysAnswer({ onKey }: { onKey: (key: 'Enter' | 'Esc') => void }) {
   return (
-    <div data-testid="approval-card" className="safe-x shrink-0 border-t border-amber-500/40 bg-[#1a1408] px-3 py-3">
-      <div className="mb-1.5 flex items-center gap-2 text-xs font-medium text-amber-300">
-        <span className="h-2 w-2 rounded-full bg-amber-400 pulse" />
-        Claude wants to use <span data-testid="approval-tool" className="font-semibold">{approval.tool}</span>
-      </div>
-      {description && <div className="mb-1 text-xs text-neutral-400">{description}</div>}
-      <pre
-        data-testid="approval-input"
-        className="max-h-32 overflow-auto rounded-lg bg-black/50 px-2.5 py-2 font-mono text-[13px] break-all whitespace-pre-wrap text-neutral-100"
-      >
-        {main || '(no input)'}
-      </pre>
-      {!approval.answerable && (
-        <div className="mt-1.5 text-[11px] text-neutral-500">Answered through the terminal: Allow presses Enter, Deny presses Esc.</div>
-      )}
-      {error && <div className="mt-1.5 text-xs text-red-300">{error}</div>}
-      {held !== null && (
-        <div data-testid="message-held" className="mt-1.5 text-xs text-amber-200/90">
-          Your message was not sent: Claude is waiting for this answer, and typing would answer it.
-          {approval.answerable && held ? ' Deny and send it to Claude as the reason, or answer first and send it after.' : ' Answer first, then send it.'}
-        </div>
-      )}
-      {held && approval.answerable && (
-        <button
-          type="button"
-          data-testid="deny-with-message"
-          onPointerDown={keepFocus}
-          onClick={onDenyWithMessage}
-          className="mt-2 w-full rounded-xl border border-red-500/50 py-2 text-sm font-semibold text-red-200 active:bg-red-500/10"
-        >
-          Deny and tell Claude
-        </button>
-      )}
-      <div className="mt-2.5 grid grid-cols-2 gap-2">
+    <>
+      <div className="mb-2 text-[11px] text-neutral-500">Answered through the terminal: Allow presses Enter, Deny presses Esc.</div>
+      <div className="grid grid-cols-2 gap-2">
         <button
           type="button"
           data-testid="deny"
           onPointerDown={keepFocus}
-          onClick={() => onAnswer('deny')}
-          className="rounded-xl border border-red-500/50 py-2.5 text-[15px] font-semibold text-red-300 active:bg-red-500/10"
+          onClick={() => onKey('Esc')}
+          className="min-h-11 rounded-xl border border-red-500/50 text-[15px] font-semibold text-red-300 active:bg-red-500/10"
         >
           Deny
         </button>
@@ -121,13 +80,13 @@ function ApprovalCard({
           type="button"
           data-testid="allow"
           onPointerDown={keepFocus}
-          onClick={() => onAnswer('allow')}
-          className="rounded-xl bg-amber-500 py-2.5 text-[15px] font-semibold text-black active:bg-amber-400"
+          onClick={() => onKey('Enter')}
+          className="min-h-11 rounded-xl bg-amber-500 text-[15px] font-semibold text-black active:bg-amber-400"
         >
           Allow
         </button>
       </div>
-    </div>
+    </>
   );
 }
 
@@ -154,6 +113,8 @@ function useSession(id: string): { session: SessionView | null; error: string | 
 export default function SessionScreen({ id }: { id: string }) {
   const { session, error } = useSession(id);
   const live = useLive();
+  const route = parseRoute(usePath());
+  const pane = route.name === 'session' ? route.pane : 'conversation';
   if (!session) {
     return (
       <>
@@ -165,7 +126,7 @@ export default function SessionScreen({ id }: { id: string }) {
     );
   }
   if (session.spec.mode === 'Oneshot') return <OneshotScreen session={session} onRefresh={live.refresh} />;
-  return <InteractiveScreen session={session} />;
+  return <InteractiveScreen session={session} pane={pane} onPane={(next) => navigate(sessionPath(id, next), { replace: true })} />;
 }
 
 function Header({ session, right }: { session: SessionView; right?: React.ReactNode }) {
@@ -221,7 +182,7 @@ function StopButton({ session }: { session: SessionView }) {
   );
 }
 
-function InteractiveScreen({ session }: { session: SessionView }) {
+function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pane: SessionPane; onPane: (pane: SessionPane) => void }) {
   const term = useRef<TerminalHandle>(null);
   const socket = useRef<SessionSocket | null>(null);
   const [connection, setConnection] = useState<Connection>('connecting');
@@ -230,7 +191,13 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const [answered, setAnswered] = useState<string | null>(null);
   const [approvalError, setApprovalError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const [held, setHeld] = useState<{ approval: string; text: string } | null>(null);
+  const [answering, setAnswering] = useState(false);
+  // A message sent while a request waits, kept (typing would answer the dialog); `approval`
+  // is the request, null when the control plane refused it for one not seen here yet.
+  const [held, setHeld] = useState<{ approval: string | null; text: string } | null>(null);
+  // The conversation's message box.
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
   const lastSent = useRef<{ text: string; at: number } | null>(null);
   const [fontSize] = useState(terminalFontSize);
   const now = useNow(1000);
@@ -309,33 +276,72 @@ function InteractiveScreen({ session }: { session: SessionView }) {
   const cost = session.status.cost;
   const context = (state ?? session.live)?.report?.contextPercent;
 
-  const answer = (decision: 'allow' | 'deny', message?: string) => {
-    if (!pending || !socket.current) return;
+  const answer = async (decision: ApprovalDecision, message?: string) => {
+    if (!pending) return;
     setApprovalError(null);
-    if (pending.answerable) {
-      if (!socket.current.send({ type: 'approve', id: pending.id, decision, ...(message ? { message } : {}) })) {
-        setApprovalError('Not connected: try again when the session is live.');
-        return;
+    setAnswering(true);
+    try {
+      await api.approve(sessionId, { id: pending.id, decision, ...(message ? { message } : {}) });
+      setAnswered(pending.id);
+      // A held message given to Claude as the reason leaves its box.
+      if (message && held) {
+        setText((cur) => (cur === held.text ? '' : cur));
+        setDraft((cur) => (cur === held.text ? '' : cur));
       }
-    } else {
-      socket.current.key(decision === 'allow' ? 'Enter' : 'Esc');
+      setHeld(null);
+    } catch (err) {
+      setApprovalError(
+        err instanceof ApiFailure && err.status === 404 ? 'That request was already answered.' : `Not answered: ${(err as Error).message}`,
+      );
+    } finally {
+      setAnswering(false);
     }
+  };
+
+  const answerWithKey = (key: 'Enter' | 'Esc') => {
+    if (!pending) return;
+    socket.current?.key(key);
     setAnswered(pending.id);
     setHeld(null);
   };
 
-  const denyWithMessage = () => {
-    const message = held?.text;
-    if (!message) return;
-    answer('deny', message);
-    setText('');
+  const sendDraft = async () => {
+    setNotice(null);
+    if (pending) {
+      setHeld({ approval: pending.id, text: draft });
+      return;
+    }
+    const sent = draft;
+    setSending(true);
+    try {
+      await api.send(sessionId, { text: sent });
+      setDraft((cur) => (cur === sent ? '' : cur));
+    } catch (err) {
+      if (err instanceof ApiFailure && err.code === 'approval_pending') setHeld({ approval: null, text: sent });
+      setNotice(`Not sent: ${(err as Error).message}`);
+    } finally {
+      setSending(false);
+    }
   };
-
   useEffect(() => {
     if (!notice) return;
     const t = setTimeout(() => setNotice(null), 6000);
     return () => clearTimeout(t);
   }, [notice]);
+
+  const heldHere = held && pending && (held.approval === null || held.approval === pending.id) ? held.text : null;
+  const approvalCard = (detailHeight: string, unanswerable: React.ReactNode) =>
+    pending && (
+      <ApprovalCard
+        approval={pending}
+        onAnswer={(decision, message) => void answer(decision, message)}
+        busy={answering}
+        error={approvalError}
+        held={heldHere}
+        unanswerable={unanswerable}
+        detailHeight={detailHeight}
+      />
+    );
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -377,22 +383,47 @@ function InteractiveScreen({ session }: { session: SessionView }) {
           <ConnectionPill state={connection} />
         </span>
       </div>
-      <div className="safe-x relative min-h-0 flex-1 bg-ink">
+      <SessionPaneTabs pane={pane} onPane={onPane} />
+      {/* The terminal stays mounted (and fed) behind the other views. */}
+      <div className={pane === 'terminal' ? 'safe-x relative min-h-0 flex-1 bg-ink' : 'hidden'}>
         <Terminal ref={term} fontSize={fontSize} onResize={onResize} onData={onData} />
       </div>
-      {notice && (
+      {pane === 'conversation' && (
+        <Conversation
+          sessionId={sessionId}
+          footer={
+            pending ? (
+              approvalCard(
+                'max-h-96',
+                <button
+                  type="button"
+                  data-testid="answer-in-terminal"
+                  onClick={() => onPane('terminal')}
+                  className="min-h-11 w-full rounded-xl border border-amber-500/40 text-sm text-amber-200 active:bg-amber-500/10"
+                >
+                  Only the terminal can answer this one: answer it in the Terminal
+                </button>,
+              )
+            ) : (
+              badge.kind === 'Working' && (
+                <div data-testid="working" className="flex items-center gap-2 py-1 text-sm text-neutral-500">
+                  <Spinner /> Claude is working…
+                </div>
+              )
+            )
+          }
+        />
+      )}
+      {pane === 'changes' && <Changes sessionId={sessionId} />}
+      {notice && pane !== 'changes' && (
         <div data-testid="notice" role="alert" className="safe-x shrink-0 bg-red-950 px-3 py-1.5 text-xs text-red-200">
           {notice}
         </div>
       )}
-      {pending && (
-        <ApprovalCard
-          approval={pending}
-          onAnswer={(decision) => answer(decision)}
-          error={approvalError}
-          held={held && held.approval === pending.id ? held.text : null}
-          onDenyWithMessage={denyWithMessage}
-        />
+      {pane === 'terminal' && pending && (
+        <div className="safe-x shrink-0 border-t border-line px-2 py-2">
+          {approvalCard('max-h-32', <TerminalKeysAnswer onKey={answerWithKey} />)}
+        </div>
       )}
       {over ? (
         <div className="pb-safe shrink-0 border-t border-line">
@@ -400,6 +431,10 @@ function InteractiveScreen({ session }: { session: SessionView }) {
             This session has ended.
           </div>
         </div>
+      ) : pane === 'conversation' ? (
+        <Composer text={draft} onText={setDraft} onSend={() => void sendDraft()} sending={sending} />
+      ) : pane === 'changes' ? (
+        <div className="pb-safe shrink-0" />
       ) : (
         <div className="pb-safe safe-x shrink-0 border-t border-line bg-[#0f0f0f]">
           <div data-testid="quick-keys" className="no-scrollbar flex gap-1 overflow-x-auto px-2 pt-2">
@@ -412,7 +447,7 @@ function InteractiveScreen({ session }: { session: SessionView }) {
                 onPointerDown={keepFocus}
                 onMouseDown={keepFocus}
                 onClick={() => (k.key ? socket.current?.key(k.key) : socket.current?.input(k.text ?? ''))}
-                className="h-9 min-w-8 flex-1 shrink-0 rounded-lg bg-neutral-800 px-1 font-mono text-sm text-neutral-200 active:bg-neutral-600"
+                className="h-11 min-w-11 flex-1 shrink-0 rounded-lg bg-neutral-800 px-1 font-mono text-sm text-neutral-200 active:bg-neutral-600"
               >
                 {k.label}
               </button>
@@ -436,7 +471,7 @@ function InteractiveScreen({ session }: { session: SessionView }) {
               aria-label="Send"
               onPointerDown={keepFocus}
               onMouseDown={keepFocus}
-              className="flex h-10 w-10 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400"
+              className="flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400"
             >
               {Icon.send}
             </button>

@@ -1,0 +1,136 @@
+// A permission request Claude waits on, with what the call would do in full (a Write's
+// content, an Edit's diff, the command) and the answers: Allow, Deny, Always allow (when the
+// CLI offers rules for it), or Deny with a message for Claude.
+import { useEffect, useState, type ReactNode } from 'react';
+import { describeInput } from '../../lib/transcript';
+import type { ApprovalDecision, PendingApproval } from '../../types/cockpit';
+import { ToolDetail } from './ToolDetail';
+
+/** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
+const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
+
+const BUTTON = 'min-h-11 rounded-xl text-[15px] font-semibold disabled:opacity-50';
+
+export function ApprovalCard({
+  approval,
+  onAnswer,
+  busy,
+  error,
+  held,
+  unanswerable,
+  detailHeight,
+}: {
+  approval: PendingApproval;
+  onAnswer: (decision: ApprovalDecision, message?: string) => void;
+  busy: boolean;
+  error: string | null;
+  /** A message the person tried to send while this request waits (typing would answer it). */
+  held: string | null;
+  /** What to offer instead of the buttons when only the terminal can answer. */
+  unanswerable: ReactNode;
+  /** The most the call's details may take (a Tailwind max-height class). */
+  detailHeight: string;
+}) {
+  // The message for "Deny and tell Claude…"; null while that field is closed.
+  const [reason, setReason] = useState<string | null>(null);
+  useEffect(() => {
+    if (held) setReason(held);
+  }, [held]);
+  const alwaysAllow = (approval.suggestions?.length ?? 0) > 0;
+  return (
+    <div data-testid="approval-card" data-answerable={approval.answerable} className="rounded-2xl border border-amber-500/40 bg-[#1a1408] px-3 py-3">
+      <div className="mb-2 flex items-center gap-2 text-xs font-medium text-amber-300">
+        <span className="h-2 w-2 rounded-full bg-amber-400 pulse" />
+        Claude wants to use <span data-testid="approval-tool" className="font-semibold">{approval.tool}</span>
+      </div>
+      <div data-testid="approval-input">
+        {approval.view ? (
+          <ToolDetail tool={approval.view} maxHeight={detailHeight} />
+        ) : (
+          <pre className={`${detailHeight} overflow-auto rounded-lg bg-black/50 px-2.5 py-2 font-mono text-[13px] break-all whitespace-pre-wrap text-neutral-100`}>
+            {describeInput(approval.input) || '(no input)'}
+          </pre>
+        )}
+      </div>
+      {error && <div className="mt-2 text-xs text-red-300">{error}</div>}
+      {held !== null && (
+        <div data-testid="message-held" className="mt-2 text-xs text-amber-200/90">
+          Your message was not sent: Claude is waiting for this answer, and typing would answer it.
+          {approval.answerable ? ' Deny and send it to Claude as the reason, or answer first and send it after.' : ' Answer first, then send it.'}
+        </div>
+      )}
+      {!approval.answerable ? (
+        <div className="mt-2">{unanswerable}</div>
+      ) : (
+        <div className="mt-2.5 space-y-2">
+          <div className="grid grid-cols-2 gap-2">
+            <button
+              type="button"
+              data-testid="deny"
+              disabled={busy}
+              onPointerDown={keepFocus}
+              onClick={() => onAnswer('deny')}
+              className={`${BUTTON} border border-red-500/50 text-red-300 active:bg-red-500/10`}
+            >
+              Deny
+            </button>
+            <button
+              type="button"
+              data-testid="allow"
+              disabled={busy}
+              onPointerDown={keepFocus}
+              onClick={() => onAnswer('allow')}
+              className={`${BUTTON} bg-amber-500 text-black active:bg-amber-400`}
+            >
+              Allow
+            </button>
+          </div>
+          {alwaysAllow && (
+            <button
+              type="button"
+              data-testid="allow-always"
+              disabled={busy}
+              onPointerDown={keepFocus}
+              onClick={() => onAnswer('allow_always')}
+              className={`${BUTTON} w-full border border-amber-500/50 text-amber-200 active:bg-amber-500/10`}
+            >
+              Always allow
+            </button>
+          )}
+          {reason === null ? (
+            <button
+              type="button"
+              data-testid="deny-tell"
+              onClick={() => setReason('')}
+              className="min-h-11 w-full text-sm text-red-200/90 active:bg-red-500/10"
+            >
+              Deny and tell Claude…
+            </button>
+          ) : (
+            <div className="space-y-2">
+              <textarea
+                data-testid="deny-message"
+                aria-label="What to tell Claude"
+                placeholder="What Claude should do instead…"
+                rows={2}
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                className="w-full resize-none rounded-xl border border-line bg-black/40 px-3 py-2 text-neutral-100 outline-none focus:border-red-500/60"
+              />
+              <button
+                type="button"
+                data-testid="deny-with-message"
+                disabled={busy || !reason.trim()}
+                onPointerDown={keepFocus}
+                onClick={() => onAnswer('deny', reason.trim())}
+                className={`${BUTTON} w-full border border-red-500/50 text-red-200 active:bg-red-500/10`}
+              >
+                Deny and tell Claude
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+// The message box of the conversation: several lines, growing with its text up to a limit,
+// and Send. Return makes a new line on a phone; Cmd/Ctrl+Return sends from a keyboard.
+import { useLayoutEffect, useRef, type FormEvent } from 'react';
+import { Icon } from '../../components/ui';
+
+/** The tallest the box grows before it scrolls, in pixels. */
+const MAX_HEIGHT = 160;
+
+/** Keeps the focus (and the iOS keyboard) where it is when Send is tapped. */
+const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
+
+export function Composer({
+  text,
+  onText,
+  onSend,
+  sending,
+}: {
+  text: string;
+  onText: (text: string) => void;
+  onSend: () => void;
+  sending: boolean;
+}) {
+  const box = useRef<HTMLTextAreaElement>(null);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(MAX_HEIGHT, el.scrollHeight)}px`;
+  }, [text]);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (text.trim() && !sending) onSend();
+  };
+  return (
+    <form onSubmit={submit} className="pb-safe safe-x flex shrink-0 items-end gap-2 border-t border-line bg-[#0f0f0f] px-2 py-2">
+      <textarea
+        ref={box}
+        data-testid="composer"
+        aria-label="Message"
+        rows={1}
+        placeholder="Message Claude…"
+        autoCapitalize="sentences"
+        autoComplete="off"
+        value={text}
+        onChange={(e) => onText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.metaKey || e.ctrlKey)) submit(e);
+        }}
+        className="max-h-40 min-h-11 min-w-0 flex-1 resize-none rounded-[22px] border border-line bg-[#1c1c1c] px-4 py-[10px] leading-6 text-neutral-100 outline-none focus:border-amber-500/60"
+      />
+      <button
+        type="submit"
+        data-testid="composer-send"
+        aria-label="Send"
+        disabled={sending || !text.trim()}
+        onPointerDown={keepFocus}
+        onMouseDown={keepFocus}
+        className="flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400 disabled:opacity-40"
+      >
+        {Icon.send}
+      </button>
+    </form>
+  );
+}
