@@ -121,14 +121,42 @@ pub struct PendingApproval {
     /// True when the request came through the PermissionRequest hook and can be answered
     /// without touching the terminal; false when only the screen shows the dialog.
     pub answerable: bool,
+    /// What the call does, for a person: the command, an Edit's diff, a Write's content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub view: Option<crate::tool_view::ToolView>,
+    /// The CLI's "don't ask again" choices for this call (the hook's `permission_suggestions`:
+    /// rules to add, a mode to switch to), granted by [`ApprovalDecision::AllowAlways`]; empty
+    /// when it offers none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(type = "unknown[]")]
+    pub suggestions: Vec<serde_json::Value>,
+}
+
+impl PendingApproval {
+    /// A request only the screen shows (no hook to answer it through): `tool` is what the
+    /// dialog names (`question` for a question Claude asks).
+    pub fn on_screen(tool: String) -> PendingApproval {
+        PendingApproval {
+            id: "screen".to_owned(),
+            tool,
+            input: serde_json::Value::Null,
+            answerable: false,
+            view: None,
+            suggestions: Vec::new(),
+        }
+    }
 }
 
 /// The person's answer to a [`PendingApproval`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ApprovalDecision {
     /// Let the tool run.
     Allow,
+    /// Let the tool run, and add the CLI's own "don't ask again" suggestions
+    /// ([`PendingApproval::suggestions`]) so that calls like it run without asking.
+    AllowAlways,
     /// Refuse the tool call.
     Deny,
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use kube::CustomResourceExt;
 use ts_rs::TS;
 
-use crate::{account, activity, api, conditions, frames, oneshot, session, usage, worker_state};
+use crate::{
+    account, activity, api, changes, conditions, conversation, frames, oneshot, session, tool_view, usage, worker_state,
+};
 
 /// One generated file: its path relative to the repository root, and its contents.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,6 +157,18 @@ pub fn typescript() -> String {
     push_decl::<api::PushSubscribed>(&mut out, &cfg);
     push_decl::<api::PushTestReport>(&mut out, &cfg);
     push_decl::<api::ApiError>(&mut out, &cfg);
+    push_decl::<conversation::ConversationEntry>(&mut out, &cfg);
+    push_decl::<conversation::ConversationItem>(&mut out, &cfg);
+    push_decl::<conversation::ConversationCursor>(&mut out, &cfg);
+    push_decl::<conversation::ConversationBatch>(&mut out, &cfg);
+    push_decl::<tool_view::ToolView>(&mut out, &cfg);
+    push_decl::<tool_view::ToolDetail>(&mut out, &cfg);
+    push_decl::<tool_view::DiffHunk>(&mut out, &cfg);
+    push_decl::<tool_view::DiffLine>(&mut out, &cfg);
+    push_decl::<tool_view::DiffOp>(&mut out, &cfg);
+    push_decl::<changes::ChangesView>(&mut out, &cfg);
+    push_decl::<changes::FileChange>(&mut out, &cfg);
+    push_decl::<changes::FileStatus>(&mut out, &cfg);
     out.push_str("/** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */\n");
     out.push_str(&format!("export const BINARY_HEADER_LEN = {};\n", frames::BINARY_HEADER_LEN));
     out.push_str(&format!(

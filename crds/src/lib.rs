@@ -6,6 +6,7 @@
 //!   version `v1alpha1`), whose generated CRD YAML is checked in under `crds/`;
 //! - the activity states a worker reports ([`Activity`] and its details);
 //! - the WebSocket frames between a worker and its clients ([`frames`]);
+//! - a session's conversation as the phone shows it ([`conversation`], [`tool_view`]);
 //! - the one-shot (`claude -p --output-format stream-json`) events and result ([`oneshot`]).
 //!
 //! `cargo run -p cockpit-crds --bin crdgen` regenerates the CRD YAML and the TypeScript types
@@ -17,11 +18,14 @@
 pub mod account;
 pub mod activity;
 pub mod api;
+pub mod changes;
 pub mod codegen;
 pub mod conditions;
+pub mod conversation;
 pub mod frames;
 pub mod oneshot;
 pub mod session;
+pub mod tool_view;
 pub mod usage;
 pub mod worker_state;
 

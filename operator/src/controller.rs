@@ -135,8 +135,7 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
         app.runtime.forget(id);
     }
     for event in &plan.events {
-        let data = serde_json::json!({ "reason": event.reason, "message": event.message });
-        app.store.append_event(id, now, "event", &data).await?;
+        app.store.append_event(id, now, crate::conversation::notes::NOTE_KIND, &event.data()).await?;
     }
     if status != row.status {
         if status.activity != row.status.activity || status.phase != row.status.phase {

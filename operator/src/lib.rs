@@ -6,9 +6,11 @@
 //! file.
 
 pub mod app;
+pub mod changes;
 pub mod cli_range;
 pub mod config;
 pub mod controller;
+pub mod conversation;
 pub mod env_secrets;
 pub mod gateway;
 pub mod kube;

@@ -114,6 +114,14 @@ pub fn branch_name(session_name: &str) -> String {
     format!("{BRANCH_PREFIX}{session_name}")
 }
 
+/// Where [`prepare`] puts the worktree of session `session_name` on the repository whose top
+/// directory is `repo`: `<data_dir>/worktrees/<repo-dir-name>/<session>`, absolute.
+pub fn worktree_dir(repo: &Path, data_dir: &Path, session_name: &str) -> Result<PathBuf, WorktreeError> {
+    let repo_dir_name = repo.file_name().map(OsStr::to_os_string).unwrap_or_else(|| OsString::from("repo"));
+    let data_dir = std::path::absolute(data_dir).map_err(|source| io_error(data_dir, source))?;
+    Ok(data_dir.join(WORKTREES_DIR).join(repo_dir_name).join(session_name))
+}
+
 /// The working directory for session `session_name` on the repo at `repo_path`.
 ///
 /// When `repo_path` is the top directory of a git repository with at least one commit: a
@@ -128,9 +136,7 @@ pub async fn prepare(repo_path: &Path, data_dir: &Path, session_name: &str) -> R
     let Some(repo) = git_repo(repo_path).await? else {
         return Ok(repo_path.to_path_buf());
     };
-    let repo_dir_name = repo.file_name().map(OsStr::to_os_string).unwrap_or_else(|| OsString::from("repo"));
-    let data_dir = std::path::absolute(data_dir).map_err(|source| io_error(data_dir, source))?;
-    let dest = data_dir.join(WORKTREES_DIR).join(repo_dir_name).join(session_name);
+    let dest = worktree_dir(&repo, data_dir, session_name)?;
     let branch = branch_name(session_name);
 
     let _guard = LOCK.lock().await;
@@ -245,7 +251,7 @@ async fn keep_detached_head(worktree: &Path) -> Result<(), WorktreeError> {
 
 /// The repo's top directory (canonical) when `path` is the top of a git work tree with at
 /// least one commit; `None` for other directories.
-async fn git_repo(path: &Path) -> Result<Option<PathBuf>, WorktreeError> {
+pub(crate) async fn git_repo(path: &Path) -> Result<Option<PathBuf>, WorktreeError> {
     let meta = std::fs::metadata(path).map_err(|source| WorktreeError::Repo { path: path.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Err(WorktreeError::Repo {
@@ -315,7 +321,7 @@ where
 }
 
 /// Runs git in `dir`, whatever its exit status.
-async fn git<I, S>(dir: &Path, args: I) -> Result<std::process::Output, WorktreeError>
+pub(crate) async fn git<I, S>(dir: &Path, args: I) -> Result<std::process::Output, WorktreeError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -327,7 +333,7 @@ where
 }
 
 /// Runs git in `dir`; its stdout when it succeeds, an error with its stderr when not.
-async fn git_ok<I, S>(dir: &Path, args: I) -> Result<String, WorktreeError>
+pub(crate) async fn git_ok<I, S>(dir: &Path, args: I) -> Result<String, WorktreeError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,

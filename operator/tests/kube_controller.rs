@@ -31,6 +31,7 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         failures: Mutex::default(),
         terminal_size: None,
         worker_keys: Some(WorkerKeys::from_key([3; 32])),
+        notes: None,
     })
 }
 

@@ -191,12 +191,14 @@ impl ActivityTracker {
                 self.state.approval = None;
                 self.set(Activity::Working, Source::Hook, now);
             }
-            HookEvent::PermissionRequest { tool, input } => {
+            HookEvent::PermissionRequest { tool, input, suggestions } => {
                 self.state.approval = Some(PendingApproval {
                     id: approval_id.unwrap_or("screen").to_owned(),
                     tool: tool.clone(),
                     input: input.clone(),
                     answerable: approval_id.is_some(),
+                    view: Some(cockpit_crds::tool_view::tool_view(tool, input)),
+                    suggestions: suggestions.clone(),
                 });
                 self.set(Activity::NeedsApproval, Source::Hook, now);
             }
@@ -206,16 +208,11 @@ impl ActivityTracker {
                 // (`agent_needs_input`). Typed text must not land in it.
                 "permission_prompt" | "elicitation_dialog" | "agent_needs_input" => {
                     if self.state.approval.is_none() {
-                        self.state.approval = Some(PendingApproval {
-                            id: "screen".to_owned(),
-                            tool: if kind == "permission_prompt" {
-                                tool_from_notification(message)
-                            } else {
-                                "question".to_owned()
-                            },
-                            input: serde_json::Value::Null,
-                            answerable: false,
-                        });
+                        self.state.approval = Some(PendingApproval::on_screen(if kind == "permission_prompt" {
+                            tool_from_notification(message)
+                        } else {
+                            "question".to_owned()
+                        }));
                     }
                     self.set(Activity::NeedsApproval, Source::Hook, now);
                 }
@@ -291,12 +288,7 @@ impl ActivityTracker {
             ScreenClass::Unknown => {}
             ScreenClass::NeedsApproval { tool, .. } => {
                 if self.state.approval.is_none() {
-                    self.state.approval = Some(PendingApproval {
-                        id: "screen".to_owned(),
-                        tool,
-                        input: serde_json::Value::Null,
-                        answerable: false,
-                    });
+                    self.state.approval = Some(PendingApproval::on_screen(tool));
                 }
                 self.set(Activity::NeedsApproval, Source::Screen, now);
             }
@@ -417,7 +409,11 @@ mod tests {
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(2));
         assert_eq!(tr.state().activity, Activity::Working);
         tr.on_hook(
-            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
+            &HookEvent::PermissionRequest {
+                tool: "Bash".into(),
+                input: serde_json::json!({"command": "ls"}),
+                suggestions: vec![],
+            },
             Some("p1"),
             t(3),
         );
@@ -525,7 +521,7 @@ mod tests {
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
         tr.on_screen(ScreenClass::Working, t(1));
         tr.on_hook(
-            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
+            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null, suggestions: vec![] },
             Some("p1"),
             t(2),
         );
@@ -545,7 +541,7 @@ mod tests {
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(2));
         assert_eq!(tr.state().activity, Activity::Working);
         tr.on_hook(
-            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null },
+            &HookEvent::PermissionRequest { tool: "Write".into(), input: serde_json::Value::Null, suggestions: vec![] },
             Some("p"),
             t(3),
         );
@@ -567,7 +563,7 @@ mod tests {
         let mut tr = ActivityTracker::new(t(0));
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
         tr.on_hook(
-            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null },
+            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null, suggestions: vec![] },
             Some("p1"),
             t(2),
         );
@@ -584,7 +580,7 @@ mod tests {
         let mut denied = ActivityTracker::new(t(0));
         denied.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
         denied.on_hook(
-            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null },
+            &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::Value::Null, suggestions: vec![] },
             Some("p2"),
             t(2),
         );

@@ -116,6 +116,9 @@ pub struct HookPayload {
     /// PermissionDenied: why the call was refused.
     #[serde(default)]
     pub reason: Option<String>,
+    /// PermissionRequest: the CLI's "don't ask again" choices (rules, a mode).
+    #[serde(default)]
+    pub permission_suggestions: Option<Vec<Value>>,
 }
 
 /// What every hook post says besides its event: which conversation, in which permission mode.
@@ -150,6 +153,8 @@ pub enum HookEvent {
         tool: String,
         /// Its input.
         input: Value,
+        /// The CLI's "don't ask again" choices for it.
+        suggestions: Vec<Value>,
     },
     /// A notification (`permission_prompt`, `idle_prompt`, …).
     Notification {
@@ -218,6 +223,7 @@ impl HookEvent {
             "PermissionRequest" => HookEvent::PermissionRequest {
                 tool: p.tool_name.unwrap_or_else(|| "unknown".to_owned()),
                 input: p.tool_input.unwrap_or(Value::Null),
+                suggestions: p.permission_suggestions.unwrap_or_default(),
             },
             "Notification" => HookEvent::Notification {
                 kind: p.notification_type.unwrap_or_default(),
@@ -238,10 +244,13 @@ impl HookEvent {
     }
 }
 
-/// The hook answer that allows or denies a PermissionRequest.
-pub fn permission_decision(decision: ApprovalDecision, message: Option<&str>) -> Value {
+/// The hook answer that allows or denies a PermissionRequest; "allow always" adds the CLI's
+/// own `suggestions` (`updatedPermissions`), as its "don't ask again" choice would.
+pub fn permission_decision(decision: ApprovalDecision, message: Option<&str>, suggestions: &[Value]) -> Value {
     let decision = match decision {
         ApprovalDecision::Allow => json!({ "behavior": "allow" }),
+        ApprovalDecision::AllowAlways if suggestions.is_empty() => json!({ "behavior": "allow" }),
+        ApprovalDecision::AllowAlways => json!({ "behavior": "allow", "updatedPermissions": suggestions }),
         ApprovalDecision::Deny => json!({
             "behavior": "deny",
             "message": message.unwrap_or("Denied from Claude Cockpit"),
@@ -299,7 +308,11 @@ mod tests {
         assert_eq!(
             HookEvent::parse("PermissionRequest", perm),
             Ok((
-                HookEvent::PermissionRequest { tool: "Bash".into(), input: json!({"command": "touch x"}) },
+                HookEvent::PermissionRequest {
+                    tool: "Bash".into(),
+                    input: json!({"command": "touch x"}),
+                    suggestions: vec![]
+                },
                 HookContext::default()
             ))
         );
@@ -337,9 +350,16 @@ mod tests {
 
     #[test]
     fn decisions_have_the_hook_output_shape() {
-        let allow = permission_decision(ApprovalDecision::Allow, None);
+        let allow = permission_decision(ApprovalDecision::Allow, None, &[json!({"type": "setMode"})]);
         assert_eq!(allow["hookSpecificOutput"]["decision"]["behavior"], "allow");
-        let deny = permission_decision(ApprovalDecision::Deny, Some("not now"));
+        assert_eq!(allow["hookSpecificOutput"]["decision"], json!({"behavior": "allow"}));
+        let rule = json!({"type": "addRules", "rules": [{"toolName": "Bash"}], "behavior": "allow"});
+        let always = permission_decision(ApprovalDecision::AllowAlways, None, std::slice::from_ref(&rule));
+        assert_eq!(
+            always["hookSpecificOutput"]["decision"],
+            json!({"behavior": "allow", "updatedPermissions": [rule]})
+        );
+        let deny = permission_decision(ApprovalDecision::Deny, Some("not now"), &[rule]);
         assert_eq!(deny["hookSpecificOutput"]["decision"], json!({"behavior": "deny", "message": "not now"}));
     }
 }

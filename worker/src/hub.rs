@@ -355,7 +355,7 @@ impl Hub {
     /// Answers the pending permission request `id`.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), ApprovalError> {
         let sender = lock(&self.approvals).remove(id).ok_or_else(|| ApprovalError::NotPending(id.to_owned()))?;
-        let allowed = answer.decision == cockpit_crds::ApprovalDecision::Allow;
+        let allowed = answer.decision != cockpit_crds::ApprovalDecision::Deny;
         sender.send(answer).map_err(|_| ApprovalError::NotPending(id.to_owned()))?;
         if lock(&self.tracker).answered(id, allowed, Utc::now()) {
             self.publish();
@@ -507,7 +507,11 @@ mod tests {
         let hub = Hub::new(SessionMode::Interactive, 80, 24, 1 << 20, None, None);
         let (id, mut rx) = hub
             .on_hook(
-                &HookEvent::PermissionRequest { tool: "Bash".into(), input: serde_json::json!({"command": "ls"}) },
+                &HookEvent::PermissionRequest {
+                    tool: "Bash".into(),
+                    input: serde_json::json!({"command": "ls"}),
+                    suggestions: vec![],
+                },
                 &HookContext::default(),
             )
             .expect("a waiter");

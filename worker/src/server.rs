@@ -178,7 +178,11 @@ async fn hook(
     match answer.await {
         Ok(answer) => {
             guard.answered = true;
-            Json(permission_decision(answer.decision, answer.message.as_deref())).into_response()
+            let suggestions = match &parsed {
+                HookEvent::PermissionRequest { suggestions, .. } => suggestions.as_slice(),
+                _ => &[],
+            };
+            Json(permission_decision(answer.decision, answer.message.as_deref(), suggestions)).into_response()
         }
         // The process exited or the request was dropped: no decision, the dialog decides.
         Err(_) => Json(json!({})).into_response(),

@@ -49,12 +49,22 @@ input: unknown,
  * True when the request came through the PermissionRequest hook and can be answered
  * without touching the terminal; false when only the screen shows the dialog.
  */
-answerable: boolean, };
+answerable: boolean, 
+/**
+ * What the call does, for a person: the command, an Edit's diff, a Write's content.
+ */
+view?: ToolView, 
+/**
+ * The CLI's "don't ask again" choices for this call (the hook's `permission_suggestions`:
+ * rules to add, a mode to switch to), granted by [`ApprovalDecision::AllowAlways`]; empty
+ * when it offers none.
+ */
+suggestions?: unknown[], };
 
 /**
  * The person's answer to a [`PendingApproval`].
  */
-export type ApprovalDecision = "allow" | "deny";
+export type ApprovalDecision = "allow" | "allow_always" | "deny";
 
 /**
  * A standard Kubernetes condition (`metav1.Condition`): one aspect of the object's state.
@@ -1227,6 +1237,307 @@ error: string,
  * (`/approval`, a deny can carry the text as its message) or send it afterwards.
  */
 approval?: PendingApproval, };
+
+/**
+ * One entry of a conversation.
+ */
+export type ConversationEntry = { 
+/**
+ * Unique within the conversation and stable across reconnects: `t<offset>.<n>` for the
+ * `n`th entry of the transcript line starting at byte `offset`, `e<id>` for a Cockpit note.
+ */
+key: string, 
+/**
+ * When it happened (the transcript line's timestamp, the note's time), when known.
+ */
+at?: string, 
+/**
+ * True for an entry of a subagent's own conversation (a `Task` tool's work), shown nested
+ * under the call that started it.
+ */
+sidechain?: boolean, 
+/**
+ * What it is.
+ */
+item: ConversationItem, };
+
+/**
+ * What a conversation entry is.
+ */
+export type ConversationItem = { "kind": "user", 
+/**
+ * The message.
+ */
+text: string, } | { "kind": "assistant", 
+/**
+ * Markdown.
+ */
+text: string, } | { "kind": "thinking", 
+/**
+ * The thinking text.
+ */
+text: string, } | { "kind": "tool_call", 
+/**
+ * The tool-use id that pairs the call with its result.
+ */
+id: string, 
+/**
+ * What the call does, for a person.
+ */
+tool: ToolView, } | { "kind": "tool_result", 
+/**
+ * The call's id.
+ */
+tool_use_id: string, 
+/**
+ * The output text (cut at [`MAX_TOOL_OUTPUT_CHARS`]).
+ */
+output: string, 
+/**
+ * True when the tool failed or the call was refused.
+ */
+is_error: boolean, 
+/**
+ * True when `output` was cut.
+ */
+truncated?: boolean, } | { "kind": "api_error", 
+/**
+ * The CLI's words for it.
+ */
+text: string, } | { "kind": "compaction", 
+/**
+ * The summary Claude continues from.
+ */
+summary: string, } | { "kind": "note", 
+/**
+ * A short machine-readable reason (`Rotated`, `RateLimited`, `Exited`, `Approved`, …).
+ */
+reason: string, 
+/**
+ * What happened, in words.
+ */
+message: string, 
+/**
+ * When the wait it describes ends, for a note about waiting.
+ */
+until?: string, } | { "kind": "unknown", 
+/**
+ * The line's `type`, or `?` when it has none.
+ */
+what: string, };
+
+/**
+ * Where a conversation stream continues: after this transcript byte offset and this note id.
+ * Written `<offset>.<note id>` (the SSE event id, and the `after` query parameter).
+ */
+export type ConversationCursor = { 
+/**
+ * Bytes of the transcript already seen (always the end of a whole line).
+ */
+transcript: number, 
+/**
+ * The last Cockpit note seen.
+ */
+notes: number, };
+
+/**
+ * One batch of a conversation stream (an SSE `entries` event): new entries, oldest first,
+ * and the cursor to continue from.
+ */
+export type ConversationBatch = { 
+/**
+ * New entries.
+ */
+entries: Array<ConversationEntry>, 
+/**
+ * Where the stream stands after them.
+ */
+cursor: ConversationCursor, 
+/**
+ * The Claude conversation id the transcript belongs to, once known.
+ */
+conversation_id?: string, };
+
+/**
+ * A tool call as a person reads it.
+ */
+export type ToolView = { 
+/**
+ * The tool (`Bash`, `Edit`, `Write`, `Read`, `Task`, an MCP tool's name, …).
+ */
+name: string, 
+/**
+ * One line: the command, the file, the pattern, the URL, the task.
+ */
+summary: string, 
+/**
+ * The details, by kind of tool.
+ */
+detail: ToolDetail, };
+
+/**
+ * The details of a [`ToolView`].
+ */
+export type ToolDetail = { "type": "command", 
+/**
+ * The command line.
+ */
+command: string, 
+/**
+ * Claude's description of it.
+ */
+description?: string, } | { "type": "diff", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * The changes with their context.
+ */
+hunks: Array<DiffHunk>, 
+/**
+ * Lines added.
+ */
+added: number, 
+/**
+ * Lines removed.
+ */
+removed: number, 
+/**
+ * True when the texts were cut at [`MAX_VIEW_CHARS`] before the diff.
+ */
+truncated?: boolean, } | { "type": "content", 
+/**
+ * The file.
+ */
+path: string, 
+/**
+ * What is written (cut at [`MAX_VIEW_CHARS`]).
+ */
+content: string, 
+/**
+ * Lines in the whole content.
+ */
+lines: number, 
+/**
+ * True when `content` was cut.
+ */
+truncated?: boolean, } | { "type": "lookup", 
+/**
+ * The tool's input.
+ */
+input: unknown, } | { "type": "task", 
+/**
+ * The short description.
+ */
+description: string, 
+/**
+ * What the subagent is asked.
+ */
+prompt: string, 
+/**
+ * The kind of subagent, when named.
+ */
+agent?: string, } | { "type": "other", 
+/**
+ * The tool's input.
+ */
+input: unknown, };
+
+/**
+ * One hunk of a diff.
+ */
+export type DiffHunk = { 
+/**
+ * First line of the hunk in the old text (1-based, relative to the replaced text).
+ */
+old_start: number, 
+/**
+ * First line of the hunk in the new text.
+ */
+new_start: number, 
+/**
+ * Its lines.
+ */
+lines: Array<DiffLine>, };
+
+/**
+ * One line of a diff hunk.
+ */
+export type DiffLine = { 
+/**
+ * Kept, added or removed.
+ */
+op: DiffOp, 
+/**
+ * The line without its newline.
+ */
+text: string, };
+
+/**
+ * What happened to a diff line.
+ */
+export type DiffOp = "keep" | "add" | "remove";
+
+/**
+ * A session's changes against the commit its branch started from.
+ */
+export type ChangesView = { 
+/**
+ * The session's branch (`cockpit/<session>`); absent when the session works in a plain
+ * directory (no git worktree), which has no changes to show.
+ */
+branch?: string, 
+/**
+ * The commit the branch started from (abbreviated).
+ */
+base?: string, 
+/**
+ * The changed files, by path (at most [`MAX_CHANGED_FILES`]).
+ */
+files: Array<FileChange>, 
+/**
+ * True when more files changed than are listed.
+ */
+truncated?: boolean, };
+
+/**
+ * One changed file.
+ */
+export type FileChange = { 
+/**
+ * Its path in the repo.
+ */
+path: string, 
+/**
+ * Added, modified or deleted.
+ */
+status: FileStatus, 
+/**
+ * Lines added.
+ */
+added: number, 
+/**
+ * Lines removed.
+ */
+removed: number, 
+/**
+ * The diff (empty for a binary file).
+ */
+hunks: Array<DiffHunk>, 
+/**
+ * True for a binary file (no line diff).
+ */
+binary?: boolean, 
+/**
+ * True when the file was too large to diff whole (the diff covers its start).
+ */
+truncated?: boolean, };
+
+/**
+ * What happened to a file.
+ */
+export type FileStatus = "added" | "modified" | "deleted";
 
 /** Binary frames from the worker: kind byte, big-endian u64 offset, payload. */
 export const BINARY_HEADER_LEN = 9;

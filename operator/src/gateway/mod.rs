@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod body_limit;
+pub mod conversation;
 pub mod error;
 pub mod events;
 pub mod openapi;
@@ -47,6 +48,8 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         .route("/api/sessions/{id}/history", get(sessions::history))
         .route("/api/sessions/{id}/screen", get(sessions::screen))
         .route("/api/sessions/{id}/transcript", get(sessions::transcript))
+        .route("/api/sessions/{id}/conversation", get(conversation::stream))
+        .route("/api/sessions/{id}/changes", get(sessions::changes))
         .route("/api/events", get(events::stream))
         .route("/api/push/key", get(push::key))
         .route("/api/push/subscriptions", post(push::subscribe).delete(push::unsubscribe))

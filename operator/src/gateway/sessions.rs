@@ -283,9 +283,9 @@ pub async fn approve(
     let row = find(&app, &id).await?;
     let stream = app.runtime.stream(&row.id).await?;
     let pending = stream.state().and_then(|s| s.approval).filter(|a| a.id == body.id && a.answerable);
-    if pending.is_none() || !stream.has_upstream() {
+    let Some(pending) = pending.filter(|_| stream.has_upstream()) else {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
-    }
+    };
     stream
         .send_upstream(frame(&ClientFrame::Approve {
             id: body.id.clone(),
@@ -294,6 +294,10 @@ pub async fn approve(
         })?)
         .await?;
     audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
+    let note = crate::conversation::notes::answer_note(&pending, body.decision, body.message.as_deref());
+    if let Err(err) = app.store.append_event(&row.id, Utc::now(), crate::conversation::notes::NOTE_KIND, &note).await {
+        tracing::warn!(%err, "recording an approval in the conversation");
+    }
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -370,12 +374,6 @@ pub struct LinePaging {
     limit: Option<u32>,
 }
 
-/// The transcript file of a Claude session in the Claude home, if there is one.
-fn transcript_file(claude_home: &std::path::Path, claude_session: &str) -> Option<std::path::PathBuf> {
-    let projects = std::fs::read_dir(claude_home.join("projects")).ok()?;
-    projects.flatten().map(|dir| dir.path().join(format!("{claude_session}.jsonl"))).find(|p| p.is_file())
-}
-
 /// `GET /api/sessions/{id}/transcript`: the Claude transcript of the conversation, paged.
 pub async fn transcript(
     State(app): State<Arc<App>>,
@@ -390,7 +388,9 @@ pub async fn transcript(
     }
     let after = paging.after.unwrap_or(0);
     let claude_session_id = row.status.claude_session_id.clone().filter(|id| uuid::Uuid::parse_str(id).is_ok());
-    let file = claude_session_id.as_deref().and_then(|sid| transcript_file(&app.data_dir.join("claude-home"), sid));
+    let file = claude_session_id
+        .as_deref()
+        .and_then(|sid| crate::conversation::transcript_file(&app.data_dir.join("claude-home"), sid));
     let Some(file) = file else {
         return Ok(Json(TranscriptPage { claude_session_id, entries: Vec::new(), next: None }));
     };
@@ -406,4 +406,21 @@ pub async fn transcript(
     let end = after.saturating_add(u64::from(limit));
     let next = (end < lines.len() as u64).then_some(end);
     Ok(Json(TranscriptPage { claude_session_id, entries, next }))
+}
+
+/// `GET /api/sessions/{id}/changes`: the files the session's worktree changed against the
+/// commit its branch started from, with their diffs.
+pub async fn changes(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Json<cockpit_crds::changes::ChangesView>, Failure> {
+    let row = find(&app, &id).await?;
+    let Some(repo) = app.config.repo(&row.spec.repo) else {
+        return Err(Failure::not_found(format!("repo {:?} is not configured", row.spec.repo)));
+    };
+    let view = crate::changes::session_changes(&repo.path, &app.data_dir, &row.name).await.map_err(|err| {
+        tracing::warn!(session = %row.name, %err, "reading a session's changes");
+        Failure::unavailable("the session's changes could not be read (see the control plane's log)")
+    })?;
+    Ok(Json(view))
 }

@@ -255,8 +255,20 @@ async fn forward(
         UpMessage::Binary(bytes) => bytes.len(),
         _ => 0,
     };
+    // The request answered, taken before the answer can clear it.
+    let answer_note = match &frame {
+        Some(ClientFrame::Approve { id, decision, message }) => stream
+            .state()
+            .and_then(|s| s.approval)
+            .filter(|a| &a.id == id && a.answerable)
+            .map(|pending| crate::conversation::notes::answer_note(&pending, *decision, message.as_deref())),
+        _ => None,
+    };
     if let Err(refused) = stream.send_upstream(upstream).await {
         return Some(error(ErrorCode::NotAccepted, refused.to_string()));
+    }
+    if let Some(note) = answer_note {
+        auditor.note(note);
     }
     match frame {
         Some(frame) => {

@@ -82,6 +82,18 @@ impl Auditor {
         tokio::spawn(async move { auditor.write(action, detail).await });
     }
 
+    /// Records a note in the session's conversation (an approval answered from this terminal),
+    /// without holding up the terminal (a failure is logged).
+    pub fn note(&self, data: serde_json::Value) {
+        let auditor = self.clone();
+        tokio::spawn(async move {
+            let kind = crate::conversation::notes::NOTE_KIND;
+            if let Err(err) = auditor.store.append_event(&auditor.session_id, Utc::now(), kind, &data).await {
+                tracing::warn!(%err, session = %auditor.session_id, "recording an approval in the conversation");
+            }
+        });
+    }
+
     /// Writes an entry (a failure is logged).
     pub async fn write(&self, action: &str, detail: serde_json::Value) {
         let at = Utc::now();

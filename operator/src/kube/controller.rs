@@ -85,7 +85,13 @@ pub struct Context {
     /// Derives each session's worker credential (put in a Secret before its Pod starts). None
     /// in tests that do not start Pods.
     pub worker_keys: Option<crate::worker_credentials::WorkerKeys>,
+    /// Keeps each decision's events in the session's history too (its conversation's notes),
+    /// by session uid. None in tests.
+    pub notes: Option<Notes>,
 }
+
+/// Keeps a session's event (by session uid) in its history.
+pub type Notes = Box<dyn Fn(&str, &crate::reconcile::Event) + Send + Sync>;
 
 /// Looks up the terminal size of a session by uid.
 pub type TerminalSize = Box<dyn Fn(&str) -> Option<(u16, u16)> + Send + Sync>;
@@ -300,6 +306,10 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
     }
     if session.status.as_ref() != Some(&new_status) {
         patch_status(&sessions_api, &name, &new_status).await?;
+    }
+    if let Some(notes) = &ctx.notes {
+        let uid = session.uid().unwrap_or_default();
+        plan.events.iter().for_each(|event| notes(&uid, event));
     }
     if let Some(recorder) = &ctx.recorder {
         let reference = session.object_ref(&());

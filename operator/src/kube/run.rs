@@ -196,6 +196,18 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         recorder: Some(recorder),
         max_sessions: app.config.limits.max_concurrent_sessions as usize,
         follow: Some(Box::new(follow)),
+        notes: Some(Box::new({
+            let store = app.store.clone();
+            move |uid: &str, event: &crate::reconcile::Event| {
+                let (store, uid, data) = (store.clone(), uid.to_owned(), event.data());
+                tokio::spawn(async move {
+                    let kind = crate::conversation::notes::NOTE_KIND;
+                    if let Err(err) = store.append_event(&uid, Utc::now(), kind, &data).await {
+                        tracing::warn!(%err, "keeping a session event");
+                    }
+                });
+            }
+        })),
         failures: Mutex::default(),
         terminal_size: Some(Box::new({
             let runtime = app.runtime.clone();

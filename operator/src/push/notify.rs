@@ -306,12 +306,7 @@ mod tests {
         assert_eq!((n.url.as_str(), n.tag.as_str()), ("/s/5f0c-id", "session-5f0c-id"));
         let mut live = WorkerState::starting(SessionMode::Interactive, 80, 24, now());
         live.activity = Activity::NeedsApproval;
-        live.approval = Some(PendingApproval {
-            id: "screen".into(),
-            tool: "unknown".into(),
-            input: serde_json::Value::Null,
-            answerable: false,
-        });
+        live.approval = Some(PendingApproval::on_screen("unknown".into()));
         v.live = Some(live.clone());
         let n = notification(was(Moment::Working), &v, now()).expect("notifies");
         assert_eq!(n.body, "A tool call waits for your allow or deny.", "the screen could not tell");
@@ -320,6 +315,8 @@ mod tests {
             tool: "Bash".into(),
             input: serde_json::json!({"command": "rm -rf build"}),
             answerable: true,
+            view: None,
+            suggestions: Vec::new(),
         });
         v.live = Some(live);
         let n = notification(was(Moment::Working), &v, now()).expect("notifies");

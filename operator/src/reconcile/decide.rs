@@ -129,6 +129,19 @@ pub struct Event {
     pub reason: String,
     /// What happened.
     pub message: String,
+    /// When the wait it tells of ends (an event about waiting for a usage-limit reset).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Event {
+    /// The event as kept in a session's history: `{reason, message, until?}`.
+    pub fn data(&self) -> serde_json::Value {
+        let mut data = serde_json::json!({ "reason": self.reason, "message": self.message });
+        if let Some(until) = self.until {
+            data["until"] = serde_json::Value::String(until.to_rfc3339());
+        }
+        data
+    }
 }
 
 /// What to do: the new status, the side effects, and when to look again.
@@ -228,7 +241,7 @@ impl Ctx<'_> {
     }
 
     fn event(&mut self, reason: &str, message: String) {
-        self.plan.events.push(Event { reason: reason.to_owned(), message });
+        self.plan.events.push(Event { reason: reason.to_owned(), message, until: None });
     }
 
     fn condition(&mut self, type_: &str, status: bool, reason: &str, message: &str) {
@@ -322,6 +335,10 @@ impl Ctx<'_> {
 
     fn wait_for_reset(&mut self, until: DateTime<Utc>) {
         let message = format!("every eligible account is rate limited; resuming at {}", until.to_rfc3339());
+        // The event that led here tells the person until when.
+        if let Some(event) = self.plan.events.last_mut().filter(|e| e.reason == "RateLimited") {
+            event.until = Some(until);
+        }
         self.plan.status.phase = SessionPhase::RateLimited;
         self.plan.status.message = Some(message.clone());
         self.condition(RATE_LIMITED, true, "AllAccountsLimited", &message);

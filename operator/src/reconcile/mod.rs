@@ -7,4 +7,4 @@ pub mod conditions;
 pub mod decide;
 
 pub use accounts::{AccountInfo, Choice, choose_account};
-pub use decide::{Action, Observed, Plan, SessionInput, reconcile};
+pub use decide::{Action, Event, Observed, Plan, SessionInput, reconcile};

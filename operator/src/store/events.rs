@@ -84,4 +84,25 @@ impl Store {
         .await?;
         rows.iter().map(EventRow::from_row).collect()
     }
+
+    /// Like [`Store::list_events`], of one kind only (the conversation's notes).
+    pub async fn list_events_of_kind(
+        &self,
+        session_id: &str,
+        kind: &str,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, session_id, at, kind, data FROM session_events \
+             WHERE session_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(session_id)
+        .bind(kind)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
 }

@@ -14,6 +14,10 @@ pub enum Trigger {
     ToolBash,
     /// `TOOLWRITE`: a Write tool_use (`<cwd>/hello.txt`).
     ToolWrite,
+    /// `TOOLEDIT`: an Edit tool_use of `<cwd>/hello.txt` (`hello` → `hello, world`).
+    ToolEdit,
+    /// `MARKDOWN`: a reply in markdown (a heading, bold text, a list and a fenced code block).
+    Markdown,
     /// `TOOLRUN <command>`: a Bash tool_use running the rest of the message (a session's own
     /// tools doing what a prompt told them).
     ToolRun,
@@ -36,6 +40,8 @@ const WORDS: &[(&str, Trigger)] = &[
     ("TOOLRUN ", Trigger::ToolRun),
     ("TOOLBASH", Trigger::ToolBash),
     ("TOOLWRITE", Trigger::ToolWrite),
+    ("TOOLEDIT", Trigger::ToolEdit),
+    ("MARKDOWN", Trigger::Markdown),
     ("RL5H", Trigger::Limit(Window::Session)),
     ("RLWEEK", Trigger::Limit(Window::Weekly)),
     ("RLOPUS", Trigger::Limit(Window::Opus)),
@@ -124,6 +130,17 @@ fn tool(name: &str, input: Value) -> Plan {
     }
 }
 
+/// The `MARKDOWN` reply.
+pub const MARKDOWN_REPLY: &str = "## The plan\n\nThis is **bold**, and a list:\n\n- one\n- two\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n";
+
+/// `hello.txt` in the session's working directory (relative when it is not known).
+fn hello_path(p: &Parsed) -> String {
+    match &p.cwd {
+        Some(cwd) => format!("{}/hello.txt", cwd.trim_end_matches('/')),
+        None => "hello.txt".to_string(),
+    }
+}
+
 /// Chooses the answer to a parsed request.
 pub fn plan(p: &Parsed) -> Plan {
     let fast = Duration::from_millis(5);
@@ -131,6 +148,7 @@ pub fn plan(p: &Parsed) -> Plan {
         let text = match (trigger(&p.script_text), &p.tool_error) {
             (_, Some(err)) => format!("The tool was not run: {}", quote(err)),
             (Some(Trigger::ToolWrite), None) => "Done, the file is written.".to_string(),
+            (Some(Trigger::ToolEdit), None) => "Done, the file is edited.".to_string(),
             _ => "Done, the tool ran.".to_string(),
         };
         return reply(text, ratelimit::allowed(), fast);
@@ -146,12 +164,12 @@ pub fn plan(p: &Parsed) -> Plan {
             tool("Bash", json!({"command": command, "description": "Run what the prompt said"}))
         }
         Some(Trigger::ToolWrite) if p.has_tools => {
-            let path = match &p.cwd {
-                Some(cwd) => format!("{}/hello.txt", cwd.trim_end_matches('/')),
-                None => "hello.txt".to_string(),
-            };
-            tool("Write", json!({"file_path": path, "content": "hello\n"}))
+            tool("Write", json!({"file_path": hello_path(p), "content": "hello\n"}))
         }
+        Some(Trigger::ToolEdit) if p.has_tools => {
+            tool("Edit", json!({"file_path": hello_path(p), "old_string": "hello", "new_string": "hello, world"}))
+        }
+        Some(Trigger::Markdown) => reply(MARKDOWN_REPLY.to_string(), ratelimit::allowed(), fast),
         Some(Trigger::Limit(w)) => limited(w),
         Some(Trigger::Plain429) => Plan::Error {
             status: 429,

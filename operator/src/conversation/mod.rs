@@ -1,0 +1,209 @@
+//! A session's conversation, live: the Claude transcript followed by byte offset
+//! ([`tail`]) and turned into typed entries ([`transcript`]), interleaved by time with
+//! Cockpit's own notes ([`notes`]). [`Follower`] holds one reader's place in both; the gateway
+//! serves it as a server-sent-events stream (`GET /api/sessions/{id}/conversation`).
+
+pub mod notes;
+pub mod tail;
+pub mod transcript;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use cockpit_crds::conversation::{ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem};
+
+use crate::store::{Store, StoreError};
+
+/// Transcript bytes read into one batch at most (a backlog arrives in several batches).
+pub const BATCH_BYTES: u64 = 256 * 1024;
+/// Notes read into one batch at most.
+pub const BATCH_NOTES: u32 = 200;
+
+/// The transcript file of Claude conversation `conversation_id` under `claude_home`, if it
+/// exists (`projects/<cwd slug>/<id>.jsonl`; the id must be a UUID, so it names no other path).
+pub fn transcript_file(claude_home: &Path, conversation_id: &str) -> Option<PathBuf> {
+    uuid::Uuid::parse_str(conversation_id).ok()?;
+    let projects = std::fs::read_dir(claude_home.join("projects")).ok()?;
+    projects.flatten().map(|dir| dir.path().join(format!("{conversation_id}.jsonl"))).find(|p| p.is_file())
+}
+
+/// Why a batch could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// Reading the transcript failed.
+    #[error("reading the transcript: {0}")]
+    Transcript(#[from] std::io::Error),
+    /// Reading the notes failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One reader's place in a session's conversation.
+#[derive(Debug)]
+pub struct Follower {
+    session_id: String,
+    claude_home: PathBuf,
+    conversation_id: Option<String>,
+    file: Option<PathBuf>,
+    cursor: ConversationCursor,
+}
+
+/// What one step of a [`Follower`] found.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// New entries (possibly none, when only the cursor moved past lines with nothing to show).
+    Batch(ConversationBatch),
+    /// The cursor named no line start of this transcript (another conversation's, or a file
+    /// that was replaced): the reader must forget what it has; the stream starts over.
+    Restart,
+    /// Nothing new.
+    Idle,
+}
+
+impl Follower {
+    /// A reader of session `session_id`'s conversation `conversation_id` (once known), from
+    /// `cursor` on.
+    pub fn new(
+        session_id: String,
+        claude_home: PathBuf,
+        conversation_id: Option<String>,
+        cursor: ConversationCursor,
+    ) -> Follower {
+        Follower { session_id, claude_home, conversation_id, file: None, cursor }
+    }
+
+    /// Where the reader stands.
+    pub fn cursor(&self) -> ConversationCursor {
+        self.cursor
+    }
+
+    /// Follows the session's current conversation id (known once the CLI started). A
+    /// different id (a conversation the CLI could not resume) is followed from its start.
+    pub fn set_conversation(&mut self, id: Option<String>) {
+        if id.is_some() && id != self.conversation_id {
+            if self.conversation_id.is_some() {
+                self.cursor.transcript = 0;
+            }
+            self.conversation_id = id;
+            self.file = None;
+        }
+    }
+
+    /// Reads what is new: transcript lines (up to [`BATCH_BYTES`]) and, when `notes` is set,
+    /// notes (up to [`BATCH_NOTES`]), merged by time. When the transcript has more than one
+    /// batch holds, notes later than its last line wait for a later batch, so that entries
+    /// always arrive in time order.
+    pub async fn step(&mut self, store: &Store, notes: bool) -> Result<Step, FollowError> {
+        if self.file.is_none() {
+            self.file = self.conversation_id.as_deref().and_then(|id| transcript_file(&self.claude_home, id));
+        }
+        let mut groups: Vec<(Option<DateTime<Utc>>, Vec<ConversationEntry>)> = Vec::new();
+        let mut next_offset = self.cursor.transcript;
+        let mut more_transcript = false;
+        if let Some(file) = self.file.clone() {
+            let from = self.cursor.transcript;
+            let read = tokio::task::spawn_blocking(move || tail::read_lines(&file, from, BATCH_BYTES))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))??;
+            if read.restarted {
+                self.cursor = ConversationCursor::default();
+                return Ok(Step::Restart);
+            }
+            more_transcript = read.next > from && read.lines.len() > 1 && read.next - from >= BATCH_BYTES;
+            next_offset = read.next;
+            for (offset, line) in read.lines {
+                let entries = match line {
+                    Some(text) => transcript::parse_line(&text, offset),
+                    None => vec![ConversationEntry {
+                        key: format!("t{offset}.0"),
+                        at: None,
+                        sidechain: false,
+                        item: ConversationItem::Unknown { what: "oversized line".to_owned() },
+                    }],
+                };
+                if !entries.is_empty() {
+                    groups.push((entries[0].at, entries));
+                }
+            }
+        }
+        let mut note_entries = Vec::new();
+        let mut last_note = self.cursor.notes;
+        if notes {
+            for row in
+                store.list_events_of_kind(&self.session_id, notes::NOTE_KIND, self.cursor.notes, BATCH_NOTES).await?
+            {
+                let horizon = groups.last().and_then(|g| g.0);
+                if more_transcript && horizon.is_some_and(|h| row.at > h) {
+                    break;
+                }
+                last_note = row.id;
+                note_entries.extend(notes::note_entry(&row));
+            }
+        }
+        let cursor = ConversationCursor { transcript: next_offset, notes: last_note };
+        if cursor == self.cursor {
+            return Ok(Step::Idle);
+        }
+        self.cursor = cursor;
+        Ok(Step::Batch(ConversationBatch {
+            entries: merge_by_time(groups, note_entries),
+            cursor,
+            conversation_id: self.conversation_id.clone(),
+        }))
+    }
+}
+
+/// Transcript line groups and notes, each in time order, merged into one list in time order
+/// (a line without a time stays before the notes that follow it).
+fn merge_by_time(
+    groups: Vec<(Option<DateTime<Utc>>, Vec<ConversationEntry>)>,
+    notes: Vec<ConversationEntry>,
+) -> Vec<ConversationEntry> {
+    let mut out = Vec::with_capacity(groups.iter().map(|g| g.1.len()).sum::<usize>() + notes.len());
+    let mut notes = notes.into_iter().peekable();
+    for (at, entries) in groups {
+        while let Some(note) = notes.next_if(|n| at.is_some_and(|at| n.at.is_some_and(|t| t < at))) {
+            out.push(note);
+        }
+        out.extend(entries);
+    }
+    out.extend(notes);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, at: i64) -> ConversationEntry {
+        ConversationEntry {
+            key: key.into(),
+            at: DateTime::from_timestamp(at, 0),
+            sidechain: false,
+            item: ConversationItem::User { text: key.into() },
+        }
+    }
+
+    #[test]
+    fn notes_fall_between_the_lines_they_happened_between() {
+        let groups = vec![
+            (DateTime::from_timestamp(10, 0), vec![entry("t0.0", 10), entry("t0.1", 10)]),
+            (DateTime::from_timestamp(30, 0), vec![entry("t9.0", 30)]),
+        ];
+        let merged = merge_by_time(groups, vec![entry("e1", 5), entry("e2", 20), entry("e3", 40)]);
+        let keys: Vec<&str> = merged.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["e1", "t0.0", "t0.1", "e2", "t9.0", "e3"]);
+    }
+
+    #[test]
+    fn only_a_uuid_names_a_transcript() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let id = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
+        let project = dir.path().join("projects").join("-w-repo");
+        std::fs::create_dir_all(&project).expect("mkdir");
+        std::fs::write(project.join(format!("{id}.jsonl")), "{}\n").expect("write");
+        assert_eq!(transcript_file(dir.path(), id), Some(project.join(format!("{id}.jsonl"))));
+        assert_eq!(transcript_file(dir.path(), "../../etc/passwd"), None);
+        assert_eq!(transcript_file(dir.path(), "0b7c7a52-0000-4a55-9f3c-4f1a2d1e9e10"), None);
+    }
+}
