@@ -37,10 +37,15 @@ function useStreamDown(stream: StreamState): boolean {
   return down;
 }
 
-function ConnectivityBanner() {
+/**
+ * Says when the phone is offline or the control plane cannot be reached. The session screen
+ * shows its own connection state (its terminal socket), so there only a failed load counts:
+ * a banner coming and going would resize the terminal mid-reconnect.
+ */
+function ConnectivityBanner({ watchStream }: { watchStream: boolean }) {
   const online = useOnline();
   const live = useLive();
-  const streamDown = useStreamDown(live.stream);
+  const streamDown = useStreamDown(live.stream) && watchStream;
   if (!online) {
     return (
       <Banner tone="offline" testid="offline-banner">
@@ -68,7 +73,7 @@ function Shell() {
   if (route.name === 'session') {
     return (
       <>
-        <ConnectivityBanner />
+        <ConnectivityBanner watchStream={false} />
         <Suspense fallback={<Loading />}>
           <SessionScreen key={route.id} id={route.id} />
         </Suspense>
@@ -78,7 +83,7 @@ function Shell() {
   const tab = route.name === 'sessions' ? '/' : `/${route.name}`;
   return (
     <>
-      <ConnectivityBanner />
+      <ConnectivityBanner watchStream />
       <main className="flex min-h-0 flex-1 flex-col">
         <Suspense fallback={<Loading />}>
           {route.name === 'sessions' && <SessionsList />}

@@ -166,7 +166,7 @@ export function attentionFor(s: SessionView, accounts: readonly AccountView[], n
 
 /** A clock time for a person: `03:03` today, `Tue 03:03` further off (the device's locale). */
 export function clockTime(at: number, now: number): string {
-  const time = new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const time = new Date(at).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
   if (at - now < 20 * 3600_000) return time;
   return `${new Date(at).toLocaleDateString(undefined, { weekday: 'short' })} ${time}`;
 }

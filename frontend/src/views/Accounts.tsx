@@ -7,7 +7,16 @@ import { formatCost, formatTokens } from '../lib/transcript';
 import { accountTotals, meters, sessionsOn } from '../lib/usage';
 import { useLive } from '../live';
 import { navigate } from '../router';
-import type { AccountView, SessionView } from '../types/cockpit';
+import type { AccountView, RateLimitWindow, SessionView } from '../types/cockpit';
+
+/** A usage limit's window in words. */
+const LIMIT_NAMES: Record<RateLimitWindow, string> = {
+  session: '5-hour limit',
+  weekly: 'Weekly limit',
+  opus: 'Weekly Opus limit',
+  sonnet: 'Weekly Sonnet limit',
+  other: 'Usage limit',
+};
 
 /** The 5-hour and weekly windows, each with its reset countdown. */
 function UsageMeters({ a, now }: { a: AccountView; now: number }) {
@@ -132,7 +141,7 @@ function AccountCard({ a, sessions, now }: { a: AccountView; sessions: SessionVi
       {limited && (
         <div className="mt-4 flex flex-wrap items-center gap-3 border-t border-line pt-3">
           <div data-testid="account-limited-until" className="min-w-0 flex-1 text-xs text-neutral-400">
-            {a.limit_window ? `${a.limit_window} limit` : 'Usage limit'} until {clockTime(Date.parse(a.limited_until!), now)}
+            {LIMIT_NAMES[a.limit_window ?? 'other']} until {clockTime(Date.parse(a.limited_until!), now)}
           </div>
           <ResetLimit a={a} />
         </div>
