@@ -13,8 +13,10 @@ use crate::tool_view::ToolView;
 /// One entry of a conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct ConversationEntry {
-    /// Unique within the conversation and stable across reconnects: `t<offset>.<n>` for the
-    /// `n`th entry of the transcript line starting at byte `offset`, `e<id>` for a Cockpit note.
+    /// Unique within the conversation and stable across reconnects: `u<uuid>.<n>` for the
+    /// `n`th entry of the transcript line with that `uuid` (the same when a resumed
+    /// conversation's new transcript repeats the line), `t<offset>.<n>` for a line without one
+    /// (by its byte offset), `e<id>` for a Cockpit note. A reader keeps one entry per key.
     pub key: String,
     /// When it happened (the transcript line's timestamp, the note's time), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,9 +98,10 @@ pub enum ConversationItem {
     },
 }
 
-/// Where a conversation stream continues: after this transcript byte offset and this note id.
-/// Written `<offset>.<note id>` (the SSE event id, and the `after` query parameter).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+/// Where a conversation stream continues: after this transcript byte offset (of the
+/// conversation named) and this note id. Written `<offset>.<note id>[.<conversation>]` (the SSE
+/// event id, and the `after` query parameter).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct ConversationCursor {
     /// Bytes of the transcript already seen (always the end of a whole line).
     #[ts(type = "number")]
@@ -106,16 +109,32 @@ pub struct ConversationCursor {
     /// The last Cockpit note seen.
     #[ts(type = "number")]
     pub notes: i64,
+    /// The first 8 characters of the Claude conversation id the offset belongs to (a CLI that
+    /// resumes a conversation may continue it in a new transcript file, under a new id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub conversation: Option<String>,
+}
+
+impl ConversationCursor {
+    /// The tag of conversation `id` in a cursor.
+    pub fn tag(id: &str) -> String {
+        id.chars().take(8).collect()
+    }
 }
 
 /// Why a conversation cursor could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("a conversation cursor is <transcript offset>.<note id>, two non-negative integers, not {0:?}")]
+#[error("a conversation cursor is <transcript offset>.<note id>[.<conversation>], not {0:?}")]
 pub struct CursorError(pub String);
 
 impl std::fmt::Display for ConversationCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.transcript, self.notes)
+        write!(f, "{}.{}", self.transcript, self.notes)?;
+        match &self.conversation {
+            Some(tag) => write!(f, ".{tag}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -124,10 +143,20 @@ impl std::str::FromStr for ConversationCursor {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || CursorError(s.chars().take(64).collect());
-        let (t, n) = s.split_once('.').ok_or_else(bad)?;
+        let mut parts = s.split('.');
+        let (Some(t), Some(n), tag, None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
         let transcript = t.parse::<u64>().map_err(|_| bad())?;
         let notes = n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(bad)?;
-        Ok(ConversationCursor { transcript, notes })
+        let conversation = match tag {
+            Some(tag) if (1..=8).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_hexdigit()) => {
+                Some(tag.to_owned())
+            }
+            Some(_) => return Err(bad()),
+            None => None,
+        };
+        Ok(ConversationCursor { transcript, notes, conversation })
     }
 }
 
@@ -155,9 +184,14 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_anything_else() {
         let c: ConversationCursor = "1234.56".parse().expect("cursor");
-        assert_eq!(c, ConversationCursor { transcript: 1234, notes: 56 });
+        assert_eq!(c, ConversationCursor { transcript: 1234, notes: 56, conversation: None });
         assert_eq!(c.to_string(), "1234.56");
-        for bad in ["", "12", "a.b", "1.-1", "-1.0", "1.2.3", "99999999999999999999999.0"] {
+        let tagged: ConversationCursor = "7.0.0b7c7a52".parse().expect("cursor");
+        assert_eq!(tagged.conversation.as_deref(), Some("0b7c7a52"));
+        assert_eq!(tagged.to_string(), "7.0.0b7c7a52");
+        assert_eq!(ConversationCursor::tag("0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10"), "0b7c7a52");
+        for bad in ["", "12", "a.b", "1.-1", "-1.0", "1.2.x", "1.2.3.4", "1.2.0b7c7a52ff", "99999999999999999999999.0"]
+        {
             assert!(bad.parse::<ConversationCursor>().is_err(), "{bad}");
         }
     }

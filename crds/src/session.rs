@@ -243,6 +243,10 @@ pub struct ClaudeSessionStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub cost_before_worker: Option<crate::usage::SessionCost>,
+    /// Claude's latest words (the end of its last answer), for the session list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_message: Option<String>,
     /// The last tool call the CLI refused by itself (auto mode, a deny rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -64,6 +64,11 @@ pub struct WorkerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub last_denial: Option<crate::usage::Denial>,
+    /// Claude's latest words: the end of its last answer (the `Stop` hook's
+    /// `last_assistant_message`, cut to [`crate::worker_state::LAST_MESSAGE_CHARS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub last_message: Option<String>,
     /// The result of a one-shot run, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -73,6 +78,9 @@ pub struct WorkerState {
     /// rendered screen: a display hint only) or `process`.
     pub source: String,
 }
+
+/// Longest [`WorkerState::last_message`] kept, in characters.
+pub const LAST_MESSAGE_CHARS: usize = 400;
 
 impl WorkerState {
     /// True when this state reports a usage limit on the CLI's own word (a hook, a one-shot's
@@ -101,6 +109,7 @@ impl WorkerState {
             permission_mode: None,
             report: None,
             last_denial: None,
+            last_message: None,
             oneshot_result: None,
             source: "start".to_owned(),
         }

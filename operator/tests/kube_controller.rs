@@ -185,6 +185,7 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
             permission_mode: None,
             report: None,
             last_denial: None,
+            last_message: None,
             oneshot_result: None,
             source: "hook".into(),
         },

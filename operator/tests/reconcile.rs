@@ -50,6 +50,7 @@ fn worker(activity: Activity) -> WorkerState {
         permission_mode: None,
         report: None,
         last_denial: None,
+        last_message: None,
         oneshot_result: None,
         source: "hook".into(),
     }

@@ -65,6 +65,8 @@ pub struct Tracked {
     pub report: Option<StatusReport>,
     /// The last tool call the CLI refused by itself.
     pub last_denial: Option<Denial>,
+    /// Claude's last answer, as the `Stop` hook gave it.
+    pub last_message: Option<String>,
 }
 
 /// The activity state machine.
@@ -95,6 +97,7 @@ impl ActivityTracker {
                 permission_mode: None,
                 report: None,
                 last_denial: None,
+                last_message: None,
             },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
@@ -170,6 +173,10 @@ impl ActivityTracker {
         }
         if let Some(mode) = context.permission_mode {
             self.state.permission_mode = Some(mode);
+        }
+        if let Some(words) = context.last_assistant_message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            self.state.last_message =
+                Some(cockpit_crds::tool_view::cut(words, cockpit_crds::worker_state::LAST_MESSAGE_CHARS).0);
         }
         match event {
             HookEvent::SessionStart { session_id } => {

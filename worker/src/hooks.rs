@@ -128,6 +128,8 @@ pub struct HookContext {
     pub session_id: Option<String>,
     /// The CLI's permission mode, when it said and it is one Cockpit knows.
     pub permission_mode: Option<cockpit_crds::PermissionMode>,
+    /// `Stop`: Claude's last answer.
+    pub last_assistant_message: Option<String>,
 }
 
 /// A hook event, parsed.
@@ -214,6 +216,7 @@ impl HookEvent {
                 .permission_mode
                 .as_ref()
                 .and_then(|m| serde_json::from_value(Value::String(m.clone())).ok()),
+            last_assistant_message: (event == "Stop").then(|| p.last_assistant_message.clone()).flatten(),
         };
         let parsed = match event {
             "SessionStart" => HookEvent::SessionStart { session_id: p.session_id },
@@ -301,7 +304,7 @@ mod tests {
                     error: "rate_limit".into(),
                     message: "You've hit your weekly limit · resets Nov 27, 11:36pm (UTC)".into()
                 },
-                HookContext { session_id: Some("cd3a".into()), permission_mode: None }
+                HookContext { session_id: Some("cd3a".into()), ..HookContext::default() }
             ))
         );
         let perm = br#"{"tool_name":"Bash","tool_input":{"command":"touch x"}}"#;
@@ -320,9 +323,11 @@ mod tests {
             HookEvent::parse("SessionStart", br#"{"session_id":"abc","source":"startup"}"#),
             Ok((
                 HookEvent::SessionStart { session_id: Some("abc".into()) },
-                HookContext { session_id: Some("abc".into()), permission_mode: None }
+                HookContext { session_id: Some("abc".into()), ..HookContext::default() }
             ))
         );
+        let (_, stop) = HookEvent::parse("Stop", br#"{"last_assistant_message":"All done."}"#).expect("parses");
+        assert_eq!(stop.last_assistant_message.as_deref(), Some("All done."), "a turn's last words");
         let (_, context) =
             HookEvent::parse("UserPromptSubmit", br#"{"permission_mode":"acceptEdits","prompt":"x"}"#).expect("parses");
         assert_eq!(context.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits));

@@ -298,6 +298,7 @@ impl Hub {
             permission_mode: tracked.permission_mode,
             report: tracked.report,
             last_denial: tracked.last_denial,
+            last_message: tracked.last_message,
             oneshot_result: lock(&self.oneshot_result).clone(),
             source: tracked.source.as_str().to_owned(),
         };

@@ -262,6 +262,10 @@ cost?: SessionCost,
  */
 costBeforeWorker?: SessionCost, 
 /**
+ * Claude's latest words (the end of its last answer), for the session list.
+ */
+lastMessage?: string, 
+/**
  * The last tool call the CLI refused by itself (auto mode, a deny rule).
  */
 lastDenial?: Denial, 
@@ -535,6 +539,11 @@ report?: StatusReport,
  * The last tool call the CLI refused by itself (the `PermissionDenied` hook).
  */
 lastDenial?: Denial, 
+/**
+ * Claude's latest words: the end of its last answer (the `Stop` hook's
+ * `last_assistant_message`, cut to [`crate::worker_state::LAST_MESSAGE_CHARS`]).
+ */
+lastMessage?: string, 
 /**
  * The result of a one-shot run, once it ended.
  */
@@ -1243,8 +1252,10 @@ approval?: PendingApproval, };
  */
 export type ConversationEntry = { 
 /**
- * Unique within the conversation and stable across reconnects: `t<offset>.<n>` for the
- * `n`th entry of the transcript line starting at byte `offset`, `e<id>` for a Cockpit note.
+ * Unique within the conversation and stable across reconnects: `u<uuid>.<n>` for the
+ * `n`th entry of the transcript line with that `uuid` (the same when a resumed
+ * conversation's new transcript repeats the line), `t<offset>.<n>` for a line without one
+ * (by its byte offset), `e<id>` for a Cockpit note. A reader keeps one entry per key.
  */
 key: string, 
 /**
@@ -1327,8 +1338,9 @@ until?: string, } | { "kind": "unknown",
 what: string, };
 
 /**
- * Where a conversation stream continues: after this transcript byte offset and this note id.
- * Written `<offset>.<note id>` (the SSE event id, and the `after` query parameter).
+ * Where a conversation stream continues: after this transcript byte offset (of the
+ * conversation named) and this note id. Written `<offset>.<note id>[.<conversation>]` (the SSE
+ * event id, and the `after` query parameter).
  */
 export type ConversationCursor = { 
 /**
@@ -1338,7 +1350,12 @@ transcript: number,
 /**
  * The last Cockpit note seen.
  */
-notes: number, };
+notes: number, 
+/**
+ * The first 8 characters of the Claude conversation id the offset belongs to (a CLI that
+ * resumes a conversation may continue it in a new transcript file, under a new id).
+ */
+conversation?: string, };
 
 /**
  * One batch of a conversation stream (an SSE `entries` event): new entries, oldest first,

@@ -63,27 +63,34 @@ pub enum Step {
 impl Follower {
     /// A reader of session `session_id`'s conversation `conversation_id` (once known), from
     /// `cursor` on.
+    /// `from` on. A cursor into another transcript than the conversation's current one (the
+    /// CLI continued the conversation in a new file) reads the current one from its start: its
+    /// repeated lines have the keys the reader already holds.
     pub fn new(
         session_id: String,
         claude_home: PathBuf,
         conversation_id: Option<String>,
-        cursor: ConversationCursor,
+        mut cursor: ConversationCursor,
     ) -> Follower {
+        let tag = conversation_id.as_deref().map(ConversationCursor::tag);
+        if cursor.conversation != tag {
+            cursor.transcript = 0;
+            cursor.conversation = tag;
+        }
         Follower { session_id, claude_home, conversation_id, file: None, cursor }
     }
 
     /// Where the reader stands.
-    pub fn cursor(&self) -> ConversationCursor {
-        self.cursor
+    pub fn cursor(&self) -> &ConversationCursor {
+        &self.cursor
     }
 
-    /// Follows the session's current conversation id (known once the CLI started). A
-    /// different id (a conversation the CLI could not resume) is followed from its start.
+    /// Follows the session's current conversation id (known once the CLI started). A new id
+    /// (the CLI continued the conversation in a new transcript) is read from its start.
     pub fn set_conversation(&mut self, id: Option<String>) {
         if id.is_some() && id != self.conversation_id {
-            if self.conversation_id.is_some() {
-                self.cursor.transcript = 0;
-            }
+            self.cursor.transcript = 0;
+            self.cursor.conversation = id.as_deref().map(ConversationCursor::tag);
             self.conversation_id = id;
             self.file = None;
         }
@@ -106,7 +113,8 @@ impl Follower {
                 .await
                 .map_err(|e| std::io::Error::other(e.to_string()))??;
             if read.restarted {
-                self.cursor = ConversationCursor::default();
+                self.cursor.transcript = 0;
+                self.cursor.notes = 0;
                 return Ok(Step::Restart);
             }
             more_transcript = read.next > from && read.lines.len() > 1 && read.next - from >= BATCH_BYTES;
@@ -140,11 +148,15 @@ impl Follower {
                 note_entries.extend(notes::note_entry(&row));
             }
         }
-        let cursor = ConversationCursor { transcript: next_offset, notes: last_note };
+        let cursor = ConversationCursor {
+            transcript: next_offset,
+            notes: last_note,
+            conversation: self.cursor.conversation.clone(),
+        };
         if cursor == self.cursor {
             return Ok(Step::Idle);
         }
-        self.cursor = cursor;
+        self.cursor = cursor.clone();
         Ok(Step::Batch(ConversationBatch {
             entries: merge_by_time(groups, note_entries),
             cursor,

@@ -193,14 +193,14 @@ mod tests {
 
     #[test]
     fn messages_thinking_and_tool_calls() {
-        let line = json!({"type": "assistant", "timestamp": "2026-12-02T10:00:00.000Z", "message": {"content": [
+        let line = json!({"type": "assistant", "uuid": "a1", "timestamp": "2026-12-02T10:00:00.000Z", "message": {"content": [
             {"type": "thinking", "thinking": "hmm"},
             {"type": "text", "text": "I'll look."},
             {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}},
         ]}});
         let entries = parse_line(&line.to_string(), 42);
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["t42.0", "t42.1", "t42.2"]);
+        assert_eq!(keys, ["ua1.0", "ua1.1", "ua1.2"], "keyed by the line's uuid");
         assert_eq!(entries[0].at.map(|t| t.to_rfc3339()), Some("2026-12-02T10:00:00+00:00".to_owned()));
         assert_eq!(entries[0].item, ConversationItem::Thinking { text: "hmm".into() });
         assert_eq!(entries[1].item, ConversationItem::Assistant { text: "I'll look.".into() });
@@ -264,5 +264,6 @@ mod tests {
         assert_eq!(items(json!({"type": "hologram", "x": 1})), [ConversationItem::Unknown { what: "hologram".into() }]);
         assert_eq!(parse_line("{not json", 7)[0].item, ConversationItem::Unknown { what: "?".into() });
         assert_eq!(parse_line("{not json", 7)[0].key, "t7.0");
+        assert_eq!(parse_line(&json!({"type": "user", "message": {"content": "x"}}).to_string(), 9)[0].key, "t9.0");
     }
 }

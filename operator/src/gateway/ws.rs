@@ -72,6 +72,7 @@ fn state_from_row(row: &SessionRow, stream: &SessionStream) -> WorkerState {
         permission_mode: row.spec.permission_mode,
         report: None,
         last_denial: row.status.last_denial.clone(),
+        last_message: row.status.last_message.clone(),
         oneshot_result: None,
         source: "store".into(),
     });

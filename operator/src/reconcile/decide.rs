@@ -401,6 +401,9 @@ impl Ctx<'_> {
             let st = &mut self.plan.status;
             st.cost = Some(st.cost_before_worker.unwrap_or_default().plus(cost));
         }
+        if state.last_message.is_some() {
+            self.plan.status.last_message.clone_from(&state.last_message);
+        }
         if let Some(denial) = state.last_denial.as_ref().filter(|d| self.plan.status.last_denial.as_ref() != Some(*d)) {
             self.plan.status.last_denial = Some(denial.clone());
             self.event("PermissionDenied", format!("the CLI refused {}: {}", denial.tool, denial.reason));

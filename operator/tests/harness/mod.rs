@@ -350,3 +350,104 @@ pub fn one_repo_config(dir: &Path, command: &Path) -> String {
         worker_bin().display()
     )
 }
+
+/// A reader of `GET /api/sessions/{id}/conversation` (server-sent events), holding one entry
+/// per key as a phone does and counting any key seen twice.
+pub struct ConversationReader {
+    resp: reqwest::Response,
+    buf: String,
+    /// Entries by arrival, one per key.
+    pub entries: Vec<cockpit_crds::conversation::ConversationEntry>,
+    /// Keys that arrived more than once.
+    pub repeated: Vec<String>,
+    /// The last batch's cursor (the SSE id).
+    pub cursor: Option<String>,
+    /// `restart` events seen.
+    pub restarts: usize,
+}
+
+impl ConversationReader {
+    /// Opens the stream of session `id`, from `after` (a cursor) when given.
+    pub async fn open(cockpit: &Cockpit, id: &str, after: Option<&str>) -> ConversationReader {
+        let path = match after {
+            Some(cursor) => format!("/api/sessions/{id}/conversation?after={cursor}"),
+            None => format!("/api/sessions/{id}/conversation"),
+        };
+        let resp = cockpit.http.get(cockpit.url(&path)).send().await.expect("GET conversation");
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("text/event-stream"),
+            "{path}"
+        );
+        ConversationReader {
+            resp,
+            buf: String::new(),
+            entries: Vec::new(),
+            repeated: Vec::new(),
+            cursor: None,
+            restarts: 0,
+        }
+    }
+
+    /// Reads events until `pred` holds over the entries (panics after [`T`]).
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&[cockpit_crds::conversation::ConversationEntry]) -> bool) {
+        let deadline = tokio::time::Instant::now() + T;
+        while !pred(&self.entries) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => {
+                    self.buf.push_str(&String::from_utf8_lossy(&chunk));
+                    self.take_events();
+                }
+                Ok(Ok(None)) => panic!("the conversation stream ended while waiting for {what}"),
+                Ok(Err(err)) => panic!("reading the conversation stream: {err}"),
+                Err(_) => panic!("timed out waiting for {what}; entries: {:#?}", self.entries),
+            }
+        }
+    }
+
+    /// Reads whatever arrives within `quiet` of the last event.
+    pub async fn drain(&mut self, quiet: Duration) {
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout(quiet, self.resp.chunk()).await {
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+            self.take_events();
+        }
+    }
+
+    fn take_events(&mut self) {
+        while let Some(end) = self.buf.find("\n\n") {
+            let block: String = self.buf.drain(..end + 2).collect();
+            let (mut event, mut id, mut data) = (String::new(), None, String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    event = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            match event.as_str() {
+                "entries" => {
+                    let batch: cockpit_crds::conversation::ConversationBatch =
+                        serde_json::from_str(&data).expect("a conversation batch");
+                    assert_eq!(id.as_deref(), Some(batch.cursor.to_string().as_str()), "the SSE id is the cursor");
+                    self.cursor = id;
+                    for entry in batch.entries {
+                        if self.entries.iter().any(|e| e.key == entry.key) {
+                            self.repeated.push(entry.key);
+                        } else {
+                            self.entries.push(entry);
+                        }
+                    }
+                }
+                "restart" => {
+                    self.restarts += 1;
+                    self.entries.clear();
+                }
+                _ => {}
+            }
+        }
+    }
+}
