@@ -9,6 +9,7 @@ import {
   emptyConversation,
   noteText,
   sameRow,
+  toolHeadline,
   type ToolRow,
 } from './conversation';
 
@@ -132,5 +133,15 @@ describe('notes', () => {
     expect(noteText({ kind: 'note', reason: 'Rotated', message: 'alpha hit its 5-hour limit; continuing on beta' })).toBe(
       'alpha hit its 5-hour limit; continuing on beta',
     );
+  });
+});
+
+describe('toolHeadline', () => {
+  it('names the file of a change, not its whole path', () => {
+    const diff: ToolView = { name: 'Edit', summary: '/w/a/hello.txt (+1 −1)', detail: { type: 'diff', path: '/w/a/hello.txt', hunks: [], added: 1, removed: 1 } };
+    expect(toolHeadline(diff)).toBe('hello.txt +1 −1');
+    const write: ToolView = { name: 'Write', summary: '/w/x (1 lines)', detail: { type: 'content', path: '/w/x', content: 'x', lines: 1 } };
+    expect(toolHeadline(write)).toBe('x · 1 line');
+    expect(toolHeadline(bash)).toBe('ls');
   });
 });

@@ -1,7 +1,7 @@
 // A session's conversation as the phone holds and shows it: the entries the conversation
 // stream sent (`GET /api/sessions/{id}/conversation`), each once, and the timeline made of
 // them (tool calls paired with their results, a subagent's work nested under its task).
-import type { ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem } from '../types/cockpit';
+import type { ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem, ToolView } from '../types/cockpit';
 
 export type ConversationState = {
   /** Every entry received, in the order the stream sent them, each key once. */
@@ -97,4 +97,13 @@ export function noteText(note: Extract<ConversationItem, { kind: 'note' }>, time
   if (!note.until) return note.message;
   const wait = `waiting for a reset at ${clockTime(note.until, timeZone)}`;
   return note.message ? `${note.message} — ${wait}` : wait;
+}
+
+/** A tool call in one short line: a file change names the file, not its whole path. */
+export function toolHeadline(tool: ToolView): string {
+  const d = tool.detail;
+  const file = (path: string) => path.split('/').filter(Boolean).pop() ?? path;
+  if (d.type === 'diff') return `${file(d.path)} +${d.added} −${d.removed}`;
+  if (d.type === 'content') return `${file(d.path)} · ${d.lines} line${d.lines === 1 ? '' : 's'}`;
+  return tool.summary;
 }

@@ -9,6 +9,7 @@ import { TERMINAL_LIMITS } from '../types/cockpit';
 export type TerminalHandle = {
   reset(): void;
   write(bytes: Uint8Array): void;
+  /** The fitted size; zero while hidden behind another view. */
   size(): { cols: number; rows: number };
   /** The visible screen as text (for tests and diagnostics). */
   text(): string;
@@ -31,7 +32,7 @@ export const Terminal = forwardRef<TerminalHandle, Props>(function Terminal({ fo
   useImperativeHandle(ref, () => ({
     reset: () => term.current?.reset(),
     write: (bytes) => term.current?.write(bytes),
-    size: () => ({ cols: term.current?.cols ?? 0, rows: term.current?.rows ?? 0 }),
+    size: () => (box.current?.clientWidth ? { cols: term.current?.cols ?? 0, rows: term.current?.rows ?? 0 } : { cols: 0, rows: 0 }),
     viewportY: () => term.current?.buffer.active.viewportY ?? 0,
     text: () => {
       const t = term.current;
@@ -71,6 +72,8 @@ export const Terminal = forwardRef<TerminalHandle, Props>(function Terminal({ fo
     let frame = 0;
     const refit = () => {
       frame = 0;
+      // Hidden behind another view: no size to fit (the PTY keeps its own until shown).
+      if (el.clientWidth === 0 || el.clientHeight === 0) return;
       const dims = fit.proposeDimensions();
       if (!dims || !Number.isFinite(dims.cols) || !Number.isFinite(dims.rows)) return;
       const cols = Math.max(TERMINAL_LIMITS.minCols, Math.min(TERMINAL_LIMITS.maxCols, dims.cols));

@@ -19,12 +19,13 @@ export function Conversation({ sessionId, footer }: { sessionId: string; footer:
   // Follow the latest entry until the person scrolls away from it.
   const follow = useRef(true);
   const gestureUntil = useRef(0);
+  const lastTop = useRef(0);
   const [atLatest, setAtLatest] = useState(true);
 
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => scroller.current,
-    estimateSize: () => 80,
+    estimateSize: () => 120,
     overscan: 6,
     paddingStart: 12,
     getItemKey: (i) => rows[i].key,
@@ -44,13 +45,26 @@ export function Conversation({ sessionId, footer }: { sessionId: string; footer:
     return () => observer.disconnect();
   }, []);
 
+  // A message just sent (here or in the terminal) brings the latest entry back.
+  const last = rows.at(-1);
+  const lastIsNewMessage = last?.kind === 'entry' && last.entry.item.kind === 'user' ? last.key : null;
+  useEffect(() => {
+    if (!lastIsNewMessage) return;
+    follow.current = true;
+    setAtLatest(true);
+    toLatest();
+  }, [lastIsNewMessage]);
+
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
     const near = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_END;
-    // Only the person leaves the latest entry; the list re-measuring its rows does not.
+    const up = el.scrollTop < lastTop.current;
+    lastTop.current = el.scrollTop;
+    // Only the person scrolling up leaves the latest entry: not the list re-measuring its
+    // rows, not a card that shrinks, not a field scrolled into view.
     if (near) follow.current = true;
-    else if (Date.now() < gestureUntil.current) follow.current = false;
+    else if (up && Date.now() < gestureUntil.current) follow.current = false;
     setAtLatest(near || follow.current);
   };
   const gesture = () => {

@@ -3,7 +3,7 @@
 // A task's steps (`children`) show under it.
 import { useState, type ReactNode } from 'react';
 import { Spinner } from '../../components/ui';
-import { countSteps, type ToolRow } from '../../lib/conversation';
+import { countSteps, toolHeadline, type ToolRow } from '../../lib/conversation';
 import { ToolDetail } from './ToolDetail';
 
 const OPEN_AT_ONCE = new Set(['command', 'diff', 'content']);
@@ -47,7 +47,7 @@ export function ToolCard({ row, children }: { row: ToolRow; children?: ReactNode
       >
         <span className="shrink-0 rounded-md bg-sky-500/15 px-1.5 py-0.5 font-mono text-xs text-sky-300">{tool.name}</span>
         <span data-testid="tool-summary" className="min-w-0 flex-1 truncate font-mono text-xs text-neutral-300">
-          {tool.summary}
+          {toolHeadline(tool)}
         </span>
         {steps > 0 && <span className="shrink-0 text-[11px] text-neutral-500">{steps} steps</span>}
         <Status row={row} />

@@ -34,7 +34,7 @@ export function ToolDetail({ tool, maxHeight = 'max-h-80' }: { tool: ToolView; m
       return (
         <div data-testid="tool-diff" className="space-y-1.5">
           <div className="flex items-center gap-2 font-mono text-[11px] text-neutral-400">
-            <span className="min-w-0 flex-1 truncate">{d.path}</span>
+            <span className="min-w-0 flex-1 break-all">{d.path}</span>
             <span className="text-emerald-300">+{d.added}</span>
             <span className="text-red-300">−{d.removed}</span>
           </div>
@@ -48,7 +48,7 @@ export function ToolDetail({ tool, maxHeight = 'max-h-80' }: { tool: ToolView; m
       return (
         <div data-testid="tool-content" className="space-y-1.5">
           <div className="flex items-center gap-2 font-mono text-[11px] text-neutral-400">
-            <span className="min-w-0 flex-1 truncate">{d.path}</span>
+            <span className="min-w-0 flex-1 break-all">{d.path}</span>
             <span>
               {d.lines} line{d.lines === 1 ? '' : 's'}
             </span>
