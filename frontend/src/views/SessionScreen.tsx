@@ -212,8 +212,8 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
       },
       onState: setState,
       onConnection: setConnection,
+      // Approvals are answered through the REST API: an error here is about typed input.
       onServerError: (e) => {
-        if (e.code === 'noPendingApproval') return setApprovalError('That request was already answered.');
         setNotice(`Not sent: ${e.message}`);
         // Give the message back so it can be sent again.
         const sent = lastSent.current;
