@@ -15,8 +15,8 @@ class FakeSource implements EventSourceLike {
     this.closed = true;
     this.readyState = 2;
   }
-  emit(type: string, data: unknown = {}) {
-    for (const fn of this.listeners.get(type) ?? []) fn({ data: JSON.stringify(data) } as MessageEvent<string>);
+  emit(type: string, data: unknown = {}, lastEventId = '') {
+    for (const fn of this.listeners.get(type) ?? []) fn({ data: JSON.stringify(data), lastEventId } as MessageEvent<string>);
   }
   fail(readyState: number) {
     this.readyState = readyState;
@@ -26,8 +26,11 @@ class FakeSource implements EventSourceLike {
 
 const batch = (keys: string[], transcript: number, notes = 0): ConversationBatch => ({
   entries: keys.map((key) => ({ key, item: { kind: 'user', text: key } })),
-  cursor: { transcript, notes },
+  cursor: { transcript, notes, conversation: 'abcd1234' },
 });
+/** An `entries` event as the control plane sends it: its id is the cursor. */
+const emitBatch = (source: FakeSource, b: ConversationBatch) =>
+  source.emit('entries', b, `${b.cursor.transcript}.${b.cursor.notes}.${b.cursor.conversation}`);
 
 function setup() {
   const sources: FakeSource[] = [];
@@ -66,29 +69,29 @@ describe('parseBatch', () => {
 });
 
 describe('ConversationStream', () => {
-  it('goes live, passes batches on and remembers the cursor', () => {
+  it('goes live, passes batches on and remembers the cursor (the event id)', () => {
     const t = setup();
     t.stream.open();
     t.sources[0].emit('ready');
-    t.sources[0].emit('entries', batch(['a'], 10, 2));
+    emitBatch(t.sources[0], batch(['a'], 10, 2));
     expect(t.statuses).toEqual(['connecting', 'live']);
     expect(t.batches.map((b) => b.entries[0].key)).toEqual(['a']);
-    expect(t.stream.cursor).toBe('10.2');
+    expect(t.stream.cursor).toBe('10.2.abcd1234');
   });
 
   it('reopens after the last cursor', () => {
     const t = setup();
     t.stream.open();
-    t.sources[0].emit('entries', batch(['a'], 10, 2));
+    emitBatch(t.sources[0], batch(['a'], 10, 2));
     t.stream.open();
     expect(t.sources[0].closed).toBe(true);
-    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.2');
+    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.2.abcd1234');
   });
 
   it('leaves a dropped connection to EventSource, and reopens one it gave up on', () => {
     const t = setup();
     t.stream.open();
-    t.sources[0].emit('entries', batch(['a'], 10));
+    emitBatch(t.sources[0], batch(['a'], 10));
     t.sources[0].fail(0);
     expect(t.statuses.at(-1)).toBe('down');
     expect(t.pending).toHaveLength(0);
@@ -96,13 +99,13 @@ describe('ConversationStream', () => {
     t.sources[0].fail(2);
     expect(t.pending).toHaveLength(1);
     t.pending[0]();
-    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.0');
+    expect(t.sources[1].url).toBe('/api/sessions/my%20session/conversation?after=10.0.abcd1234');
   });
 
   it('starts over on restart', () => {
     const t = setup();
     t.stream.open();
-    t.sources[0].emit('entries', batch(['a'], 10));
+    emitBatch(t.sources[0], batch(['a'], 10));
     t.sources[0].emit('restart');
     expect(t.restarts()).toBe(1);
     expect(t.stream.cursor).toBeNull();
@@ -113,7 +116,7 @@ describe('ConversationStream', () => {
     t.stream.open();
     const old = t.sources[0];
     t.stream.open();
-    old.emit('entries', batch(['stale'], 1));
+    emitBatch(old, batch(['stale'], 1));
     expect(t.batches).toHaveLength(0);
     t.stream.close();
     expect(t.sources[1].closed).toBe(true);

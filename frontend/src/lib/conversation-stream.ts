@@ -3,7 +3,6 @@
 // resumes by itself (Last-Event-ID) after a dropped connection; when it gives up, or when the
 // phone comes back online or to the foreground, the client reopens with `?after=<cursor>`.
 import type { ConversationBatch } from '../types/cockpit';
-import { cursorText } from './conversation';
 
 export type StreamStatus = 'connecting' | 'live' | 'down';
 
@@ -47,7 +46,8 @@ export interface ConversationStreamOptions {
 const CLOSED = 2;
 
 export class ConversationStream {
-  /** Where the stream continues (the last batch's cursor), null before the first batch. */
+  /** Where the stream continues: the last batch's event id (its cursor, as the control plane
+   *  writes it), null before the first batch. */
   cursor: string | null = null;
 
   private source: EventSourceLike | null = null;
@@ -77,7 +77,7 @@ export class ConversationStream {
       if (this.source !== source) return;
       const batch = parseBatch(ev.data);
       if (!batch) return;
-      this.cursor = cursorText(batch.cursor);
+      this.cursor = ev.lastEventId || this.cursor;
       this.opts.onBatch(batch);
     });
     source.addEventListener('restart', () => {

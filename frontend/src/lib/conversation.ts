@@ -1,30 +1,21 @@
 // A session's conversation as the phone holds and shows it: the entries the conversation
 // stream sent (`GET /api/sessions/{id}/conversation`), each once, and the timeline made of
 // them (tool calls paired with their results, a subagent's work nested under its task).
-import type { ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem, ToolView } from '../types/cockpit';
+import type { ConversationBatch, ConversationEntry, ConversationItem, ToolView } from '../types/cockpit';
 
 export type ConversationState = {
   /** Every entry received, in the order the stream sent them, each key once. */
   entries: readonly ConversationEntry[];
   keys: ReadonlySet<string>;
-  /** Where the stream continues (the last batch's cursor as text), null before the first. */
-  cursor: string | null;
 };
 
-export const emptyConversation: ConversationState = { entries: [], keys: new Set(), cursor: null };
+export const emptyConversation: ConversationState = { entries: [], keys: new Set() };
 
-/** A cursor as the stream writes it: `<transcript offset>.<note id>`. */
-export function cursorText(cursor: ConversationCursor): string {
-  return `${cursor.transcript}.${cursor.notes}`;
-}
-
-/** Adds a batch's entries not held yet; the same state when nothing changed. */
+/** Adds a batch's entries not held yet; the same state when there is none. */
 export function applyBatch(state: ConversationState, batch: ConversationBatch): ConversationState {
-  const cursor = cursorText(batch.cursor);
   const keys = new Set(state.keys);
   const fresh = batch.entries.filter((e) => !keys.has(e.key) && keys.add(e.key));
-  if (fresh.length > 0) return { entries: [...state.entries, ...fresh], keys, cursor };
-  return cursor === state.cursor ? state : { ...state, cursor };
+  return fresh.length > 0 ? { entries: [...state.entries, ...fresh], keys } : state;
 }
 
 export type ToolCall = Extract<ConversationItem, { kind: 'tool_call' }>;

@@ -51,5 +51,5 @@ export function useConversation(sessionId: string): { rows: TimelineRow[]; statu
   }, [state.entries]);
 
   const rows = useMemo(() => buildTimeline(state.entries), [state.entries]);
-  return { rows, status, loaded: answered || state.cursor !== null };
+  return { rows, status, loaded: answered || state.entries.length > 0 };
 }
