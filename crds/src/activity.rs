@@ -125,12 +125,84 @@ pub struct PendingApproval {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub view: Option<crate::tool_view::ToolView>,
-    /// The CLI's "don't ask again" choices for this call (the hook's `permission_suggestions`:
-    /// rules to add, a mode to switch to), granted by [`ApprovalDecision::AllowAlways`]; empty
-    /// when it offers none.
+    /// The CLI's "don't ask again" choice for this call, granted by
+    /// [`ApprovalDecision::AllowAlways`]: the allow rules it suggests (the hook's
+    /// `permission_suggestions`), or else the mode it suggests for edits — never more (see
+    /// [`always_allow_suggestions`]); empty when it offers none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[ts(type = "unknown[]")]
     pub suggestions: Vec<serde_json::Value>,
+    /// What "always allow" grants, in words (`Bash(touch mockfile.txt)`, `accept edits for
+    /// this session`); absent when there is nothing to grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub always_allows: Option<String>,
+}
+
+/// Of the CLI's `permission_suggestions`, the ones "always allow" grants, as its own "Yes, and
+/// don't ask again" choice does: the `addRules` suggestions that allow; when there are none, a
+/// `setMode` suggestion (an edit's "allow all edits during this session"). Extra directories
+/// and any other kind are left out: an answer grants no more than the call asked for.
+pub fn always_allow_suggestions(suggestions: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let kind = |s: &serde_json::Value| s.get("type").and_then(serde_json::Value::as_str).map(str::to_owned);
+    let rules: Vec<serde_json::Value> = suggestions
+        .iter()
+        .filter(|s| {
+            kind(s).as_deref() == Some("addRules") && s.get("behavior").and_then(|b| b.as_str()) == Some("allow")
+        })
+        .cloned()
+        .collect();
+    if !rules.is_empty() {
+        return rules;
+    }
+    suggestions.iter().filter(|s| kind(s).as_deref() == Some("setMode")).take(1).cloned().collect()
+}
+
+/// What granting `suggestions` (from [`always_allow_suggestions`]) means, in words.
+pub fn describe_always_allow(suggestions: &[serde_json::Value]) -> Option<String> {
+    let mut parts = Vec::new();
+    for s in suggestions {
+        match s.get("type").and_then(serde_json::Value::as_str) {
+            Some("addRules") => {
+                for rule in s.get("rules").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                    let tool = rule.get("toolName").and_then(serde_json::Value::as_str).unwrap_or("tool");
+                    parts.push(match rule.get("ruleContent").and_then(serde_json::Value::as_str) {
+                        Some(content) => format!("{tool}({content})"),
+                        None => format!("every {tool} call"),
+                    });
+                }
+            }
+            Some("setMode") => match s.get("mode").and_then(serde_json::Value::as_str) {
+                Some("acceptEdits") => parts.push("accept edits for this session".to_owned()),
+                Some(mode) => parts.push(format!("{mode} mode for this session")),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+#[cfg(test)]
+mod always_allow_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn always_allow_grants_the_rules_or_else_the_edit_mode_never_directories() {
+        let rule = json!({"type": "addRules", "rules": [{"toolName": "Bash", "ruleContent": "touch x"}], "behavior": "allow", "destination": "localSettings"});
+        let dirs = json!({"type": "addDirectories", "directories": ["/srv"], "destination": "session"});
+        let mode = json!({"type": "setMode", "mode": "acceptEdits", "destination": "session"});
+        let bash = always_allow_suggestions(&[rule.clone(), dirs.clone(), mode.clone()]);
+        assert_eq!(bash, [rule]);
+        assert_eq!(describe_always_allow(&bash).as_deref(), Some("Bash(touch x)"));
+        let edit = always_allow_suggestions(&[dirs.clone(), mode.clone()]);
+        assert_eq!(edit, [mode]);
+        assert_eq!(describe_always_allow(&edit).as_deref(), Some("accept edits for this session"));
+        assert!(always_allow_suggestions(&[dirs]).is_empty());
+        assert_eq!(describe_always_allow(&[]), None);
+    }
 }
 
 impl PendingApproval {
@@ -144,6 +216,7 @@ impl PendingApproval {
             answerable: false,
             view: None,
             suggestions: Vec::new(),
+            always_allows: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 
+use cockpit_crds::conversation::ConversationItem;
 use cockpit_crds::{Activity, RateLimitWindow, SessionPhase};
 use cockpit_testkit::{StandIn, Window};
 use harness::*;
@@ -119,6 +120,43 @@ async fn a_session_limit_moves_the_conversation_to_the_next_account() {
         "{}",
         transcript.display()
     );
+
+    // On the phone it stays one conversation: the first turn once, the limit, the move to beta,
+    // and the prompt that hit the limit sent again on beta.
+    let mut phone = ConversationReader::open(&cockpit, "rot", None).await;
+    phone
+        .until("the second turn's answer", |e| {
+            e.iter()
+                .any(|x| matches!(&x.item, ConversationItem::Assistant { text } if text.contains("Stand-in reply #2")))
+        })
+        .await;
+    phone.drain(std::time::Duration::from_millis(300)).await;
+    let said = |words: &str| {
+        phone
+            .entries
+            .iter()
+            .filter(|x| matches!(&x.item, ConversationItem::User { text } if text.contains(words)))
+            .count()
+    };
+    assert_eq!((said("remember the word PELICAN"), said("what was the word")), (1, 2), "{:#?}", phone.entries);
+    let order: Vec<&str> = phone
+        .entries
+        .iter()
+        .filter_map(|x| match &x.item {
+            ConversationItem::User { text } if text.contains("PELICAN") => Some("first turn"),
+            ConversationItem::Note { reason, message, .. } if reason == "Rotated" => {
+                assert!(message.contains("alpha") && message.contains("beta"), "{message}");
+                Some("rotated")
+            }
+            ConversationItem::User { text } if text.contains("what was the word") => Some("second turn"),
+            // "session limit" (2.1.197), "5-hour limit" (2.1.332)
+            ConversationItem::ApiError { text } if text.contains("limit · resets") => Some("limit"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["first turn", "second turn", "limit", "rotated", "second turn"], "{:#?}", phone.entries);
+    assert!(phone.repeated.is_empty(), "{:?}", phone.repeated);
+    assert!(!phone.entries.iter().any(|x| matches!(x.item, ConversationItem::Unknown { .. })), "{:#?}", phone.entries);
 
     // The history tells the story.
     let history = cockpit.get_json("/api/sessions/rot/history").await;

@@ -205,6 +205,7 @@ impl ActivityTracker {
                     input: input.clone(),
                     answerable: approval_id.is_some(),
                     view: Some(cockpit_crds::tool_view::tool_view(tool, input)),
+                    always_allows: cockpit_crds::activity::describe_always_allow(suggestions),
                     suggestions: suggestions.clone(),
                 });
                 self.set(Activity::NeedsApproval, Source::Hook, now);

@@ -226,7 +226,9 @@ impl HookEvent {
             "PermissionRequest" => HookEvent::PermissionRequest {
                 tool: p.tool_name.unwrap_or_else(|| "unknown".to_owned()),
                 input: p.tool_input.unwrap_or(Value::Null),
-                suggestions: p.permission_suggestions.unwrap_or_default(),
+                suggestions: cockpit_crds::activity::always_allow_suggestions(
+                    &p.permission_suggestions.unwrap_or_default(),
+                ),
             },
             "Notification" => HookEvent::Notification {
                 kind: p.notification_type.unwrap_or_default(),

@@ -55,11 +55,17 @@ answerable: boolean,
  */
 view?: ToolView, 
 /**
- * The CLI's "don't ask again" choices for this call (the hook's `permission_suggestions`:
- * rules to add, a mode to switch to), granted by [`ApprovalDecision::AllowAlways`]; empty
- * when it offers none.
+ * The CLI's "don't ask again" choice for this call, granted by
+ * [`ApprovalDecision::AllowAlways`]: the allow rules it suggests (the hook's
+ * `permission_suggestions`), or else the mode it suggests for edits — never more (see
+ * [`always_allow_suggestions`]); empty when it offers none.
  */
-suggestions?: unknown[], };
+suggestions?: unknown[], 
+/**
+ * What "always allow" grants, in words (`Bash(touch mockfile.txt)`, `accept edits for
+ * this session`); absent when there is nothing to grant.
+ */
+alwaysAllows?: string, };
 
 /**
  * The person's answer to a [`PendingApproval`].

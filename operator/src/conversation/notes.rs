@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use cockpit_crds::conversation::{ConversationEntry, ConversationItem};
+use cockpit_crds::tool_view::{ToolDetail, ToolView, cut};
 use cockpit_crds::{ApprovalDecision, PendingApproval};
 use serde_json::json;
 
@@ -34,19 +35,40 @@ pub fn note_entry(row: &EventRow) -> Option<ConversationEntry> {
 /// The note recorded when the person answers a pending approval from Cockpit: which tool,
 /// what it was to do, the answer (and a deny's words to Claude).
 pub fn answer_note(pending: &PendingApproval, decision: ApprovalDecision, message: Option<&str>) -> serde_json::Value {
-    let what = match pending.view.as_ref().map(|v| v.summary.as_str()).filter(|s| !s.is_empty()) {
-        Some(summary) => format!("{} ({summary})", pending.tool),
+    let what = match pending.view.as_ref().map(short_target).filter(|s| !s.is_empty()) {
+        Some(target) => format!("{} ({target})", pending.tool),
         None => pending.tool.clone(),
     };
     let (reason, text) = match decision {
         ApprovalDecision::Allow => ("Approved", format!("Allowed {what}")),
-        ApprovalDecision::AllowAlways => ("ApprovedAlways", format!("Allowed {what}, and calls like it from now on")),
+        ApprovalDecision::AllowAlways => match &pending.always_allows {
+            Some(grant) => ("ApprovedAlways", format!("Allowed {what}; from now on: {grant}")),
+            None => ("ApprovedAlways", format!("Allowed {what}")),
+        },
         ApprovalDecision::Deny => match message.map(str::trim).filter(|m| !m.is_empty()) {
             Some(m) => ("Denied", format!("Denied {what}: “{m}”")),
             None => ("Denied", format!("Denied {what}")),
         },
     };
     json!({ "reason": reason, "message": text })
+}
+
+/// What a call works on, short enough for one line on a phone: a file's name, a command's
+/// start, the summary's start.
+fn short_target(view: &ToolView) -> String {
+    let file_name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+    let short = |text: &str| {
+        let (mut s, cut_off) = cut(text.lines().next().unwrap_or_default(), 60);
+        if cut_off {
+            s.push('…');
+        }
+        s
+    };
+    match &view.detail {
+        ToolDetail::Diff { path, .. } | ToolDetail::Content { path, .. } => file_name(path),
+        ToolDetail::Command { command, .. } => short(command),
+        _ => short(&view.summary),
+    }
 }
 
 #[cfg(test)]
@@ -65,11 +87,19 @@ mod tests {
             answer_note(&pending, ApprovalDecision::Deny, Some(" use cargo clean ")),
             json!({"reason": "Denied", "message": "Denied Bash (rm -rf build): “use cargo clean”"})
         );
-        pending.view = None;
+        pending.always_allows = Some("Bash(rm -rf build)".into());
         assert_eq!(
             answer_note(&pending, ApprovalDecision::AllowAlways, None)["message"],
-            "Allowed Bash, and calls like it from now on"
+            "Allowed Bash (rm -rf build); from now on: Bash(rm -rf build)"
         );
+        pending.view = Some(cockpit_crds::tool_view::tool_view(
+            "Edit",
+            &json!({"file_path": "/tmp/x/worktrees/demo/s/src/lib.rs", "old_string": "a", "new_string": "b"}),
+        ));
+        assert_eq!(answer_note(&pending, ApprovalDecision::Deny, None)["message"], "Denied Bash (lib.rs)");
+        pending.view = None;
+        pending.always_allows = None;
+        assert_eq!(answer_note(&pending, ApprovalDecision::AllowAlways, None)["message"], "Allowed Bash");
     }
 
     fn row(kind: &str, data: serde_json::Value) -> EventRow {

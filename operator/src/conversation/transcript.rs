@@ -9,7 +9,8 @@
 //! - `assistant`: Claude's `text`, `thinking` and `tool_use` blocks; `isApiErrorMessage` marks
 //!   the CLI's words for an API error (a usage limit, an overload).
 //! - `system`, `summary`, `attachment`, `file-history-snapshot`, `last-prompt`, `mode`,
-//!   `permission-mode`, `api-request*`, `queue-operation`, …: bookkeeping, not shown.
+//!   `permission-mode`, `api-request*`, `queue-operation`, `tools-used` and `cost-state` (2.1.332), …:
+//!   bookkeeping, not shown.
 //!
 //! Any other `type` (the format grows with the CLI) becomes one `unknown` entry.
 
@@ -36,6 +37,8 @@ const BOOKKEEPING: &[&str] = &[
     "custom-title",
     "tag",
     "progress",
+    "tools-used",
+    "cost-state",
 ];
 
 /// Longest message text kept in an entry, in characters.
@@ -123,6 +126,11 @@ fn user_items(line: &Value, message: &Value, out: &mut Vec<ConversationItem>) {
 fn assistant_items(line: &Value, message: &Value, out: &mut Vec<ConversationItem>) {
     let Some(blocks) = message.get("content").and_then(Value::as_array) else { return };
     let api_error = line.get("isApiErrorMessage").and_then(Value::as_bool) == Some(true);
+    // The CLI's own stand-in answers (model `<synthetic>`: "No response requested." after an
+    // interrupted or failed turn) are not Claude's words; its API errors are shown.
+    if !api_error && message.get("model").and_then(Value::as_str) == Some("<synthetic>") {
+        return;
+    }
     for block in blocks {
         match block.get("type").and_then(Value::as_str) {
             Some("text") => {
@@ -154,14 +162,19 @@ fn assistant_items(line: &Value, message: &Value, out: &mut Vec<ConversationItem
     }
 }
 
-/// The entries of the transcript line that starts at byte `offset`. A line that is not a JSON
-/// object (a torn write, garbage) is one `unknown` entry; it never stops the conversation.
+/// The entries of the transcript line that starts at byte `offset`, keyed by the line's
+/// `uuid` (by `offset` when it has none: see [`ConversationEntry::key`]). A line that is not a
+/// JSON object (a torn write, garbage) is one `unknown` entry; it never stops the conversation.
 pub fn parse_line(line: &str, offset: u64) -> Vec<ConversationEntry> {
-    let entry =
-        |n: usize, at, sidechain, item| ConversationEntry { key: format!("t{offset}.{n}"), at, sidechain, item };
     let Ok(value) = serde_json::from_str::<Value>(line) else {
-        return vec![entry(0, None, false, ConversationItem::Unknown { what: "?".to_owned() })];
+        let item = ConversationItem::Unknown { what: "?".to_owned() };
+        return vec![ConversationEntry { key: format!("t{offset}.0"), at: None, sidechain: false, item }];
     };
+    let id = match value.get("uuid").and_then(Value::as_str).filter(|u| !u.is_empty() && u.len() <= 64) {
+        Some(uuid) => format!("u{uuid}"),
+        None => format!("t{offset}"),
+    };
+    let entry = |n: usize, at, sidechain, item| ConversationEntry { key: format!("{id}.{n}"), at, sidechain, item };
     let kind = value.get("type").and_then(Value::as_str).unwrap_or("?");
     let at = value
         .get("timestamp")
@@ -258,12 +271,94 @@ mod tests {
         assert_eq!(items(summary), [ConversationItem::Compaction { summary: "Earlier: we fixed it.".into() }]);
         let side = json!({"type": "assistant", "isSidechain": true, "message": {"content": [{"type": "text", "text": "sub"}]}});
         assert!(parse_line(&side.to_string(), 0)[0].sidechain);
-        for kind in ["system", "file-history-snapshot", "last-prompt", "permission-mode", "attachment"] {
+        let synthetic = json!({"type": "assistant", "message": {"model": "<synthetic>", "content": [
+            {"type": "text", "text": "No response requested."},
+        ]}});
+        assert!(items(synthetic).is_empty(), "the CLI's filler is not Claude's answer");
+        for kind in ["system", "file-history-snapshot", "last-prompt", "permission-mode", "attachment", "tools-used"] {
             assert!(items(json!({"type": kind})).is_empty(), "{kind}");
         }
         assert_eq!(items(json!({"type": "hologram", "x": 1})), [ConversationItem::Unknown { what: "hologram".into() }]);
         assert_eq!(parse_line("{not json", 7)[0].item, ConversationItem::Unknown { what: "?".into() });
         assert_eq!(parse_line("{not json", 7)[0].key, "t7.0");
         assert_eq!(parse_line(&json!({"type": "user", "message": {"content": "x"}}).to_string(), 9)[0].key, "t9.0");
+    }
+
+    /// Transcripts the pinned CLIs wrote in the conversation end-to-end test (the oldest
+    /// supported and the newest tested version), read whole.
+    #[test]
+    fn recorded_transcripts_of_both_pinned_clis_read_whole() {
+        for (version, text) in [
+            ("2.1.197", include_str!("../../tests/fixtures/transcripts/cli-2.1.197.jsonl")),
+            ("2.1.332", include_str!("../../tests/fixtures/transcripts/cli-2.1.332.jsonl")),
+        ] {
+            let mut offset = 0u64;
+            let mut entries = Vec::new();
+            for line in text.split_inclusive('\n') {
+                entries.extend(parse_line(line.trim_end(), offset));
+                offset += line.len() as u64;
+            }
+            let unknown: Vec<_> =
+                entries.iter().filter(|e| matches!(e.item, ConversationItem::Unknown { .. })).collect();
+            assert!(unknown.is_empty(), "{version}: {unknown:?}");
+            let users: Vec<&str> = entries
+                .iter()
+                .filter_map(|e| match &e.item {
+                    ConversationItem::User { text } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                users,
+                [
+                    "MARKDOWN please",
+                    "TOOLBASH now",
+                    "TOOLWRITE a file",
+                    "TOOLEDIT it",
+                    "TOOLEDIT it after all",
+                    "TOOLEDIT once more"
+                ],
+                "{version}"
+            );
+            assert!(
+                entries.iter().any(
+                    |e| matches!(&e.item, ConversationItem::Assistant { text } if text.contains("```rust\nfn main()"))
+                ),
+                "{version}: the markdown answer"
+            );
+            let calls: Vec<(&str, &str)> = entries
+                .iter()
+                .filter_map(|e| match &e.item {
+                    ConversationItem::ToolCall { id, tool } => Some((id.as_str(), tool.name.as_str())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                calls.iter().map(|c| c.1).collect::<Vec<_>>(),
+                ["Bash", "Write", "Edit", "Edit", "Edit"],
+                "{version}"
+            );
+            let results: Vec<(&str, bool)> = entries
+                .iter()
+                .filter_map(|e| match &e.item {
+                    ConversationItem::ToolResult { tool_use_id, is_error, .. } => {
+                        Some((tool_use_id.as_str(), *is_error))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let paired: Vec<bool> = calls
+                .iter()
+                .map(|(id, _)| results.iter().find(|r| r.0 == *id).map(|r| r.1).expect("a result"))
+                .collect();
+            assert_eq!(
+                paired,
+                [false, false, true, false, false],
+                "{version}: every call has its result; the denied Edit failed"
+            );
+            let keys: std::collections::HashSet<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+            assert_eq!(keys.len(), entries.len(), "{version}: keys are unique");
+            assert!(entries.iter().all(|e| e.at.is_some()), "{version}: every entry has its time");
+        }
     }
 }

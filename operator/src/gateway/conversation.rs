@@ -1,8 +1,9 @@
 //! `GET /api/sessions/{id}/conversation`: a session's conversation as a server-sent-events
 //! stream. Each `entries` event carries a [`ConversationBatch`] and, as its SSE id, the cursor
 //! after it: a reconnecting browser sends it back (`Last-Event-ID`, or `?after=`), and the
-//! stream resumes there — nothing twice, nothing missing. A `restart` event tells the reader
-//! to drop what it holds (its cursor named another transcript); the stream then starts over.
+//! stream resumes there — nothing twice, nothing missing (`Last-Event-ID` wins over `after`).
+//! A `restart` event tells the reader to drop what it holds (its cursor named another
+//! transcript); the stream then starts over.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -44,7 +45,8 @@ pub async fn stream(
     let Query(from) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
     let row = find(&app, &id).await?;
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    let cursor = match from.after.as_deref().or(last_event_id) {
+    // A browser's own reconnect names the last event it got, later than any `after` in the URL.
+    let cursor = match last_event_id.or(from.after.as_deref()) {
         Some(text) => text.parse::<ConversationCursor>().map_err(|e| Failure::bad_request(e.to_string()))?,
         None => ConversationCursor::default(),
     };

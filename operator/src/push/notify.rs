@@ -317,6 +317,7 @@ mod tests {
             answerable: true,
             view: None,
             suggestions: Vec::new(),
+            always_allows: None,
         });
         v.live = Some(live);
         let n = notification(was(Moment::Working), &v, now()).expect("notifies");
