@@ -122,6 +122,9 @@ fn every_operation_is_complete() {
         doc["paths"]["/api/sessions/{id}/screen"]["get"]["responses"]["200"]["content"].get("text/plain").is_some()
     );
     assert!(doc["paths"]["/api/events"]["get"]["responses"]["200"]["content"].get("text/event-stream").is_some());
+    let conversation = &doc["paths"]["/api/sessions/{id}/conversation"]["get"];
+    assert!(conversation["responses"]["200"]["content"].get("text/event-stream").is_some());
+    assert!(query("/api/sessions/{id}/conversation", "after"));
 }
 
 /// Every `$ref` in `value`, with where it was found.

@@ -140,6 +140,8 @@ pub fn document() -> Value {
     let session = schemas.response::<SessionView>();
     let history = schemas.response::<HistoryPage>();
     let transcript = schemas.response::<cockpit_crds::api::TranscriptPage>();
+    let conversation = schemas.response::<cockpit_crds::conversation::ConversationBatch>();
+    let changes = schemas.response::<cockpit_crds::changes::ChangesView>();
     let change = schemas.response::<ChangeEvent>();
     schemas.response::<ApiError>();
     let create = schemas.request::<CreateSession>();
@@ -419,6 +421,51 @@ pub fn document() -> Value {
                     "400": error("An invalid or unknown query parameter, `limit` out of 1..=500, or the session id too long."),
                     "404": error(NO_SESSION_404),
                     "500": error(INTERNAL_500),
+                },
+            },
+        },
+        "/api/sessions/{id}/conversation": {
+            "parameters": [session_id()],
+            "get": {
+                "operationId": "streamConversation",
+                "tags": ["streams"],
+                "summary": "Server-sent events: the session's conversation, live (typed entries from the Claude transcript with Cockpit's notes)",
+                "description": "Events: `ready` (data `{}`) first; `entries` with a `ConversationBatch` as JSON data (schema in `x-event-data`) and, as the SSE id, the cursor after it; `restart` (data `{}`) when the cursor named another transcript: drop what you hold, the stream starts over. Reconnect with the last cursor (`Last-Event-ID`, which wins, or `after`): nothing twice, nothing missing. A comment every 15 s keeps the connection open.",
+                "parameters": [
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "A cursor from an earlier `entries` event (`<transcript offset>.<note id>[.<conversation>]`). Default: the whole conversation.",
+                        "schema": { "type": "string", "pattern": "^[0-9]+\\.[0-9]+(\\.[0-9a-f]{1,8})?$" },
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The event stream; it does not end.",
+                        "content": {
+                            "text/event-stream": {
+                                "schema": { "type": "string" },
+                                "x-event-data": conversation,
+                            },
+                        },
+                    },
+                    "400": error("An invalid cursor (`after` or `Last-Event-ID`), an unknown query parameter, or the session id too long."),
+                    "404": error(NO_SESSION_404),
+                },
+            },
+        },
+        "/api/sessions/{id}/changes": {
+            "parameters": [session_id()],
+            "get": {
+                "operationId": "getChanges",
+                "tags": ["sessions"],
+                "summary": "The files the session's worktree changed against the commit its branch started from, with their diffs (read-only)",
+                "responses": {
+                    "200": json_response("The changes; no `branch` when the session works in a plain directory.", changes),
+                    "400": error("The session id too long or invalid."),
+                    "404": error("No such session, or its repo is no longer configured."),
+                    "500": error(INTERNAL_500),
+                    "503": error("git could not read the worktree (see the control plane's log)."),
                 },
             },
         },
