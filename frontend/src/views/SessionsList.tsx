@@ -2,6 +2,7 @@ import { useRef, useState, type TouchEvent } from 'react';
 import { ActivityBadge, Icon, IconButton, Spinner, TopBar } from '../components/ui';
 import { useNow } from '../hooks';
 import { badgeFor, groupSessions, needsYouCount, waitReason, type Attention } from '../lib/activity';
+import { latestLine } from '../lib/latest-line';
 import { api } from '../lib/api';
 import { describeInput } from '../lib/transcript';
 import { useLive } from '../live';
@@ -19,7 +20,7 @@ const GROUP_TITLES: Record<Attention, string> = {
 
 /**
  * The line under a row's name: the request waiting for the person, a failure, a one-shot's
- * result, else the first prompt (no field carries Claude's latest line yet).
+ * result, else Claude's latest line (the first prompt before Claude has answered).
  */
 function detail(s: SessionView): string | null {
   const approval = s.live?.approval;
@@ -27,7 +28,7 @@ function detail(s: SessionView): string | null {
   if (approval) return `${approval.tool}: ${describeInput(approval.input) || 'open to answer'}`;
   if (s.status.message && (s.status.phase === 'Failed' || s.status.phase === 'Pending')) return s.status.message;
   if (s.status.result) return s.status.result.text.split('\n')[0] || null;
-  return s.spec.prompt ?? null;
+  return latestLine(s);
 }
 
 /** Allow / Deny for a permission request answerable from here. */
