@@ -12,13 +12,12 @@
 //! Knobs (env): CONV_SESSIONS (default 5), CONV_PHONES (per session, default 3), CONV_LINES
 //! (per session, default 400), CONV_EVERY_MS (default 10).
 
+mod support;
+
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const TARGET_P99_MS: f64 = 100.0;
 const T: Duration = Duration::from_secs(60);
@@ -29,34 +28,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
-}
-
-/// `cockpit serve` on a free loopback port; returns the process and its base URL.
-async fn start(dir: &Path) -> (tokio::process::Child, String) {
-    let log = dir.join("cockpit.log");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(dir.join("cockpit.yaml"))
-        .env("COCKPIT_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cockpit serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let line = tokio::time::timeout(T, lines.next_line()).await.expect("address in time").expect("read");
-    let base = line.as_deref().and_then(|l| l.strip_prefix("listening on ")).map(str::to_owned);
-    let Some(base) = base else {
-        panic!("cockpit serve did not start: {line:?}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base)
 }
 
 /// One phone: reads the stream, records (entry key, delay in µs) for every bench entry.
@@ -118,7 +89,8 @@ async fn main() {
     let config =
         format!("repos: [{{name: bench, path: {}}}]\nworker: {{command: {}}}\n", repo.display(), script.display());
     std::fs::write(dir.join("cockpit.yaml"), config).expect("config");
-    let (_child, base) = start(&dir).await;
+    let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_cockpit"));
+    let (_child, base) = support::serve(&bin, &dir, &[("COCKPIT_LOG", "warn")]).await;
     let http = reqwest::Client::new();
 
     // Sessions, each with the conversation id Cockpit gave its CLI, and its transcript file.

@@ -17,16 +17,16 @@
 //! program in its PTY). Knobs (env): FANOUT_COCKPIT (another `cockpit` binary), FANOUT_SESSIONS, FANOUT_CLIENTS, FANOUT_RATE,
 //! FANOUT_PACED_SECS, FANOUT_MAX_SECS, FANOUT_LATENCY_SESSIONS, FANOUT_DIRECT_EVERY.
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cockpit_crds::frames::{BinaryKind, decode_binary};
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -303,36 +303,14 @@ struct Gateway {
 
 impl Gateway {
     async fn start(dir: &Path) -> Gateway {
-        let log = dir.join("cockpit.log");
         // FANOUT_COCKPIT: measure another build of `cockpit` (e.g. one with a fix applied).
         let bin = std::env::var_os("FANOUT_COCKPIT")
             .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cockpit")), PathBuf::from);
-        let mut child = tokio::process::Command::new(&bin)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(dir.join("cockpit.yaml"))
-            .env("COCKPIT_LOG", "warn")
-            .env("COCKPIT_WORKER_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            // Not a checkout: no `frontend/dist` is picked up as the PWA.
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("cockpit serve starts");
+        let env = [("COCKPIT_LOG", "warn"), ("COCKPIT_WORKER_LOG", "warn")];
+        let (child, base) = support::serve(&bin, dir, &env).await;
         let pid = child.id().expect("pid");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let line = tokio::time::timeout(T, lines.next_line()).await.expect("address in time").expect("read");
-        let Some(base) = line.as_deref().and_then(|l| l.strip_prefix("listening on ")) else {
-            panic!("cockpit serve did not start: {:?}\n{}", line, std::fs::read_to_string(&log).unwrap_or_default());
-        };
-        let base = base.to_owned();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Gateway { child: Some(child), pid, base, http: reqwest::Client::new(), marker: dir.display().to_string(), log }
+        let (marker, log) = (dir.display().to_string(), dir.join("cockpit.log"));
+        Gateway { child: Some(child), pid, base, http: reqwest::Client::new(), marker, log }
     }
 
     fn ws_url(&self, id: &str, from: u64) -> String {

@@ -274,6 +274,10 @@ fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
     assert_eq!(plan.status.phase, SessionPhase::RateLimited);
     assert_eq!(plan.requeue_at, Some(now() + Duration::hours(1)));
     assert_eq!(plan.status.pending_prompt.as_deref(), Some("please do the thing"));
+    // The event (a note in the conversation) says until when.
+    let waiting = plan.events.iter().find(|e| e.reason == "RateLimited").expect("a RateLimited event");
+    assert_eq!(waiting.until, Some(now() + Duration::hours(1)));
+    assert_eq!(waiting.data()["until"], (now() + Duration::hours(1)).to_rfc3339());
     // While it stops, whatever the worker still reports does not end the wait.
     accts[0].limited_until = Some(now() + Duration::hours(2));
     let dying =

@@ -86,6 +86,15 @@ fn json_response(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
 }
 
+/// A server-sent-events response that does not end, each event's JSON data described by
+/// `event_data` (`x-event-data`).
+fn event_stream(event_data: Value) -> Value {
+    json!({
+        "description": "The event stream; it does not end.",
+        "content": { "text/event-stream": { "schema": { "type": "string" }, "x-event-data": event_data } },
+    })
+}
+
 /// An error response (an [`ApiError`] body).
 fn error(description: &str) -> Value {
     json_response(description, component("ApiError"))
@@ -440,15 +449,7 @@ pub fn document() -> Value {
                     },
                 ],
                 "responses": {
-                    "200": {
-                        "description": "The event stream; it does not end.",
-                        "content": {
-                            "text/event-stream": {
-                                "schema": { "type": "string" },
-                                "x-event-data": conversation,
-                            },
-                        },
-                    },
+                    "200": event_stream(conversation),
                     "400": error("An invalid cursor (`after` or `Last-Event-ID`), an unknown query parameter, or the session id too long."),
                     "404": error(NO_SESSION_404),
                 },
@@ -493,15 +494,7 @@ pub fn document() -> Value {
                 "summary": "Server-sent events: session and account changes, for the session list",
                 "description": "Events: `ready` (data `{}`) first; `change` with a `ChangeEvent` as JSON data (schema in `x-event-data`); `resync` (data `{}`) when the client fell behind and should reload the list. A comment every 15 s keeps the connection open.",
                 "responses": {
-                    "200": {
-                        "description": "The event stream; it does not end.",
-                        "content": {
-                            "text/event-stream": {
-                                "schema": { "type": "string" },
-                                "x-event-data": change,
-                            },
-                        },
-                    },
+                    "200": event_stream(change),
                 },
             },
         },
