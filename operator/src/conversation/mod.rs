@@ -18,6 +18,8 @@ use crate::store::{Store, StoreError};
 pub const BATCH_BYTES: u64 = 256 * 1024;
 /// Notes read into one batch at most.
 pub const BATCH_NOTES: u32 = 200;
+/// How often a transcript that does not exist yet (the CLI has not written it) is looked for.
+pub const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The transcript file of Claude conversation `conversation_id` under `claude_home`, if it
 /// exists (`projects/<cwd slug>/<id>.jsonl`; the id must be a UUID, so it names no other path).
@@ -45,6 +47,8 @@ pub struct Follower {
     claude_home: PathBuf,
     conversation_id: Option<String>,
     file: Option<PathBuf>,
+    /// When to look for a transcript not found yet.
+    look_again: std::time::Instant,
     cursor: ConversationCursor,
 }
 
@@ -77,7 +81,7 @@ impl Follower {
             cursor.transcript = 0;
             cursor.conversation = tag;
         }
-        Follower { session_id, claude_home, conversation_id, file: None, cursor }
+        Follower { session_id, claude_home, conversation_id, file: None, look_again: std::time::Instant::now(), cursor }
     }
 
     /// Where the reader stands.
@@ -93,6 +97,7 @@ impl Follower {
             self.cursor.conversation = id.as_deref().map(ConversationCursor::tag);
             self.conversation_id = id;
             self.file = None;
+            self.look_again = std::time::Instant::now();
         }
     }
 
@@ -101,8 +106,9 @@ impl Follower {
     /// batch holds, notes later than its last line wait for a later batch, so that entries
     /// always arrive in time order.
     pub async fn step(&mut self, store: &Store, notes: bool) -> Result<Step, FollowError> {
-        if self.file.is_none() {
+        if self.file.is_none() && std::time::Instant::now() >= self.look_again {
             self.file = self.conversation_id.as_deref().and_then(|id| transcript_file(&self.claude_home, id));
+            self.look_again = std::time::Instant::now() + LOOK_AGAIN;
         }
         let mut groups: Vec<(Option<DateTime<Utc>>, Vec<ConversationEntry>)> = Vec::new();
         let mut next_offset = self.cursor.transcript;
