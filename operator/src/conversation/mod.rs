@@ -224,4 +224,78 @@ mod tests {
         assert_eq!(transcript_file(dir.path(), "../../etc/passwd"), None);
         assert_eq!(transcript_file(dir.path(), "0b7c7a52-0000-4a55-9f3c-4f1a2d1e9e10"), None);
     }
+
+    /// A follower over a real SQLite file and a real transcript: lines and notes in time order,
+    /// nothing again after its cursor, a new conversation read from its start, a foreign
+    /// cursor restarting the stream.
+    #[tokio::test]
+    async fn follows_a_transcript_and_its_notes() {
+        use std::io::Write;
+
+        use crate::store::SessionRow;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("store");
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
+        let row = SessionRow {
+            id: "s1".into(),
+            name: "s1".into(),
+            repo: "demo".into(),
+            spec: serde_json::from_value(serde_json::json!({"repo": "demo"})).expect("spec"),
+            status: Default::default(),
+            created_at: t0,
+            updated_at: t0,
+            deleted_at: None,
+        };
+        store.insert_session(&row).await.expect("session");
+        let id = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("projects/-w")).expect("mkdir");
+        let path = home.join(format!("projects/-w/{id}.jsonl"));
+        let line = |uuid: &str, secs: i64, text: &str| {
+            let at = (t0 + chrono::Duration::seconds(secs)).to_rfc3339();
+            format!(
+                "{}\n",
+                serde_json::json!({"type": "user", "uuid": uuid, "timestamp": at, "message": {"content": text}})
+            )
+        };
+        std::fs::write(&path, line("a", 1, "first") + &line("b", 3, "second")).expect("write");
+        let note = serde_json::json!({"reason": "Rotated", "message": "moved"});
+        store.append_event("s1", t0 + chrono::Duration::seconds(2), notes::NOTE_KIND, &note).await.expect("note");
+        store.append_event("s1", t0, "state", &serde_json::json!({})).await.expect("not a note");
+
+        let mut follower = Follower::new("s1".into(), home.clone(), Some(id.into()), ConversationCursor::default());
+        let Step::Batch(batch) = follower.step(&store, true).await.expect("step") else { panic!("a batch") };
+        let keys: Vec<&str> = batch.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["ua.0", "e1", "ub.0"], "the note between the lines it happened between");
+        assert_eq!(batch.cursor.conversation.as_deref(), Some("0b7c7a52"));
+        assert_eq!(follower.step(&store, true).await.expect("step"), Step::Idle);
+
+        // Appended later: only the new line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open")
+            .write_all(line("c", 4, "third").as_bytes())
+            .expect("append");
+        let Step::Batch(more) = follower.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(more.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["uc.0"]);
+
+        // A reader resuming from the first batch's cursor gets exactly that line.
+        let mut resumed = Follower::new("s1".into(), home.clone(), Some(id.into()), batch.cursor.clone());
+        let Step::Batch(rest) = resumed.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(rest.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["uc.0"]);
+
+        // A cursor of another conversation: this one from its start (the keys tell repeats).
+        let foreign = ConversationCursor { transcript: 5, notes: 1, conversation: Some("ffffffff".into()) };
+        let mut other = Follower::new("s1".into(), home.clone(), Some(id.into()), foreign);
+        let Step::Batch(all) = other.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(all.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["ua.0", "ub.0", "uc.0"]);
+
+        // An offset inside a line of this conversation: the stream starts over.
+        let torn = ConversationCursor { transcript: 3, notes: 0, conversation: Some("0b7c7a52".into()) };
+        let mut lost = Follower::new("s1".into(), home, Some(id.into()), torn);
+        assert_eq!(lost.step(&store, true).await.expect("step"), Step::Restart);
+        let Step::Batch(again) = lost.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(again.entries.len(), 4);
+    }
 }
