@@ -1,6 +1,6 @@
 // A permission request Claude waits on, with what the call would do in full (a Write's
 // content, an Edit's diff, the command) and the answers: Allow, Deny, Always allow (when the
-// CLI offers rules for it), or Deny with a message for Claude.
+// CLI offers rules for it, saying in words what it grants), or Deny with a message for Claude.
 import { useEffect, useState, type ReactNode } from 'react';
 import { describeInput } from '../../lib/transcript';
 import type { ApprovalDecision, PendingApproval } from '../../types/cockpit';
@@ -36,7 +36,7 @@ export function ApprovalCard({
   useEffect(() => {
     if (held) setReason(held);
   }, [held]);
-  const alwaysAllow = (approval.suggestions?.length ?? 0) > 0;
+  const alwaysAllow = (approval.suggestions?.length ?? 0) > 0 || !!approval.alwaysAllows;
   return (
     <div data-testid="approval-card" data-answerable={approval.answerable} className="rounded-2xl border border-amber-500/40 bg-[#1a1408] px-3 py-3">
       <div className="mb-2 flex items-center gap-2 text-xs font-medium text-amber-300">
@@ -92,9 +92,14 @@ export function ApprovalCard({
               disabled={busy}
               onPointerDown={keepFocus}
               onClick={() => onAnswer('allow_always')}
-              className={`${BUTTON} w-full border border-amber-500/50 text-amber-200 active:bg-amber-500/10`}
+              className={`${BUTTON} w-full border border-amber-500/50 px-3 py-1.5 text-amber-200 active:bg-amber-500/10`}
             >
-              Always allow
+              <span className="block">Always allow</span>
+              {approval.alwaysAllows && (
+                <span data-testid="always-allows" className="block text-xs font-normal break-words text-amber-200/75">
+                  {approval.alwaysAllows}
+                </span>
+              )}
             </button>
           )}
           {reason === null ? (
