@@ -4,6 +4,7 @@ import { useNow } from '../hooks';
 import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
 import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
+import { appendQueued, loadQueued, maySendQueued, saveQueued, waitingForReset, type QueuedMessage } from '../lib/queued-message';
 import { formatCost } from '../lib/transcript';
 import { useLive } from '../live';
 import { back, navigate, parseRoute, sessionPath, usePath, type SessionPane } from '../router';
@@ -13,6 +14,7 @@ import { Changes } from './Changes';
 import { ApprovalCard } from './conversation/ApprovalCard';
 import { Composer } from './conversation/Composer';
 import { Conversation } from './conversation/Conversation';
+import { QueuedBubble } from './conversation/QueuedBubble';
 import { OneshotTranscript } from './OneshotTranscript';
 import { SessionPaneTabs } from './SessionPaneTabs';
 import { Terminal, type TerminalHandle } from './Terminal';
@@ -174,7 +176,7 @@ function StopButton({ session }: { session: SessionView }) {
           setConfirm(false);
         }
       }}
-      className={`flex h-8 items-center gap-1 rounded-full px-3 text-xs font-semibold ${confirm ? 'bg-red-600 text-white' : 'bg-neutral-800 text-red-300'}`}
+      className={`flex h-11 items-center gap-1 rounded-full px-3 text-xs font-semibold ${confirm ? 'bg-red-600 text-white' : 'bg-neutral-800 text-red-300'}`}
     >
       {busy ? <Spinner /> : Icon.stop}
       {confirm ? 'Stop?' : 'Stop'}
@@ -199,9 +201,15 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const lastSent = useRef<{ text: string; at: number } | null>(null);
+  // A message kept on the phone until the session resumes from a usage limit.
+  const [queued, setQueuedState] = useState<QueuedMessage | null>(() => loadQueued(localStorage, session.id));
+  const queuedRef = useRef(queued);
+  const [flushing, setFlushing] = useState(false);
+  const flushingRef = useRef(false);
   const [fontSize] = useState(terminalFontSize);
   const now = useNow(1000);
   const sessionId = session.id;
+  const live = useLive();
 
   useEffect(() => {
     const client = new SessionSocket({
@@ -258,6 +266,22 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     };
   }, [sessionId]);
 
+  const setQueued = useCallback(
+    (next: (cur: QueuedMessage | null) => QueuedMessage | null) => {
+      const q = next(queuedRef.current);
+      queuedRef.current = q;
+      setQueuedState(q);
+      saveQueued(localStorage, sessionId, q);
+    },
+    [sessionId],
+  );
+  // Another session opened in this screen: its own queued message.
+  useEffect(() => {
+    const q = loadQueued(localStorage, sessionId);
+    queuedRef.current = q;
+    setQueuedState(q);
+  }, [sessionId]);
+
   const onResize = useCallback((cols: number, rows: number) => {
     socket.current?.send({ type: 'resize', cols, rows });
   }, []);
@@ -275,6 +299,43 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
   // What the session cost so far (every worker it ran in), and how full the context is.
   const cost = session.status.cost;
   const context = (state ?? session.live)?.report?.contextPercent;
+  // Why the session cannot take a message now (a usage limit holds it); null when it can.
+  const accounts = useMemo(() => Object.values(live.accounts), [live.accounts]);
+  const waiting = over ? null : waitingForReset(session, accounts, now);
+  // When the phone first saw the current spell of Idle (its own clock).
+  const liveState = state ?? session.live;
+  const idleKey = liveState?.activity === 'Idle' ? `${liveState.activitySince}` : null;
+  const [idleSeen, setIdleSeen] = useState<{ key: string; at: number } | null>(null);
+  useEffect(() => setIdleSeen(idleKey === null ? null : { key: idleKey, at: Date.now() }), [idleKey]);
+  const sendQueuedNow = maySendQueued(queued, {
+    phase: session.status.phase,
+    over,
+    activity: liveState?.activity,
+    idleSeenAt: idleSeen && idleSeen.key === idleKey ? idleSeen.at : null,
+    approval: !!approval,
+    sending: flushing || sending,
+    now,
+  });
+  useEffect(() => {
+    if (!sendQueuedNow || !queued || flushingRef.current) return;
+    const text = queued.text;
+    flushingRef.current = true;
+    setFlushing(true);
+    api
+      .send(sessionId, { text })
+      .then(() =>
+        // Sent: gone from the phone (what was added meanwhile stays queued).
+        setQueued((cur) => {
+          if (!cur || cur.text === text) return null;
+          return cur.text.startsWith(`${text}\n\n`) ? { ...cur, text: cur.text.slice(text.length + 2) } : cur;
+        }),
+      )
+      .catch((err: Error) => setQueued((cur) => (cur ? { ...cur, error: err.message } : { text, queuedAt: Date.now(), error: err.message })))
+      .finally(() => {
+        flushingRef.current = false;
+        setFlushing(false);
+      });
+  }, [sendQueuedNow, queued, sessionId, setQueued]);
 
   const answer = async (decision: ApprovalDecision, message?: string) => {
     if (!pending) return;
@@ -309,6 +370,13 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     setNotice(null);
     if (pending) {
       setHeld({ approval: pending.id, text: draft });
+      return;
+    }
+    // Waiting for a reset (or a message already waits): kept on the phone, sent in order later.
+    if (waiting || queuedRef.current) {
+      const text = draft;
+      setQueued((cur) => appendQueued(cur, text, Date.now()));
+      setDraft((cur) => (cur === text ? '' : cur));
       return;
     }
     const sent = draft;
@@ -392,25 +460,41 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
         <Conversation
           sessionId={sessionId}
           footer={
-            pending ? (
-              approvalCard(
-                'max-h-96',
-                <button
-                  type="button"
-                  data-testid="answer-in-terminal"
-                  onClick={() => onPane('terminal')}
-                  className="min-h-11 w-full rounded-xl border border-amber-500/40 text-sm text-amber-200 active:bg-amber-500/10"
-                >
-                  Only the terminal can answer this one: answer it in the Terminal
-                </button>,
-              )
-            ) : (
-              badge.kind === 'Working' && (
-                <div data-testid="working" className="flex items-center gap-2 py-1 text-sm text-neutral-500">
-                  <Spinner /> Claude is working…
-                </div>
-              )
-            )
+            <>
+              {queued && (
+                <QueuedBubble
+                  queued={queued}
+                  sending={flushing}
+                  ended={over}
+                  onRetry={() => setQueued((cur) => (cur ? { text: cur.text, queuedAt: cur.queuedAt } : cur))}
+                  onCancel={() => {
+                    const text = queued.text;
+                    setQueued(() => null);
+                    // Back in the box to edit, when the box is empty.
+                    setDraft((cur) => cur || text);
+                  }}
+                />
+              )}
+              {pending ? (
+                approvalCard(
+                  'max-h-96',
+                  <button
+                    type="button"
+                    data-testid="answer-in-terminal"
+                    onClick={() => onPane('terminal')}
+                    className="min-h-11 w-full rounded-xl border border-amber-500/40 text-sm text-amber-200 active:bg-amber-500/10"
+                  >
+                    Only the terminal can answer this one: answer it in the Terminal
+                  </button>,
+                )
+              ) : (
+                badge.kind === 'Working' && (
+                  <div data-testid="working" className="flex items-center gap-2 py-1 text-sm text-neutral-500">
+                    <Spinner /> Claude is working…
+                  </div>
+                )
+              )}
+            </>
           }
         />
       )}
@@ -432,7 +516,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
           </div>
         </div>
       ) : pane === 'conversation' ? (
-        <Composer text={draft} onText={setDraft} onSend={() => void sendDraft()} sending={sending} />
+        <Composer text={draft} onText={setDraft} onSend={() => void sendDraft()} sending={sending} waiting={waiting} />
       ) : pane === 'changes' ? (
         <div className="pb-safe shrink-0" />
       ) : (
@@ -457,7 +541,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
             <input
               data-testid="message"
               aria-label="Message"
-              className="min-w-0 flex-1 rounded-full border border-line bg-[#1c1c1c] px-4 py-2 text-neutral-100 outline-none focus:border-amber-500/60"
+              className="h-11 min-w-0 flex-1 rounded-full border border-line bg-[#1c1c1c] px-4 text-neutral-100 outline-none focus:border-amber-500/60"
               placeholder="Message Claude…"
               enterKeyHint="send"
               autoCapitalize="sentences"
