@@ -2,13 +2,14 @@
 // against a real `cockpit serve` running the real Claude CLI on the stand-in Messages API.
 // Text and markdown (a code block copied), a Bash call and its output, a Write shown as its
 // content and an Edit as a diff, approvals answered inline (Allow, Deny with a message,
-// Always allow), an account rotation on the timeline, reconnects without an entry twice, the
-// Changes view of the worktree, the terminal one tap away.
+// Always allow, saying what it grants), an account rotation on the timeline, a message kept on
+// the phone while every account is limited and sent after the reset, reconnects without an
+// entry twice, the Changes view of the worktree, the terminal one tap away, 44 px targets.
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cockpit, TOKEN_ALPHA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+import { Cockpit, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
 
 const T = 90_000;
 const NAME = 'chat';
@@ -167,7 +168,14 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
   it('always allows an Edit, shown as a diff in the conversation', async () => {
     await send('edit it again TOOLEDIT');
     const card = await approvalCard('Edit');
-    await card.locator('[data-testid=allow-always]').tap();
+    // The button says what it grants (the CLI's own don't-ask-again choice for an Edit).
+    const always = card.locator('[data-testid=allow-always]');
+    assert.equal(await always.locator('[data-testid=always-allows]').textContent(), 'accept edits for this session');
+    assert.match(await always.textContent(), /^Always allowaccept edits for this session$/);
+    const box = await always.boundingBox();
+    assert.ok(box && box.height >= 44, `Always allow is a 44 px target (${box?.height})`);
+    await shot(page, 'c07a-approval-always-allows');
+    await always.tap();
     await card.waitFor({ state: 'detached', timeout: T });
     await inConversation('[data-testid=c-note][data-reason=ApprovedAlways]').waitFor({ timeout: T });
     await reply('Done, the file is edited.');
@@ -189,6 +197,74 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await idle();
     await shot(page, 'c08-rotation-note');
     await standIn.command(`clear ${TOKEN_ALPHA}`);
+  });
+
+  it('keeps a message on the phone while every account is limited, and sends it after the reset', async () => {
+    // Alpha is still limited at the control plane (since the rotation); now beta hits its limit too.
+    await standIn.command(`limit ${TOKEN_BETA}`);
+    await send('wait for it');
+    // Whatever happens here, the limits end with this step.
+    const resetAll = async () => {
+      await standIn.command(`clear ${TOKEN_BETA}`);
+      await post('/api/accounts/alpha/reset-limit', {});
+      await post('/api/accounts/beta/reset-limit', {});
+    };
+    let reset = false;
+    try {
+      // The worker gone (it lingers a moment after the limit; its last state stays), the session waits.
+      const waiting = await waitSession('the session to wait for a reset', (s) => s.status.phase === 'RateLimited' && (!s.live || s.live.activity === 'Exited'));
+      const accounts = await until('both accounts limited', async () => {
+        const list = await cockpit.api('/api/accounts');
+        return list.every((a) => a.limited_until) && list;
+      }, T);
+      // Once the worker is gone (it lingers a moment; typing nothing without Enter is harmless
+      // while it does), the control plane refuses a message.
+      await until('the worker to be gone', () => post(`/api/sessions/${NAME}/send`, { text: '', submit: false }).then(() => false, (e) => /409 .*no running worker/.test(e.message)), 30_000, 300);
+      await assert.rejects(post(`/api/sessions/${NAME}/send`, { text: 'too early' }), /409 .*no running worker/);
+      const resumes = Math.min(...accounts.map((a) => Date.parse(a.limited_until)));
+      const clock = await page.evaluate((at) => new Date(at).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }), resumes);
+      const banner = page.locator('[data-testid=composer-waiting]');
+      await banner.waitFor({ timeout: T });
+      assert.match(await banner.textContent(), new RegExp(`^Every account is limited until ${clock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
+      assert.equal(await page.locator('[data-testid=composer-send]').count(), 0, 'no plain Send while it waits');
+
+      const text = 'QUEUED after the reset';
+      await page.fill('[data-testid=composer]', text);
+      await page.tap('[data-testid=composer-queue]');
+      const bubble = inConversation('[data-testid=queued]');
+      await bubble.waitFor();
+      assert.equal(await bubble.getAttribute('data-state'), 'waiting');
+      assert.equal(await bubble.locator('[data-testid=queued-text]').textContent(), text);
+      assert.equal(await page.inputValue('[data-testid=composer]'), '', 'the box is free again');
+      for (const sel of ['[data-testid=composer-queue]', '[data-testid=queued-cancel]']) {
+        const b = await page.locator(sel).boundingBox();
+        assert.ok(b && b.width >= 44 && b.height >= 44, `${sel}: ${b?.width}×${b?.height}`);
+      }
+      await shot(page, 'c08a-queued-while-limited');
+      // Kept on the phone: a reload shows it again.
+      const key = `cockpit.queued.${waiting.id}`;
+      assert.equal(JSON.parse(await page.evaluate((k) => localStorage.getItem(k), key)).text, text);
+      await page.reload();
+      await inConversation('[data-testid=queued] [data-testid=queued-text]').waitFor({ timeout: T });
+      assert.equal(await inConversation('[data-testid=queued-text]').textContent(), text);
+      await page.waitForTimeout(1500);
+      assert.equal((await session()).live?.lastPrompt?.includes(text) ?? false, false, 'nothing sent while it waits');
+
+      // The limits are over: the session resumes (the turn the limit cut is sent again), and the
+      // queued message goes once Claude is idle.
+      reset = true;
+      await resetAll();
+      await banner.waitFor({ state: 'detached', timeout: T });
+      await inConversation(`[data-testid=c-user]:has-text(${JSON.stringify(text)})`).waitFor({ timeout: T });
+      await reply(`you said "${text}"`);
+      await inConversation('[data-testid=queued]').waitFor({ state: 'detached', timeout: T });
+      assert.equal(await page.evaluate((k) => localStorage.getItem(k), key), null, 'gone from the phone once sent');
+      const s = await idle();
+      assert.equal(s.live.lastPrompt, text);
+      await shot(page, 'c08b-queued-sent-after-reset');
+    } finally {
+      if (!reset) await resetAll().catch(() => {});
+    }
   });
 
   it('reconnects without showing an entry twice', async () => {
@@ -260,11 +336,34 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     assert.equal(new URL(page.url()).pathname, `/s/${NAME}`);
   });
 
-  it('has 44 px targets on the conversation', async () => {
-    for (const sel of ['[data-testid=pane-conversation]', '[data-testid=pane-terminal]', '[data-testid=pane-changes]', '[data-testid=composer-send]', '[data-testid=composer]', '[data-testid=tool-card] > button']) {
+  it('has 44 px targets on the session screen’s three views', async () => {
+    for (const sel of ['[data-testid=stop]', '[data-testid=back]', '[data-testid=pane-conversation]', '[data-testid=pane-terminal]', '[data-testid=pane-changes]', '[data-testid=composer-send]', '[data-testid=composer]', '[data-testid=tool-card] > button']) {
       const box = await page.locator(sel).first().boundingBox();
       assert.ok(box && box.width >= 44 && box.height >= 44, `${sel}: ${box?.width}×${box?.height}`);
     }
+    // Every visible button, field and tab of each view (the terminal's own hidden textarea aside).
+    const small = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('button, input, textarea, select, [role=tab]')]
+          .filter((el) => !el.closest('.xterm'))
+          .map((el) => ({ el, r: el.getBoundingClientRect() }))
+          .filter(({ r }) => r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight)
+          .filter(({ r }) => r.width < 44 || r.height < 44)
+          .map(({ el, r }) => `${el.getAttribute('data-testid') ?? el.tagName}: ${Math.round(r.width)}×${Math.round(r.height)}`),
+      );
+    assert.deepEqual(await small(), [], 'conversation');
+    await page.tap('[data-testid=pane-terminal]');
+    await page.waitForSelector('[data-testid=message]');
+    for (const sel of ['[data-testid=message]', '[data-testid=send]', '[data-testid=key-Esc]']) {
+      const box = await page.locator(sel).boundingBox();
+      assert.ok(box && box.width >= 44 && box.height >= 44, `${sel}: ${box?.width}×${box?.height}`);
+    }
+    assert.deepEqual(await small(), [], 'terminal');
+    await page.tap('[data-testid=pane-changes]');
+    await page.locator('[data-testid=change-file]').first().waitFor({ timeout: T });
+    assert.deepEqual(await small(), [], 'changes');
+    await page.tap('[data-testid=pane-conversation]');
+    await page.waitForSelector('[data-testid=conversation]');
   });
 
   it('scrolls a 1 000-entry conversation smoothly on a 4× slower CPU, an unknown entry as one line', async () => {

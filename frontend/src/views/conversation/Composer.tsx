@@ -66,7 +66,7 @@ export function Composer({
             disabled={sending || !text.trim()}
             onPointerDown={keepFocus}
             onMouseDown={keepFocus}
-            className="flex h-11 shrink-0 items-center justify-center rounded-full bg-violet-500 px-3.5 text-sm leading-tight font-semibold text-white active:bg-violet-400 disabled:opacity-40"
+            className="flex h-11 w-32 shrink-0 items-center justify-center rounded-full bg-violet-500 px-3 text-center text-[13px] leading-tight font-semibold text-white active:bg-violet-400 disabled:opacity-40"
           >
             Send when it resumes
           </button>
