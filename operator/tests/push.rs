@@ -159,6 +159,11 @@ async fn a_session_that_needs_approval_goes_idle_ends_or_hits_a_limit_notifies_t
         cockpit.wait_session("limited", "waiting for the reset", |s| s.status.phase == SessionPhase::RateLimited).await;
     let resets = view.status.rate_limit.and_then(|l| l.resets_at).expect("a reset time");
     assert_eq!(resets.format("%H:%M").to_string(), "23:29");
+    // A message typed while it waits is refused, not typed into a CLI that cannot answer it.
+    let refused = cockpit.post("/api/sessions/limited/send", serde_json::json!({"text": "go on"})).await;
+    assert_eq!(refused.status(), 409);
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert!(body["error"].as_str().is_some_and(|m| m.contains("usage-limit reset")), "{body}");
 
     // No second notification for the same state: the next message is the test's own.
     let report: serde_json::Value =

@@ -307,7 +307,7 @@ pub fn document() -> Value {
                     "400": error("Not JSON, not a valid body, a message too long, or the session id too long."),
                     "403": error(ORIGIN_403),
                     "404": error(NO_SESSION_404),
-                    "409": error("A one-shot session (takes no input), no worker is running, or `approval_pending`: Claude waits on a permission request (the request is in `approval`; typing would answer its dialog, so nothing was submitted)."),
+                    "409": error("A one-shot session (takes no input), the session waits for a usage-limit reset, no worker is running, or `approval_pending`: Claude waits on a permission request (the request is in `approval`; typing would answer its dialog, so nothing was submitted)."),
                     "413": error(TOO_LARGE_413),
                     "500": error(INTERNAL_500),
                 },

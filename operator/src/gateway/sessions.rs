@@ -245,6 +245,12 @@ pub async fn send(
     if row.spec.mode == SessionMode::Oneshot {
         return Err(Failure::conflict("a one-shot session takes no input"));
     }
+    // A worker stopping for a usage limit still takes input for a moment: it would be lost.
+    if row.status.phase == cockpit_crds::SessionPhase::RateLimited {
+        return Err(Failure::conflict(
+            "the session waits for a usage-limit reset; nothing was sent (keep the message and send it when it resumes)",
+        ));
+    }
     let stream = app.runtime.stream(&row.id).await?;
     if !stream.has_upstream() {
         return Err(Failure::conflict("the session has no running worker"));
