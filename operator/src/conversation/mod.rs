@@ -84,11 +84,6 @@ impl Follower {
         Follower { session_id, claude_home, conversation_id, file: None, look_again: std::time::Instant::now(), cursor }
     }
 
-    /// Where the reader stands.
-    pub fn cursor(&self) -> &ConversationCursor {
-        &self.cursor
-    }
-
     /// Follows the session's current conversation id (known once the CLI started). A new id
     /// (the CLI continued the conversation in a new transcript) is read from its start.
     pub fn set_conversation(&mut self, id: Option<String>) {
