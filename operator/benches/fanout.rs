@@ -8,14 +8,18 @@
 //! 1. paced: every session prints 200 lines/s of 200 bytes for 10 s, each line stamped with
 //!    the microseconds since the epoch at which it was written; a frame's delay is its receive
 //!    time minus the last stamp it holds.
-//! 2. max: every session prints as fast as it can for 5 s (at most 32 MiB each).
+//! 2. max: every session prints as fast as it can for 5 s (at most 32 MiB each); then the
+//!    same again with 500 more clients (FANOUT_SLOW_CLIENTS) that cannot keep up: each reads
+//!    a frame, then sleeps 50 ms. The gateway's peak RSS over the second run minus the first,
+//!    per extra client, is what a slow client costs while every session floods.
 //! 3. start latency: 20 sessions one after another, `POST /api/sessions` → first output byte
 //!    at a client that connects (`?from=0`) right after the 201.
 //!
 //! Gateway = the `cockpit serve` process only (RSS: VmRSS sampled every 100 ms; CPU:
 //! utime+stime from /proc/PID/stat); workers = its descendants (`cockpit worker run` + the
 //! program in its PTY). Knobs (env): FANOUT_COCKPIT (another `cockpit` binary), FANOUT_SESSIONS, FANOUT_CLIENTS, FANOUT_RATE,
-//! FANOUT_PACED_SECS, FANOUT_MAX_SECS, FANOUT_LATENCY_SESSIONS, FANOUT_DIRECT_EVERY.
+//! FANOUT_PACED_SECS, FANOUT_MAX_SECS, FANOUT_LATENCY_SESSIONS, FANOUT_DIRECT_EVERY,
+//! FANOUT_SLOW_CLIENTS.
 
 mod support;
 
@@ -35,7 +39,13 @@ const LINE_BYTES: usize = 200;
 /// Per-session cap of the max-throughput phase.
 const MAX_PHASE_BYTES: u64 = 32 << 20;
 const TARGET_GW_RSS_MIB: f64 = 64.0;
+const TARGET_MAX_RSS_MIB: f64 = 96.0;
+const TARGET_SLOW_CLIENT_KIB: f64 = 1024.0;
 const TARGET_P99_MS: f64 = 20.0;
+/// The gateway's paced p99 may exceed the same run's direct-on-worker p99 by at most this.
+const TARGET_P99_OVER_DIRECT_MS: f64 = 5.0;
+/// How long a slow client sleeps after each frame it reads.
+const SLOW_CLIENT_PAUSE: Duration = Duration::from_millis(50);
 const T: Duration = Duration::from_secs(60);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -68,8 +78,8 @@ fn flood_script(dir: &Path, rate: u32, paced_secs: u32, max_secs: u32) -> String
 /// Prints a `!` line, then (unless the `latency` file exists: then it sleeps 2 s and exits)
 /// waits for `go`; prints `rate` lines/s for `paced_secs` s, each stamped `@` with the
 /// microseconds since the epoch at which it is written; waits for `go2`; prints blocks of 320
-/// `#`-stamped lines as fast as it can for `max_secs` s (at most [`MAX_PHASE_BYTES`]); waits
-/// for `done`.
+/// `#`-stamped lines as fast as it can for `max_secs` s (at most [`MAX_PHASE_BYTES`]); the
+/// same again after `go3`; waits for `done`.
 fn generate(args: &[String]) -> std::process::ExitCode {
     use std::io::Write;
     use std::os::fd::FromRawFd;
@@ -119,16 +129,18 @@ fn generate(args: &[String]) -> std::process::ExitCode {
         let next = t0 + Duration::from_micros(n * 1_000_000 / rate.max(1));
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
-    wait_for("go2", 60);
-    let end = Instant::now() + Duration::from_secs(max_secs);
-    let mut sent = 0u64;
-    while sent < MAX_PHASE_BYTES && Instant::now() < end {
-        let block = line('#', n).repeat(320);
-        n += 1;
-        if out.write_all(block.as_bytes()).is_err() {
-            return std::process::ExitCode::SUCCESS;
+    for go in ["go2", "go3"] {
+        wait_for(go, 120);
+        let end = Instant::now() + Duration::from_secs(max_secs);
+        let mut sent = 0u64;
+        while sent < MAX_PHASE_BYTES && Instant::now() < end {
+            let block = line('#', n).repeat(320);
+            n += 1;
+            if out.write_all(block.as_bytes()).is_err() {
+                return std::process::ExitCode::SUCCESS;
+            }
+            sent += block.len() as u64;
         }
-        sent += block.len() as u64;
     }
     wait_for("done", 60);
     std::process::ExitCode::SUCCESS
@@ -317,6 +329,11 @@ impl Gateway {
         format!("{}/ws/sessions/{id}?from={from}", self.base.replacen("http://", "ws://", 1))
     }
 
+    /// A phone opening the session afresh: a snapshot, then live output.
+    fn ws_url_live(&self, id: &str) -> String {
+        format!("{}/ws/sessions/{id}", self.base.replacen("http://", "ws://", 1))
+    }
+
     /// `POST /api/sessions`; returns the session id.
     async fn create(&self, name: &str) -> String {
         let resp = self
@@ -405,19 +422,32 @@ impl Drop for Gateway {
 // ---------------------------------------------------------------------------------------------
 // Clients.
 
-#[derive(Default)]
 struct Shared {
     bytes: AtomicU64,
     frames: AtomicU64,
     last_rx_us: AtomicU64,
     /// Clients that have received output.
     ready: AtomicUsize,
+    /// When phase 2b began (µs since the epoch; `u64::MAX` before): later stamps are its.
+    go3_us: AtomicU64,
+}
+
+impl Default for Shared {
+    fn default() -> Shared {
+        Shared {
+            bytes: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            last_rx_us: AtomicU64::new(0),
+            ready: AtomicUsize::new(0),
+            go3_us: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 #[derive(Default)]
 struct ClientResult {
-    /// Frame delays in µs: [paced, max].
-    delays: [Vec<u32>; 2],
+    /// Frame delays in µs: [paced, max, max with slow clients].
+    delays: [Vec<u32>; 3],
     /// Receive times (µs since the epoch) of the paced delays, for FANOUT_TIMELINE.
     paced_at: Vec<u64>,
     snapshots: u64,
@@ -452,6 +482,29 @@ async fn connect(
 struct Target {
     url: String,
     bearer: Option<String>,
+}
+
+/// A client that cannot keep up: after each frame it reads, it sleeps [`SLOW_CLIENT_PAUSE`].
+async fn slow_client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let (mut ws, _) = connect(&url).await.unwrap_or_else(|e| panic!("connecting {}: {e}", url.url));
+    let mut counted = false;
+    loop {
+        let msg = tokio::select! {
+            msg = ws.next() => msg,
+            _ = stop.changed() => break,
+        };
+        let Some(Ok(msg)) = msg else { break };
+        if let Message::Binary(bytes) = msg {
+            shared.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            shared.frames.fetch_add(1, Ordering::Relaxed);
+            if !counted {
+                counted = true;
+                shared.ready.fetch_add(1, Ordering::Relaxed);
+            }
+            tokio::time::sleep(SLOW_CLIENT_PAUSE).await;
+        }
+    }
+    let _ = ws.close(None).await;
 }
 
 async fn client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ClientResult {
@@ -497,7 +550,10 @@ async fn client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool
                         out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
                         out.paced_at.push(rx);
                     }
-                    Some((b'#', at)) => out.delays[1].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+                    Some((b'#', at)) => {
+                        let phase = if at >= shared.go3_us.load(Ordering::Relaxed) { 2 } else { 1 };
+                        out.delays[phase].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
+                    }
                     _ => {}
                 }
             }
@@ -577,8 +633,8 @@ async fn wait_ready(shared: &Shared, want: usize, what: &str) {
 /// Stops the clients and merges their results: ([paced, max] delays, snapshots, gaps). With
 /// FANOUT_TIMELINE set, prints the paced delays' p99 and max per half second (where the tail
 /// comes from: steady or spikes).
-async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str) -> ([Vec<u32>; 2], u64, u64) {
-    let mut delays = [Vec::new(), Vec::new()];
+async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str) -> ([Vec<u32>; 3], u64, u64) {
+    let mut delays = [Vec::new(), Vec::new(), Vec::new()];
     let mut timeline = Vec::new();
     let (mut snapshots, mut gaps) = (0u64, 0u64);
     for task in tasks {
@@ -632,6 +688,7 @@ async fn run() {
     let latency_sessions: usize = env_or("FANOUT_LATENCY_SESSIONS", 20);
     // Every DIRECT_EVERY-th session also gets one client straight on its worker (attribution).
     let direct_every: usize = env_or("FANOUT_DIRECT_EVERY", 5).max(1);
+    let slow_clients: usize = env_or("FANOUT_SLOW_CLIENTS", 500);
     let started = Instant::now();
 
     let tmp = tempfile::Builder::new().prefix("cockpit-fanout-").tempdir().expect("temp dir");
@@ -706,7 +763,7 @@ async fn run() {
         t.elapsed().as_secs_f64()
     );
 
-    let sampler = Sampler::start(gw.pid, 3);
+    let sampler = Sampler::start(gw.pid, 4);
 
     // Phase 1: paced.
     let bytes0 = shared.bytes.load(Ordering::Relaxed);
@@ -731,12 +788,43 @@ async fn run() {
     let mark2 = cpu_mark(gw.pid);
     let bytes2 = shared.bytes.load(Ordering::Relaxed);
     let frames2 = shared.frames.load(Ordering::Relaxed);
+
+    // Phase 2b: max throughput again, with slow clients besides.
+    let slow_shared = Arc::new(Shared::default());
+    let slow_tasks: Vec<_> = ids
+        .iter()
+        .cycle()
+        .take(slow_clients)
+        .map(|id| {
+            let target = Target { url: gw.ws_url_live(id), bearer: None };
+            tokio::spawn(slow_client(target, slow_shared.clone(), stop_rx.clone()))
+        })
+        .collect();
+    wait_ready(&slow_shared, slow_clients, "slow clients").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_slow_idle = rss(gw.pid).unwrap_or(0);
     sampler.phase.store(2, Ordering::Relaxed);
+    let mark3 = cpu_mark(gw.pid);
+    let go3_us = now_us();
+    shared.go3_us.store(go3_us, Ordering::Relaxed);
+    direct_shared.go3_us.store(go3_us, Ordering::Relaxed);
+    let bytes3 = shared.bytes.load(Ordering::Relaxed);
+    let frames3 = shared.frames.load(Ordering::Relaxed);
+    std::fs::write(dir.join("go3"), b"").expect("go3");
+    tokio::time::sleep(Duration::from_secs(u64::from(max_secs))).await;
+    let last3 = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
+    let mark4 = cpu_mark(gw.pid);
+    let bytes4 = shared.bytes.load(Ordering::Relaxed);
+    let frames4 = shared.frames.load(Ordering::Relaxed);
+    sampler.phase.store(3, Ordering::Relaxed);
     std::fs::write(dir.join("done"), b"").expect("done");
 
     let _ = stop_tx.send(true);
-    let ([paced_delays, max_delays], snapshots, gaps) = collect(tasks, "gateway").await;
-    let ([paced_direct, max_direct], direct_snapshots, _) = collect(direct_tasks, "direct").await;
+    for task in slow_tasks {
+        task.await.expect("slow client task");
+    }
+    let ([paced_delays, max_delays, slow_delays], snapshots, gaps) = collect(tasks, "gateway").await;
+    let ([paced_direct, max_direct, slow_direct], direct_snapshots, _) = collect(direct_tasks, "direct").await;
     let peaks = sampler.peaks.lock().unwrap().clone();
     let mut rows = vec![
         PhaseRow {
@@ -760,6 +848,17 @@ async fn run() {
             workers_rss: peaks[1].1,
             workers_procs: peaks[1].2,
             cpu: cpu_between(&mark1b, &mark2),
+        },
+        PhaseRow {
+            name: format!("max +{slow_clients} slow clients"),
+            mb_s: (bytes4 - bytes3) as f64 / 1e6 / ((last3.saturating_sub(go3_us)) as f64 / 1e6),
+            frames: frames4 - frames3,
+            delays: slow_delays,
+            direct: slow_direct,
+            gw_rss: peaks[2].0,
+            workers_rss: peaks[2].1,
+            workers_procs: peaks[2].2,
+            cpu: cpu_between(&mark3, &mark4),
         },
     ];
 
@@ -885,13 +984,15 @@ async fn run() {
         expected * per_session as f64
     );
     println!(
-        "  gateway VmRSS: idle {:.1} MiB, {sessions} sessions {:.1} MiB, +{total_clients} clients {:.1} MiB, after paced {:.1} MiB, peak paced {:.1} MiB, peak max {:.1} MiB",
+        "  gateway VmRSS: idle {:.1} MiB, {sessions} sessions {:.1} MiB, +{total_clients} clients {:.1} MiB, after paced {:.1} MiB, peak paced {:.1} MiB, peak max {:.1} MiB, +{slow_clients} slow clients {:.1} MiB, peak max with them {:.1} MiB",
         mib(rss_idle),
         mib(rss_sessions),
         mib(rss_clients),
         mib(rss_after_paced),
         mib(rows[0].gw_rss),
-        mib(rows[1].gw_rss)
+        mib(rows[1].gw_rss),
+        mib(rss_slow_idle),
+        mib(rows[2].gw_rss)
     );
     println!();
     println!(
@@ -907,18 +1008,34 @@ async fn run() {
         println!("{:<34} {:>8.1} {:>8.1} {:>8.1}", name, pct(v, 0.5), pct(v, 0.99), pct(v, 1.0));
     }
     println!();
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
     let paced = &rows[0];
     let rss_ok = mib(paced.gw_rss) < TARGET_GW_RSS_MIB;
     let p99 = pct(&paced.delays, 0.99);
-    let p99_ok = p99 < TARGET_P99_MS;
+    let direct_p99 = pct(&paced.direct, 0.99);
     println!(
         "target gateway RSS < {TARGET_GW_RSS_MIB} MiB at {sessions}x{per_session} (paced): {:.1} MiB  {}",
         mib(paced.gw_rss),
-        if rss_ok { "PASS" } else { "MISS" }
+        verdict(rss_ok)
     );
     println!(
-        "target p99 frame delay < {TARGET_P99_MS} ms (paced): {p99:.2} ms  {}",
-        if p99_ok { "PASS" } else { "MISS" }
+        "target gateway RSS < {TARGET_MAX_RSS_MIB} MiB at {sessions}x{per_session} (max throughput): {:.1} MiB  {}",
+        mib(rows[1].gw_rss),
+        verdict(mib(rows[1].gw_rss) < TARGET_MAX_RSS_MIB)
+    );
+    if slow_clients > 0 {
+        let per_client_kib = (rows[2].gw_rss as f64 - rows[1].gw_rss as f64) / 1024.0 / slow_clients as f64;
+        println!(
+            "target < {TARGET_SLOW_CLIENT_KIB:.0} KiB more RSS per extra slow client ({total_clients} -> {} clients, max throughput): {per_client_kib:.1} KiB  {}",
+            total_clients + slow_clients,
+            verdict(per_client_kib < TARGET_SLOW_CLIENT_KIB)
+        );
+    }
+    println!("target p99 frame delay < {TARGET_P99_MS} ms (paced): {p99:.2} ms  {}", verdict(p99 < TARGET_P99_MS));
+    println!(
+        "target paced p99 within {TARGET_P99_OVER_DIRECT_MS} ms of straight on the worker ({direct_p99:.2} ms): {:+.2} ms  {}",
+        p99 - direct_p99,
+        verdict(p99 - direct_p99 <= TARGET_P99_OVER_DIRECT_MS)
     );
     println!(
         "cleanup: cockpit serve {} on SIGTERM; worker processes left: {leftovers}{}; total bench time {:.0} s",

@@ -33,11 +33,11 @@ const RING_BYTES: usize = 64 << 10;
 /// so a control plane that dies between two writes re-reads the rest from the worker)…
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
 /// … or as soon as this much is waiting.
-const PERSIST_AT_BYTES: usize = 128 << 10;
+const PERSIST_AT_BYTES: usize = 64 << 10;
 /// With this much waiting, the stream stops reading from the worker until it is written back:
 /// a flood faster than the database goes at the database's pace (the worker's ring holds the
 /// rest) instead of filling the control plane's memory.
-const MAX_UNPERSISTED: usize = 512 << 10;
+const MAX_UNPERSISTED: usize = 256 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
@@ -60,13 +60,16 @@ const ONESHOT_FEED: usize = 64;
 const ONESHOT_HELD: usize = 2000;
 /// Ended sessions are repainted from at most this many trailing bytes.
 const SNAPSHOT_REPLAY_BYTES: usize = 2 << 20;
-/// Output one frame carries at most.
-pub const MAX_OUTPUT_FRAME: usize = 64 * 1024;
+/// Output one frame to a client carries at most. Every client connection keeps a write buffer
+/// as large as the largest frame it sent (tungstenite copies a frame into it and never shrinks
+/// it), so this bounds what each client costs while output floods.
+pub const MAX_OUTPUT_FRAME: usize = 32 * 1024;
+/// The write-back buffer grows in steps of this much (not by doubling: fifty flooding sessions
+/// would hold twice what waits).
+const UNPERSISTED_STEP: usize = 64 << 10;
 /// A client that was caught up and then fell further behind than this is repainted with a
 /// snapshot instead of being sent every byte it missed.
 const RESYNC_LAG: u64 = 512 * 1024;
-/// Output read from the database in one go for a client replaying old output.
-const DB_READ_BYTES: usize = 1 << 20;
 /// The largest output frame a worker sends (it splits its output into frames of 256 KiB).
 const MAX_WORKER_FRAME: usize = 256 * 1024;
 /// Offsets left unused after a restart that lost output: a control plane that died may have
@@ -256,24 +259,34 @@ impl SessionStream {
     }
 
     /// Appends output at the stream's end and wakes the clients; true when so much waits for
-    /// the database that the caller should write it back before taking more.
+    /// the database that the caller should write it back before taking more. A worker frame
+    /// larger than a client frame goes in as several chunks, so the frame a caught-up client
+    /// is sent stays within [`MAX_OUTPUT_FRAME`].
     fn push(&self, data: &[u8]) -> bool {
-        if data.is_empty() {
-            return false;
+        let mut waiting = 0;
+        for piece in data.chunks(MAX_OUTPUT_FRAME) {
+            let end = {
+                let mut inner = lock(&self.inner);
+                let offset = inner.ring.push(piece);
+                inner.fresh = false;
+                inner.last =
+                    Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, piece)) });
+                if inner.unpersisted.is_empty() {
+                    inner.unpersisted_at = offset;
+                }
+                let wanted = inner.unpersisted.len() + piece.len();
+                if wanted > inner.unpersisted.capacity() {
+                    let grown = wanted.next_multiple_of(UNPERSISTED_STEP);
+                    let more = grown - inner.unpersisted.len();
+                    inner.unpersisted.reserve_exact(more);
+                }
+                inner.unpersisted.extend_from_slice(piece);
+                let inflight = inner.inflight.as_ref().map_or(0, |(_, bytes)| bytes.len());
+                waiting = inner.unpersisted.len() + inflight;
+                inner.ring.end_offset()
+            };
+            self.end.send_replace(end);
         }
-        let (end, waiting) = {
-            let mut inner = lock(&self.inner);
-            let offset = inner.ring.push(data);
-            inner.fresh = false;
-            inner.last = Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, data)) });
-            if inner.unpersisted.is_empty() {
-                inner.unpersisted_at = offset;
-            }
-            inner.unpersisted.extend_from_slice(data);
-            let inflight = inner.inflight.as_ref().map_or(0, |(_, bytes)| bytes.len());
-            (inner.ring.end_offset(), inner.unpersisted.len() + inflight)
-        };
-        self.end.send_replace(end);
         if waiting >= PERSIST_AT_BYTES {
             self.persist_soon.notify_one();
         }
@@ -393,8 +406,9 @@ impl SessionStream {
             }
             start
         };
-        // Older than memory: from the database (bytes leave memory only once written there).
-        let want = ((ring_start - next) as usize).min(DB_READ_BYTES);
+        // Older than memory: from the database (bytes leave memory only once written there), a
+        // client frame at a time.
+        let want = ((ring_start - next) as usize).min(MAX_OUTPUT_FRAME);
         let bytes = self.store.read_output(&self.session_id, next as i64, want).await?;
         if bytes.is_empty() {
             if self.store.output_void_end(&self.session_id, next as i64).await?.is_some() {
