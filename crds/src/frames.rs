@@ -19,6 +19,10 @@ use crate::worker_state::WorkerState;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Length of a binary frame's header: kind byte + big-endian u64 offset.
 pub const BINARY_HEADER_LEN: usize = 9;
+/// Output a worker puts into one binary output frame at most. A receiver's WebSocket keeps a
+/// read buffer as large as the largest frame it was sent, so this bounds what every connection
+/// to a flooding worker holds (the control plane follows every session through one).
+pub const MAX_WORKER_OUTPUT_BYTES: usize = 64 * 1024;
 /// Largest text frame a client may send (bytes); larger frames are refused with an error.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
 /// Smallest and largest accepted terminal sizes.

@@ -37,7 +37,7 @@ const PERSIST_AT_BYTES: usize = 64 << 10;
 /// With this much waiting, the stream stops reading from the worker until it is written back:
 /// a flood faster than the database goes at the database's pace (the worker's ring holds the
 /// rest) instead of filling the control plane's memory.
-const MAX_UNPERSISTED: usize = 256 << 10;
+const MAX_UNPERSISTED: usize = 128 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
@@ -63,21 +63,19 @@ const SNAPSHOT_REPLAY_BYTES: usize = 2 << 20;
 /// Output one frame to a client carries at most. Every client connection keeps a write buffer
 /// as large as the largest frame it sent (tungstenite copies a frame into it and never shrinks
 /// it), so this bounds what each client costs while output floods.
-pub const MAX_OUTPUT_FRAME: usize = 32 * 1024;
+pub const MAX_OUTPUT_FRAME: usize = 16 * 1024;
 /// The write-back buffer grows in steps of this much (not by doubling: fifty flooding sessions
 /// would hold twice what waits).
-const UNPERSISTED_STEP: usize = 64 << 10;
+const UNPERSISTED_STEP: usize = 32 << 10;
 /// A client that was caught up and then fell further behind than this is repainted with a
 /// snapshot instead of being sent every byte it missed.
 const RESYNC_LAG: u64 = 512 * 1024;
-/// The largest output frame a worker sends (it splits its output into frames of 256 KiB).
-const MAX_WORKER_FRAME: usize = 256 * 1024;
 /// Offsets left unused after a restart that lost output: a control plane that died may have
 /// sent clients up to [`MAX_UNPERSISTED`] + one worker frame beyond what it had written to the
 /// database; those offsets are never given to other bytes. A client asking for one of them is
 /// repainted (a snapshot) instead.
 const VOID_BYTES: u64 = 1 << 20;
-const _: () = assert!(VOID_BYTES as usize > MAX_UNPERSISTED + MAX_WORKER_FRAME);
+const _: () = assert!(VOID_BYTES as usize > MAX_UNPERSISTED + cockpit_crds::frames::MAX_WORKER_OUTPUT_BYTES);
 
 /// A chunk of session output at its session offset, kept as the binary output frame that
 /// carries it.

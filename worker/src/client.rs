@@ -5,17 +5,14 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
 use cockpit_crds::frames::{
-    BinaryKind, ClientFrame, ErrorCode, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_ROWS, MIN_COLS, MIN_ROWS,
-    PROTOCOL_VERSION, ServerFrame, encode_binary,
+    ClientFrame, ErrorCode, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_ROWS, MAX_WORKER_OUTPUT_BYTES, MIN_COLS, MIN_ROWS,
+    PROTOCOL_VERSION, ServerFrame,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::hub::{Answer, Attach, Hub, LagPolicy};
+use crate::hub::{Answer, Attach, Hub, LagPolicy, chunked};
 use crate::input::PtyInput;
-
-/// Output frames are coalesced up to this many bytes.
-const MAX_OUTPUT_FRAME: usize = 256 * 1024;
 
 /// What a client frame asks the worker to do, once validated.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,7 +121,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                     let mut buf = Vec::with_capacity(first.data.len());
                     let start = next_offset;
                     let mut contiguous = append(&mut buf, &mut next_offset, &first);
-                    while contiguous && buf.len() < MAX_OUTPUT_FRAME {
+                    while contiguous && buf.len() < MAX_WORKER_OUTPUT_BYTES {
                         match live.try_recv() {
                             Ok(more) => contiguous = append(&mut buf, &mut next_offset, &more),
                             Err(_) => break,
@@ -141,7 +138,7 @@ pub async fn serve(socket: WebSocket, hub: Arc<Hub>, input: Option<Arc<PtyInput>
                         }
                         continue;
                     }
-                    if !buf.is_empty() && sink.send(Message::Binary(encode_binary(BinaryKind::Output, start, &buf).into())).await.is_err() {
+                    if send_frames(&mut sink, chunked(start, &buf)).await.is_err() {
                         break;
                     }
                 }

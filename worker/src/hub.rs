@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use chrono::Utc;
-use cockpit_crds::frames::{BinaryKind, encode_binary};
+use cockpit_crds::frames::{BinaryKind, MAX_WORKER_OUTPUT_BYTES, encode_binary};
 use cockpit_crds::oneshot::{OneshotEvent, OneshotResult};
 use cockpit_crds::{ApprovalDecision, SessionMode, WorkerState};
 use tokio::sync::{broadcast, oneshot, watch};
@@ -412,10 +412,10 @@ impl Hub {
     }
 }
 
-/// Output split into frames of at most 256 KiB.
-fn chunked(mut offset: u64, bytes: &[u8]) -> Vec<Vec<u8>> {
+/// Output split into frames of at most [`MAX_WORKER_OUTPUT_BYTES`].
+pub(crate) fn chunked(mut offset: u64, bytes: &[u8]) -> Vec<Vec<u8>> {
     bytes
-        .chunks(256 * 1024)
+        .chunks(MAX_WORKER_OUTPUT_BYTES)
         .map(|piece| {
             let frame = encode_binary(BinaryKind::Output, offset, piece);
             offset += piece.len() as u64;
