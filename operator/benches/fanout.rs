@@ -14,13 +14,18 @@
 //!    per extra client, is what a slow client costs while every session floods.
 //! 3. start latency: 20 sessions one after another, `POST /api/sessions` → first output byte
 //!    at a client that connects (`?from=0`) right after the 201.
+//! 4. relay: one session floods 100 MB (FANOUT_RELAY_BYTES; 0 skips it) and one client counts
+//!    it, straight on the worker and through the gateway in turn, three times each (see
+//!    `fanout/relay.rs`); the gateway path should move >= 90 % of what the worker does.
 //!
 //! Gateway = the `cockpit serve` process only (RSS: VmRSS sampled every 100 ms; CPU:
 //! utime+stime from /proc/PID/stat); workers = its descendants (`cockpit worker run` + the
 //! program in its PTY). Knobs (env): FANOUT_COCKPIT (another `cockpit` binary), FANOUT_SESSIONS, FANOUT_CLIENTS, FANOUT_RATE,
 //! FANOUT_PACED_SECS, FANOUT_MAX_SECS, FANOUT_LATENCY_SESSIONS, FANOUT_DIRECT_EVERY,
-//! FANOUT_SLOW_CLIENTS.
+//! FANOUT_SLOW_CLIENTS, FANOUT_RELAY_BYTES.
 
+#[path = "fanout/relay.rs"]
+mod relay;
 mod support;
 
 use std::collections::HashMap;
@@ -46,6 +51,10 @@ const TARGET_P99_MS: f64 = 20.0;
 const TARGET_P99_OVER_DIRECT_MS: f64 = 5.0;
 /// How long a slow client sleeps after each frame it reads.
 const SLOW_CLIENT_PAUSE: Duration = Duration::from_millis(50);
+/// The relay through the gateway must move at least this share of what the worker does.
+const TARGET_RELAY_RATIO: f64 = 0.9;
+/// Floods per path in the relay phase.
+const RELAY_RUNS: usize = 3;
 const T: Duration = Duration::from_secs(60);
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -109,6 +118,9 @@ fn generate(args: &[String]) -> std::process::ExitCode {
     };
     if out.write_all(line('!', 0).as_bytes()).is_err() {
         return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(bytes) = relay::armed(dir) {
+        return relay::flood(&mut *out, bytes);
     }
     if dir.join("latency").exists() {
         std::thread::sleep(Duration::from_secs(2));
@@ -689,6 +701,7 @@ async fn run() {
     // Every DIRECT_EVERY-th session also gets one client straight on its worker (attribution).
     let direct_every: usize = env_or("FANOUT_DIRECT_EVERY", 5).max(1);
     let slow_clients: usize = env_or("FANOUT_SLOW_CLIENTS", 500);
+    let relay_bytes: u64 = env_or("FANOUT_RELAY_BYTES", 100_000_000);
     let started = Instant::now();
 
     let tmp = tempfile::Builder::new().prefix("cockpit-fanout-").tempdir().expect("temp dir");
@@ -924,6 +937,10 @@ async fn run() {
         v.sort_unstable();
     }
 
+    // Phase 4: the relay, one flooding session at a time.
+    let relay_runs =
+        if relay_bytes > 0 { relay_phase(&gw, &dir, &keys, relay_bytes).await } else { Default::default() };
+
     // Tear down.
     let (clean, leftovers) = gw.stop().await;
 
@@ -1007,6 +1024,27 @@ async fn run() {
     ] {
         println!("{:<34} {:>8.1} {:>8.1} {:>8.1}", name, pct(v, 0.5), pct(v, 0.99), pct(v, 1.0));
     }
+    let (relay_direct, relay_gateway) = (median_mbps(&relay_runs.0), median_mbps(&relay_runs.1));
+    if relay_bytes > 0 {
+        println!();
+        println!(
+            "== relay: one session floods {:.0} MB of 64-byte lines, one client from the first byte to the marker (median of {RELAY_RUNS}, interleaved) ==",
+            relay_bytes as f64 / 1e6
+        );
+        for (name, runs, median) in [
+            ("straight on the worker", &relay_runs.0, relay_direct),
+            ("through the gateway", &relay_runs.1, relay_gateway),
+        ] {
+            let each: Vec<String> = runs.iter().map(|r| format!("{:.1}", r.mbps())).collect();
+            let repaints: u64 = runs.iter().map(|r| r.repaints).sum();
+            println!(
+                "{:<34} {:>8} MB/s   runs {} MB/s, {repaints} repaints",
+                name,
+                median.map_or("n/a".to_owned(), |m| format!("{m:.1}")),
+                each.join(" / ")
+            );
+        }
+    }
     println!();
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
     let paced = &rows[0];
@@ -1037,6 +1075,15 @@ async fn run() {
         p99 - direct_p99,
         verdict(p99 - direct_p99 <= TARGET_P99_OVER_DIRECT_MS)
     );
+    if let (Some(direct), Some(gateway)) = (relay_direct, relay_gateway) {
+        let ratio = gateway / direct;
+        println!(
+            "target relay through the gateway >= {:.0} % of straight on the worker: {gateway:.1} / {direct:.1} MB/s = {:.0} %  {}",
+            TARGET_RELAY_RATIO * 100.0,
+            ratio * 100.0,
+            verdict(ratio >= TARGET_RELAY_RATIO)
+        );
+    }
     println!(
         "cleanup: cockpit serve {} on SIGTERM; worker processes left: {leftovers}{}; total bench time {:.0} s",
         if clean { "exited" } else { "did NOT exit (killed)" },
@@ -1047,6 +1094,60 @@ async fn run() {
         eprintln!("gateway log tail:\n{}", tail(&gw.log, 4000));
     }
     drop(tmp);
+}
+
+/// Phase 4: [`RELAY_RUNS`] floods of `bytes` each way, one session per flood, straight on the
+/// worker and through the gateway in turn. Returns (straight, through the gateway).
+async fn relay_phase(
+    gw: &Gateway,
+    dir: &Path,
+    keys: &cockpit_operator::worker_credentials::WorkerKeys,
+    bytes: u64,
+) -> (Vec<relay::RelayRun>, Vec<relay::RelayRun>) {
+    relay::arm(dir, bytes).expect("arming the relay flood");
+    let (mut direct, mut gateway) = (Vec::new(), Vec::new());
+    for run in 0..RELAY_RUNS {
+        for through_gateway in [false, true] {
+            let name = format!("relay{run}{}", if through_gateway { "g" } else { "w" });
+            let id = gw.create(&name).await;
+            gw.wait_phase(&name, "Running with a worker", |v| {
+                v["status"]["phase"] == "Running" && v["status"]["workerEndpoint"].is_string()
+            })
+            .await;
+            let result = if through_gateway {
+                relay::measure(&gw.ws_url(&id, 0), None).await
+            } else {
+                let view = gw.session(&name).await;
+                let endpoint = view["status"]["workerEndpoint"].as_str().expect("endpoint");
+                relay::measure(&format!("ws://{endpoint}/ws?from=0"), Some(&keys.credential(&id).bearer())).await
+            };
+            let label = if through_gateway { "through the gateway" } else { "straight on the worker" };
+            match result {
+                Ok(r) => {
+                    println!(
+                        "relay run {} {label}: {:.1} MB in {:.3} s = {:.1} MB/s{}",
+                        run + 1,
+                        r.bytes as f64 / 1e6,
+                        r.seconds,
+                        r.mbps(),
+                        if r.repaints > 0 { format!(", {} repaints", r.repaints) } else { String::new() }
+                    );
+                    if through_gateway { gateway.push(r) } else { direct.push(r) }
+                }
+                Err(err) => println!("relay run {} {label}: FAILED: {err}", run + 1),
+            }
+            // The next flood has the machine to itself.
+            gw.wait_phase(&name, "over", |v| v["status"]["phase"] != "Running").await;
+        }
+    }
+    (direct, gateway)
+}
+
+/// The median MB/s of some floods.
+fn median_mbps(runs: &[relay::RelayRun]) -> Option<f64> {
+    let mut v: Vec<f64> = runs.iter().map(relay::RelayRun::mbps).collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 fn tail(path: &Path, n: usize) -> String {

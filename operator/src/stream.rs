@@ -37,7 +37,7 @@ const PERSIST_AT_BYTES: usize = 64 << 10;
 /// With this much waiting, the stream stops reading from the worker until it is written back:
 /// a flood faster than the database goes at the database's pace (the worker's ring holds the
 /// rest) instead of filling the control plane's memory.
-const MAX_UNPERSISTED: usize = 128 << 10;
+const MAX_UNPERSISTED: usize = 256 << 10;
 /// Read buffer of the upstream connection to the worker (tungstenite's default, 128 KiB a
 /// connection, is most of a session's memory).
 const UPSTREAM_READ_BUFFER: usize = 16 * 1024;
@@ -94,11 +94,12 @@ impl Chunk {
     }
 }
 
-/// The next frame for a client and the offset it continues at.
+/// The next frames for a client and the offset it continues at.
 #[derive(Debug)]
 pub struct ClientFrame {
-    /// The binary frame (output or snapshot).
-    pub frame: Bytes,
+    /// The binary frames to send in order (output, or a snapshot): one, or a few when output
+    /// was read back from the database in one go.
+    pub frames: Vec<Bytes>,
     /// The client's next offset after it.
     pub next: u64,
     /// True when the frame took the client to the stream's end (it is caught up).
@@ -107,7 +108,7 @@ pub struct ClientFrame {
 
 impl ClientFrame {
     fn new(frame: impl Into<Bytes>, next: u64, end: u64) -> ClientFrame {
-        ClientFrame { frame: frame.into(), next, at_end: next >= end }
+        ClientFrame { frames: vec![frame.into()], next, at_end: next >= end }
     }
 }
 
@@ -221,10 +222,17 @@ impl SessionStream {
         let weak = Arc::downgrade(&stream);
         let soon = stream.persist_soon.clone();
         tokio::spawn(async move {
+            let mut emulated = tokio::time::Instant::now();
             loop {
                 let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
-                emulate(&mut lock(&stream.inner));
+                // The screen keeps up with output that trickles; a flood is emulated from what
+                // the ring holds when a repaint needs it (see `emulate`), not byte by byte
+                // under the lock the clients and the worker's feed wait on.
+                if emulated.elapsed() >= PERSIST_EVERY {
+                    emulate(&mut lock(&stream.inner));
+                    emulated = tokio::time::Instant::now();
+                }
                 if let Err(err) = stream.persist().await {
                     tracing::warn!(session = %stream.session_id, %err, "persisting output");
                 }
@@ -404,9 +412,10 @@ impl SessionStream {
             }
             start
         };
-        // Older than memory: from the database (bytes leave memory only once written there), a
-        // client frame at a time.
-        let want = ((ring_start - next) as usize).min(MAX_OUTPUT_FRAME);
+        // Older than memory: from the database (bytes leave memory only once written there), in
+        // reads of a worker frame (a query per client frame could not keep up with a flood),
+        // sent as client frames.
+        let want = ((ring_start - next) as usize).min(cockpit_crds::frames::MAX_WORKER_OUTPUT_BYTES);
         let bytes = self.store.read_output(&self.session_id, next as i64, want).await?;
         if bytes.is_empty() {
             if self.store.output_void_end(&self.session_id, next as i64).await?.is_some() {
@@ -418,7 +427,16 @@ impl SessionStream {
             anyhow::bail!("output at {next} is neither in memory nor in the database");
         }
         let after = next + bytes.len() as u64;
-        Ok(Some(ClientFrame::new(encode_binary(BinaryKind::Output, next, &bytes), after, self.end_offset())))
+        let mut at = next;
+        let frames = bytes
+            .chunks(MAX_OUTPUT_FRAME)
+            .map(|piece| {
+                let frame = Bytes::from(encode_binary(BinaryKind::Output, at, piece));
+                at += piece.len() as u64;
+                frame
+            })
+            .collect();
+        Ok(Some(ClientFrame { frames, next: after, at_end: after >= self.end_offset() }))
     }
 
     /// The latest mirrored worker state (offsets in session terms).

@@ -257,7 +257,10 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
                 eprintln!("cockpit-worker: cannot mark the process non-dumpable: {err}");
                 return ExitCode::FAILURE;
             }
-            let runtime = match tokio::runtime::Runtime::new() {
+            // One thread runs the worker's few connections: the PTY's reader and the emulator
+            // have threads of their own, and fifty workers on a small machine each waking two
+            // runtime threads per chunk of output cost more than they gain.
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
                 Err(err) => {
                     eprintln!("cockpit-worker: cannot start the async runtime: {err}");

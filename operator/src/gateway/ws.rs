@@ -168,7 +168,14 @@ async fn relay(
                 match stream.next_frame(next, caught_up).await {
                     Ok(Some(out)) => {
                         next = out.next;
-                        if sink.send(Message::Binary(out.frame)).await.is_err() {
+                        let mut sent = true;
+                        for frame in out.frames {
+                            sent = sink.send(Message::Binary(frame)).await.is_ok();
+                            if !sent {
+                                break;
+                            }
+                        }
+                        if !sent {
                             break;
                         }
                         caught_up = caught_up || out.at_end;
