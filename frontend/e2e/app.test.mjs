@@ -18,6 +18,28 @@ const waitScreen = (text, timeout = T) => until(`"${text}" on the terminal`, asy
 const session = (name) => cockpit.api(`/api/sessions/${name}`);
 const waitSession = (what, name, pred, timeout = T) => until(what, async () => pred(await session(name)) && (await session(name)), timeout, 300);
 
+const lines = (text) => text.split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
+
+// The phone's screen and the control plane's own emulator's, read at one offset the phone has
+// caught up to: output that arrives between the two reads (the CLI redraws after its Stop hook
+// has reported Idle) is no difference, so then both are read again; so are two screens that
+// differ, for a moment (the terminal draws what it received a frame later), and then they
+// are returned as they are for the caller to compare.
+async function screensAtOneOffset(what) {
+  const patience = Date.now() + 3000;
+  return until(`${what}: the phone caught up and both screens read at one offset`, async () => {
+    const before = await session('phone');
+    if ((await page.evaluate(() => window.__cockpit.socket.offset)) !== before.live.endOffset) return null;
+    const server = lines(await cockpit.api('/api/sessions/phone/screen'));
+    const mine = lines(await screen());
+    const after = await session('phone');
+    const client = await page.evaluate(() => window.__cockpit.socket.offset);
+    if (after.live.endOffset !== before.live.endOffset || client !== before.live.endOffset) return null;
+    if (mine !== server && Date.now() < patience) return null;
+    return { server, mine, client, session: after };
+  });
+}
+
 async function send(text) {
   await page.fill('[data-testid=message]', text);
   await page.press('[data-testid=message]', 'Enter');
@@ -209,18 +231,11 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     await send('still there?');
     await waitScreen('you said "still there?"');
     await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
-    const offsets = await until('the client to catch up', async () => {
-      const s = await session('phone');
-      const client = await page.evaluate(() => window.__cockpit.socket.offset);
-      return client === s.live.endOffset ? { client, server: s.live.endOffset } : null;
-    });
-    assert.ok(offsets.client > before);
+    const seen = await screensAtOneOffset('after the restart');
+    assert.ok(seen.client > before);
     assert.equal(await page.evaluate(() => window.__cockpit.socket.dropped), 0, 'no gap, no bad frame');
     // What the phone shows is exactly what the control plane's own emulator shows.
-    const server = (await cockpit.api('/api/sessions/phone/screen')).split('\n').map((l) => l.trimEnd());
-    const mine = (await screen()).split('\n').map((l) => l.trimEnd());
-    const trim = (lines) => lines.join('\n').trimEnd();
-    assert.equal(trim(mine), trim(server));
+    assert.equal(seen.mine, seen.server);
     await shot(page, '09-reconnected');
   });
 
@@ -228,15 +243,10 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
     const state = () => page.getAttribute('[data-testid=connection]', 'data-state');
     const consistent = async (what) => {
       await waitSession('the turn to end', 'phone', (s) => s.live?.activity === 'Idle');
-      const s = await until(`the client to catch up (${what})`, async () => {
-        const v = await session('phone');
-        return (await page.evaluate(() => window.__cockpit.socket.offset)) === v.live.endOffset && v;
-      });
+      const seen = await screensAtOneOffset(what);
       assert.equal(await page.evaluate(() => window.__cockpit.socket.dropped), 0, `${what}: no gap`);
-      const server = (await cockpit.api('/api/sessions/phone/screen')).split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
-      const mine = (await screen()).split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
-      assert.equal(mine, server, `${what}: the same screen as the control plane`);
-      return s;
+      assert.equal(seen.mine, seen.server, `${what}: the same screen as the control plane`);
+      return seen.session;
     };
     // Offline: output produced meanwhile arrives when the network is back, once.
     await phone.context.setOffline(true);
