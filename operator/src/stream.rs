@@ -67,6 +67,11 @@ pub const MAX_OUTPUT_FRAME: usize = 16 * 1024;
 /// The write-back buffer grows in steps of this much (not by doubling: fifty flooding sessions
 /// would hold twice what waits).
 const UNPERSISTED_STEP: usize = 32 << 10;
+/// Output about to leave the ring before the emulator saw it makes the emulator catch up, at
+/// most this often: output slower than the ring per period (6.4 MB/s) is all emulated, so the
+/// screen a repaint shows is exact; a flood is emulated in samples (a repaint shows its
+/// newest [`RING_BYTES`]).
+const EMULATE_AT_MOST_EVERY: Duration = Duration::from_millis(10);
 /// A client that was caught up and then fell further behind than this is repainted with a
 /// snapshot instead of being sent every byte it missed.
 const RESYNC_LAG: u64 = 512 * 1024;
@@ -129,6 +134,8 @@ struct Inner {
     /// Offsets this stream left unused ([`VOID_BYTES`]): the range, and whether the database
     /// has it yet.
     void: Option<((u64, u64), bool)>,
+    /// When output about to leave the ring unseen by the emulator last made it catch up.
+    caught_up_emulator: Option<std::time::Instant>,
 }
 
 impl Inner {
@@ -209,6 +216,7 @@ impl SessionStream {
                 inflight: None,
                 fresh: true,
                 void: None,
+                caught_up_emulator: None,
             }),
             end: watch::channel(end).0,
             persist_soon: Arc::new(Notify::new()),
@@ -226,9 +234,9 @@ impl SessionStream {
             loop {
                 let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
-                // The screen keeps up with output that trickles; a flood is emulated from what
-                // the ring holds when a repaint needs it (see `emulate`), not byte by byte
-                // under the lock the clients and the worker's feed wait on.
+                // The screen keeps up with output that trickles; a flood is emulated in samples
+                // (see `push`), not byte by byte under the lock the clients and the worker's
+                // feed wait on.
                 if emulated.elapsed() >= PERSIST_EVERY {
                     emulate(&mut lock(&stream.inner));
                     emulated = tokio::time::Instant::now();
@@ -273,6 +281,13 @@ impl SessionStream {
         for piece in data.chunks(MAX_OUTPUT_FRAME) {
             let end = {
                 let mut inner = lock(&self.inner);
+                let unseen = inner.ring.end_offset().saturating_sub(inner.terminal.processed_offset());
+                if unseen as usize + piece.len() > RING_BYTES
+                    && inner.caught_up_emulator.is_none_or(|at| at.elapsed() >= EMULATE_AT_MOST_EVERY)
+                {
+                    emulate(&mut inner);
+                    inner.caught_up_emulator = Some(std::time::Instant::now());
+                }
                 let offset = inner.ring.push(piece);
                 inner.fresh = false;
                 inner.last =
