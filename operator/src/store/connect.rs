@@ -20,15 +20,6 @@ static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// How long a caller waits for a free pooled connection (and the first connect may take).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the SQLite write-ahead log is copied into the database file (see
-/// [`spawn_checkpointer`]).
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// The write-ahead log is brought back to empty once it holds more than this (a passive
-/// checkpoint cannot finish while output keeps coming), and cut down to it when SQLite starts
-/// it over.
-pub const SQLITE_LOG_LIMIT_BYTES: i64 = 16 << 20;
-/// [`SQLITE_LOG_LIMIT_BYTES`] as the pragma that sets it on a connection.
-const LOG_LIMIT_PRAGMA: &str = "PRAGMA journal_size_limit = 16777216";
 
 impl Store {
     /// Opens the database named by `url` and brings its schema up to date.
@@ -75,12 +66,6 @@ impl Store {
                         // 1 MiB of page cache per connection (SQLite's default is 2 MiB, times
                         // eight connections: the gateway's memory budget is 64 MiB).
                         conn.execute("PRAGMA cache_size = -1024").await?;
-                        // No checkpoint inside a commit: by default the commit that takes the
-                        // log past 1 000 pages copies it all into the database file (90-125 ms
-                        // on a small machine, while a flooding session's output waits on that
-                        // commit). `spawn_checkpointer` does it beside the writers instead.
-                        conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
-                        conn.execute(LOG_LIMIT_PRAGMA).await?;
                     }
                     Ok(())
                 })
@@ -94,55 +79,14 @@ impl Store {
         };
         migrator.run(&pool).await.map_err(StoreError::Migration)?;
         tracing::info!(backend = %backend, url = %redacted, "store opened");
-        let store = Store {
+        Ok(Store {
             pool,
             backend,
             url: Arc::from(redacted),
             write_lock: Arc::new(Mutex::new(())),
             write_failure: Arc::default(),
-        };
-        if is_sqlite {
-            spawn_checkpointer(&store);
-        }
-        Ok(store)
+        })
     }
-}
-
-/// Copies the SQLite write-ahead log into the database file every [`CHECKPOINT_EVERY`] beside
-/// the writers (a passive checkpoint waits for no one and makes no one wait), until the last
-/// handle on the store is dropped. Output that never pauses would keep a passive checkpoint
-/// from ever finishing, so a log past [`SQLITE_LOG_LIMIT_BYTES`] is then checkpointed and emptied
-/// with this process's writers held back for the moment it takes (what was written since the
-/// passive pass).
-fn spawn_checkpointer(store: &Store) {
-    let pool = store.pool.clone();
-    let writers = Arc::downgrade(&store.write_lock);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(write_lock) = writers.upgrade() else { break };
-            if pool.is_closed() {
-                break;
-            }
-            if let Err(err) = checkpoint(&pool, &write_lock).await {
-                tracing::warn!(%err, "checkpointing the SQLite log");
-            }
-        }
-    });
-}
-
-/// One pass of [`spawn_checkpointer`].
-async fn checkpoint(pool: &sqlx::AnyPool, write_lock: &Mutex<()>) -> Result<(), sqlx::Error> {
-    // (busy, pages in the log, pages copied)
-    let (_, log_pages, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(pool).await?;
-    if log_pages.saturating_mul(page_size) > SQLITE_LOG_LIMIT_BYTES {
-        let _writers = write_lock.lock().await;
-        sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
-    }
-    Ok(())
 }
 
 /// Creates the SQLite file (and its directory) when missing and switches it to WAL mode, which
@@ -184,14 +128,4 @@ fn percent_encode_path(path: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_log_limit_pragma_says_the_limit() {
-        assert_eq!(LOG_LIMIT_PRAGMA, format!("PRAGMA journal_size_limit = {SQLITE_LOG_LIMIT_BYTES}"));
-    }
 }

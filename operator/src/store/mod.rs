@@ -34,7 +34,6 @@ use tokio::sync::Mutex;
 
 pub use accounts::AccountRow;
 pub use audit::AuditRow;
-pub use connect::SQLITE_LOG_LIMIT_BYTES;
 pub use error::{StoreError, redact_url};
 pub use events::EventRow;
 pub use push::PushSubscriptionRow;
