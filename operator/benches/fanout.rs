@@ -618,6 +618,43 @@ struct PhaseRow {
     cpu: CpuUse,
 }
 
+/// What the gateway's clients had received, and the CPU used, at the start of a phase or at
+/// its end; `at_us` is when the generators were told to go, or when the last byte arrived.
+struct Tally {
+    bytes: u64,
+    frames: u64,
+    cpu: CpuMark,
+    at_us: u64,
+}
+
+fn tally(shared: &Shared, gw: u32, at_us: u64) -> Tally {
+    Tally {
+        bytes: shared.bytes.load(Ordering::Relaxed),
+        frames: shared.frames.load(Ordering::Relaxed),
+        cpu: cpu_mark(gw),
+        at_us,
+    }
+}
+
+impl PhaseRow {
+    /// A phase from its two tallies, its delays (via the gateway and straight on the workers)
+    /// and the sampler's peaks `(gateway RSS, workers RSS, worker processes)` over it.
+    fn new(name: String, start: &Tally, end: &Tally, delays: [Vec<u32>; 2], peak: (u64, u64, usize)) -> PhaseRow {
+        let [delays, direct] = delays;
+        PhaseRow {
+            name,
+            mb_s: (end.bytes - start.bytes) as f64 / 1e6 / (end.at_us.saturating_sub(start.at_us) as f64 / 1e6),
+            frames: end.frames - start.frames,
+            delays,
+            direct,
+            gw_rss: peak.0,
+            workers_rss: peak.1,
+            workers_procs: peak.2,
+            cpu: cpu_between(&start.cpu, &end.cpu),
+        }
+    }
+}
+
 /// Spawns one client per url; returns their tasks.
 /// The key the control plane derives its workers' credentials from (in its database).
 async fn worker_keys(data_dir: &Path) -> cockpit_operator::worker_credentials::WorkerKeys {
@@ -779,28 +816,20 @@ async fn run() {
     let sampler = Sampler::start(gw.pid, 4);
 
     // Phase 1: paced.
-    let bytes0 = shared.bytes.load(Ordering::Relaxed);
-    let frames0 = shared.frames.load(Ordering::Relaxed);
-    let mark0 = cpu_mark(gw.pid);
-    let go_us = now_us();
+    let paced_start = tally(&shared, gw.pid, now_us());
     std::fs::write(dir.join("go"), b"").expect("go");
     tokio::time::sleep(Duration::from_secs(u64::from(paced_secs))).await;
-    let last1 = wait_quiet(&shared, Duration::from_millis(400), Duration::from_secs(30)).await;
-    let mark1 = cpu_mark(gw.pid);
-    let bytes1 = shared.bytes.load(Ordering::Relaxed);
-    let frames1 = shared.frames.load(Ordering::Relaxed);
+    let last = wait_quiet(&shared, Duration::from_millis(400), Duration::from_secs(30)).await;
+    let paced_end = tally(&shared, gw.pid, last);
     let rss_after_paced = rss(gw.pid).unwrap_or(0);
 
     // Phase 2: max throughput.
     sampler.phase.store(1, Ordering::Relaxed);
-    let mark1b = cpu_mark(gw.pid);
-    let go2_us = now_us();
+    let max_start = tally(&shared, gw.pid, now_us());
     std::fs::write(dir.join("go2"), b"").expect("go2");
     tokio::time::sleep(Duration::from_secs(u64::from(max_secs))).await;
-    let last2 = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
-    let mark2 = cpu_mark(gw.pid);
-    let bytes2 = shared.bytes.load(Ordering::Relaxed);
-    let frames2 = shared.frames.load(Ordering::Relaxed);
+    let last = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
+    let max_end = tally(&shared, gw.pid, last);
 
     // Phase 2b: max throughput again, with slow clients besides.
     let slow_shared = Arc::new(Shared::default());
@@ -817,18 +846,13 @@ async fn run() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_slow_idle = rss(gw.pid).unwrap_or(0);
     sampler.phase.store(2, Ordering::Relaxed);
-    let mark3 = cpu_mark(gw.pid);
-    let go3_us = now_us();
-    shared.go3_us.store(go3_us, Ordering::Relaxed);
-    direct_shared.go3_us.store(go3_us, Ordering::Relaxed);
-    let bytes3 = shared.bytes.load(Ordering::Relaxed);
-    let frames3 = shared.frames.load(Ordering::Relaxed);
+    let slow_start = tally(&shared, gw.pid, now_us());
+    shared.go3_us.store(slow_start.at_us, Ordering::Relaxed);
+    direct_shared.go3_us.store(slow_start.at_us, Ordering::Relaxed);
     std::fs::write(dir.join("go3"), b"").expect("go3");
     tokio::time::sleep(Duration::from_secs(u64::from(max_secs))).await;
-    let last3 = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
-    let mark4 = cpu_mark(gw.pid);
-    let bytes4 = shared.bytes.load(Ordering::Relaxed);
-    let frames4 = shared.frames.load(Ordering::Relaxed);
+    let last = wait_quiet(&shared, Duration::from_millis(500), Duration::from_secs(60)).await;
+    let slow_end = tally(&shared, gw.pid, last);
     sampler.phase.store(3, Ordering::Relaxed);
     std::fs::write(dir.join("done"), b"").expect("done");
 
@@ -840,39 +864,21 @@ async fn run() {
     let ([paced_direct, max_direct, slow_direct], direct_snapshots, _) = collect(direct_tasks, "direct").await;
     let peaks = sampler.peaks.lock().unwrap().clone();
     let mut rows = vec![
-        PhaseRow {
-            name: format!("paced {rate} l/s/sess"),
-            mb_s: (bytes1 - bytes0) as f64 / 1e6 / ((last1.saturating_sub(go_us)) as f64 / 1e6),
-            frames: frames1 - frames0,
-            delays: paced_delays,
-            direct: paced_direct,
-            gw_rss: peaks[0].0,
-            workers_rss: peaks[0].1,
-            workers_procs: peaks[0].2,
-            cpu: cpu_between(&mark0, &mark1),
-        },
-        PhaseRow {
-            name: "max throughput".into(),
-            mb_s: (bytes2 - bytes1) as f64 / 1e6 / ((last2.saturating_sub(go2_us)) as f64 / 1e6),
-            frames: frames2 - frames1,
-            delays: max_delays,
-            direct: max_direct,
-            gw_rss: peaks[1].0,
-            workers_rss: peaks[1].1,
-            workers_procs: peaks[1].2,
-            cpu: cpu_between(&mark1b, &mark2),
-        },
-        PhaseRow {
-            name: format!("max +{slow_clients} slow clients"),
-            mb_s: (bytes4 - bytes3) as f64 / 1e6 / ((last3.saturating_sub(go3_us)) as f64 / 1e6),
-            frames: frames4 - frames3,
-            delays: slow_delays,
-            direct: slow_direct,
-            gw_rss: peaks[2].0,
-            workers_rss: peaks[2].1,
-            workers_procs: peaks[2].2,
-            cpu: cpu_between(&mark3, &mark4),
-        },
+        PhaseRow::new(
+            format!("paced {rate} l/s/sess"),
+            &paced_start,
+            &paced_end,
+            [paced_delays, paced_direct],
+            peaks[0],
+        ),
+        PhaseRow::new("max throughput".into(), &max_start, &max_end, [max_delays, max_direct], peaks[1]),
+        PhaseRow::new(
+            format!("max +{slow_clients} slow clients"),
+            &slow_start,
+            &slow_end,
+            [slow_delays, slow_direct],
+            peaks[2],
+        ),
     ];
 
     // Wait for the flood sessions to end (they count against maxConcurrentSessions).

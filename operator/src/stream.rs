@@ -230,17 +230,9 @@ impl SessionStream {
         let weak = Arc::downgrade(&stream);
         let soon = stream.persist_soon.clone();
         tokio::spawn(async move {
-            let mut emulated = tokio::time::Instant::now();
             loop {
                 let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
-                // The screen keeps up with output that trickles; a flood is emulated in samples
-                // (see `push`), not byte by byte under the lock the clients and the worker's
-                // feed wait on.
-                if emulated.elapsed() >= PERSIST_EVERY {
-                    emulate(&mut lock(&stream.inner));
-                    emulated = tokio::time::Instant::now();
-                }
                 if let Err(err) = stream.persist().await {
                     tracing::warn!(session = %stream.session_id, %err, "persisting output");
                 }
@@ -273,41 +265,41 @@ impl SessionStream {
     }
 
     /// Appends output at the stream's end and wakes the clients; true when so much waits for
-    /// the database that the caller should write it back before taking more. A worker frame
-    /// larger than a client frame goes in as several chunks, so the frame a caught-up client
-    /// is sent stays within [`MAX_OUTPUT_FRAME`].
+    /// the database that the caller should write it back before taking more. The ring takes it
+    /// a client frame at a time (the emulator catches up before unseen bytes leave it), and
+    /// only the newest piece is kept encoded: what a caught-up client is sent stays within
+    /// [`MAX_OUTPUT_FRAME`].
     fn push(&self, data: &[u8]) -> bool {
-        let mut waiting = 0;
-        for piece in data.chunks(MAX_OUTPUT_FRAME) {
-            let end = {
-                let mut inner = lock(&self.inner);
-                let unseen = inner.ring.end_offset().saturating_sub(inner.terminal.processed_offset());
+        let Some(newest) = data.chunks(MAX_OUTPUT_FRAME).last() else { return false };
+        let (end, waiting) = {
+            let mut inner = lock(&self.inner);
+            let mut offset = inner.ring.end_offset();
+            for piece in data.chunks(MAX_OUTPUT_FRAME) {
+                let unseen = offset.saturating_sub(inner.terminal.processed_offset());
                 if unseen as usize + piece.len() > RING_BYTES
                     && inner.caught_up_emulator.is_none_or(|at| at.elapsed() >= EMULATE_AT_MOST_EVERY)
                 {
                     emulate(&mut inner);
                     inner.caught_up_emulator = Some(std::time::Instant::now());
                 }
-                let offset = inner.ring.push(piece);
-                inner.fresh = false;
-                inner.last =
-                    Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, piece)) });
-                if inner.unpersisted.is_empty() {
-                    inner.unpersisted_at = offset;
-                }
-                let wanted = inner.unpersisted.len() + piece.len();
-                if wanted > inner.unpersisted.capacity() {
-                    let grown = wanted.next_multiple_of(UNPERSISTED_STEP);
-                    let more = grown - inner.unpersisted.len();
-                    inner.unpersisted.reserve_exact(more);
-                }
-                inner.unpersisted.extend_from_slice(piece);
-                let inflight = inner.inflight.as_ref().map_or(0, |(_, bytes)| bytes.len());
-                waiting = inner.unpersisted.len() + inflight;
-                inner.ring.end_offset()
-            };
-            self.end.send_replace(end);
-        }
+                offset = inner.ring.push(piece);
+            }
+            // Only the newest chunk is sent as it is (to a client that was at its start).
+            inner.last = Some(Chunk { offset, frame: Bytes::from(encode_binary(BinaryKind::Output, offset, newest)) });
+            inner.fresh = false;
+            if inner.unpersisted.is_empty() {
+                inner.unpersisted_at = inner.ring.end_offset() - data.len() as u64;
+            }
+            let wanted = inner.unpersisted.len() + data.len();
+            if wanted > inner.unpersisted.capacity() {
+                let more = wanted.next_multiple_of(UNPERSISTED_STEP) - inner.unpersisted.len();
+                inner.unpersisted.reserve_exact(more);
+            }
+            inner.unpersisted.extend_from_slice(data);
+            let inflight = inner.inflight.as_ref().map_or(0, |(_, bytes)| bytes.len());
+            (inner.ring.end_offset(), inner.unpersisted.len() + inflight)
+        };
+        self.end.send_replace(end);
         if waiting >= PERSIST_AT_BYTES {
             self.persist_soon.notify_one();
         }

@@ -168,14 +168,7 @@ async fn relay(
                 match stream.next_frame(next, caught_up).await {
                     Ok(Some(out)) => {
                         next = out.next;
-                        let mut sent = true;
-                        for frame in out.frames {
-                            sent = sink.send(Message::Binary(frame)).await.is_ok();
-                            if !sent {
-                                break;
-                            }
-                        }
-                        if !sent {
+                        if !send_binary(&mut sink, out.frames).await {
                             break;
                         }
                         caught_up = caught_up || out.at_end;
@@ -210,6 +203,20 @@ async fn relay(
             }
         }
     }
+}
+
+/// Sends binary frames one by one (each flushed: none waits in the connection's write buffer);
+/// false once the client is gone.
+async fn send_binary(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    frames: Vec<bytes::Bytes>,
+) -> bool {
+    for frame in frames {
+        if sink.send(Message::Binary(frame)).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Resolves when the stream's end (as its watch last said) is past `next`, at once if it
