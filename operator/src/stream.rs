@@ -68,10 +68,10 @@ pub const MAX_OUTPUT_FRAME: usize = 16 * 1024;
 /// would hold twice what waits).
 const UNPERSISTED_STEP: usize = 32 << 10;
 /// Output about to leave the ring before the emulator saw it makes the emulator catch up, at
-/// most this often: output slower than the ring per period (6.4 MB/s) is all emulated, so the
+/// most this often: output slower than the ring per period (1.3 MB/s) is all emulated, so the
 /// screen a repaint shows is exact; a flood is emulated in samples (a repaint shows its
 /// newest [`RING_BYTES`]).
-const EMULATE_AT_MOST_EVERY: Duration = Duration::from_millis(10);
+const EMULATE_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 /// A client that was caught up and then fell further behind than this is repainted with a
 /// snapshot instead of being sent every byte it missed.
 const RESYNC_LAG: u64 = 512 * 1024;
