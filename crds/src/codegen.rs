@@ -199,12 +199,61 @@ pub fn typescript() -> String {
         "/** Every activity, in order. */\nexport const ACTIVITIES: readonly Activity[] = [{}];\n",
         activities.join(", ")
     ));
+    let phases = |keep: fn(session::SessionPhase) -> bool| -> String {
+        let names: Vec<String> = session::SessionPhase::ALL
+            .into_iter()
+            .filter(|p| keep(*p))
+            .filter_map(|p| serde_json::to_string(&p).ok())
+            .collect();
+        names.join(", ")
+    };
+    out.push_str(&format!(
+        "/** Every session phase, in order. */\nexport const SESSION_PHASES: readonly SessionPhase[] = [{}];\n",
+        phases(|_| true)
+    ));
+    out.push_str(&format!(
+        "/** The phases a session never leaves (`SessionPhase::is_terminal`). */\nexport const FINISHED_PHASES: readonly SessionPhase[] = [{}];\n",
+        phases(session::SessionPhase::is_terminal)
+    ));
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::quote_yaml11_booleans;
+    use super::{quote_yaml11_booleans, typescript};
+    use crate::session::SessionPhase;
+
+    #[test]
+    fn every_session_phase_is_listed_once_in_order() {
+        // schemars writes a documented enum as `oneOf` one `const` (or one-value `enum`) each.
+        fn names(schema: &serde_json::Value, out: &mut Vec<serde_json::Value>) {
+            if let Some(value) = schema.get("const") {
+                out.push(value.clone());
+            }
+            for key in ["enum", "oneOf", "anyOf"] {
+                for item in schema.get(key).and_then(|v| v.as_array()).into_iter().flatten() {
+                    if item.is_string() { out.push(item.clone()) } else { names(item, out) }
+                }
+            }
+        }
+        let mut declared = Vec::new();
+        names(&serde_json::to_value(schemars::schema_for!(SessionPhase)).expect("schema"), &mut declared);
+        let all: Vec<serde_json::Value> =
+            SessionPhase::ALL.iter().map(|p| serde_json::to_value(p).expect("phase")).collect();
+        assert_eq!(all, declared);
+    }
+
+    #[test]
+    fn the_typescript_finished_phases_are_the_terminal_ones() {
+        let ts = typescript();
+        assert!(
+            ts.contains(
+                "export const FINISHED_PHASES: readonly SessionPhase[] = [\"Succeeded\", \"Failed\", \"Stopped\"];\n"
+            ),
+            "{}",
+            ts.lines().filter(|l| l.contains("FINISHED_PHASES")).collect::<String>()
+        );
+    }
 
     #[test]
     fn yaml11_booleans_are_quoted_and_nothing_else() {

@@ -142,6 +142,17 @@ pub enum SessionPhase {
 }
 
 impl SessionPhase {
+    /// Every phase, in declaration order.
+    pub const ALL: [SessionPhase; 7] = [
+        SessionPhase::Pending,
+        SessionPhase::Starting,
+        SessionPhase::Running,
+        SessionPhase::RateLimited,
+        SessionPhase::Succeeded,
+        SessionPhase::Failed,
+        SessionPhase::Stopped,
+    ];
+
     /// True for phases a session never leaves.
     pub fn is_terminal(self) -> bool {
         matches!(self, SessionPhase::Succeeded | SessionPhase::Failed | SessionPhase::Stopped)

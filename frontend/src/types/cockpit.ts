@@ -1576,3 +1576,7 @@ export const MAX_CLIENT_FRAME_BYTES = 65536;
 export const TERMINAL_LIMITS = { minCols: 10, minRows: 2, maxCols: 1000, maxRows: 500 } as const;
 /** Every activity, in order. */
 export const ACTIVITIES: readonly Activity[] = ["Starting", "Working", "Idle", "NeedsApproval", "RateLimited", "NeedsLogin", "Exited"];
+/** Every session phase, in order. */
+export const SESSION_PHASES: readonly SessionPhase[] = ["Pending", "Starting", "Running", "RateLimited", "Succeeded", "Failed", "Stopped"];
+/** The phases a session never leaves (`SessionPhase::is_terminal`). */
+export const FINISHED_PHASES: readonly SessionPhase[] = ["Succeeded", "Failed", "Stopped"];

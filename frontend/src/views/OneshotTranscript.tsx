@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Card, Spinner, Stat } from '../components/ui';
 import { api } from '../lib/api';
+import { isSessionOver } from '../lib/session-over';
 import { describeInput, formatCost, formatTokens, parseTranscript, type TranscriptItem } from '../lib/transcript';
 import type { SessionView } from '../types/cockpit';
 
@@ -47,7 +48,7 @@ function Item({ item }: { item: TranscriptItem }) {
 export function OneshotTranscript({ session, onRefresh }: { session: SessionView; onRefresh: () => Promise<void> }) {
   const [entries, setEntries] = useState<unknown[]>([]);
   const [loaded, setLoaded] = useState(false);
-  const over = ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase) || !!session.deleted_at;
+  const over = isSessionOver(session);
   const id = session.id;
   const conversation = session.status.claudeSessionId;
 

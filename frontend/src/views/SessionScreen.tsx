@@ -5,6 +5,7 @@ import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
 import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
 import { appendQueued, loadQueued, maySendQueued, saveQueued, waitingForReset, type QueuedMessage } from '../lib/queued-message';
+import { isSessionOver } from '../lib/session-over';
 import { formatCost } from '../lib/transcript';
 import { useLive } from '../live';
 import { back, navigate, parseRoute, sessionPath, usePath, type SessionPane } from '../router';
@@ -155,8 +156,7 @@ function StopButton({ session }: { session: SessionView }) {
     const t = setTimeout(() => setConfirm(false), 3500);
     return () => clearTimeout(t);
   }, [confirm]);
-  const over = session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
-  if (over) return null;
+  if (isSessionOver(session)) return null;
   return (
     <button
       type="button"
@@ -291,7 +291,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
   const badge = badgeFor(merged, now);
   const approval = state ? state.approval : session.live?.approval;
   const pending = approval && approval.id !== answered ? approval : null;
-  const over = !!session.deleted_at || ['Succeeded', 'Failed', 'Stopped'].includes(session.status.phase);
+  const over = isSessionOver(session);
   const limit = badge.kind === 'RateLimited' ? (state?.rateLimit ?? session.status.rateLimit) : undefined;
   // What the CLI reports (a Shift-Tab in the terminal shows at its next hook), else what the
   // session asked for.
