@@ -3,6 +3,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import type { AccountView, ChangeEvent, SessionView } from './types/cockpit';
 import { api } from './lib/api';
+import { ROUTES, routePath } from './lib/routes';
 import { applyChange, byId, emptyState, parseChange, type LiveState } from './lib/changes';
 
 type Action =
@@ -82,7 +83,7 @@ export function LiveProvider({
     let opened = false;
     const open = () => {
       source?.close();
-      source = new EventSource('/api/events');
+      source = new EventSource(routePath(ROUTES.events));
       source.addEventListener('ready', () => {
         setStream('live');
         // Changes may have been missed while the stream was down.

@@ -1,20 +1,12 @@
-// The REST API (`GET /api/openapi.json` documents it).
-import type {
-  AccountView,
-  ApiError,
-  ApprovalAnswer,
-  ChangesView,
-  CreateSession,
-  HealthView,
-  PushKey,
-  RepoView,
-  SendMessage,
-  SessionView,
-  TranscriptPage,
-} from '../types/cockpit';
+// The REST API (`GET /api/openapi.json` documents it): one function per `json` route of the
+// table in `routes.ts`, named as there, called with the route's path parameters, `body` and
+// `query` (`api.send({ id, body: { text } })`). The only place the app calls `fetch`.
+import type { ApiError } from '../types/cockpit';
+import { ROUTES, fillPath, type AnyRouteArgs, type RouteCall, type RouteResponse, type RouteSpec, type Routes } from './routes';
 
 export class ApiFailure extends Error {
   constructor(
+    /** The HTTP status; 0 when the control plane could not be reached. */
     readonly status: number,
     readonly code: string,
     message: string,
@@ -23,11 +15,17 @@ export class ApiFailure extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** Calls a `json` route; rejects with an `ApiFailure`. */
+export function request<R extends RouteSpec>(route: R, ...[args]: RouteCall<R>): Promise<RouteResponse<R>> {
+  return call(route, args as AnyRouteArgs | undefined) as Promise<RouteResponse<R>>;
+}
+
+async function call(route: RouteSpec, args: AnyRouteArgs | undefined): Promise<unknown> {
+  const body = args?.body;
   let res: Response;
   try {
-    res = await fetch(path, {
-      method,
+    res = await fetch(fillPath(route.path, args), {
+      method: route.method,
       headers: body === undefined ? undefined : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -44,23 +42,16 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     }
     throw new ApiFailure(res.status, err.code ?? 'http', err.error ?? `HTTP ${res.status}`);
   }
-  return (text ? JSON.parse(text) : undefined) as T;
+  return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
-export const api = {
-  sessions: () => request<SessionView[]>('GET', '/api/sessions'),
-  session: (id: string) => request<SessionView>('GET', `/api/sessions/${encodeURIComponent(id)}`),
-  create: (body: CreateSession) => request<SessionView>('POST', '/api/sessions', body),
-  stop: (id: string) => request<SessionView>('DELETE', `/api/sessions/${encodeURIComponent(id)}`),
-  send: (id: string, message: SendMessage) => request<void>('POST', `/api/sessions/${encodeURIComponent(id)}/send`, message),
-  changes: (id: string) => request<ChangesView>('GET', `/api/sessions/${encodeURIComponent(id)}/changes`),
-  approve: (id: string, answer: ApprovalAnswer) =>
-    request<void>('POST', `/api/sessions/${encodeURIComponent(id)}/approval`, answer),
-  transcript: (id: string, after = 0) =>
-    request<TranscriptPage>('GET', `/api/sessions/${encodeURIComponent(id)}/transcript?after=${after}&limit=500`),
-  accounts: () => request<AccountView[]>('GET', '/api/accounts'),
-  resetLimit: (id: string) => request<AccountView>('POST', `/api/accounts/${encodeURIComponent(id)}/reset-limit`, {}),
-  repos: () => request<RepoView[]>('GET', '/api/repos'),
-  health: () => request<HealthView>('GET', '/api/health'),
-  pushKey: () => request<PushKey>('GET', '/api/push/key'),
-};
+type JsonRoutes = { [K in keyof Routes as Routes[K]['transport'] extends 'json' ? K : never]: Routes[K] };
+
+export type Api = { [K in keyof JsonRoutes]: (...call: RouteCall<JsonRoutes[K]>) => Promise<RouteResponse<JsonRoutes[K]>> };
+
+/** One function per `json` route (the table's types are the only thing the cast adds). */
+export const api = Object.fromEntries(
+  Object.entries(ROUTES)
+    .filter(([, route]) => route.transport === 'json')
+    .map(([name, route]) => [name, (args?: AnyRouteArgs) => call(route, args)]),
+) as unknown as Api;

@@ -3,6 +3,7 @@
 // resumes by itself (Last-Event-ID) after a dropped connection; when it gives up, or when the
 // phone comes back online or to the foreground, the client reopens with `?after=<cursor>`.
 import type { ConversationBatch } from '../types/cockpit';
+import { ROUTES, routePath } from './routes';
 
 export type StreamStatus = 'connecting' | 'live' | 'down';
 
@@ -16,8 +17,7 @@ export interface EventSourceLike {
 
 /** The stream's URL, continuing after `after` when set. */
 export function conversationUrl(sessionId: string, after: string | null): string {
-  const base = `/api/sessions/${encodeURIComponent(sessionId)}/conversation`;
-  return after === null ? base : `${base}?after=${encodeURIComponent(after)}`;
+  return routePath(ROUTES.conversation, { id: sessionId, query: { after: after ?? undefined } });
 }
 
 /** The data of an `entries` event; null when unreadable. */

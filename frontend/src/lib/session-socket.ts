@@ -3,6 +3,7 @@
 // with exactly the session's bytes: none lost, none shown twice.
 import type { ClientFrame, Key, ServerFrame, WorkerState } from '../types/cockpit';
 import { FrameError, chunkInput, decodeBinary, encodeClientFrame, parseServerFrame, type BinaryFrame } from './frames';
+import { ROUTES, routePath } from './routes';
 
 /** What to do with a binary frame, given the offset the terminal expects next. */
 export type Accept =
@@ -30,8 +31,7 @@ export function accept(expected: number | null, frame: BinaryFrame): Accept {
 /** The URL of a session's WebSocket, resuming from `from` when known. */
 export function socketUrl(base: { protocol: string; host: string }, sessionId: string, from: number | null): string {
   const scheme = base.protocol === 'https:' ? 'wss' : 'ws';
-  const query = from === null ? '' : `?from=${from}`;
-  return `${scheme}://${base.host}/ws/sessions/${encodeURIComponent(sessionId)}${query}`;
+  return `${scheme}://${base.host}${routePath(ROUTES.terminal, { id: sessionId, query: { from: from ?? undefined } })}`;
 }
 
 /** Reconnect delay after `attempt` failures in a row. */

@@ -80,7 +80,7 @@ function ResetLimit({ a }: { a: AccountView }) {
     setBusy(true);
     setError(null);
     try {
-      await api.resetLimit(a.id);
+      await api.resetLimit({ id: a.id });
       await live.refresh();
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));

@@ -75,7 +75,7 @@ export function Changes({ sessionId }: { sessionId: string }) {
   const load = useCallback(() => {
     setLoading(true);
     api
-      .changes(sessionId)
+      .changes({ id: sessionId })
       .then((c) => {
         setChanges(c);
         setError(null);

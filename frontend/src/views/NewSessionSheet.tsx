@@ -151,7 +151,7 @@ export default function NewSessionSheet() {
     if (permission !== 'default') body.permission_mode = permission;
     if (name.trim()) body.name = name.trim();
     try {
-      const created = await api.create(body);
+      const created = await api.create({ body });
       live.upsert(created);
       navigate(`/s/${encodeURIComponent(created.id)}`, { replace: true });
     } catch (err) {

@@ -60,7 +60,7 @@ export function OneshotTranscript({ session, onRefresh }: { session: SessionView
         const all: unknown[] = [];
         let after = 0;
         for (;;) {
-          const page = await api.transcript(id, after);
+          const page = await api.transcript({ id, query: { after, limit: 500 } });
           all.push(...page.entries);
           if (page.next === undefined) break;
           after = page.next;

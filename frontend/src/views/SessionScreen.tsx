@@ -103,7 +103,7 @@ function useSession(id: string): { session: SessionView | null; error: string | 
     if (!needFetch) return;
     let stale = false;
     api
-      .session(id)
+      .session({ id })
       .then((s) => !stale && setFetched(s))
       .catch((err: Error) => !stale && setError(err instanceof ApiFailure && err.status === 404 ? 'No such session.' : err.message));
     return () => {
@@ -167,7 +167,7 @@ function StopButton({ session }: { session: SessionView }) {
         if (!confirm) return setConfirm(true);
         setBusy(true);
         try {
-          const stopped = await api.stop(session.id);
+          const stopped = await api.stop({ id: session.id });
           live.upsert(stopped);
           back('/');
           void live.refresh();
@@ -322,7 +322,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     flushingRef.current = true;
     setFlushing(true);
     api
-      .send(sessionId, { text })
+      .send({ id: sessionId, body: { text } })
       .then(() =>
         // Sent: gone from the phone (what was added meanwhile stays queued).
         setQueued((cur) => {
@@ -342,7 +342,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     setApprovalError(null);
     setAnswering(true);
     try {
-      await api.approve(sessionId, { id: pending.id, decision, ...(message ? { message } : {}) });
+      await api.approve({ id: sessionId, body: { id: pending.id, decision, ...(message ? { message } : {}) } });
       setAnswered(pending.id);
       // A held message given to Claude as the reason leaves its box.
       if (message && held) {
@@ -382,7 +382,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     const sent = draft;
     setSending(true);
     try {
-      await api.send(sessionId, { text: sent });
+      await api.send({ id: sessionId, body: { text: sent } });
       setDraft((cur) => (cur === sent ? '' : cur));
     } catch (err) {
       if (err instanceof ApiFailure && err.code === 'approval_pending') setHeld({ approval: null, text: sent });

@@ -6,7 +6,7 @@ import { latestLine } from '../lib/latest-line';
 import { api } from '../lib/api';
 import { describeInput } from '../lib/transcript';
 import { useLive } from '../live';
-import { navigate } from '../router';
+import { navigate, sessionPath } from '../router';
 import type { AccountView, ApprovalDecision, PendingApproval, SessionView } from '../types/cockpit';
 
 const PULL_TRIGGER = 64;
@@ -39,7 +39,7 @@ function ApprovalButtons({ session, approval }: { session: SessionView; approval
     setBusy(decision);
     setError(null);
     try {
-      await api.approve(session.id, { id: approval.id, decision });
+      await api.approve({ id: session.id, body: { id: approval.id, decision } });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
       setBusy(null);
@@ -76,7 +76,7 @@ function Row({ s, accounts, now, urgent }: { s: SessionView; accounts: AccountVi
       data-name={s.name}
       className={`overflow-hidden rounded-2xl border ${urgent ? 'border-amber-500/30 bg-amber-500/[0.04]' : 'border-line bg-panel'}`}
     >
-      <button type="button" data-testid="row-open" onClick={() => navigate(`/s/${encodeURIComponent(s.id)}`)} className="w-full px-4 py-3 text-left active:bg-white/5">
+      <button type="button" data-testid="row-open" onClick={() => navigate(sessionPath(s.id, 'conversation'))} className="w-full px-4 py-3 text-left active:bg-white/5">
         <div className="flex items-center gap-2">
           <span elementtiming="session-row" className="min-w-0 flex-1 truncate text-[15px] font-semibold text-neutral-100">
             {s.name}
