@@ -1,10 +1,8 @@
-// Web Push: subscribing this device, sending a test notification, turning them off.
-//   GET    /api/push/key            -> { publicKey, subjectSet }   (VAPID key, base64url; whether a real contact signs)
-//   POST   /api/push/subscriptions  <- PushSubscription.toJSON()
-//   DELETE /api/push/subscriptions  <- { endpoint }
-//   POST   /api/push/test           -> PushTestReport
+// Web Push: subscribing this device, sending a test notification, turning them off, through
+// the push routes of `lib/routes.ts` (key, subscriptions, test).
 // The service worker (public/push-sw.js) shows the notifications and opens the session.
-import type { PushKey, PushTestReport, PushUnsubscribe } from './types/cockpit';
+import { ApiFailure, api } from './lib/api';
+import type { PushSubscriptionJson, PushTestReport } from './types/cockpit';
 
 export type PushStatus =
   | { state: 'unsupported'; reason: string }
@@ -32,13 +30,24 @@ function toBase64url(key: ArrayBuffer | null): string {
   return btoa(raw).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-async function postSubscription(subscription: PushSubscription): Promise<Response> {
-  return fetch('/api/push/subscriptions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(subscription.toJSON()),
-  });
+/**
+ * What the control plane takes: the browser's own JSON, the fields the DOM typings leave
+ * optional filled from the subscription itself.
+ */
+function subscriptionJson(s: PushSubscription): PushSubscriptionJson {
+  const json = s.toJSON();
+  return {
+    ...json,
+    endpoint: json.endpoint ?? s.endpoint,
+    keys: { p256dh: json.keys?.p256dh ?? toBase64url(s.getKey('p256dh')), auth: json.keys?.auth ?? toBase64url(s.getKey('auth')) },
+  };
 }
+
+async function postSubscription(subscription: PushSubscription): Promise<void> {
+  await api.pushSubscribe({ body: subscriptionJson(subscription) });
+}
+
+const UNAVAILABLE: PushStatus = { state: 'unavailable', reason: 'The control plane does not offer notifications yet.' };
 
 /**
  * This device's state, without asking the person anything. A subscription made with this
@@ -53,9 +62,9 @@ export async function currentPushStatus(): Promise<PushStatus> {
   const registration = await navigator.serviceWorker.getRegistration();
   const subscription = await registration?.pushManager.getSubscription();
   if (!subscription) return { state: 'off' };
-  const keyRes = await fetch('/api/push/key').catch(() => null);
-  if (!keyRes || !keyRes.ok) return { state: 'unavailable', reason: 'The control plane does not offer notifications yet.' };
-  const { publicKey } = (await keyRes.json()) as PushKey;
+  const key = await api.pushKey().catch(() => null);
+  if (!key) return UNAVAILABLE;
+  const { publicKey } = key;
   if (toBase64url(subscription.options.applicationServerKey) !== publicKey) return { state: 'off' };
   await postSubscription(subscription).catch(() => null);
   return { state: 'subscribed' };
@@ -66,11 +75,9 @@ export async function subscribeToPush(): Promise<PushStatus> {
   if (!pushSupported()) {
     return { state: 'unsupported', reason: 'On iPhone, add Cockpit to the Home Screen first (iOS 16.4+).' };
   }
-  const keyRes = await fetch('/api/push/key').catch(() => null);
-  if (!keyRes || !keyRes.ok) {
-    return { state: 'unavailable', reason: 'The control plane does not offer notifications yet.' };
-  }
-  const { publicKey } = (await keyRes.json()) as PushKey;
+  const key = await api.pushKey().catch(() => null);
+  if (!key) return UNAVAILABLE;
+  const { publicKey } = key;
   if ((await Notification.requestPermission()) !== 'granted') return { state: 'denied' };
   const registration = await navigator.serviceWorker.ready;
   let subscription = await registration.pushManager.getSubscription();
@@ -80,8 +87,13 @@ export async function subscribeToPush(): Promise<PushStatus> {
     subscription = null;
   }
   subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) });
-  const res = await postSubscription(subscription);
-  if (!res.ok) return { state: 'unavailable', reason: `The control plane refused the subscription (HTTP ${res.status}).` };
+  try {
+    await postSubscription(subscription);
+  } catch (err) {
+    // The control plane could not be reached: that error goes to the caller, as before.
+    if (!(err instanceof ApiFailure) || err.status === 0) throw err;
+    return { state: 'unavailable', reason: `The control plane refused the subscription (HTTP ${err.status}).` };
+  }
   return { state: 'subscribed' };
 }
 
@@ -90,12 +102,7 @@ export async function unsubscribeFromPush(): Promise<PushStatus> {
   const registration = await navigator.serviceWorker.getRegistration();
   const subscription = await registration?.pushManager.getSubscription();
   if (subscription) {
-    const body: PushUnsubscribe = { endpoint: subscription.endpoint };
-    await fetch('/api/push/subscriptions', {
-      method: 'DELETE',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    }).catch(() => null);
+    await api.pushUnsubscribe({ body: { endpoint: subscription.endpoint } }).catch(() => null);
     await subscription.unsubscribe();
   }
   return { state: 'off' };
@@ -103,9 +110,14 @@ export async function unsubscribeFromPush(): Promise<PushStatus> {
 
 /** Sends a test notification to every subscribed device; says what became of it. */
 export async function sendTestNotification(): Promise<string> {
-  const res = await fetch('/api/push/test', { method: 'POST' }).catch(() => null);
-  if (!res || !res.ok) return `The control plane could not send it${res ? ` (HTTP ${res.status})` : ''}.`;
-  return testReportText((await res.json()) as PushTestReport);
+  let report: PushTestReport;
+  try {
+    report = await api.pushTest();
+  } catch (err) {
+    const status = err instanceof ApiFailure ? err.status : 0;
+    return `The control plane could not send it${status ? ` (HTTP ${status})` : ''}.`;
+  }
+  return testReportText(report);
 }
 
 /** One sentence about a test notification's fate. */
