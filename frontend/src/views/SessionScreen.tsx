@@ -3,14 +3,15 @@ import { ActivityBadge, Icon, IconButton, Spinner, TopBar } from '../components/
 import { useNow } from '../hooks';
 import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
-import { SessionSocket, socketUrl, type Connection } from '../lib/session-socket';
+import type { Connection } from '../lib/session-socket';
 import { appendQueued, loadQueued, maySendQueued, saveQueued, waitingForReset, type QueuedMessage } from '../lib/queued-message';
 import { isSessionOver } from '../lib/session-over';
 import { formatCost } from '../lib/transcript';
+import { useSessionSocket } from '../lib/useSessionSocket';
 import { useLive } from '../live';
 import { back, navigate, parseRoute, sessionPath, usePath, type SessionPane } from '../router';
 import { terminalFontSize } from '../settings';
-import type { ApprovalDecision, Key, PermissionMode, SessionView, WorkerState } from '../types/cockpit';
+import type { ApprovalDecision, Key, PermissionMode, SessionView } from '../types/cockpit';
 import { Changes } from './Changes';
 import { ApprovalCard } from './conversation/ApprovalCard';
 import { Composer } from './conversation/Composer';
@@ -186,9 +187,6 @@ function StopButton({ session }: { session: SessionView }) {
 
 function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pane: SessionPane; onPane: (pane: SessionPane) => void }) {
   const term = useRef<TerminalHandle>(null);
-  const socket = useRef<SessionSocket | null>(null);
-  const [connection, setConnection] = useState<Connection>('connecting');
-  const [state, setState] = useState<WorkerState | null>(null);
   const [text, setText] = useState('');
   const [answered, setAnswered] = useState<string | null>(null);
   const [approvalError, setApprovalError] = useState<string | null>(null);
@@ -200,7 +198,6 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
   // The conversation's message box.
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
-  const lastSent = useRef<{ text: string; at: number } | null>(null);
   // A message kept on the phone until the session resumes from a usage limit.
   const [queued, setQueuedState] = useState<QueuedMessage | null>(() => loadQueued(localStorage, session.id));
   const queuedRef = useRef(queued);
@@ -210,61 +207,12 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
   const now = useNow(1000);
   const sessionId = session.id;
   const live = useLive();
-
-  useEffect(() => {
-    const client = new SessionSocket({
-      url: (from) => socketUrl(location, sessionId, from),
-      sink: {
-        reset: () => term.current?.reset(),
-        write: (bytes) => term.current?.write(bytes),
-      },
-      onState: setState,
-      onConnection: setConnection,
-      // Approvals are answered through the REST API: an error here is about typed input.
-      onServerError: (e) => {
-        setNotice(`Not sent: ${e.message}`);
-        // Give the message back so it can be sent again.
-        const sent = lastSent.current;
-        if (sent && Date.now() - sent.at < 5000) setText((cur) => cur || sent.text);
-        lastSent.current = null;
-      },
-    });
-    socket.current = client;
-    // For diagnostics and the end-to-end tests: the socket and the visible screen.
-    (window as unknown as { __cockpit?: unknown }).__cockpit = {
-      socket: client,
-      screen: () => term.current?.text() ?? '',
-      viewportY: () => term.current?.viewportY() ?? 0,
-    };
-    const size = term.current?.size();
-    if (size && size.cols > 0) client.send({ type: 'resize', cols: size.cols, rows: size.rows });
-    client.connect();
-
-    let hiddenAt = 0;
-    const onVisibility = () => {
-      if (document.visibilityState === 'hidden') hiddenAt = Date.now();
-      // Back from the background: iOS may have killed the socket without telling.
-      else if (!client.isOpen() || Date.now() - hiddenAt > 1000) client.reconnectNow();
-    };
-    const onOnline = () => client.reconnectNow();
-    const onOffline = () => client.goOffline();
-    const onPageShow = (e: PageTransitionEvent) => e.persisted && client.reconnectNow();
-    const conn = (navigator as unknown as { connection?: EventTarget }).connection;
-    document.addEventListener('visibilitychange', onVisibility);
-    window.addEventListener('online', onOnline);
-    window.addEventListener('offline', onOffline);
-    window.addEventListener('pageshow', onPageShow);
-    conn?.addEventListener?.('change', onOnline);
-    return () => {
-      document.removeEventListener('visibilitychange', onVisibility);
-      window.removeEventListener('online', onOnline);
-      window.removeEventListener('offline', onOffline);
-      window.removeEventListener('pageshow', onPageShow);
-      conn?.removeEventListener?.('change', onOnline);
-      client.close();
-      socket.current = null;
-    };
-  }, [sessionId]);
+  const socket = useSessionSocket(sessionId, term, (message, unsent) => {
+    setNotice(`Not sent: ${message}`);
+    // Give the message back so it can be sent again.
+    if (unsent) setText((cur) => cur || unsent);
+  });
+  const state = socket.state;
 
   const setQueued = useCallback(
     (next: (cur: QueuedMessage | null) => QueuedMessage | null) => {
@@ -281,11 +229,6 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
     queuedRef.current = q;
     setQueuedState(q);
   }, [sessionId]);
-
-  const onResize = useCallback((cols: number, rows: number) => {
-    socket.current?.send({ type: 'resize', cols, rows });
-  }, []);
-  const onData = useCallback((data: string) => socket.current?.input(data), []);
 
   const merged = useMemo<SessionView>(() => (state ? { ...session, live: state } : session), [session, state]);
   const badge = badgeFor(merged, now);
@@ -361,7 +304,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
 
   const answerWithKey = (key: 'Enter' | 'Esc') => {
     if (!pending) return;
-    socket.current?.key(key);
+    socket.key(key);
     setAnswered(pending.id);
     setHeld(null);
   };
@@ -420,8 +363,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
       setHeld({ approval: pending.id, text });
       return;
     }
-    lastSent.current = text ? { text, at: Date.now() } : null;
-    socket.current?.submit(text);
+    socket.submit(text);
     setText('');
   };
 
@@ -448,13 +390,13 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
           </span>
         )}
         <span className="ml-auto">
-          <ConnectionPill state={connection} />
+          <ConnectionPill state={socket.connection} />
         </span>
       </div>
       <SessionPaneTabs pane={pane} onPane={onPane} />
       {/* The terminal stays mounted (and fed) behind the other views. */}
       <div className={pane === 'terminal' ? 'safe-x relative min-h-0 flex-1 bg-ink' : 'hidden'}>
-        <Terminal ref={term} fontSize={fontSize} onResize={onResize} onData={onData} />
+        <Terminal ref={term} fontSize={fontSize} onResize={socket.resize} onData={socket.input} />
       </div>
       {pane === 'conversation' && (
         <Conversation
@@ -530,7 +472,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
                 data-testid={`key-${k.key ?? 'slash'}`}
                 onPointerDown={keepFocus}
                 onMouseDown={keepFocus}
-                onClick={() => (k.key ? socket.current?.key(k.key) : socket.current?.input(k.text ?? ''))}
+                onClick={() => (k.key ? socket.key(k.key) : socket.input(k.text ?? ''))}
                 className="h-11 min-w-11 flex-1 shrink-0 rounded-lg bg-neutral-800 px-1 font-mono text-sm text-neutral-200 active:bg-neutral-600"
               >
                 {k.label}
