@@ -1,3 +1,4 @@
+// @ts-check
 // An interactive session's conversation end to end: Debian's chromium as an iPhone (390×844)
 // against a real `cockpit serve` running the real Claude CLI on the stand-in Messages API.
 // Text and markdown (a code block copied), a Bash call and its output, a Write shown as its
@@ -11,27 +12,40 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cockpit, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
 
+/** @typedef {import('../src/types/cockpit').SessionView} SessionView */
+/** @typedef {import('../src/types/cockpit').AccountView} AccountView */
+
 const T = 90_000;
 const NAME = 'chat';
+/** @type {import('./harness.mjs').StandIn} */
 let standIn;
+/** @type {Cockpit} */
 let cockpit;
+/** @type {import('./harness.mjs').Phone} */
 let phone;
+/** @type {import('playwright-core').Page} */
 let page;
+/** @type {string[]} */
 const errors = [];
 
+/** @returns {Promise<SessionView>} */
 const session = () => cockpit.api(`/api/sessions/${NAME}`);
+/** @param {string} what @param {(s: SessionView) => unknown} pred */
 const waitSession = (what, pred, timeout = T) =>
   until(what, async () => {
     const s = await session();
-    return pred(s) && s;
+    return pred(s) ? s : null;
   }, timeout, 300);
 const idle = () => waitSession('the turn to end', (s) => s.live?.activity === 'Idle');
+/** @param {string} path @param {unknown} body */
 const post = (path, body) => cockpit.api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+/** @param {string} sel */
 const inConversation = (sel) => page.locator(`[data-testid=conversation] ${sel}`);
 /** The keys of the entries the page holds, in order. */
 const keys = () => page.evaluate(() => window.__conversation?.keys ?? []);
 
+/** @param {string} text */
 async function send(text) {
   await page.fill('[data-testid=composer]', text);
   await page.tap('[data-testid=composer-send]');
@@ -39,8 +53,10 @@ async function send(text) {
 }
 
 /** Waits for an assistant reply containing `text`. */
+/** @param {string} text */
 const reply = (text) => inConversation(`[data-testid=c-assistant]:has-text(${JSON.stringify(text)})`).last().waitFor({ timeout: T });
 
+/** @param {string} tool */
 async function approvalCard(tool) {
   const card = inConversation('[data-testid=approval-card]');
   await card.waitFor({ timeout: T });
@@ -48,6 +64,7 @@ async function approvalCard(tool) {
   return card;
 }
 
+/** @param {unknown[]} list @param {string} what */
 function assertNoDuplicates(list, what) {
   assert.equal(new Set(list).size, list.length, `${what}: an entry shown twice`);
 }
@@ -107,7 +124,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
   it('shows a Bash request inline, allowed, with its command, output and a note', async () => {
     await send('please run TOOLBASH');
     const card = await approvalCard('Bash');
-    assert.match(await card.locator('[data-testid=tool-command]').textContent(), /Create an empty file\$ touch mockfile\.txt/);
+    assert.match((await card.locator('[data-testid=tool-command]').textContent()) ?? '', /Create an empty file\$ touch mockfile\.txt/);
     assert.equal(await page.getAttribute('[data-testid=badge]', 'data-kind'), 'NeedsApproval');
     // A message typed meanwhile is not sent (it would answer the dialog): it waits in the deny field.
     await page.fill('[data-testid=composer]', 'what are you doing?');
@@ -121,8 +138,8 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await card.waitFor({ state: 'detached', timeout: T });
     await reply('Done, the tool ran.');
     const tool = inConversation('[data-testid=tool-card][data-tool=Bash]').last();
-    assert.match(await tool.locator('[data-testid=tool-summary]').textContent(), /touch mockfile\.txt/);
-    assert.match(await tool.locator('[data-testid=tool-command]').textContent(), /touch mockfile\.txt/);
+    assert.match((await tool.locator('[data-testid=tool-summary]').textContent()) ?? '', /touch mockfile\.txt/);
+    assert.match((await tool.locator('[data-testid=tool-command]').textContent()) ?? '', /touch mockfile\.txt/);
     await tool.locator('[data-testid=tool-output]').waitFor({ timeout: T });
     await inConversation('[data-testid=c-note][data-reason=Approved]').waitFor({ timeout: T });
     assert.ok(existsSync(join(cockpit.dataDir, 'worktrees', 'demo', NAME, 'mockfile.txt')));
@@ -134,14 +151,14 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await send('write a file TOOLWRITE');
     const card = await approvalCard('Write');
     const content = card.locator('[data-testid=tool-content]');
-    assert.match(await content.textContent(), /hello\.txt/);
-    assert.match(await content.locator('pre').textContent(), /^hello\n?$/);
+    assert.match((await content.textContent()) ?? '', /hello\.txt/);
+    assert.match((await content.locator('pre').textContent()) ?? '', /^hello\n?$/);
     await shot(page, 'c04-approval-write');
     await card.locator('[data-testid=allow]').tap();
     await card.waitFor({ state: 'detached', timeout: T });
     await reply('Done, the file is written.');
     const tool = inConversation('[data-testid=tool-card][data-tool=Write]').last();
-    assert.match(await tool.locator('[data-testid=tool-content] pre').textContent(), /hello/);
+    assert.match((await tool.locator('[data-testid=tool-content] pre').textContent()) ?? '', /hello/);
     await idle();
   });
 
@@ -158,7 +175,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await card.waitFor({ state: 'detached', timeout: T });
     const note = inConversation('[data-testid=c-note][data-reason=Denied]').last();
     await note.waitFor({ timeout: T });
-    assert.match(await note.textContent(), /keep it as it is/);
+    assert.match((await note.textContent()) ?? '', /keep it as it is/);
     await reply('The tool was not run');
     await idle();
     assert.equal(readFileSync(join(cockpit.dataDir, 'worktrees', 'demo', NAME, 'hello.txt'), 'utf8'), 'hello\n');
@@ -171,7 +188,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     // The button says what it grants (the CLI's own don't-ask-again choice for an Edit).
     const always = card.locator('[data-testid=allow-always]');
     assert.equal(await always.locator('[data-testid=always-allows]').textContent(), 'accept edits for this session');
-    assert.match(await always.textContent(), /^Always allowaccept edits for this session$/);
+    assert.match((await always.textContent()) ?? '', /^Always allowaccept edits for this session$/);
     const box = await always.boundingBox();
     assert.ok(box && box.height >= 44, `Always allow is a 44 px target (${box?.height})`);
     await shot(page, 'c07a-approval-always-allows');
@@ -192,7 +209,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await waitSession('the session to move to beta', (s) => s.status.account === 'beta' && s.status.rotations >= 1);
     const note = inConversation('[data-testid=c-note][data-reason=Rotated]');
     await note.waitFor({ timeout: T });
-    assert.match(await note.textContent(), /alpha.*beta/);
+    assert.match((await note.textContent()) ?? '', /alpha.*beta/);
     await reply('you said "go on');
     await idle();
     await shot(page, 'c08-rotation-note');
@@ -214,17 +231,18 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
       // The worker gone (it lingers a moment after the limit; its last state stays), the session waits.
       const waiting = await waitSession('the session to wait for a reset', (s) => s.status.phase === 'RateLimited' && (!s.live || s.live.activity === 'Exited'));
       const accounts = await until('both accounts limited', async () => {
+        /** @type {AccountView[]} */
         const list = await cockpit.api('/api/accounts');
         return list.every((a) => a.limited_until) && list;
       }, T);
       // While the session waits, the control plane refuses a message (even while the stopping
       // worker lingers a moment).
       await assert.rejects(post(`/api/sessions/${NAME}/send`, { text: 'too early' }), /409 .*usage-limit reset/);
-      const resumes = Math.min(...accounts.map((a) => Date.parse(a.limited_until)));
+      const resumes = Math.min(...accounts.map((a) => Date.parse(a.limited_until ?? '')));
       const clock = await page.evaluate((at) => new Date(at).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }), resumes);
       const banner = page.locator('[data-testid=composer-waiting]');
       await banner.waitFor({ timeout: T });
-      assert.match(await banner.textContent(), new RegExp(`^Every account is limited until ${clock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
+      assert.match((await banner.textContent()) ?? '', new RegExp(`^Every account is limited until ${clock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
       assert.equal(await page.locator('[data-testid=composer-send]').count(), 0, 'no plain Send while it waits');
 
       const text = 'QUEUED after the reset';
@@ -242,7 +260,9 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
       await shot(page, 'c08a-queued-while-limited');
       // Kept on the phone: a reload shows it again.
       const key = `cockpit.queued.${waiting.id}`;
-      assert.equal(JSON.parse(await page.evaluate((k) => localStorage.getItem(k), key)).text, text);
+      const kept = await page.evaluate((k) => localStorage.getItem(k), key);
+      assert.ok(kept, 'the message is kept on the phone');
+      assert.equal(JSON.parse(kept).text, text);
       await page.reload();
       await inConversation('[data-testid=queued] [data-testid=queued-text]').waitFor({ timeout: T });
       assert.equal(await inConversation('[data-testid=queued-text]').textContent(), text);
@@ -259,7 +279,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
       await inConversation('[data-testid=queued]').waitFor({ state: 'detached', timeout: T });
       assert.equal(await page.evaluate((k) => localStorage.getItem(k), key), null, 'gone from the phone once sent');
       const s = await idle();
-      assert.equal(s.live.lastPrompt, text);
+      assert.equal(s.live?.lastPrompt, text);
       await shot(page, 'c08b-queued-sent-after-reset');
     } finally {
       if (!reset) await resetAll().catch(() => {});
@@ -310,7 +330,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     assert.equal(await page.textContent('[data-testid=changes-branch]', { timeout: T }), `cockpit/${NAME}`);
     const file = page.locator('[data-testid=change-file][data-path="hello.txt"]');
     await file.waitFor();
-    assert.match(await file.locator('[data-testid=change-counts]').textContent(), /\+1 −0/);
+    assert.match((await file.locator('[data-testid=change-counts]').textContent()) ?? '', /\+1 −0/);
     await page.locator('[data-testid=change-file][data-path="mockfile.txt"]').waitFor();
     await file.locator('button').tap();
     assert.equal(await file.locator('[data-op=add]').textContent(), '+hello, world');
@@ -319,11 +339,11 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
 
   it('keeps the terminal one tap away', async () => {
     // Hidden, the terminal left the PTY's size alone; shown, the PTY follows the phone.
-    const hidden = (await session()).live.cols;
+    const hidden = (await session()).live?.cols ?? 0;
     assert.ok(hidden >= 80, `the PTY kept its width behind the conversation (${hidden} columns)`);
     await page.tap('[data-testid=pane-terminal]');
     await until('the PTY at phone width', async () => {
-      const cols = (await session()).live.cols;
+      const cols = (await session()).live?.cols ?? 0;
       return cols >= 40 && cols <= 60;
     }, 15_000);
     await page.waitForSelector('[data-testid=terminal] .xterm', { state: 'visible' });
@@ -396,7 +416,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await until('1 000 more entries', async () => (await keys()).length >= before + 1001, T);
     const unknown = inConversation('[data-testid=c-unknown]');
     await unknown.waitFor({ timeout: T });
-    assert.match(await unknown.textContent(), /unknown entry \(a-kind-from-the-future\)/);
+    assert.match((await unknown.textContent()) ?? '', /unknown entry \(a-kind-from-the-future\)/);
     const rendered = await page.locator('[data-testid=c-row]').count();
     assert.ok(rendered < 60, `virtualized: ${rendered} rows in the page for ${(await keys()).length} entries`);
 
@@ -405,11 +425,13 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     // A fast fling: the person scrolls up 250 px a frame for 120 frames, from the latest entry.
     const { frames, travelled } = await page.locator('[data-testid=conversation]').evaluate(
       (el) =>
-        new Promise((resolve) => {
+        new Promise((/** @type {(r: { frames: number[]; travelled: number }) => void} */ resolve) => {
+          /** @type {number[]} */
           const times = [];
           const start = el.scrollTop;
           let last = performance.now();
           let n = 0;
+          /** @param {number} now */
           const step = (now) => {
             times.push(now - last);
             last = now;
@@ -426,9 +448,10 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
     await cdp.detach();
     const sorted = [...frames].sort((a, b) => a - b);
+    /** @param {number} q */
     const p = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
     const long = frames.filter((f) => f > 100).length;
-    console.log(`# 1 000 entries, CPU 4× slower, ${travelled} px up: frame median ${p(0.5).toFixed(1)} ms, p95 ${p(0.95).toFixed(1)} ms, max ${sorted.at(-1).toFixed(1)} ms, frames over 100 ms: ${long}/${frames.length}`);
+    console.log(`# 1 000 entries, CPU 4× slower, ${travelled} px up: frame median ${p(0.5).toFixed(1)} ms, p95 ${p(0.95).toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms, frames over 100 ms: ${long}/${frames.length}`);
     assert.ok(p(0.5) < 34, `median frame ${p(0.5).toFixed(1)} ms`);
     assert.ok(p(0.95) < 100, `p95 frame ${p(0.95).toFixed(1)} ms`);
     await shot(page, 'c12-long-conversation-scrolled');

@@ -1,3 +1,4 @@
+// @ts-check
 // End-to-end harness: a REAL `cockpit serve` (target/debug/cockpit) running the real Claude
 // CLI against the stand-in Messages API (target/debug/anthropic-stand-in), and Debian's
 // chromium driven by playwright-core in an iPhone-sized, touch-enabled viewport.
@@ -34,13 +35,18 @@ export function checkPrerequisites() {
   }
 }
 
+/** @param {string} prefix */
 export function tempDir(prefix) {
   return mkdtempSync(join(tmpdir(), `cockpit-e2e-${prefix}-`));
 }
 
-/** A git repository with one commit. */
+/**
+ * A git repository with one commit.
+ * @param {string} dir
+ */
 export function gitRepo(dir) {
   mkdirSync(dir, { recursive: true });
+  /** @param {string[]} args */
   const git = (...args) =>
     execFileSync('git', args, {
       cwd: dir,
@@ -54,22 +60,40 @@ export function gitRepo(dir) {
   return dir;
 }
 
+/** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
 // A test run that dies still stops what it started (cockpit serve stops its workers on TERM).
 process.on('exit', () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
 });
 
-/** Spawns a process and resolves with its `listening on http://ADDR` URL. */
+/** An error from a process that exited before it listened, with the end of its stderr. */
+class ExitedEarly extends Error {
+  /** @param {string} message @param {string} stderr */
+  constructor(message, stderr) {
+    super(message);
+    this.stderr = stderr;
+  }
+}
+
+/**
+ * Spawns a process and resolves with its `listening on http://ADDR` URL.
+ * @param {string} bin
+ * @param {string[]} args
+ * @param {{ env: NodeJS.ProcessEnv; cwd?: string; log?: NodeJS.WritableStream | null; stdin?: 'ignore' | 'pipe' }} options
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess; url: string }>}
+ */
 function spawnListening(bin, args, { env, cwd, log, stdin = 'ignore' }) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, args, { env, cwd, stdio: [stdin, 'pipe', 'pipe'] });
+    const { stdout, stderr } = child;
+    if (!stdout || !stderr) throw new Error(`${bin}: no pipes`);
     children.add(child);
     child.on('exit', () => children.delete(child));
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`${bin} did not say where it listens:\n${out}`)), 30_000);
-    child.stdout.on('data', (d) => {
+    stdout.on('data', (/** @type {Buffer} */ d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -77,15 +101,13 @@ function spawnListening(bin, args, { env, cwd, log, stdin = 'ignore' }) {
         resolvePromise({ child, url: m[1].replace(/\/$/, '') });
       }
     });
-    child.stderr.on('data', (d) => {
+    stderr.on('data', (/** @type {Buffer} */ d) => {
       err = (err + d).slice(-8000);
       log?.write(d);
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      const e = new Error(`${bin} exited with ${code} before listening:\n${out}\n${err}`);
-      e.stderr = err;
-      reject(e);
+      reject(new ExitedEarly(`${bin} exited with ${code} before listening:\n${out}\n${err}`, err));
     });
   });
 }
@@ -96,8 +118,11 @@ function spawnListening(bin, args, { env, cwd, log, stdin = 'ignore' }) {
  */
 export async function startStandIn() {
   const { child, url } = await spawnListening(STAND_IN_BIN, ['--listen', '127.0.0.1:0'], { env: process.env, stdin: 'pipe' });
+  const { stdin, stdout } = child;
+  if (!stdin || !stdout) throw new Error('the stand-in has no pipes');
   let answers = '';
-  child.stdout.on('data', (d) => (answers += d));
+  stdout.on('data', (/** @type {Buffer} */ d) => (answers += d));
+  /** @param {string} line @returns {Promise<void>} */
   const command = (line) =>
     new Promise((resolvePromise, reject) => {
       const seen = answers.length;
@@ -106,18 +131,22 @@ export async function startStandIn() {
         const m = /^(ok|error: .*)$/m.exec(answers.slice(seen));
         if (!m) return;
         clearTimeout(timer);
-        child.stdout.off('data', check);
+        stdout.off('data', check);
         if (m[1] === 'ok') resolvePromise();
         else reject(new Error(`the stand-in refused ${line}: ${m[1]}`));
       };
-      child.stdout.on('data', check);
-      child.stdin.write(`${line}\n`);
+      stdout.on('data', check);
+      stdin.write(`${line}\n`);
     });
   return { url, command, stop: () => child.kill('SIGTERM') };
 }
 
+/** @typedef {Awaited<ReturnType<typeof startStandIn>>} StandIn */
+/** @typedef {Awaited<ReturnType<typeof launchPhone>>} Phone */
+
 /** A control plane with the demo repo and two accounts, alpha (priority 10) and beta (5). */
 export class Cockpit {
+  /** @param {string} dir @param {string} apiUrl */
   constructor(dir, apiUrl) {
     this.dir = dir;
     this.apiUrl = apiUrl;
@@ -143,11 +172,18 @@ export class Cockpit {
       ].join('\n'),
     );
     this.listen = '127.0.0.1:0';
+    /** @type {import('node:child_process').ChildProcess | null} */
     this.child = null;
-    this.url = null;
+    /** The page's origin (the front door while it serves the app), once started. */
+    this.url = '';
+    /** The control plane's own address, once started. */
+    this.backendUrl = '';
+    /** @type {PwaFrontDoor | null} */
+    this.frontDoor = null;
   }
 
   async start() {
+    /** @type {NodeJS.ProcessEnv} */
     const env = {
       ...process.env,
       ANTHROPIC_BASE_URL: this.apiUrl,
@@ -166,7 +202,7 @@ export class Cockpit {
       try {
         started = await spawnListening(COCKPIT_BIN, [...args, '--pwa-dir', join(FRONTEND, 'dist')], { env, cwd: this.dir, log });
       } catch (err) {
-        if (!/Nesting at the root is no longer supported/.test(err.stderr ?? '')) throw err;
+        if (!(err instanceof ExitedEarly) || !/Nesting at the root is no longer supported/.test(err.stderr)) throw err;
         // `cockpit serve` cannot serve the app yet (axum panics on nest_service("/")): serve
         // dist/ in front of the real API instead, and say so.
         console.warn('# cockpit serve --pwa-dir panics (operator/src/gateway/mod.rs nest_service("/")); serving dist/ through the e2e front door');
@@ -216,7 +252,7 @@ export class Cockpit {
     const child = this.child;
     this.child = null;
     if (!child || child.exitCode !== null) return;
-    await new Promise((r) => {
+    await new Promise((/** @type {(v?: unknown) => void} */ r) => {
       const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
       child.once('exit', () => {
         clearTimeout(t);
@@ -226,11 +262,19 @@ export class Cockpit {
     });
   }
 
+  /**
+   * Calls the control plane's API: a JSON answer parsed, any other as text. `T` is what the
+   * caller knows the route answers (`src/lib/routes.ts` has them all).
+   * @template [T=unknown]
+   * @param {string} path
+   * @param {RequestInit} [init]
+   * @returns {Promise<T>}
+   */
   async api(path, init) {
     const res = await fetch(this.url + path, init);
     const text = await res.text();
     if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${text}`);
-    return text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+    return /** @type {T} */ (text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text);
   }
 }
 
@@ -269,6 +313,7 @@ export async function launchPhone(name = 'phone') {
   };
 }
 
+/** @param {import('playwright-core').Page} page @param {string} name */
 export async function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const path = join(ARTIFACTS, `${name}.png`);
@@ -276,14 +321,22 @@ export async function shot(page, name) {
   return path;
 }
 
-/** Polls `fn` until it returns a truthy value. */
+/**
+ * Polls `fn` until it returns a truthy value.
+ * @template T
+ * @param {string} what
+ * @param {() => T | Promise<T>} fn
+ * @returns {Promise<Exclude<T, false | 0 | '' | null | undefined>>} the first truthy value
+ */
 export async function until(what, fn, timeoutMs = 60_000, everyMs = 200) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {unknown} */
   let last;
   for (;;) {
     try {
-      last = await fn();
-      if (last) return last;
+      const value = await fn();
+      last = value;
+      if (value) return /** @type {Exclude<T, false | 0 | '' | null | undefined>} */ (value);
     } catch (err) {
       last = err;
     }
@@ -292,6 +345,7 @@ export async function until(what, fn, timeoutMs = 60_000, everyMs = 200) {
   }
 }
 
+/** @type {Record<string, string>} */
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -310,6 +364,14 @@ const TYPES = {
  * Host header too, so the gateway's origin check sees the page's own origin). Used only while
  * `cockpit serve --pwa-dir` cannot serve the app (see README: it panics at startup).
  */
+/**
+ * @typedef {{ gzip: boolean; url: string; dropConnections: () => void; close: () => Promise<void> }} PwaFrontDoor
+ */
+
+/**
+ * @param {() => string} getBackend
+ * @returns {Promise<PwaFrontDoor>}
+ */
 export async function pwaFrontDoor(getBackend) {
   const http = await import('node:http');
   const net = await import('node:net');
@@ -318,7 +380,7 @@ export async function pwaFrontDoor(getBackend) {
   const dist = join(FRONTEND, 'dist');
   const backend = () => new URL(getBackend());
   const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url, 'http://x');
+    const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) {
       const b = backend();
       const up = http.request(
@@ -343,6 +405,7 @@ export async function pwaFrontDoor(getBackend) {
     }
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
     // Like ServeDir::precompressed_gzip(): the build's `.gz` twin when the client takes gzip.
+    /** @type {string | null} */
     let encoding = null;
     if (front.gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
       try {
@@ -383,13 +446,16 @@ export async function pwaFrontDoor(getBackend) {
     up.on('close', end);
     socket.on('close', end);
   });
+  /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address();
+  await new Promise((/** @type {(v?: unknown) => void} */ r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('the front door has no port');
+  const { port } = address;
   const front = {
     /** Serve the build's precompressed twins (what the gateway would do with precompressed_gzip()). */
     gzip: true,
@@ -399,7 +465,7 @@ export async function pwaFrontDoor(getBackend) {
       for (const s of sockets) s.destroy();
     },
     close: () =>
-      new Promise((r) => {
+      new Promise((/** @type {(v?: void) => void} */ r) => {
         for (const s of sockets) s.destroy();
         server.close(() => r());
       }),

@@ -1,3 +1,4 @@
+// @ts-check
 // The list, the accounts and the rest of the phone end to end: Debian's chromium as an iPhone
 // (390×844) against a real `cockpit serve` running the real Claude CLI on the stand-in API.
 // A session waiting on approval needs you (its group, the tab badge) and is answered from its
@@ -10,23 +11,36 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Cockpit, PHONE, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
 
+/** @typedef {import('../src/types/cockpit').SessionView} SessionView */
+/** @typedef {import('../src/types/cockpit').AccountView} AccountView */
+
 const T = 90_000;
 const MIN_TARGET = 44;
+/** @type {import('./harness.mjs').StandIn} */
 let standIn;
+/** @type {Cockpit} */
 let cockpit;
+/** @type {import('./harness.mjs').Phone} */
 let phone;
+/** @type {import('playwright-core').Page} */
 let page;
+/** @type {string[]} */
 const errors = [];
 
+/** @returns {Promise<SessionView>} */
 const session = () => cockpit.api('/api/sessions/asks');
+/** @param {string} what @param {(s: SessionView) => unknown} pred */
 const waitSession = (what, pred, timeout = T) =>
   until(what, async () => {
     const s = await session();
-    return pred(s) && s;
+    return pred(s) ? s : null;
   }, timeout, 300);
+/** @param {string} path @param {unknown} body */
 const post = (path, body) => cockpit.api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+/** @param {string} name */
 const row = (name) => page.locator(`[data-testid=session-row][data-name=${name}]`);
+/** @param {string} attention */
 const group = (attention) => page.locator(`[data-testid=session-group][data-attention=${attention}]`);
 const tabBadge = () => page.locator('[data-testid=tab-badge]');
 
@@ -47,6 +61,7 @@ async function smallTargets() {
   return { count, small };
 }
 
+/** @param {string} screen */
 async function assertTargets(screen) {
   assert.equal(page.viewportSize()?.width, PHONE.width);
   const { count, small } = await smallTargets();
@@ -76,9 +91,9 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     await waitSession('the session to ask for approval', (s) => s.live?.activity === 'NeedsApproval' && s.live.approval?.answerable);
     await page.goto(cockpit.url + '/');
     await group('needsYou').locator('[data-testid=session-row][data-name=asks]').waitFor({ timeout: T });
-    assert.match(await group('needsYou').locator('h2').textContent(), /Needs you/);
+    assert.match((await group('needsYou').locator('h2').textContent()) ?? '', /Needs you/);
     assert.equal(await row('asks').locator('[data-testid=badge]').getAttribute('data-kind'), 'NeedsApproval');
-    assert.match(await row('asks').locator('[data-testid=row-detail]').textContent(), /^Bash: touch mockfile\.txt/);
+    assert.match((await row('asks').locator('[data-testid=row-detail]').textContent()) ?? '', /^Bash: touch mockfile\.txt/);
     assert.equal(await tabBadge().textContent(), '1');
     assert.ok(await row('asks').locator('[data-testid=row-allow]').isVisible());
     assert.ok(await row('asks').locator('[data-testid=row-deny]').isVisible());
@@ -105,18 +120,20 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     }
     // A name the control plane would refuse says so at the field, until it is fixed.
     await page.fill('[data-testid=name]', 'my task');
-    assert.match(await page.textContent('[data-testid=name-error]'), /lowercase letters, digits/);
+    assert.match((await page.textContent('[data-testid=name-error]')) ?? '', /lowercase letters, digits/);
     assert.equal(await page.getAttribute('[data-testid=name]', 'aria-invalid'), 'true');
     await page.fill('[data-testid=name]', 'my-task');
     await page.waitForSelector('[data-testid=name-error]', { state: 'detached' });
     // A one-shot without its task: said once Start is tapped, gone once the task is typed.
     await page.tap('[data-testid=mode] button:has-text("One-shot")');
     await page.tap('[data-testid=create-session]');
-    assert.match(await page.textContent('[data-testid=prompt-error]'), /needs a task/);
+    assert.match((await page.textContent('[data-testid=prompt-error]')) ?? '', /needs a task/);
     await shot(page, 'inbox-02-sheet-errors');
     await page.fill('[data-testid=prompt]', 'something to do');
     await page.waitForSelector('[data-testid=prompt-error]', { state: 'detached' });
-    assert.equal((await cockpit.api('/api/sessions')).length, 1, 'nothing was created');
+    /** @type {SessionView[]} */
+    const all = await cockpit.api('/api/sessions');
+    assert.equal(all.length, 1, 'nothing was created');
     await page.tap('text=Cancel');
     await page.waitForSelector('[data-testid=new-session-sheet]', { state: 'detached' });
   });
@@ -139,14 +156,14 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     for (const window of ['5-hour', 'weekly']) {
       const meter = alpha.locator(`[data-testid=account-meter][data-window="${window}"]`);
       await meter.waitFor({ timeout: T });
-      assert.match(await meter.locator('[data-testid=account-meter-percent]').textContent(), /^\d+%$/);
-      assert.match(await meter.locator('[data-testid=account-meter-reset]').textContent(), /resets in \d+(d|h|m|s)/);
+      assert.match((await meter.locator('[data-testid=account-meter-percent]').textContent()) ?? '', /^\d+%$/);
+      assert.match((await meter.locator('[data-testid=account-meter-reset]').textContent()) ?? '', /resets in \d+(d|h|m|s)/);
     }
     // The worker still runs: its account has recorded nothing yet, so the cost shown is the
     // session's own (from its status line).
     await until('the cost of the running session on alpha', async () => {
-      const [accounts, s] = await Promise.all([cockpit.api('/api/accounts'), session()]);
-      const recorded = accounts.find((a) => a.id === 'alpha').usage.costUsd;
+      const [accounts, s] = await Promise.all([/** @type {Promise<AccountView[]>} */ (cockpit.api('/api/accounts')), session()]);
+      const recorded = accounts.find((a) => a.id === 'alpha')?.usage.costUsd;
       const running = (s.status.cost?.costUsd ?? 0) - (s.status.costBeforeWorker?.costUsd ?? 0);
       if (recorded !== 0 || running <= 0) return false;
       return (await alpha.locator('[data-testid=account-cost]').textContent()) === `$${running.toFixed(4)}`;
@@ -165,10 +182,11 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     await post('/api/sessions/asks/send', { text: 'and now?' });
     await waitSession('the session to wait for a reset', (s) => s.status.phase === 'RateLimited', T);
     const accounts = await until('both accounts limited', async () => {
+      /** @type {AccountView[]} */
       const list = await cockpit.api('/api/accounts');
       return list.every((a) => a.limited_until) && list;
     }, T);
-    const resumes = Math.min(...accounts.map((a) => Date.parse(a.limited_until)));
+    const resumes = Math.min(...accounts.map((a) => Date.parse(a.limited_until ?? '')));
     const clock = await page.evaluate((at) => new Date(at).toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' }), resumes);
     const wait = group('needsYou').locator('[data-testid=session-row][data-name=asks] [data-testid=row-wait]');
     await wait.waitFor({ timeout: T });
@@ -189,11 +207,12 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     await assertTargets('health');
     await page.tap('[data-testid=tab-settings]');
     await page.waitForSelector('[data-testid=settings-push]');
+    /** @type {import('../src/types/cockpit').PushKey} */
     const key = await cockpit.api('/api/push/key');
     assert.equal(key.subjectSet, Boolean(process.env.COCKPIT_VAPID_SUBJECT), 'the harness sets no contact of its own');
     if (!key.subjectSet) {
       await page.waitForSelector('[data-testid=vapid-subject-missing]');
-      assert.match(await page.textContent('[data-testid=vapid-subject-missing]'), /COCKPIT_VAPID_SUBJECT=mailto:/);
+      assert.match((await page.textContent('[data-testid=vapid-subject-missing]')) ?? '', /COCKPIT_VAPID_SUBJECT=mailto:/);
     }
     await assertTargets('settings');
     await shot(page, 'inbox-07-settings');
@@ -206,7 +225,7 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
     await cockpit.kill9();
     const banner = page.locator('[data-testid=offline-banner]');
     await banner.waitFor({ timeout: 20_000 });
-    assert.match(await banner.textContent(), /cannot be reached/);
+    assert.match((await banner.textContent()) ?? '', /cannot be reached/);
     await shot(page, 'inbox-08-list-unreachable');
     await page.tap('[data-testid=tab-accounts]');
     await page.waitForSelector('[data-testid=accounts]');

@@ -1,3 +1,4 @@
+// @ts-check
 // Budgets: initial JS (gzipped) and the first render of the sessions list on a phone-like
 // Chromium (4× CPU throttling, DevTools' "Fast 4G" network), measured through CDP against a
 // real `cockpit serve`. `node e2e/perf.mjs` prints the numbers; e2e/perf.test.mjs enforces them.
@@ -5,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Cockpit, FRONTEND, launchPhone, startStandIn, tempDir, until } from './harness.mjs';
+
+/** @typedef {import('../src/types/cockpit').SessionView} SessionView */
 
 export const BUDGET = { initialJsGzipKB: 200, firstRenderMs: 1000 };
 
@@ -27,6 +30,10 @@ export function initialAssets() {
   });
 }
 
+/**
+ * One load of the list, measured in the page.
+ * @param {string} url
+ */
 async function firstRender(url, { warm = false } = {}) {
   const phone = await launchPhone('perf');
   try {
@@ -41,7 +48,8 @@ async function firstRender(url, { warm = false } = {}) {
     await page.addInitScript(() => {
       // When the list is painted (Element Timing on the row names), not just in the DOM.
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) {
+        for (const entry of list.getEntries()) {
+          const e = /** @type {PerformanceElementTiming} */ (entry);
           if ((e.identifier === 'session-row' || e.identifier === 'sessions-empty') && !window.__listPaintAt) {
             window.__listPaintAt = e.renderTime || e.loadTime;
           }
@@ -65,12 +73,12 @@ async function firstRender(url, { warm = false } = {}) {
     await page.waitForFunction(() => window.__listAt && window.__listPaintAt, null, { timeout: 30_000 });
     await page.waitForFunction(() => performance.getEntriesByName('first-contentful-paint').length > 0, null, { timeout: 10_000 }).catch(() => {});
     const m = await page.evaluate(() => ({
-      listMs: window.__listPaintAt,
-      domMs: window.__listAt,
+      listMs: window.__listPaintAt ?? 0,
+      domMs: window.__listAt ?? 0,
       fcpMs: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
       rows: document.querySelectorAll('[data-testid=session-row]').length,
-      resources: performance.getEntriesByType('resource').map((e) => `${e.name.replace(location.origin, '')} ${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`),
-      nav: (({ responseStart, responseEnd, domInteractive, domContentLoadedEventEnd }) => ({ responseStart, responseEnd, domInteractive, domContentLoadedEventEnd }))(performance.getEntriesByType('navigation')[0]),
+      resources: /** @type {PerformanceResourceTiming[]} */ (performance.getEntriesByType('resource')).map((e) => `${e.name.replace(location.origin, '')} ${e.startTime.toFixed(0)}-${e.responseEnd.toFixed(0)}`),
+      nav: (({ responseStart, responseEnd, domInteractive, domContentLoadedEventEnd }) => ({ responseStart, responseEnd, domInteractive, domContentLoadedEventEnd }))(/** @type {PerformanceNavigationTiming} */ (performance.getEntriesByType('navigation')[0])),
     }));
     if (process.env.PERF_DEBUG) console.log(JSON.stringify(m, null, 1));
     return { ...m, transferredKB: transferred / 1024 };
@@ -96,14 +104,18 @@ export async function measure({ runs = 5 } = {}) {
       });
     }
     await until('the one-shot sessions to finish', async () => {
+      /** @type {SessionView[]} */
       const list = await cockpit.api('/api/sessions');
       return list.length === 3 && list.every((s) => ['Succeeded', 'Failed'].includes(s.status.phase));
     }, 120_000, 500);
+    /** @param {Render[]} xs */
     const median = (xs) => xs.map((r) => r.listMs).sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    /** @type {Render[]} */
     const cold = [];
     for (let i = 0; i < runs; i++) cold.push(await firstRender(cockpit.url + '/'));
     const warm = await firstRender(cockpit.url + '/', { warm: true });
     // As `ServeDir` serves today (no compression), when the front door stands in for the gateway.
+    /** @type {Render[] | null} */
     let identity = null;
     if (cockpit.frontDoor) {
       cockpit.frontDoor.gzip = false;
@@ -131,11 +143,15 @@ export async function measure({ runs = 5 } = {}) {
   }
 }
 
+/** @typedef {Awaited<ReturnType<typeof firstRender>>} Render */
+/** @typedef {Awaited<ReturnType<typeof measure>>} Measurement */
+
+/** @param {Measurement} r */
 export function report(r) {
   const lines = [
     `initial JS: ${r.initialJsGzipKB.toFixed(1)} KB gzipped (${r.initialJsRawKB.toFixed(1)} KB raw; budget ${BUDGET.initialJsGzipKB} KB)`,
     `first render of the sessions list, cold, 4x CPU + Fast 4G, ${r.compressed ? 'gzip' : 'uncompressed'}: median ${r.coldMedianMs.toFixed(0)} ms, max ${r.coldMaxMs.toFixed(0)} ms over ${r.cold.length} runs (budget ${BUDGET.firstRenderMs} ms); FCP ${r.cold.map((c) => c.fcpMs?.toFixed(0)).join('/')} ms; ${r.cold[0].transferredKB.toFixed(0)} KB transferred`,
-    ...(r.identity
+    ...(r.identity && r.identityMedianMs !== null
       ? [`  the same without compression (as ServeDir serves today): median ${r.identityMedianMs.toFixed(0)} ms; ${r.identity[0].transferredKB.toFixed(0)} KB transferred`]
       : []),
     `  (list in the DOM at ${r.cold.map((c) => c.domMs.toFixed(0)).join('/')} ms, painted at ${r.cold.map((c) => c.listMs.toFixed(0)).join('/')} ms)`,

@@ -1,3 +1,4 @@
+// @ts-check
 // The performance budgets: the initial JS size is checked (it is deterministic); the timings
 // are measured and printed, as a benchmark does, not asserted (see perf.mjs for how).
 import assert from 'node:assert/strict';
@@ -5,6 +6,7 @@ import { before, it } from 'node:test';
 import { checkPrerequisites } from './harness.mjs';
 import { BUDGET, initialAssets, measure, report } from './perf.mjs';
 
+/** @type {import('./perf.mjs').Measurement} */
 let r;
 before(async () => {
   checkPrerequisites();
