@@ -1,6 +1,21 @@
 // Test fixtures: API views shaped like the control plane's.
 import type { AccountView, SessionView, WorkerState } from '../types/cockpit';
 
+/** A worker's state: idle at 80×24 unless told otherwise. */
+export function workerState(over: Partial<WorkerState> = {}): WorkerState {
+  return {
+    activity: 'Idle',
+    activitySince: '2026-11-25T10:00:00Z',
+    mode: 'Interactive',
+    cols: 80,
+    rows: 24,
+    startOffset: 0,
+    endOffset: 0,
+    source: 'hook',
+    ...over,
+  };
+}
+
 export function session(name: string, over: {
   phase?: SessionView['status']['phase'];
   activity?: WorkerState['activity'];
@@ -12,17 +27,7 @@ export function session(name: string, over: {
   const live: WorkerState | undefined =
     over.live === null || (over.activity === undefined && over.live === undefined)
       ? undefined
-      : {
-          activity: over.activity ?? 'Idle',
-          activitySince: '2026-11-25T10:00:00Z',
-          mode: 'Interactive',
-          cols: 80,
-          rows: 24,
-          startOffset: 0,
-          endOffset: 0,
-          source: 'hook',
-          ...over.live,
-        };
+      : workerState({ activity: over.activity ?? 'Idle', ...over.live });
   return {
     id: `id-${name}`,
     name,

@@ -5,6 +5,7 @@ import { act, useRef } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { click, render, type Rendered } from '../test/render';
 import type { WorkerState } from '../types/cockpit';
+import { workerState } from './fixtures';
 import { encodeBinary } from './frames';
 import { useSessionSocket, type CockpitDiagnostics, type SessionSocketControls, type TerminalPort } from './useSessionSocket';
 
@@ -38,18 +39,7 @@ class FakeWebSocket {
     this.onopen?.({});
   }
   hello(state: Partial<WorkerState> = {}) {
-    const full: WorkerState = {
-      activity: 'Idle',
-      activitySince: '2026-11-25T10:00:00Z',
-      mode: 'Interactive',
-      cols: 80,
-      rows: 24,
-      startOffset: 0,
-      endOffset: 0,
-      source: 'hook',
-      ...state,
-    };
-    this.onmessage?.({ data: JSON.stringify({ type: 'hello', protocol: 1, state: full }) });
+    this.onmessage?.({ data: JSON.stringify({ type: 'hello', protocol: 1, state: workerState(state) }) });
   }
   output(offset: number, text: string) {
     this.onmessage?.({ data: encodeBinary('output', offset, new TextEncoder().encode(text)).buffer });
