@@ -92,9 +92,11 @@ fn default_secret_key() -> String {
 
 /// The kind of credential an account holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CredentialKind {
     /// A Claude subscription token from `claude setup-token` (`CLAUDE_CODE_OAUTH_TOKEN`).
     #[default]
+    #[cfg_attr(feature = "clap", value(name = "oauth-token"))]
     OAuthToken,
     /// A Console API key (`ANTHROPIC_API_KEY`).
     ApiKey,

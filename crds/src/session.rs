@@ -70,6 +70,7 @@ pub struct ClaudeSessionSpec {
 
 /// How a session is driven.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SessionMode {
     /// A live terminal: the person watches and types.
     #[default]
@@ -81,6 +82,7 @@ pub enum SessionMode {
 /// The Claude Code CLI's permission modes (`--permission-mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum), value(rename_all = "camelCase"))]
 pub enum PermissionMode {
     /// Ask before every tool call that needs permission.
     Default,

@@ -17,9 +17,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run one session worker (what `cockpit serve` starts for each session; same options as
-    /// `cockpit-worker`).
-    Worker,
+    /// Run one session worker (what `cockpit serve` starts for each session; the same commands
+    /// as `cockpit-worker`).
+    Worker {
+        #[command(subcommand)]
+        command: cockpit_worker::args::WorkerCommand,
+    },
     /// Serve the API, the session WebSockets and the PWA on one port, running sessions as local
     /// worker processes (the embedded default).
     Serve {
@@ -43,21 +46,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // `cockpit worker …` is the session worker itself: one binary serves and runs sessions.
-    let mut args = std::env::args_os();
-    if std::env::args_os().nth(1).is_some_and(|a| a == "worker") {
-        let _program = args.next();
-        let _worker = args.next();
-        return cockpit_worker::cli::main(std::iter::once("cockpit worker".into()).chain(args));
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Worker => ExitCode::from(2),
+    match Cli::parse().command {
+        // `cockpit worker …` is the session worker itself: one binary serves and runs sessions.
+        Command::Worker { command } => cockpit_worker::cli::execute(command, vec!["worker".to_owned()]),
         Command::Serve { listen, data_dir, config, pwa_dir, runtime: runtime_kind } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_env("COCKPIT_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
             let database_url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
             let pwa_dir =
                 pwa_dir.or_else(|| Some(PathBuf::from("frontend/dist")).filter(|d| d.join("index.html").exists()));

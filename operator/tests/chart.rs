@@ -1145,7 +1145,7 @@ fn the_worker_pods_the_operator_builds_are_valid_and_keep_the_token_in_the_proxy
             account: &account,
             repo_path: "/srv/web",
             cwd: "/data/worktrees/web/fix-tests",
-            conversation: Conversation::New("11111111-2222-3333-4444-555555555555"),
+            conversation: Conversation::New(uuid::Uuid::from_u128(0x11111111_2222_3333_4444_555555555555)),
             prompt: Some("fix the tests"),
             size: Some((52, 40)),
         };

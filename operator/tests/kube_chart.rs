@@ -78,7 +78,7 @@ fn worker_resources(env: &[(String, String)]) -> Result<Value, String> {
         account: &account,
         repo_path: "/srv/web",
         cwd: "/srv/web",
-        conversation: Conversation::New("x"),
+        conversation: Conversation::New(uuid::Uuid::from_u128(1)),
         prompt: None,
         size: None,
     };

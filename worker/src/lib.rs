@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod api_proxy;
+pub mod args;
 pub mod auth;
 pub mod classify;
 pub mod claude_setup;

@@ -43,6 +43,9 @@ pub enum Error {
     /// The finalizer machinery failed.
     #[error("finalizer: {0}")]
     Finalizer(String),
+    /// The conversation to resume is not named by a UUID (the CLI's ids are).
+    #[error("the conversation id {0:?} to resume is not a UUID")]
+    ConversationId(String),
 }
 
 /// A session's running worker, where the control plane connects to it.
@@ -228,8 +231,12 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                 let cwd = crate::worktree::prepare(repo, &ctx.data_dir, &name)
                     .await
                     .map_err(|e| Error::Worktree(e.to_string()))?;
-                let id = resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-                let conversation = if resume.is_some() { Conversation::Resume(&id) } else { Conversation::New(&id) };
+                let conversation = match resume {
+                    Some(id) => {
+                        Conversation::Resume(uuid::Uuid::parse_str(id).map_err(|_| Error::ConversationId(id.clone()))?)
+                    }
+                    None => Conversation::New(uuid::Uuid::new_v4()),
+                };
                 let repo_path = repo.to_string_lossy();
                 let cwd = super::pod::pod_cwd(&cwd, &ctx.data_dir);
                 let pod = worker_pod(
@@ -259,7 +266,9 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
                 }
                 let created = pods_api.create(&PostParams::default(), &pod).await?;
                 tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
-                new_status.claude_session_id = Some(id);
+                new_status.claude_session_id = Some(match conversation {
+                    Conversation::New(id) | Conversation::Resume(id) => id.to_string(),
+                });
             }
             Action::MarkAccountLimited { account, until, window } => {
                 // The account controller sets its conditions and records the Event.

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use cockpit_crds::{ClaudeAccount, ClaudeSession, CredentialKind, SessionMode};
+use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_worker::args::{
+    DEFAULT_COLS, DEFAULT_RING_BYTES, DEFAULT_ROWS, Integration, ProxyArgs, RunArgs, WorkerCommand,
+};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, HostPathVolumeSource,
     PersistentVolumeClaimVolumeSource, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements, Secret,
@@ -19,7 +22,7 @@ pub const SESSION_LABEL: &str = "cockpit.dev/session";
 pub const ACCOUNT_LABEL: &str = "cockpit.dev/account";
 /// The port the worker serves on unless `COCKPIT_WORKER_PORT` says otherwise (the chart's
 /// NetworkPolicy opens this one).
-pub const WORKER_PORT: i32 = 7681;
+pub const WORKER_PORT: u16 = 7681;
 /// Where the Claude home (shared by all sessions) is mounted in workers.
 pub const CLAUDE_HOME: &str = "/claude-home";
 /// Where session worktrees live, at the same path in the control plane and the workers (git
@@ -50,7 +53,7 @@ pub struct PodSettings {
     pub resources: ResourceRequirements,
     /// The port the worker serves on (container port, readiness probe, the control plane's
     /// upstream connection).
-    pub port: i32,
+    pub port: u16,
     /// Output bytes each worker keeps (the config's `worker.ringBytes`); none: the worker's
     /// default.
     pub ring_bytes: Option<usize>,
@@ -113,7 +116,7 @@ impl PodSettings {
         };
         let port = match var(ENV_PORT) {
             Some(text) => match text.trim().parse::<u16>() {
-                Ok(port) if port > 0 => i32::from(port),
+                Ok(port) if port > 0 => port,
                 _ => {
                     return Err(SettingsError::Invalid {
                         name: ENV_PORT,
@@ -219,7 +222,7 @@ pub struct WorkerStart<'a> {
     /// The worker's working directory (the session's worktree, or the repo).
     pub cwd: &'a str,
     /// `--resume` this conversation, or start `--session-id` this new one.
-    pub conversation: Conversation<'a>,
+    pub conversation: Conversation,
     /// The prompt to start with.
     pub prompt: Option<&'a str>,
     /// The terminal size the session's clients last set `(cols, rows)`, for a worker that takes
@@ -229,11 +232,11 @@ pub struct WorkerStart<'a> {
 
 /// Which conversation a worker runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conversation<'a> {
+pub enum Conversation {
     /// A new conversation with this id.
-    New(&'a str),
+    New(uuid::Uuid),
     /// Resume this conversation.
-    Resume(&'a str),
+    Resume(uuid::Uuid),
 }
 
 fn labels(session: &str, account: &str) -> BTreeMap<String, String> {
@@ -275,56 +278,36 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
     let name = session.metadata.name.clone().unwrap_or_default();
     let account_name = start.account.metadata.name.clone().unwrap_or_default();
     let spec = &session.spec;
-    let mut args: Vec<String> = vec![
-        "worker".into(),
-        "run".into(),
-        "--listen".into(),
-        format!("0.0.0.0:{}", settings.port),
-        "--cwd".into(),
-        start.cwd.to_owned(),
-        "--config-dir".into(),
-        CLAUDE_HOME.into(),
-        "--command".into(),
-        settings.command.clone(),
-        "--claude-integration".into(),
-        "on".into(),
-        "--linger-secs".into(),
-        "5".into(),
-    ];
-    match start.conversation {
-        Conversation::New(id) => args.extend(["--session-id".into(), id.to_owned()]),
-        Conversation::Resume(id) => args.extend(["--resume".into(), id.to_owned()]),
-    }
-    if spec.mode == SessionMode::Oneshot {
-        args.extend(["--mode".into(), "oneshot".into()]);
-    }
-    if let Some(prompt) = start.prompt {
-        args.extend(["--prompt".into(), prompt.to_owned()]);
-    }
-    if let Some((cols, rows)) = start.size {
-        args.extend(["--cols".into(), cols.to_string(), "--rows".into(), rows.to_string()]);
-    }
-    if let Some(ring_bytes) = settings.ring_bytes {
-        args.extend(["--ring-bytes".into(), ring_bytes.to_string()]);
-    }
-    if let Some(model) = &spec.model {
-        args.extend(["--model".into(), model.clone()]);
-    }
-    if let Some(mode) = spec.permission_mode {
-        args.extend(["--permission-mode".into(), mode.as_cli_arg().into()]);
-    }
     let credentials = &start.account.spec.credentials;
-    let kind_arg = match credentials.kind {
-        CredentialKind::OAuthToken => "oauth-token",
-        CredentialKind::ApiKey => "api-key",
+    let (cols, rows) = start.size.unwrap_or((DEFAULT_COLS, DEFAULT_ROWS));
+    let run = RunArgs {
+        listen: std::net::SocketAddr::from(([0, 0, 0, 0], settings.port)),
+        cwd: Some(start.cwd.into()),
+        cols,
+        rows,
+        ring_bytes: settings.ring_bytes.unwrap_or(DEFAULT_RING_BYTES),
+        command: settings.command.clone(),
+        claude_integration: Integration::On,
+        mode: spec.mode,
+        session_id: match start.conversation {
+            Conversation::New(id) => Some(id),
+            Conversation::Resume(_) => None,
+        },
+        resume: match start.conversation {
+            Conversation::Resume(id) => Some(id),
+            Conversation::New(_) => None,
+        },
+        model: spec.model.clone(),
+        permission_mode: spec.permission_mode,
+        prompt: start.prompt.map(str::to_owned),
+        config_dir: Some(CLAUDE_HOME.into()),
+        // The worker and the CLI hold no token: the API goes through the proxy container.
+        api_proxy: Some(format!("http://127.0.0.1:{API_PROXY_PORT}")),
+        credential_kind: credentials.kind,
+        linger_secs: 5,
+        ..RunArgs::default()
     };
-    // The worker and the CLI hold no token: the API goes through the proxy container.
-    args.extend([
-        "--api-proxy".into(),
-        format!("http://127.0.0.1:{API_PROXY_PORT}"),
-        "--credential-kind".into(),
-        kind_arg.into(),
-    ]);
+    let args = std::iter::once("worker".to_owned()).chain(WorkerCommand::Run(Box::new(run)).to_argv()).collect();
     let env = vec![
         EnvVar {
             name: cockpit_worker::auth::CREDENTIAL_ENV.into(),
@@ -350,14 +333,14 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         args: Some(args),
         env: Some(env),
         ports: Some(vec![ContainerPort {
-            container_port: settings.port,
+            container_port: i32::from(settings.port),
             name: Some("ws".into()),
             ..ContainerPort::default()
         }]),
         readiness_probe: Some(Probe {
             http_get: Some(HTTPGetAction {
                 path: Some("/healthz".into()),
-                port: IntOrString::Int(settings.port),
+                port: IntOrString::Int(i32::from(settings.port)),
                 ..HTTPGetAction::default()
             }),
             period_seconds: Some(2),
@@ -396,16 +379,20 @@ pub fn worker_pod(start: &WorkerStart<'_>, settings: &PodSettings) -> Pod {
         name: "api-proxy".into(),
         image: Some(settings.image.clone()),
         command: Some(vec!["cockpit".into()]),
-        args: Some(vec![
-            "worker".into(),
-            "proxy".into(),
-            "--listen".into(),
-            format!("127.0.0.1:{API_PROXY_PORT}"),
-            "--token-env".into(),
-            PROXY_TOKEN_ENV.into(),
-            "--credential-kind".into(),
-            kind_arg.into(),
-        ]),
+        args: Some(
+            std::iter::once("worker".to_owned())
+                .chain(
+                    WorkerCommand::Proxy(ProxyArgs {
+                        listen: std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, API_PROXY_PORT),
+                        upstream: None,
+                        token_file: None,
+                        token_env: Some(PROXY_TOKEN_ENV.into()),
+                        credential_kind: credentials.kind,
+                    })
+                    .to_argv(),
+                )
+                .collect(),
+        ),
         // From the account's Secret, for this container alone; a missing Secret stops the Pod
         // with the kubelet's reason, which the session reports.
         env: Some(vec![
@@ -555,6 +542,7 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cockpit_crds::{PermissionMode, SessionMode};
 
     fn session(mode: &str) -> ClaudeSession {
         let mut s: ClaudeSession = serde_json::from_value(serde_json::json!({
@@ -578,7 +566,7 @@ mod tests {
         .expect("account")
     }
 
-    fn build(mode: &str, kind: &str, conversation: Conversation<'_>) -> serde_json::Value {
+    fn build(mode: &str, kind: &str, conversation: Conversation) -> serde_json::Value {
         let s = session(mode);
         let a = account(kind);
         let pod = worker_pod(
@@ -605,7 +593,11 @@ mod tests {
 
     #[test]
     fn the_token_and_the_worker_credential_come_from_secrets_and_nowhere_else() {
-        let pod = build("Interactive", "OAuthToken", Conversation::New("11111111-2222-3333-4444-555555555555"));
+        let pod = build(
+            "Interactive",
+            "OAuthToken",
+            Conversation::New(uuid::Uuid::from_u128(0x11111111_2222_3333_4444_555555555555)),
+        );
         let env = &pod["spec"]["containers"][0]["env"];
         assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
         assert_eq!(
@@ -641,7 +633,7 @@ mod tests {
         assert_ne!(proxy["securityContext"]["runAsUser"], pod["spec"]["securityContext"]["runAsUser"]);
         assert!(proxy.get("ports").is_none(), "loopback only: nothing to expose");
         assert!(!pod["spec"]["volumes"].to_string().contains("claude-personal"), "no Secret volume");
-        let api = build("Interactive", "ApiKey", Conversation::New("x"));
+        let api = build("Interactive", "ApiKey", Conversation::New(uuid::Uuid::from_u128(1)));
         assert!(api["spec"]["containers"][1]["args"].to_string().contains("api-key"));
     }
 
@@ -665,7 +657,7 @@ mod tests {
 
     #[test]
     fn the_pod_is_locked_down_and_owned_by_the_session() {
-        let pod = build("Interactive", "OAuthToken", Conversation::New("x"));
+        let pod = build("Interactive", "OAuthToken", Conversation::New(uuid::Uuid::from_u128(1)));
         let c = &pod["spec"]["containers"][0];
         assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
@@ -689,24 +681,27 @@ mod tests {
 
     #[test]
     fn arguments_carry_the_conversation_mode_and_options() {
-        let pod = build("Oneshot", "OAuthToken", Conversation::Resume("99999999-2222-3333-4444-555555555555"));
-        let args: Vec<String> = serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).expect("args");
-        let joined = args.join(" ");
-        assert!(
-            joined.starts_with(
-                "worker run --listen 0.0.0.0:7681 --cwd /data/worktrees/web/fix-tests --config-dir /claude-home"
-            ),
-            "{joined}"
+        let pod = build(
+            "Oneshot",
+            "OAuthToken",
+            Conversation::Resume(uuid::Uuid::from_u128(0x99999999_2222_3333_4444_555555555555)),
         );
-        for part in [
-            "--resume 99999999-2222-3333-4444-555555555555",
-            "--mode oneshot",
-            "--model sonnet",
-            "--permission-mode acceptEdits",
-        ] {
-            assert!(joined.contains(part), "{part} in {joined}");
-        }
-        assert!(args.windows(2).any(|w| w == ["--prompt", "fix the tests"]));
+        let args: Vec<String> = serde_json::from_value(pod["spec"]["containers"][0]["args"].clone()).expect("args");
+        assert_eq!(args[0], "worker");
+        let WorkerCommand::Run(run) = WorkerCommand::parse_argv(&args[1..]).expect("the worker parses its Pod's args")
+        else {
+            panic!("not run: {args:?}");
+        };
+        assert_eq!(run.listen.to_string(), "0.0.0.0:7681");
+        assert_eq!(run.cwd.as_deref(), Some(std::path::Path::new("/data/worktrees/web/fix-tests")));
+        assert_eq!(run.config_dir.as_deref(), Some(std::path::Path::new(CLAUDE_HOME)));
+        assert_eq!(run.resume, Some(uuid::Uuid::from_u128(0x99999999_2222_3333_4444_555555555555)));
+        assert_eq!(run.session_id, None);
+        assert_eq!(run.mode, SessionMode::Oneshot);
+        assert_eq!(run.model.as_deref(), Some("sonnet"));
+        assert_eq!(run.permission_mode, Some(PermissionMode::AcceptEdits));
+        assert_eq!(run.prompt.as_deref(), Some("fix the tests"));
+        assert_eq!(run.claude_integration, Integration::On);
         let mounts = &pod["spec"]["containers"][0]["volumeMounts"];
         assert!(
             mounts.as_array().is_some_and(|m| m.iter().any(|v| v["mountPath"] == "/srv/web")),
@@ -746,7 +741,7 @@ mod tests {
             account: &account,
             repo_path: "/srv/web",
             cwd: "/srv/web",
-            conversation: Conversation::New("x"),
+            conversation: Conversation::New(uuid::Uuid::from_u128(1)),
             prompt: None,
             size: Some((61, 23)),
         };
@@ -760,15 +755,22 @@ mod tests {
         assert_eq!(c["readinessProbe"]["httpGet"]["port"], 9000);
         assert!(c["args"].to_string().contains("0.0.0.0:9000"));
         let args: Vec<&str> = c["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
-        assert!(args.windows(4).any(|w| w == ["--cols", "61", "--rows", "23"]), "{args:?}");
-        assert!(!args.contains(&"--ring-bytes"), "the worker's default ring: {args:?}");
+        let run = |args: &[&str]| match WorkerCommand::parse_argv(&args[1..]) {
+            Ok(WorkerCommand::Run(run)) => run,
+            other => panic!("not run: {other:?}"),
+        };
+        let parsed = run(&args);
+        assert_eq!((parsed.cols, parsed.rows), (61, 23), "{args:?}");
+        assert_eq!(parsed.ring_bytes, DEFAULT_RING_BYTES, "the worker's default ring: {args:?}");
 
         let settings = PodSettings { ring_bytes: Some(4 << 20), ..settings };
         let start = WorkerStart { size: None, ..start };
         let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
-        let args = pod["spec"]["containers"][0]["args"].to_string();
-        assert!(args.contains(r#""--ring-bytes","4194304""#), "{args}");
-        assert!(!args.contains("--cols"), "{args}");
+        let args: Vec<&str> =
+            pod["spec"]["containers"][0]["args"].as_array().expect("args").iter().filter_map(|a| a.as_str()).collect();
+        let parsed = run(&args);
+        assert_eq!(parsed.ring_bytes, 4 << 20, "{args:?}");
+        assert_eq!((parsed.cols, parsed.rows), (DEFAULT_COLS, DEFAULT_ROWS), "{args:?}");
     }
 
     #[test]

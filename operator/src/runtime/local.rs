@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{ClaudeSessionSpec, CredentialKind, SessionMode, WorkerState};
+use cockpit_crds::{ClaudeSessionSpec, CredentialKind, WorkerState};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -19,6 +19,7 @@ use crate::reconcile::Observed;
 use crate::store::{Store, WorkerRow};
 use crate::stream::SessionStream;
 use crate::worker_credentials::WorkerKeys;
+use cockpit_worker::args::{RunArgs, WorkerCommand};
 use cockpit_worker::auth::WorkerCredential;
 
 /// How workers are started.
@@ -285,49 +286,37 @@ impl LocalRuntime {
             .append(true)
             .open(self.settings.log_dir.join(format!("{}.log", req.session_id)))
             .context("opening the worker log")?;
-        let mut cmd = tokio::process::Command::new(&self.settings.worker_bin);
-        cmd.args(&self.settings.worker_args)
-            .arg("run")
-            .args(["--listen", "127.0.0.1:0", "--linger-secs", "1", "--credential-stdin"])
-            .arg("--grace-secs")
-            .arg(self.settings.grace_secs.to_string())
-            .arg("--cwd")
-            .arg(&req.cwd)
-            .arg("--config-dir")
-            .arg(&self.settings.claude_home)
-            .arg("--command")
-            .arg(&self.settings.command)
-            .arg("--ring-bytes")
-            .arg(self.settings.ring_bytes.to_string());
         // A worker that takes over a session keeps the size its clients set.
         let (cols, rows) = stream.size();
-        cmd.arg("--cols").arg(cols.to_string()).arg("--rows").arg(rows.to_string());
-        if req.resume.is_some() {
-            cmd.arg("--resume").arg(claude_session);
-        } else {
-            cmd.arg("--session-id").arg(claude_session);
-        }
-        if req.spec.mode == SessionMode::Oneshot {
-            cmd.args(["--mode", "oneshot"]);
-        }
-        if let Some(prompt) = &req.prompt {
-            cmd.arg("--prompt").arg(prompt);
-        }
-        if let Some(model) = &req.spec.model {
-            cmd.arg("--model").arg(model);
-        }
-        if let Some(mode) = req.spec.permission_mode {
-            cmd.arg("--permission-mode").arg(mode.as_cli_arg());
-        }
+        let conversation = uuid::Uuid::parse_str(claude_session)
+            .with_context(|| format!("the conversation id {claude_session:?} is not a UUID"))?;
+        let args = RunArgs {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            cwd: Some(req.cwd.clone()),
+            cols,
+            rows,
+            ring_bytes: self.settings.ring_bytes,
+            command: self.settings.command.clone(),
+            mode: req.spec.mode,
+            session_id: req.resume.is_none().then_some(conversation),
+            resume: req.resume.is_some().then_some(conversation),
+            model: req.spec.model.clone(),
+            permission_mode: req.spec.permission_mode,
+            prompt: req.prompt.clone(),
+            config_dir: Some(self.settings.claude_home.clone()),
+            // The account's credential follows the worker's on standard input.
+            credential_kind: req.credential.as_ref().map(|(kind, _)| *kind).unwrap_or_default(),
+            credential_stdin: true,
+            token_stdin: req.credential.is_some(),
+            grace_secs: self.settings.grace_secs,
+            linger_secs: 1,
+            ..RunArgs::default()
+        };
+        let mut cmd = tokio::process::Command::new(&self.settings.worker_bin);
+        cmd.args(&self.settings.worker_args).args(WorkerCommand::Run(Box::new(args)).to_argv());
         // The account's credential goes over the same pipe as the worker's: never argv, env or
         // a file (the worker hands the CLI a placeholder, and its proxy adds the real one).
         cmd.env_remove("CLAUDE_CODE_OAUTH_TOKEN").env_remove("ANTHROPIC_API_KEY").env_remove("ANTHROPIC_AUTH_TOKEN");
-        if let Some((kind, _)) = &req.credential {
-            cmd.arg("--token-stdin").arg("--credential-kind").arg(match kind {
-                CredentialKind::OAuthToken => "oauth-token",
-                CredentialKind::ApiKey => "api-key",
-            });
-        }
         cmd.env("COCKPIT_LOG", std::env::var("COCKPIT_WORKER_LOG").unwrap_or_else(|_| "info".into()));
         cmd.env("COCKPIT_ACCOUNT", req.account);
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
