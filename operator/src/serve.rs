@@ -130,17 +130,17 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         }
     });
     let controller = match &kube {
-        None => tokio::spawn(crate::controller::run(app.clone(), reconcile_rx)),
+        None => tokio::spawn(crate::runtime::controller::run(app.clone(), reconcile_rx)),
         Some(backend) => {
-            let pods = crate::kube::pod::PodSettings {
+            let pods = crate::k8s::pod::PodSettings {
                 ring_bytes: Some(app.config.worker.ring_bytes),
-                ..crate::kube::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
+                ..crate::k8s::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
                     .context("the worker Pod settings")?
             };
-            let settings = crate::kube::run::KubeSettings { namespace: backend.namespace.clone(), pods };
+            let settings = crate::k8s::run::KubeSettings { namespace: backend.namespace.clone(), pods };
             let (app, client) = (app.clone(), backend.client.clone());
             tokio::spawn(async move {
-                if let Err(err) = crate::kube::run::run(app, client, settings).await {
+                if let Err(err) = crate::k8s::run::run(app, client, settings).await {
                     tracing::error!("the Kubernetes controllers stopped: {err:#}");
                 }
             })

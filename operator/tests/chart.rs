@@ -1124,7 +1124,7 @@ fn smoke_sh_applies_the_example_waits_for_ready_and_checks_the_websocket() {
 /// Kubernetes 1.35 Pod, and its account token is in the proxy container alone.
 #[test]
 fn the_worker_pods_the_operator_builds_are_valid_and_keep_the_token_in_the_proxy() {
-    use cockpit_operator::kube::pod::{Conversation, PodSettings, WorkerStart, worker_pod};
+    use cockpit_operator::k8s::pod::{Conversation, PodSettings, WorkerStart, worker_pod};
     let dir = tempfile::tempdir().expect("tmp");
     let mut files = Vec::new();
     for (kind, mode) in [("OAuthToken", "Interactive"), ("ApiKey", "Oneshot")] {

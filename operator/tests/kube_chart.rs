@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cockpit_crds::{ClaudeAccount, ClaudeSession};
-use cockpit_operator::kube::pod::{Conversation, ENV_RESOURCES, PodSettings, WorkerStart, worker_pod};
+use cockpit_operator::k8s::pod::{Conversation, ENV_RESOURCES, PodSettings, WorkerStart, worker_pod};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

@@ -8,8 +8,8 @@ use cockpit_crds::{
     Activity, ClaudeSession, PlanUtilization, RateLimit, RateLimitWindow, SessionCost, SessionMode, StatusReport,
     UsageWindow, WorkerState,
 };
-use cockpit_operator::kube::controller::{Context, FINALIZER, apply, error_policy, reconcile_session};
-use cockpit_operator::kube::pod::PodSettings;
+use cockpit_operator::k8s::controller::{Context, FINALIZER, apply, error_policy, reconcile_session};
+use cockpit_operator::k8s::pod::PodSettings;
 use cockpit_operator::worker_credentials::WorkerKeys;
 use http::{Request, Response};
 use kube::client::Body;

@@ -358,40 +358,26 @@ pub(super) fn is_env_var_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Checks `scheme://host[:port]` (http or https, nothing after) and lowercases it.
+/// Checks `scheme://host[:port]` (http or https, nothing after) and returns it as browsers
+/// send it in `Origin` (the URL standard's serialization: lowercase, no default port).
 pub(super) fn normalize_origin(origin: &str) -> Result<String, String> {
-    let lower = origin.trim().to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-        .ok_or_else(|| format!("origin `{origin}` must start with `https://` or `http://`"))?;
-    if rest.ends_with('/') && !rest[..rest.len() - 1].contains('/') {
-        return Err(format!("origin `{origin}` must not end with `/`: an origin has no path"));
+    let text = origin.trim();
+    let lower = text.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        return Err(format!("origin `{origin}` must start with `https://` or `http://`"));
     }
-    if rest.contains(['/', '?', '#', '@']) {
-        return Err(format!("origin `{origin}` must be only `scheme://host[:port]`, without a path or user"));
-    }
-    let (host_ok, port) = if let Some(bracketed) = rest.strip_prefix('[') {
-        let (inner, tail) = bracketed.split_once(']').unwrap_or((bracketed, "\0"));
-        let ok = !inner.is_empty() && inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
-        match tail.strip_prefix(':') {
-            Some(port) => (ok, Some(port)),
-            None => (ok && tail.is_empty(), None),
-        }
-    } else {
-        let (host, port) = match rest.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        };
-        (!host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'), port)
-    };
-    if !host_ok {
+    let url = url::Url::parse(text).map_err(|e| format!("origin `{origin}` is not a valid URL: {e}"))?;
+    if url.host().is_none() {
         return Err(format!("origin `{origin}` has no valid host name"));
     }
-    if let Some(port) = port
-        && port.parse::<u16>().is_err()
-    {
-        return Err(format!("origin `{origin}` has an invalid port"));
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("origin `{origin}` must be only `scheme://host[:port]`, without a path or user"));
     }
-    Ok(lower)
+    if url.path() != "/" {
+        return Err(format!("origin `{origin}` must be only `scheme://host[:port]`, without a path or user"));
+    }
+    if text.ends_with('/') {
+        return Err(format!("origin `{origin}` must not end with `/`: an origin has no path"));
+    }
+    Ok(url.origin().ascii_serialization())
 }

@@ -123,61 +123,13 @@ pub async fn health(State(app): State<Arc<App>>) -> Result<Json<HealthView>, Fai
     }))
 }
 
-/// `GET /metrics`: Prometheus text: sessions by phase, limited accounts, running workers.
+/// `GET /metrics`: OpenMetrics text (Prometheus reads it): sessions by phase, accounts, limited
+/// accounts, each account's usage as its CLI last reported it, rotations.
 pub async fn metrics(State(app): State<Arc<App>>) -> Result<axum::response::Response, Failure> {
     use axum::response::IntoResponse;
-    use std::fmt::Write;
     let sessions = app.store.list_sessions(false).await?;
     let accounts = app.account_views().await?;
-    let mut out = String::new();
-    let _ = writeln!(out, "# HELP cockpit_sessions Sessions that are not deleted, by phase.");
-    let _ = writeln!(out, "# TYPE cockpit_sessions gauge");
-    for phase in [
-        SessionPhase::Pending,
-        SessionPhase::Starting,
-        SessionPhase::Running,
-        SessionPhase::RateLimited,
-        SessionPhase::Succeeded,
-        SessionPhase::Failed,
-        SessionPhase::Stopped,
-    ] {
-        let n = sessions.iter().filter(|s| s.status.phase == phase).count();
-        let _ = writeln!(out, "cockpit_sessions{{phase=\"{phase:?}\"}} {n}");
-    }
-    let _ = writeln!(out, "# HELP cockpit_accounts Configured accounts.");
-    let _ = writeln!(out, "# TYPE cockpit_accounts gauge");
-    let _ = writeln!(out, "cockpit_accounts {}", accounts.len());
-    let _ = writeln!(out, "# HELP cockpit_accounts_rate_limited Accounts whose usage limit is in force.");
-    let _ = writeln!(out, "# TYPE cockpit_accounts_rate_limited gauge");
-    let _ = writeln!(
-        out,
-        "cockpit_accounts_rate_limited {}",
-        accounts.iter().filter(|a| a.limited_until.is_some()).count()
-    );
-    let _ = writeln!(
-        out,
-        "# HELP cockpit_account_utilization_percent Share of an account's usage window used, as its CLI last reported it."
-    );
-    let _ = writeln!(out, "# TYPE cockpit_account_utilization_percent gauge");
-    let now = chrono::Utc::now();
-    for account in &accounts {
-        let Some(utilization) = account.utilization else { continue };
-        for (window, figure) in [("five_hour", utilization.five_hour), ("seven_day", utilization.seven_day)] {
-            if let Some(used) = figure.and_then(|w| w.used_at(now)) {
-                let _ = writeln!(
-                    out,
-                    "cockpit_account_utilization_percent{{account=\"{}\",window=\"{window}\"}} {used}",
-                    account.id
-                );
-            }
-        }
-    }
-    let _ = writeln!(out, "# HELP cockpit_rotations_total Moves of a session to another account.");
-    let _ = writeln!(out, "# TYPE cockpit_rotations_total counter");
-    let _ = writeln!(
-        out,
-        "cockpit_rotations_total {}",
-        sessions.iter().map(|s| u64::from(s.status.rotations)).sum::<u64>()
-    );
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
+    let text = crate::gateway::metrics::render(&sessions, &accounts, chrono::Utc::now())
+        .map_err(|e| Failure::internal(format!("encoding the metrics: {e}")))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, crate::gateway::metrics::CONTENT_TYPE)], text).into_response())
 }

@@ -6,6 +6,7 @@ pub mod body_limit;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod openapi;
 pub mod push;
 pub mod security;

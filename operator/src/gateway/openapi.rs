@@ -395,11 +395,11 @@ pub fn document() -> Value {
             "get": {
                 "operationId": "getMetrics",
                 "tags": ["health"],
-                "summary": "Prometheus metrics: sessions by phase, accounts, limited accounts, rotations",
+                "summary": "Prometheus metrics: sessions by phase, accounts, limited accounts, usage, rotations",
                 "responses": {
                     "200": {
-                        "description": "Prometheus text exposition format.",
-                        "content": { "text/plain": { "schema": { "type": "string" } } },
+                        "description": "OpenMetrics text (Prometheus scrapes it).",
+                        "content": { "application/openmetrics-text": { "schema": { "type": "string" } } },
                     },
                     "500": error(INTERNAL_500),
                 },

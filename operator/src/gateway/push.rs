@@ -15,7 +15,7 @@ use cockpit_crds::api::{PushKey, PushSubscribed, PushSubscriptionJson, PushTestR
 use super::error::{Body, Failure};
 use super::security::actor;
 use crate::app::App;
-use crate::push::notify::Notification;
+use crate::push::rules::Notification;
 use crate::push::send::{deliver_all, endpoint_host};
 use crate::push::vapid::Vapid;
 use crate::store::PushSubscriptionRow;

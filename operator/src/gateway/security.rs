@@ -45,8 +45,11 @@ impl Perimeter {
     pub fn new(allowed_origins: &[String], machine_name: Option<&str>) -> Perimeter {
         let origins: Vec<String> =
             allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
-        let mut names: Vec<String> =
-            origins.iter().filter_map(|o| o.split_once("://")).map(|(_, authority)| host_name(authority)).collect();
+        let mut names: Vec<String> = origins
+            .iter()
+            .filter_map(|o| url::Url::parse(o).ok())
+            .filter_map(|url| url.host_str().map(|host| host.trim_end_matches('.').to_owned()))
+            .collect();
         if let Some(machine) = machine_name.map(str::trim).filter(|m| !m.is_empty()) {
             names.push(machine.trim_end_matches('.').to_ascii_lowercase());
         }
@@ -97,23 +100,20 @@ fn is_tailnet_name(name: &str) -> bool {
     })
 }
 
-/// The host of a `Host` header or an origin's authority: lowercase, without the port and a
-/// trailing dot; IPv6 literals keep their brackets.
+/// The host of a `Host` header: lowercase, without the port and a trailing dot; IPv6
+/// literals keep their brackets. Empty when it is no `host[:port]` (user info included).
 fn host_name(authority: &str) -> String {
-    let authority = authority.trim().to_ascii_lowercase();
-    let host = if authority.starts_with('[') {
-        match authority.find(']') {
-            Some(end) => authority[..=end].to_owned(),
-            None => return String::new(),
+    let authority = authority.trim();
+    if authority.contains('@') {
+        return String::new();
+    }
+    match authority.parse::<http::uri::Authority>() {
+        // The parser takes any text after the host's `:` as a port: only digits are one.
+        Ok(parsed) if parsed.port_u16().is_some() || parsed.host().len() == authority.len() => {
+            parsed.host().trim_end_matches('.').to_ascii_lowercase()
         }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_owned(),
-            Some(_) => return String::new(),
-            None => authority,
-        }
-    };
-    host.trim_end_matches('.').to_owned()
+        _ => String::new(),
+    }
 }
 
 /// This machine's host name (what a LAN or MagicDNS name for it usually is).

@@ -3,13 +3,13 @@
 //! - [`vapid`]: the application server's key pair (made once, kept in the `settings` table)
 //!   and the signed JWT of RFC 8292.
 //! - [`encrypt`]: the payload encryption of RFC 8291 (`aes128gcm`).
-//! - [`notify`]: the pure decision of what to say when a session changes.
+//! - [`rules`]: the pure decision of what to say when a session changes.
 //! - [`send`]: delivery to the push services, removing subscriptions they say are gone.
 //! - [`notifier`]: the task that watches the change feed and sends.
 
 pub mod encrypt;
 pub mod notifier;
-pub mod notify;
+pub mod rules;
 pub mod send;
 pub mod vapid;
 

@@ -11,7 +11,7 @@ use cockpit_crds::api::ChangeEvent;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use super::notify::{Notification, Seen, notification, seen};
+use super::rules::{Notification, Seen, notification, seen};
 use super::send::deliver_all;
 use super::vapid::{Vapid, VapidError};
 use crate::app::App;

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::encrypt::encrypt;
-use super::notify::Notification;
+use super::rules::Notification;
 use super::vapid::Vapid;
 use crate::store::{PushSubscriptionRow, Store};
 

@@ -1,6 +1,7 @@
 //! Runtimes carry out the reconcile plans: the local runtime runs workers as child processes
 //! (the embedded default); the Kubernetes runtime runs them as pods.
 
+pub mod controller;
 pub mod local;
 pub mod proof;
 

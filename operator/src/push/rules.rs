@@ -264,7 +264,7 @@ mod tests {
         for moment in Moment::ALL {
             assert_eq!(seen(&at(moment)).moment, moment);
         }
-        for phase in [SessionPhase::Succeeded, SessionPhase::Failed, SessionPhase::Stopped] {
+        for phase in SessionPhase::ALL.into_iter().filter(|p| p.is_terminal()) {
             for activity in Activity::ALL.map(Some).into_iter().chain([None]) {
                 assert_eq!(seen(&view(phase, activity)).moment, Moment::Ended, "{phase:?} {activity:?}");
             }
