@@ -1,16 +1,17 @@
-//! The control plane's shared state: config, store, runtime, change feed.
+//! The control plane's shared state: config, store, the backend (local or Kubernetes), the
+//! output streams, the change feed.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::Utc;
 use cockpit_crds::api::{AccountView, ChangeEvent, SessionView};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::backend::Backend;
 use crate::config::Config;
-use crate::runtime::LocalRuntime;
 use crate::store::{SessionRow, Store};
+use crate::streams::Streams;
+use crate::worker_credentials::WorkerKeys;
 
 /// The account sessions run under when the config names none: the credential of the
 /// control plane's own environment (`CLAUDE_CODE_OAUTH_TOKEN` or `ANTHROPIC_API_KEY`), or else
@@ -49,8 +50,12 @@ pub struct App {
     pub config_source: Option<PathBuf>,
     /// The database.
     pub store: Store,
-    /// The runtime that runs workers.
-    pub runtime: Arc<LocalRuntime>,
+    /// Where sessions and accounts live and what runs their workers, chosen at start.
+    pub backend: Arc<dyn Backend>,
+    /// The sessions' output streams (both runtimes' workers report into them).
+    pub streams: Arc<Streams>,
+    /// What derives the workers' credentials.
+    pub worker_keys: WorkerKeys,
     /// Where worktrees and logs live.
     pub data_dir: PathBuf,
     /// Session and account changes for `/api/events`.
@@ -59,32 +64,9 @@ pub struct App {
     pub reconcile: mpsc::UnboundedSender<String>,
     /// The Claude CLI's version, when known.
     pub claude_version: Option<String>,
-    /// Set in Kubernetes mode: sessions and accounts are custom resources there.
-    pub kube: Option<KubeBackend>,
     /// Turns true when the control plane stops: long-lived connections (terminals, the change
     /// stream) end at once so the stop is bounded.
     pub shutdown: tokio::sync::watch::Sender<bool>,
-}
-
-/// The API server the gateway talks to in Kubernetes mode.
-#[derive(Clone)]
-pub struct KubeBackend {
-    /// The client.
-    pub client: kube::Client,
-    /// The namespace of the sessions and accounts.
-    pub namespace: String,
-}
-
-impl KubeBackend {
-    /// The `ClaudeSession` API.
-    pub fn sessions(&self) -> kube::Api<cockpit_crds::ClaudeSession> {
-        kube::Api::namespaced(self.client.clone(), &self.namespace)
-    }
-
-    /// The `ClaudeAccount` API.
-    pub fn accounts(&self) -> kube::Api<cockpit_crds::ClaudeAccount> {
-        kube::Api::namespaced(self.client.clone(), &self.namespace)
-    }
 }
 
 impl App {
@@ -125,62 +107,15 @@ impl App {
             name: row.name.clone(),
             spec: row.spec.clone(),
             status: row.status.clone(),
-            live: if row.deleted_at.is_none() { self.runtime.live_state(&row.id) } else { None },
+            live: if row.deleted_at.is_none() { self.streams.live_state(&row.id) } else { None },
             created_at: row.created_at,
             deleted_at: row.deleted_at,
         }
     }
 
-    /// The API views of the configured accounts.
+    /// The API views of the accounts.
     pub async fn account_views(&self) -> anyhow::Result<Vec<AccountView>> {
-        if let Some(kube) = &self.kube {
-            use kube::ResourceExt;
-            let now = Utc::now();
-            let list = kube.accounts().list(&Default::default()).await?;
-            return Ok(list
-                .items
-                .iter()
-                .map(|a| {
-                    let status = a.status.clone().unwrap_or_default();
-                    let limited = status.rate_limited_until.filter(|t| *t > now);
-                    AccountView {
-                        id: a.name_any(),
-                        priority: a.spec.priority,
-                        kind: a.spec.credentials.kind,
-                        max_sessions: a.spec.max_sessions,
-                        active_sessions: status.active_sessions,
-                        limited_until: limited,
-                        limit_window: limited.and(status.rate_limit_window),
-                        usage: status.usage,
-                        utilization: status.utilization,
-                        rotate_at: a.spec.rotate_at,
-                    }
-                })
-                .collect());
-        }
-        let rows: HashMap<String, crate::store::AccountRow> =
-            self.store.list_accounts().await?.into_iter().map(|a| (a.name.clone(), a)).collect();
-        let active = self.runtime.active_by_account();
-        let now = Utc::now();
-        Ok(self
-            .accounts()
-            .iter()
-            .map(|a| {
-                let row = rows.get(&a.name);
-                AccountView {
-                    id: a.name.clone(),
-                    priority: a.priority,
-                    kind: a.kind,
-                    max_sessions: a.max_sessions,
-                    active_sessions: active.get(&a.name).copied().unwrap_or(0),
-                    limited_until: row.and_then(|r| r.limited_until).filter(|t| *t > now),
-                    limit_window: row.and_then(|r| r.limited_until.filter(|t| *t > now).and(r.limit_window)),
-                    usage: row.map(|r| r.usage).unwrap_or_default(),
-                    utilization: row.and_then(|r| r.utilization),
-                    rotate_at: a.rotate_at,
-                }
-            })
-            .collect())
+        self.backend.account_views(self).await
     }
 
     /// Announces a session change.

@@ -6,6 +6,7 @@
 //! file.
 
 pub mod app;
+pub mod backend;
 pub mod changes;
 pub mod cli_range;
 pub mod config;
@@ -19,5 +20,6 @@ pub mod runtime;
 pub mod serve;
 pub mod store;
 pub mod stream;
+pub mod streams;
 pub mod worker_credentials;
 pub mod worktree;

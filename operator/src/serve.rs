@@ -8,9 +8,12 @@ use anyhow::{Context, Result};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::app::App;
+use crate::backend::Backend;
 use crate::config::Config;
-use crate::runtime::{LocalRuntime, WorkerSettings};
+use crate::k8s::KubeBackend;
+use crate::runtime::{LocalBackend, LocalRuntime, WorkerSettings};
 use crate::store::Store;
+use crate::streams::Streams;
 
 /// What `cockpit serve` needs.
 #[derive(Clone, Debug)]
@@ -79,14 +82,17 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     };
     tracing::info!(worker = %settings.worker_bin.display(), command = %settings.command, "workers");
     let keys = crate::worker_credentials::WorkerKeys::load_or_create(&store).await?;
-    let runtime = LocalRuntime::new(settings, store.clone(), keys, reconcile_tx.clone());
-    let kube = match opts.runtime {
+    let streams = Streams::new(store.clone());
+    // The one place the two runtimes differ: everything else talks to the backend.
+    let backend: Arc<dyn Backend> = match opts.runtime {
         RuntimeKind::Local => {
+            let runtime =
+                LocalRuntime::new(settings, store.clone(), streams.clone(), keys.clone(), reconcile_tx.clone());
             let adopted = runtime.adopt_all().await?;
             if adopted > 0 {
                 tracing::info!(adopted, "re-adopted running workers");
             }
-            None
+            Arc::new(LocalBackend::new(runtime))
         }
         RuntimeKind::Kube => {
             let client = kube::Client::try_default()
@@ -95,7 +101,7 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
             let namespace =
                 std::env::var("COCKPIT_NAMESPACE").unwrap_or_else(|_| client.default_namespace().to_owned());
             tracing::info!(%namespace, "Kubernetes runtime");
-            Some(crate::app::KubeBackend { client, namespace })
+            Arc::new(KubeBackend { client, namespace })
         }
     };
     let app_command = config.worker.command.clone();
@@ -104,12 +110,13 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
         config,
         config_source: opts.config.clone(),
         store,
-        runtime: runtime.clone(),
+        backend,
+        streams,
+        worker_keys: keys,
         data_dir: opts.data_dir.clone(),
         changes,
         reconcile: reconcile_tx,
         claude_version: cli_version(&app_command).await,
-        kube: kube.clone(),
         shutdown: tokio::sync::watch::channel(false).0,
     });
     // Web Push: the VAPID key (made on the first start, reused after) and the notifier, which
@@ -117,35 +124,19 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     let notifier = crate::push::notifier::start(app.clone()).await.context("starting Web Push notifications")?;
     // Output streams of sessions nobody watches are closed (their output stays in the database).
     tokio::spawn({
-        let runtime = app.runtime.clone();
+        let app = app.clone();
         async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                let closed = runtime.close_unused_streams().await;
+                let closed = app.streams.close_unused(|id| app.backend.has_worker(id)).await;
                 if closed > 0 {
-                    tracing::debug!(closed, open = runtime.open_streams(), "closed unused output streams");
+                    tracing::debug!(closed, open = app.streams.len(), "closed unused output streams");
                 }
             }
         }
     });
-    let controller = match &kube {
-        None => tokio::spawn(crate::runtime::controller::run(app.clone(), reconcile_rx)),
-        Some(backend) => {
-            let pods = crate::k8s::pod::PodSettings {
-                ring_bytes: Some(app.config.worker.ring_bytes),
-                ..crate::k8s::pod::PodSettings::from_env(|name| std::env::var(name).ok(), &app.config.worker.command)
-                    .context("the worker Pod settings")?
-            };
-            let settings = crate::k8s::run::KubeSettings { namespace: backend.namespace.clone(), pods };
-            let (app, client) = (app.clone(), backend.client.clone());
-            tokio::spawn(async move {
-                if let Err(err) = crate::k8s::run::run(app, client, settings).await {
-                    tracing::error!("the Kubernetes controllers stopped: {err:#}");
-                }
-            })
-        }
-    };
+    let controller = app.backend.start_controllers(app.clone(), reconcile_rx)?;
     let router = crate::gateway::router(app.clone(), opts.pwa_dir.clone());
     let listener =
         tokio::net::TcpListener::bind(opts.listen).await.with_context(|| format!("binding {}", opts.listen))?;
@@ -188,11 +179,9 @@ pub async fn serve(opts: ServeOptions) -> Result<()> {
     tracing::info!("stopping workers");
     controller.abort();
     notifier.abort();
-    if app.kube.is_none() {
-        let left = bound.saturating_sub(started.elapsed()).max(std::time::Duration::from_secs(1));
-        if tokio::time::timeout(left, pause_all(&app)).await.is_err() {
-            tracing::warn!("workers still stopping after {bound:?}: their sessions resume on the next start");
-        }
+    let left = bound.saturating_sub(started.elapsed()).max(std::time::Duration::from_secs(1));
+    if tokio::time::timeout(left, app.backend.stop_workers(&app)).await.is_err() {
+        tracing::warn!("workers still stopping after {bound:?}: their sessions resume on the next start");
     }
     Ok(())
 }
@@ -206,27 +195,6 @@ pub fn shutdown_bound(value: Option<&str>) -> anyhow::Result<std::time::Duration
     match value.parse::<u64>() {
         Ok(secs @ 1..=300) => Ok(std::time::Duration::from_secs(secs)),
         _ => anyhow::bail!("COCKPIT_SHUTDOWN_SECS must be a whole number of seconds from 1 to 300, not {value:?}"),
-    }
-}
-
-/// On a clean shutdown the workers stop, and their sessions go back to Pending with their
-/// conversation id kept, so the next start resumes them.
-async fn pause_all(app: &Arc<App>) {
-    let live: Vec<String> = match app.store.list_sessions(false).await {
-        Ok(rows) => rows.into_iter().filter(|r| app.runtime.has_worker(&r.id)).map(|r| r.id).collect(),
-        Err(_) => Vec::new(),
-    };
-    app.runtime.stop_all().await;
-    for id in live {
-        if let Ok(Some(row)) = app.store.get_session(&id).await {
-            let mut status = row.status.clone();
-            if !status.phase.is_terminal() {
-                status.phase = cockpit_crds::SessionPhase::Pending;
-                status.message = Some("paused: the control plane stopped; resumes on its next start".into());
-                status.activity = None;
-                let _ = app.store.update_status(&id, &status, chrono::Utc::now()).await;
-            }
-        }
     }
 }
 

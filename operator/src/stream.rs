@@ -99,9 +99,9 @@ impl Chunk {
     }
 }
 
-/// The next frames for a client and the offset it continues at.
+/// What goes out to a client next: its frames and the offset it continues at.
 #[derive(Debug)]
-pub struct ClientFrame {
+pub struct Outbound {
     /// The binary frames to send in order (output, or a snapshot): one, or a few when output
     /// was read back from the database in one go.
     pub frames: Vec<Bytes>,
@@ -111,9 +111,9 @@ pub struct ClientFrame {
     pub at_end: bool,
 }
 
-impl ClientFrame {
-    fn new(frame: impl Into<Bytes>, next: u64, end: u64) -> ClientFrame {
-        ClientFrame { frames: vec![frame.into()], next, at_end: next >= end }
+impl Outbound {
+    fn new(frame: impl Into<Bytes>, next: u64, end: u64) -> Outbound {
+        Outbound { frames: vec![frame.into()], next, at_end: next >= end }
     }
 }
 
@@ -380,7 +380,7 @@ impl SessionStream {
 
     /// The next frame for a client whose next offset is `next`, `None` when it has everything.
     /// A caught-up client that fell more than [`RESYNC_LAG`] behind gets a snapshot.
-    pub async fn next_frame(&self, next: u64, caught_up: bool) -> anyhow::Result<Option<ClientFrame>> {
+    pub async fn next_frame(&self, next: u64, caught_up: bool) -> anyhow::Result<Option<Outbound>> {
         let ring_start = {
             let mut inner = lock(&self.inner);
             let end = inner.ring.end_offset();
@@ -388,10 +388,10 @@ impl SessionStream {
                 return Ok(None);
             }
             if (caught_up && end - next > RESYNC_LAG) || inner.in_void(next) {
-                return Ok(Some(ClientFrame::new(snapshot_frame(&mut inner), end, end)));
+                return Ok(Some(Outbound::new(snapshot_frame(&mut inner), end, end)));
             }
             if let Some(last) = inner.last.as_ref().filter(|l| l.offset == next && l.end() == end) {
-                return Ok(Some(ClientFrame::new(last.frame.clone(), end, end)));
+                return Ok(Some(Outbound::new(last.frame.clone(), end, end)));
             }
             let start = inner.ring.start_offset();
             let unpersisted_end = inner.unpersisted_at + inner.unpersisted.len() as u64;
@@ -403,19 +403,19 @@ impl SessionStream {
                 let skip = (next - at) as usize;
                 let bytes = &bytes[skip..(skip + MAX_OUTPUT_FRAME).min(bytes.len())];
                 let frame = encode_binary(BinaryKind::Output, next, bytes);
-                return Ok(Some(ClientFrame::new(frame, next + bytes.len() as u64, end)));
+                return Ok(Some(Outbound::new(frame, next + bytes.len() as u64, end)));
             }
             if next < start && next >= inner.unpersisted_at && next < unpersisted_end {
                 // Out of the ring but not yet written back: still in memory.
                 let skip = (next - inner.unpersisted_at) as usize;
                 let bytes = &inner.unpersisted[skip..(skip + MAX_OUTPUT_FRAME).min(inner.unpersisted.len())];
                 let frame = encode_binary(BinaryKind::Output, next, bytes);
-                return Ok(Some(ClientFrame::new(frame, next + bytes.len() as u64, end)));
+                return Ok(Some(Outbound::new(frame, next + bytes.len() as u64, end)));
             }
             if next >= start {
                 let mut frame = binary_header(BinaryKind::Output, next, ((end - next) as usize).min(MAX_OUTPUT_FRAME));
                 let taken = inner.ring.range_into(next, MAX_OUTPUT_FRAME, &mut frame).unwrap_or(0);
-                return Ok(Some(ClientFrame::new(frame, next + taken as u64, end)));
+                return Ok(Some(Outbound::new(frame, next + taken as u64, end)));
             }
             start
         };
@@ -429,7 +429,7 @@ impl SessionStream {
                 // Offsets a restart left unused (see `leave_void`): repainted.
                 let mut inner = lock(&self.inner);
                 let end = inner.ring.end_offset();
-                return Ok(Some(ClientFrame::new(snapshot_frame(&mut inner), end, end)));
+                return Ok(Some(Outbound::new(snapshot_frame(&mut inner), end, end)));
             }
             anyhow::bail!("output at {next} is neither in memory nor in the database");
         }
@@ -443,7 +443,7 @@ impl SessionStream {
                 frame
             })
             .collect();
-        Ok(Some(ClientFrame { frames, next: after, at_end: after >= self.end_offset() }))
+        Ok(Some(Outbound { frames, next: after, at_end: after >= self.end_offset() }))
     }
 
     /// The latest mirrored worker state (offsets in session terms).

@@ -54,7 +54,7 @@ pub async fn stream(
         Follower::new(row.id.clone(), app.data_dir.join("claude-home"), row.status.claude_session_id.clone(), cursor);
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(4);
     tokio::spawn(follow(app, row.id, follower, tx));
-    let events = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|e| (Ok(e), rx)) });
+    let events = tokio_stream::StreamExt::map(tokio_stream::wrappers::ReceiverStream::new(rx), Ok::<Event, Infallible>);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -118,6 +118,18 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
+impl From<crate::backend::BackendError> for Failure {
+    fn from(err: crate::backend::BackendError) -> Failure {
+        use crate::backend::BackendError;
+        match err {
+            BackendError::NotFound(message) => Failure::not_found(message),
+            BackendError::Conflict(message) => Failure::conflict(message),
+            BackendError::Invalid(message) => Failure::bad_request(message),
+            BackendError::Other(err) => Failure::internal(format!("{err:#}")),
+        }
+    }
+}
+
 impl From<crate::stream::UpstreamError> for Failure {
     fn from(err: crate::stream::UpstreamError) -> Failure {
         match err {

@@ -1,6 +1,9 @@
-//! What `GET /metrics` says, encoded by `prometheus-client` (OpenMetrics text, which Prometheus
+//! `GET /metrics`: what it says, encoded by `prometheus-client` (OpenMetrics text, which Prometheus
 //! scrapes): computed from the store at each scrape, so a fresh registry renders it.
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use cockpit_crds::SessionPhase;
 use cockpit_crds::api::AccountView;
@@ -11,10 +14,23 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::error::Failure;
+use crate::app::App;
 use crate::store::SessionRow;
 
 /// The response's content type.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /metrics`: OpenMetrics text (Prometheus reads it): sessions by phase, accounts, limited
+/// accounts, each account's usage as its CLI last reported it, rotations.
+pub async fn metrics(State(app): State<Arc<App>>) -> Result<axum::response::Response, Failure> {
+    use axum::response::IntoResponse;
+    let sessions = app.store.list_sessions(false).await?;
+    let accounts = app.account_views().await?;
+    let text = render(&sessions, &accounts, Utc::now())
+        .map_err(|e| Failure::internal(format!("encoding the metrics: {e}")))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response())
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PhaseLabels {

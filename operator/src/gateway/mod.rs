@@ -6,9 +6,11 @@ pub mod body_limit;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod repos;
 pub mod security;
 pub mod sessions;
 pub mod ws;
@@ -36,9 +38,9 @@ pub fn router(app: Arc<App>, pwa_dir: Option<PathBuf>) -> Router {
         Arc::new(security::Perimeter::new(&app.config.allowed_origins, security::machine_name().as_deref()));
     let pwa = pwa_service(pwa_dir);
     let api = Router::new()
-        .route("/api/health", get(accounts::health))
-        .route("/metrics", get(accounts::metrics))
-        .route("/api/repos", get(accounts::repos))
+        .route("/api/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/repos", get(repos::repos))
         .route("/api/accounts", get(accounts::list))
         .route("/api/accounts/{id}/reset-limit", post(accounts::reset_limit))
         .route("/api/sessions", get(sessions::list).post(sessions::create))

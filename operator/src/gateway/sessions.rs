@@ -70,7 +70,7 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
         .name
         .clone();
     if let Some(account) = &body.account_id
-        && app.kube.is_none()
+        && app.backend.accounts_in_config()
         && !app.has_account(account)
     {
         return Err(Failure::bad_request(format!("unknown account {account:?}")));
@@ -137,45 +137,8 @@ fn validate_spec(name: &str, spec: &ClaudeSessionSpec) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Kubernetes mode: the session is a `ClaudeSession` object; the API server validates it (schema
-/// and CEL) and the mirror brings it into the list.
-async fn create_object(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
-    use kube::ResourceExt;
-    let Some(kube) = &app.kube else { return Err(Failure::internal("not in Kubernetes mode")) };
-    let object = ClaudeSession::new(&row.name, row.spec.clone());
-    let created = kube.sessions().create(&Default::default(), &object).await.map_err(|err| match err {
-        kube::Error::Api(e) if e.code == 409 => {
-            Failure::conflict(format!("a session named {:?} already exists", row.name))
-        }
-        kube::Error::Api(e) if e.code == 422 || e.code == 400 => {
-            Failure::bad_request(format!("invalid session: {}", e.message))
-        }
-        other => Failure::internal(other),
-    })?;
-    let view = SessionView {
-        id: created.uid().unwrap_or_default(),
-        name: created.name_any(),
-        spec: created.spec.clone(),
-        status: created.status.clone().unwrap_or_default(),
-        live: None,
-        created_at: Utc::now(),
-        deleted_at: None,
-    };
-    audit(app, headers, "create", Some(&view.id), serde_json::json!({ "name": view.name, "repo": view.spec.repo }))
-        .await;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
-}
-
 async fn create_row(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Result<Response, Failure> {
-    if app.kube.is_some() {
-        return create_object(app, headers, row).await;
-    }
-    app.store.insert_session(&row).await.map_err(|err| match err {
-        crate::store::StoreError::Duplicate { .. } => {
-            Failure::conflict(format!("a session named {:?} already exists", row.name))
-        }
-        other => other.into(),
-    })?;
+    let row = app.backend.create_session(app, row).await?;
     audit(
         app,
         headers,
@@ -184,8 +147,6 @@ async fn create_row(app: &Arc<App>, headers: &HeaderMap, row: SessionRow) -> Res
         serde_json::json!({ "name": row.name, "repo": row.repo, "mode": row.spec.mode }),
     )
     .await;
-    app.announce_session(&row);
-    let _ = app.reconcile.send(row.id.clone());
     Ok((StatusCode::CREATED, Json(app.session_view(&row))).into_response())
 }
 
@@ -206,21 +167,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, Failure> {
     let row = find(&app, &id).await?;
-    if let (Some(kube), None) = (&app.kube, row.deleted_at) {
-        // The finalizer stops the worker; the mirror marks the row deleted.
-        match kube.sessions().delete(&row.name, &Default::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 => {}
-            Err(err) => return Err(Failure::internal(err)),
-        }
-        audit(&app, &headers, "delete", Some(&row.id), serde_json::json!({ "name": row.name })).await;
-        return Ok(Json(app.session_view(&row)));
-    }
     if row.deleted_at.is_none() {
-        app.store.mark_deleted(&row.id, Utc::now()).await?;
+        app.backend.delete_session(&app, &row).await?;
         audit(&app, &headers, "delete", Some(&row.id), serde_json::json!({ "name": row.name })).await;
-        let _ = app.changes.send(cockpit_crds::api::ChangeEvent::SessionDeleted { id: row.id.clone() });
-        let _ = app.reconcile.send(row.id.clone());
     }
     let row = find(&app, &row.id).await?;
     Ok(Json(app.session_view(&row)))
@@ -251,7 +200,7 @@ pub async fn send(
             "the session waits for a usage-limit reset; nothing was sent (keep the message and send it when it resumes)",
         ));
     }
-    let stream = app.runtime.stream(&row.id).await?;
+    let stream = app.streams.stream(&row.id).await?;
     if !stream.has_upstream() {
         return Err(Failure::conflict("the session has no running worker"));
     }
@@ -287,7 +236,7 @@ pub async fn approve(
     Body(body): Body<ApprovalAnswer>,
 ) -> Result<StatusCode, Failure> {
     let row = find(&app, &id).await?;
-    let stream = app.runtime.stream(&row.id).await?;
+    let stream = app.streams.stream(&row.id).await?;
     let pending = stream.state().and_then(|s| s.approval).filter(|a| a.id == body.id && a.answerable);
     let Some(pending) = pending.filter(|_| stream.has_upstream()) else {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
@@ -364,7 +313,7 @@ pub async fn history(
 /// `GET /api/sessions/{id}/screen`: the rendered screen as text.
 pub async fn screen(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, Failure> {
     let row = find(&app, &id).await?;
-    let stream = app.runtime.stream(&row.id).await?;
+    let stream = app.streams.stream(&row.id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], stream.screen_text()).into_response())
 }
 

@@ -39,7 +39,7 @@ pub async fn upgrade(
         return Err(Failure::bad_request(format!("unknown query parameter {unknown:?}")));
     }
     let row = super::sessions::find(&app, &id).await?;
-    let stream = app.runtime.stream(&row.id).await?;
+    let stream = app.streams.stream(&row.id).await?;
     let auditor =
         Auditor { store: app.store.clone(), actor: super::security::actor(&headers), session_id: row.id.clone() };
     let stopping = app.shutdown.subscribe();

@@ -21,7 +21,7 @@ use super::pod::{
     ACCOUNT_LABEL, Conversation, PodSettings, SESSION_LABEL, WorkerStart, credential_secret, credential_secret_name,
     worker_pod,
 };
-use crate::reconcile::{AccountInfo, Action, SessionInput, reconcile};
+use crate::reconcile::{AccountInfo, Effects, Executed, SessionInput, Started, execute, reconcile};
 
 /// The finalizer on every `ClaudeSession`.
 pub const FINALIZER: &str = "cockpit.dev/stop-worker";
@@ -210,95 +210,19 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
         capacity_available: pod.is_some() || running < ctx.max_sessions,
     };
     let plan = reconcile(input, &infos, &observed, now);
-    let mut new_status = plan.status.clone();
+    let mut effects = PodEffects {
+        ctx,
+        session,
+        ns: &ns,
+        name: &name,
+        pods_api: &pods_api,
+        accounts_api: &accounts_api,
+        mine: &mine,
+        accounts: &accounts,
+    };
+    let Executed { status: mut new_status, worker_replaced: replaced, .. } = execute(&plan, &mut effects).await?;
 
-    for action in &plan.actions {
-        match action {
-            Action::StopWorker { reason } => {
-                for pod in mine.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
-                    tracing::info!(session = %name, pod = %pod.name_any(), %reason, "deleting the worker pod");
-                    match pods_api.delete(&pod.name_any(), &DeleteParams::default()).await {
-                        Ok(_) => {}
-                        Err(kube::Error::Api(e)) if e.code == 404 => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            Action::StartWorker { account, resume, prompt } => {
-                let Some(account_obj) = accounts.iter().find(|a| &a.name_any() == account) else { continue };
-                let repo =
-                    ctx.repos.get(&session.spec.repo).ok_or_else(|| Error::UnknownRepo(session.spec.repo.clone()))?;
-                let cwd = crate::worktree::prepare(repo, &ctx.data_dir, &name)
-                    .await
-                    .map_err(|e| Error::Worktree(e.to_string()))?;
-                let conversation = match resume {
-                    Some(id) => {
-                        Conversation::Resume(uuid::Uuid::parse_str(id).map_err(|_| Error::ConversationId(id.clone()))?)
-                    }
-                    None => Conversation::New(uuid::Uuid::new_v4()),
-                };
-                let repo_path = repo.to_string_lossy();
-                let cwd = super::pod::pod_cwd(&cwd, &ctx.data_dir);
-                let pod = worker_pod(
-                    &WorkerStart {
-                        session,
-                        account: account_obj,
-                        repo_path: &repo_path,
-                        cwd: &cwd,
-                        conversation,
-                        prompt: prompt.as_deref(),
-                        size: session.uid().and_then(|uid| ctx.terminal_size.as_ref().and_then(|size| size(&uid))),
-                    },
-                    &ctx.pods,
-                );
-                // The Pod takes its credential from this Secret: it must exist before the Pod.
-                if let Some(keys) = &ctx.worker_keys {
-                    let credential = keys.credential(&session.uid().unwrap_or_default());
-                    let secret = credential_secret(session, &credential);
-                    let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-                    secrets_api
-                        .patch(
-                            &credential_secret_name(session),
-                            &PatchParams::apply("cockpit").force(),
-                            &Patch::Apply(&secret),
-                        )
-                        .await?;
-                }
-                let created = pods_api.create(&PostParams::default(), &pod).await?;
-                tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
-                new_status.claude_session_id = Some(match conversation {
-                    Conversation::New(id) | Conversation::Resume(id) => id.to_string(),
-                });
-            }
-            Action::MarkAccountLimited { account, until, window } => {
-                // The account controller sets its conditions and records the Event.
-                let patch = serde_json::json!({ "status": { "rateLimitedUntil": until, "rateLimitWindow": window } });
-                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-            }
-            Action::RecordUtilization { account, utilization } => {
-                let patch = serde_json::json!({ "status": { "utilization": utilization } });
-                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-            }
-            Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {
-                let usage = accounts
-                    .iter()
-                    .find(|a| &a.name_any() == account)
-                    .and_then(|a| a.status.as_ref())
-                    .map(|s| s.usage)
-                    .unwrap_or_default();
-                let usage = AccountUsage {
-                    sessions: usage.sessions + 1,
-                    input_tokens: usage.input_tokens + input_tokens,
-                    output_tokens: usage.output_tokens + output_tokens,
-                    cost_usd: usage.cost_usd + cost_usd,
-                };
-                let patch = serde_json::json!({ "status": { "usage": usage } });
-                accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-            }
-        }
-    }
     // The worker to follow: the current Pod, running with an IP, and not being replaced.
-    let replaced = plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. } | Action::StartWorker { .. }));
     let target = pod.filter(|_| !replaced && !deleting).and_then(|pod| {
         let status = pod.status.as_ref()?;
         let ip = status.pod_ip.as_deref().filter(|_| status.phase.as_deref() == Some("Running"))?;
@@ -341,4 +265,132 @@ async fn patch_status(api: &Api<ClaudeSession>, name: &str, status: &ClaudeSessi
     });
     api.patch_status(name, &PatchParams::apply("cockpit").force(), &Patch::Apply(&patch)).await?;
     Ok(())
+}
+
+/// A plan's actions in Kubernetes: worker Pods (with their credential Secret) and the
+/// accounts' status.
+struct PodEffects<'a> {
+    ctx: &'a Context,
+    session: &'a ClaudeSession,
+    ns: &'a str,
+    name: &'a str,
+    pods_api: &'a Api<Pod>,
+    accounts_api: &'a Api<ClaudeAccount>,
+    /// The session's worker Pods.
+    mine: &'a [Pod],
+    accounts: &'a [ClaudeAccount],
+}
+
+impl Effects for PodEffects<'_> {
+    type Error = Error;
+
+    async fn stop_worker(&mut self, reason: &str) -> Result<(), Error> {
+        for pod in self.mine.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+            tracing::info!(session = %self.name, pod = %pod.name_any(), %reason, "deleting the worker pod");
+            match self.pods_api.delete(&pod.name_any(), &DeleteParams::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    async fn start_worker(
+        &mut self,
+        account: &str,
+        resume: Option<&str>,
+        prompt: Option<&str>,
+    ) -> Result<Started, Error> {
+        let (ctx, session, name) = (self.ctx, self.session, self.name);
+        let Some(account_obj) = self.accounts.iter().find(|a| a.name_any() == account) else {
+            return Ok(Started::Skipped);
+        };
+        let repo = ctx.repos.get(&session.spec.repo).ok_or_else(|| Error::UnknownRepo(session.spec.repo.clone()))?;
+        let cwd =
+            crate::worktree::prepare(repo, &ctx.data_dir, name).await.map_err(|e| Error::Worktree(e.to_string()))?;
+        let conversation = match resume {
+            Some(id) => {
+                Conversation::Resume(uuid::Uuid::parse_str(id).map_err(|_| Error::ConversationId(id.to_owned()))?)
+            }
+            None => Conversation::New(uuid::Uuid::new_v4()),
+        };
+        let repo_path = repo.to_string_lossy();
+        let cwd = super::pod::pod_cwd(&cwd, &ctx.data_dir);
+        let pod = worker_pod(
+            &WorkerStart {
+                session,
+                account: account_obj,
+                repo_path: &repo_path,
+                cwd: &cwd,
+                conversation,
+                prompt,
+                size: session.uid().and_then(|uid| ctx.terminal_size.as_ref().and_then(|size| size(&uid))),
+            },
+            &ctx.pods,
+        );
+        // The Pod takes its credential from this Secret: it must exist before the Pod.
+        if let Some(keys) = &ctx.worker_keys {
+            let credential = keys.credential(&session.uid().unwrap_or_default());
+            let secret = credential_secret(session, &credential);
+            let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), self.ns);
+            secrets_api
+                .patch(&credential_secret_name(session), &PatchParams::apply("cockpit").force(), &Patch::Apply(&secret))
+                .await?;
+        }
+        let created = self.pods_api.create(&PostParams::default(), &pod).await?;
+        tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
+        Ok(Started::Running {
+            conversation: match conversation {
+                Conversation::New(id) | Conversation::Resume(id) => id.to_string(),
+            },
+        })
+    }
+
+    async fn mark_account_limited(
+        &mut self,
+        account: &str,
+        until: chrono::DateTime<Utc>,
+        window: cockpit_crds::RateLimitWindow,
+    ) -> Result<(), Error> {
+        // The account controller sets its conditions and records the Event.
+        let patch = serde_json::json!({ "status": { "rateLimitedUntil": until, "rateLimitWindow": window } });
+        self.accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
+    }
+
+    async fn record_utilization(
+        &mut self,
+        account: &str,
+        utilization: &cockpit_crds::PlanUtilization,
+    ) -> Result<(), Error> {
+        let patch = serde_json::json!({ "status": { "utilization": utilization } });
+        self.accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
+    }
+
+    async fn record_usage(
+        &mut self,
+        account: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_usd: f64,
+    ) -> Result<(), Error> {
+        let usage = self
+            .accounts
+            .iter()
+            .find(|a| a.name_any() == account)
+            .and_then(|a| a.status.as_ref())
+            .map(|s| s.usage)
+            .unwrap_or_default();
+        let usage = AccountUsage {
+            sessions: usage.sessions + 1,
+            input_tokens: usage.input_tokens + input_tokens,
+            output_tokens: usage.output_tokens + output_tokens,
+            cost_usd: usage.cost_usd + cost_usd,
+        };
+        let patch = serde_json::json!({ "status": { "usage": usage } });
+        self.accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        Ok(())
+    }
 }

@@ -3,8 +3,11 @@
 //! runtime uses ([`crate::reconcile`]); this module turns them into API calls.
 
 pub mod account;
+pub mod backend;
 pub mod controller;
 pub mod events;
 pub mod observe;
 pub mod pod;
 pub mod run;
+
+pub use backend::KubeBackend;

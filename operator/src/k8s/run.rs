@@ -142,7 +142,7 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
             let states = follow_states.clone();
             let trigger = follow_trigger.clone();
             tokio::spawn(async move {
-                let stream = match app.runtime.stream(&uid).await {
+                let stream = match app.streams.stream(&uid).await {
                     Ok(stream) => stream,
                     Err(err) => {
                         tracing::warn!("opening the stream of {name}: {err:#}");
@@ -152,7 +152,7 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
                 tracing::info!(session = %name, %pod, %endpoint, "following the worker");
                 let (generation, base) = stream.begin_worker(None);
                 let alive_pod = pod.clone();
-                let credential = app.runtime.worker_credential(&uid);
+                let credential = app.worker_keys.credential(&uid);
                 stream
                     .follow(
                         endpoint,
@@ -187,7 +187,7 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
     tokio::spawn(async move { super::account::run(account_ctx, &account_ns).await });
 
     let ctx = Arc::new(Context {
-        worker_keys: Some(app.runtime.worker_keys().clone()),
+        worker_keys: Some(app.worker_keys.clone()),
         client: client.clone(),
         pods: settings.pods.clone(),
         repos: app.config.repos.iter().map(|r| (r.name.clone(), r.path.clone())).collect::<HashMap<String, PathBuf>>(),
@@ -210,11 +210,11 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         })),
         failures: Mutex::default(),
         terminal_size: Some(Box::new({
-            let runtime = app.runtime.clone();
-            move |uid: &str| runtime.open_stream_size(uid)
+            let streams = app.streams.clone();
+            move |uid: &str| streams.size(uid)
         })),
     });
-    let triggers = futures_util::stream::unfold(trigger_rx, |mut rx| async move { rx.recv().await.map(|()| ((), rx)) });
+    let triggers = tokio_stream::wrappers::UnboundedReceiverStream::new(trigger_rx);
     Controller::new(sessions, watcher::Config::default())
         .owns(pods, watcher::Config::default().labels("app.kubernetes.io/component=worker"))
         .reconcile_all_on(triggers)

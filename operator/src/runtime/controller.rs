@@ -1,67 +1,127 @@
 //! The local controller: reconciles each session whenever its worker reports, a request
-//! changes it, or a reset time passes, and carries out the plans.
+//! changes it, a slot frees or its `requeue_at` comes, and carries out the plans with
+//! [`crate::reconcile::execute`] over the local runtime's effects.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::reconcile::{AccountInfo, Action, Observed, SessionInput, reconcile};
-use crate::runtime::StartRequest;
+use crate::reconcile::{AccountInfo, Effects, Executed, Observed, SessionInput, Started, execute, reconcile};
+use crate::runtime::{LocalRuntime, StartRequest};
 use crate::store::SessionRow;
 
-/// How often every open session is looked at even without a trigger (reset times, free slots).
-const TICK: Duration = Duration::from_secs(1);
+/// How often every open session is looked at without being asked: a safety net, as the
+/// Kubernetes controller's resync is (what a session waits for wakes it: its worker's reports
+/// and exit, a request, a slot that frees, its `requeue_at`).
+const RESYNC: Duration = Duration::from_secs(30);
+
+/// When each session asked to be looked at again (a usage limit's reset).
+#[derive(Default)]
+struct Wakes(HashMap<String, DateTime<Utc>>);
+
+impl Wakes {
+    fn set(&mut self, id: &str, at: Option<DateTime<Utc>>) {
+        match at {
+            Some(at) => self.0.insert(id.to_owned(), at),
+            None => self.0.remove(id),
+        };
+    }
+
+    /// The earliest wake, as a tokio instant.
+    fn next(&self) -> Option<tokio::time::Instant> {
+        let at = *self.0.values().min()?;
+        let wait = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        Some(tokio::time::Instant::now() + wait)
+    }
+
+    /// Takes the sessions whose time has come.
+    fn due(&mut self) -> Vec<String> {
+        let now = Utc::now();
+        let due: Vec<String> = self.0.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
+        for id in &due {
+            self.0.remove(id);
+        }
+        due
+    }
+}
 
 /// Runs the controller until the trigger channel closes. A session that waits for a free slot
-/// starts the moment one frees (a CLI exits), not at the next tick.
-pub async fn run(app: Arc<App>, mut triggers: mpsc::UnboundedReceiver<String>) {
-    let mut tick = tokio::time::interval(TICK);
-    let mut running = app.runtime.running();
+/// starts the moment one frees (a CLI exits), one waiting for a reset at its `requeue_at`.
+pub async fn run(app: Arc<App>, runtime: Arc<LocalRuntime>, mut triggers: mpsc::UnboundedReceiver<String>) {
+    let mut resync = tokio::time::interval(RESYNC);
+    let mut wakes = Wakes::default();
+    let mut running = runtime.running();
     loop {
+        let next_wake = wakes.next();
+        let woken = async {
+            match next_wake {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             id = triggers.recv() => match id {
                 Some(id) => {
-                    if let Err(err) = reconcile_session(&app, &id).await {
-                        tracing::warn!(session = %id, "reconcile: {err:#}");
+                    match reconcile_session(&app, &runtime, &id).await {
+                        Ok(at) => wakes.set(&id, at),
+                        Err(err) => tracing::warn!(session = %id, "reconcile: {err:#}"),
                     }
-                    if app.runtime.running() < running
-                        && let Err(err) = reconcile_all(&app).await
-                    {
-                        tracing::warn!("reconcile: {err:#}");
+                    if runtime.running() < running {
+                        reconcile_every(&app, &runtime, &mut wakes).await;
                     }
-                    running = app.runtime.running();
+                    running = runtime.running();
                 }
                 None => break,
             },
-            _ = tick.tick() => {
-                if let Err(err) = reconcile_all(&app).await {
-                    tracing::warn!("reconcile: {err:#}");
+            () = woken => {
+                for id in wakes.due() {
+                    match reconcile_session(&app, &runtime, &id).await {
+                        Ok(at) => wakes.set(&id, at),
+                        Err(err) => tracing::warn!(session = %id, "reconcile: {err:#}"),
+                    }
                 }
-                running = app.runtime.running();
+                running = runtime.running();
+            }
+            _ = resync.tick() => {
+                reconcile_every(&app, &runtime, &mut wakes).await;
+                running = runtime.running();
             }
         }
     }
 }
 
-/// Reconciles every session that is not over (and every deleted one that still has a worker).
-pub async fn reconcile_all(app: &Arc<App>) -> anyhow::Result<()> {
-    for row in app.store.list_sessions(true).await? {
-        let over = row.status.phase.is_terminal() && !app.runtime.has_worker(&row.id);
-        if !over || !matches!(app.runtime.observe(&row.id), Observed::NoWorker) {
-            reconcile_session(app, &row.id).await?;
-        }
+async fn reconcile_every(app: &Arc<App>, runtime: &Arc<LocalRuntime>, wakes: &mut Wakes) {
+    match reconcile_all(app, runtime).await {
+        Ok(asked) => asked.into_iter().for_each(|(id, at)| wakes.set(&id, at)),
+        Err(err) => tracing::warn!("reconcile: {err:#}"),
     }
-    Ok(())
 }
 
-async fn accounts(app: &App) -> anyhow::Result<Vec<AccountInfo>> {
+/// Reconciles every session that is not over (and every deleted one that still has a worker).
+/// Returns when each one asked to be looked at again.
+pub async fn reconcile_all(
+    app: &Arc<App>,
+    runtime: &Arc<LocalRuntime>,
+) -> anyhow::Result<Vec<(String, Option<DateTime<Utc>>)>> {
+    let mut asked = Vec::new();
+    for row in app.store.list_sessions(true).await? {
+        let over = row.status.phase.is_terminal() && !runtime.has_worker(&row.id);
+        if !over || !matches!(runtime.observe(&row.id), Observed::NoWorker) {
+            let at = reconcile_session(app, runtime, &row.id).await?;
+            asked.push((row.id, at));
+        }
+    }
+    Ok(asked)
+}
+
+async fn accounts(app: &App, runtime: &LocalRuntime) -> anyhow::Result<Vec<AccountInfo>> {
     let rows: HashMap<String, crate::store::AccountRow> =
         app.store.list_accounts().await?.into_iter().map(|a| (a.name.clone(), a)).collect();
-    let active = app.runtime.active_by_account();
+    let active = runtime.active_by_account();
     Ok(app
         .accounts()
         .iter()
@@ -77,13 +137,18 @@ async fn accounts(app: &App) -> anyhow::Result<Vec<AccountInfo>> {
         .collect())
 }
 
-/// Reconciles one session and carries out the plan.
-pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
-    let Some(row) = app.store.get_session(id).await? else { return Ok(()) };
-    let observed = app.runtime.observe(id);
-    let has_worker = app.runtime.has_worker(id);
-    let capacity = has_worker || app.runtime.running() < app.config.limits.max_concurrent_sessions as usize;
-    let accounts = accounts(app).await?;
+/// Reconciles one session and carries out the plan; returns when the plan asks to be looked
+/// at again.
+pub async fn reconcile_session(
+    app: &Arc<App>,
+    runtime: &Arc<LocalRuntime>,
+    id: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let Some(row) = app.store.get_session(id).await? else { return Ok(None) };
+    let observed = runtime.observe(id);
+    let has_worker = runtime.has_worker(id);
+    let capacity = has_worker || runtime.running() < app.config.limits.max_concurrent_sessions as usize;
+    let accounts = accounts(app, runtime).await?;
     let now = Utc::now();
     let input = SessionInput {
         spec: &row.spec,
@@ -93,46 +158,11 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
         capacity_available: capacity,
     };
     let plan = reconcile(input, &accounts, &observed, now);
-    let mut status = plan.status.clone();
-    let mut accounts_changed = false;
-    for action in &plan.actions {
-        match action {
-            Action::MarkAccountLimited { account, until, window } => {
-                tracing::info!(%account, %until, ?window, "account hit a usage limit");
-                app.store.set_account_limit(account, Some(*until), Some(*window)).await?;
-                accounts_changed = true;
-            }
-            Action::StopWorker { reason } => {
-                if app.runtime.stop(id) {
-                    tracing::info!(session = %row.name, %reason, "stopping the worker");
-                }
-            }
-            Action::StartWorker { account, resume, prompt } => {
-                match start(app, &row, account, resume.clone(), prompt.clone()).await {
-                    Ok(claude_session) => {
-                        status.claude_session_id = Some(claude_session);
-                        app.store.add_usage(account, 1, 0, 0, 0.0).await?;
-                        accounts_changed = true;
-                    }
-                    Err(err) => {
-                        tracing::warn!(session = %row.name, "worker start failed: {err:#}");
-                        status.message = Some(format!("{err:#}"));
-                    }
-                }
-            }
-            Action::RecordUsage { account, input_tokens, output_tokens, cost_usd } => {
-                app.store.add_usage(account, 0, *input_tokens, *output_tokens, *cost_usd).await?;
-                accounts_changed = true;
-            }
-            Action::RecordUtilization { account, utilization } => {
-                app.store.set_account_utilization(account, utilization).await?;
-                accounts_changed = true;
-            }
-        }
-    }
-    status.worker_endpoint = app.runtime.endpoint(id);
+    let mut effects = LocalEffects { app, runtime, row: &row };
+    let Executed { mut status, accounts_changed, .. } = execute(&plan, &mut effects).await?;
+    status.worker_endpoint = runtime.endpoint(id);
     if matches!(observed, Observed::Exited { .. } | Observed::StartFailed { .. }) {
-        app.runtime.forget(id);
+        runtime.forget(id);
     }
     for event in &plan.events {
         app.store.append_event(id, now, crate::conversation::notes::NOTE_KIND, &event.data()).await?;
@@ -153,20 +183,13 @@ pub async fn reconcile_session(app: &Arc<App>, id: &str) -> anyhow::Result<()> {
     if accounts_changed {
         app.announce_accounts().await;
     }
-    if plan.actions.iter().any(|a| matches!(a, Action::StartWorker { .. })) {
-        // Look again soon: the worker's exit or first report follows.
-        let tx = app.reconcile.clone();
-        let id = id.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = tx.send(id);
-        });
-    }
-    Ok(())
+    // A started worker's first report (or its failure, or its exit) brings the next look.
+    Ok(plan.requeue_at)
 }
 
 async fn start(
     app: &Arc<App>,
+    runtime: &Arc<LocalRuntime>,
     row: &SessionRow,
     account: &str,
     resume: Option<String>,
@@ -185,7 +208,92 @@ async fn start(
     let cwd = crate::worktree::prepare(&repo.path, &app.data_dir, &row.name)
         .await
         .with_context(|| format!("preparing a worktree of {}", repo.path.display()))?;
-    app.runtime
-        .start(StartRequest { session_id: &row.id, spec: &row.spec, account, credential, cwd, resume, prompt })
-        .await
+    runtime.start(StartRequest { session_id: &row.id, spec: &row.spec, account, credential, cwd, resume, prompt }).await
+}
+
+/// A plan's actions in the local runtime: worker processes and the store.
+struct LocalEffects<'a> {
+    app: &'a Arc<App>,
+    runtime: &'a Arc<LocalRuntime>,
+    row: &'a SessionRow,
+}
+
+impl Effects for LocalEffects<'_> {
+    type Error = anyhow::Error;
+
+    async fn stop_worker(&mut self, reason: &str) -> anyhow::Result<()> {
+        if self.runtime.stop(&self.row.id) {
+            tracing::info!(session = %self.row.name, %reason, "stopping the worker");
+        }
+        Ok(())
+    }
+
+    async fn start_worker(
+        &mut self,
+        account: &str,
+        resume: Option<&str>,
+        prompt: Option<&str>,
+    ) -> anyhow::Result<Started> {
+        match start(self.app, self.runtime, self.row, account, resume.map(str::to_owned), prompt.map(str::to_owned))
+            .await
+        {
+            Ok(conversation) => {
+                self.app.store.add_usage(account, 1, 0, 0, 0.0).await?;
+                Ok(Started::Running { conversation })
+            }
+            Err(err) => {
+                tracing::warn!(session = %self.row.name, "worker start failed: {err:#}");
+                Ok(Started::Failed { message: format!("{err:#}") })
+            }
+        }
+    }
+
+    async fn mark_account_limited(
+        &mut self,
+        account: &str,
+        until: chrono::DateTime<Utc>,
+        window: cockpit_crds::RateLimitWindow,
+    ) -> anyhow::Result<()> {
+        tracing::info!(%account, %until, ?window, "account hit a usage limit");
+        Ok(self.app.store.set_account_limit(account, Some(until), Some(window)).await?)
+    }
+
+    async fn record_utilization(
+        &mut self,
+        account: &str,
+        utilization: &cockpit_crds::PlanUtilization,
+    ) -> anyhow::Result<()> {
+        Ok(self.app.store.set_account_utilization(account, utilization).await?)
+    }
+
+    async fn record_usage(
+        &mut self,
+        account: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_usd: f64,
+    ) -> anyhow::Result<()> {
+        Ok(self.app.store.add_usage(account, 0, input_tokens, output_tokens, cost_usd).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_woken_once_at_its_time_and_a_new_answer_replaces_the_old() {
+        let mut wakes = Wakes::default();
+        assert!(wakes.next().is_none(), "nothing asked: nothing wakes");
+        let now = Utc::now();
+        wakes.set("past", Some(now - chrono::Duration::seconds(1)));
+        wakes.set("later", Some(now + chrono::Duration::hours(1)));
+        assert!(wakes.next().is_some_and(|at| at <= tokio::time::Instant::now()), "the earliest is due already");
+        assert_eq!(wakes.due(), ["past"]);
+        assert!(wakes.due().is_empty(), "woken once");
+        let in_an_hour = wakes.next().expect("later").duration_since(tokio::time::Instant::now());
+        assert!(in_an_hour > Duration::from_secs(3590) && in_an_hour <= Duration::from_secs(3600), "{in_an_hour:?}");
+        wakes.set("later", None);
+        assert!(wakes.next().is_none(), "a plan without requeue_at forgets the wake");
+    }
 }

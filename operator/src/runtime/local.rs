@@ -18,6 +18,7 @@ use crate::config::Secret;
 use crate::reconcile::Observed;
 use crate::store::{Store, WorkerRow};
 use crate::stream::SessionStream;
+use crate::streams::Streams;
 use crate::worker_credentials::WorkerKeys;
 use cockpit_worker::args::{RunArgs, WorkerCommand};
 use cockpit_worker::auth::WorkerCredential;
@@ -77,9 +78,7 @@ pub struct LocalRuntime {
     settings: WorkerSettings,
     store: Store,
     handles: Mutex<HashMap<String, Handle>>,
-    streams: Mutex<HashMap<String, Arc<SessionStream>>>,
-    /// Streams found unused by the last sweep (closed when the next one finds them unused too).
-    unused_streams: Mutex<std::collections::HashSet<String>>,
+    streams: Arc<Streams>,
     next_generation: Mutex<u64>,
     notify: mpsc::UnboundedSender<String>,
     keys: WorkerKeys,
@@ -99,10 +98,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LocalRuntime {
-    /// A runtime that reports every change of a session's worker on `notify`.
+    /// A runtime whose workers report into `streams` and that reports every change of a
+    /// session's worker on `notify`.
     pub fn new(
         settings: WorkerSettings,
         store: Store,
+        streams: Arc<Streams>,
         keys: WorkerKeys,
         notify: mpsc::UnboundedSender<String>,
     ) -> Arc<LocalRuntime> {
@@ -111,8 +112,7 @@ impl LocalRuntime {
             settings,
             store,
             handles: Mutex::new(HashMap::new()),
-            streams: Mutex::new(HashMap::new()),
-            unused_streams: Mutex::new(std::collections::HashSet::new()),
+            streams,
             next_generation: Mutex::new(0),
             notify,
         })
@@ -126,56 +126,6 @@ impl LocalRuntime {
     /// The credential the workers of the session with this uid ask for.
     pub fn worker_credential(&self, session_uid: &str) -> WorkerCredential {
         self.keys.credential(session_uid)
-    }
-
-    /// The session's output stream, opened (from the database) on first use.
-    pub async fn stream(&self, session_id: &str) -> anyhow::Result<Arc<SessionStream>> {
-        if let Some(stream) = lock(&self.streams).get(session_id) {
-            return Ok(stream.clone());
-        }
-        let stream = SessionStream::open(session_id, self.store.clone(), 120, 40).await?;
-        Ok(lock(&self.streams).entry(session_id.to_owned()).or_insert(stream).clone())
-    }
-
-    /// Closes the output streams nobody uses: no worker follows them and no client reads them
-    /// (only this registry holds them) on two sweeps in a row. Their output is in the database
-    /// (written back first); opening one again reads it from there. Returns how many closed.
-    pub async fn close_unused_streams(&self) -> usize {
-        let unused: Vec<(String, Arc<SessionStream>)> = lock(&self.streams)
-            .iter()
-            .filter(|(_, stream)| Arc::strong_count(stream) == 1)
-            .map(|(id, stream)| (id.clone(), stream.clone()))
-            .collect();
-        let seen_before = std::mem::take(&mut *lock(&self.unused_streams));
-        let mut closed = 0;
-        for (id, stream) in unused {
-            if !seen_before.contains(&id) || self.has_worker(&id) {
-                lock(&self.unused_streams).insert(id);
-                continue;
-            }
-            if let Err(err) = stream.persist().await {
-                tracing::warn!(session = %id, "keeping an unused stream open: {err:#}");
-                continue;
-            }
-            drop(stream);
-            let mut streams = lock(&self.streams);
-            // Still unused (no client came meanwhile): close it.
-            if streams.get(&id).is_some_and(|s| Arc::strong_count(s) == 1) {
-                streams.remove(&id);
-                closed += 1;
-            }
-        }
-        closed
-    }
-
-    /// The terminal size of a session's open output stream (none when it is not open).
-    pub fn open_stream_size(&self, session_id: &str) -> Option<(u16, u16)> {
-        lock(&self.streams).get(session_id).map(|stream| stream.size())
-    }
-
-    /// How many output streams are open.
-    pub fn open_streams(&self) -> usize {
-        lock(&self.streams).len()
     }
 
     /// What is observed of the session's worker.
@@ -194,11 +144,6 @@ impl LocalRuntime {
             Some(state) => Observed::Running { account, state: state.clone() },
             None => Observed::Starting { account },
         }
-    }
-
-    /// The live worker state of a session, if a worker runs.
-    pub fn live_state(&self, session_id: &str) -> Option<WorkerState> {
-        lock(&self.streams).get(session_id).and_then(|s| s.state())
     }
 
     /// Where the session's worker serves (`host:port`), while it runs.
@@ -278,7 +223,7 @@ impl LocalRuntime {
         generation: u64,
     ) -> anyhow::Result<()> {
         use anyhow::Context;
-        let stream = self.stream(req.session_id).await?;
+        let stream = self.streams.stream(req.session_id).await?;
         std::fs::create_dir_all(&self.settings.log_dir).context("creating the log dir")?;
         std::fs::create_dir_all(&self.settings.claude_home).context("creating the Claude home")?;
         let log = std::fs::OpenOptions::new()
@@ -439,7 +384,7 @@ impl LocalRuntime {
             }
         };
         if current {
-            if let Some(stream) = lock(&self.streams).get(session_id) {
+            if let Some(stream) = self.streams.open_stream(session_id) {
                 stream.worker_gone(code, chrono::Utc::now());
             }
             if let Err(err) = self.store.clear_worker(session_id).await {
@@ -521,7 +466,7 @@ impl LocalRuntime {
                 *g += 1;
                 *g
             };
-            let stream = self.stream(&session_id).await?;
+            let stream = self.streams.stream(&session_id).await?;
             let (stream_generation, base) = stream.begin_worker(Some(row.base_offset));
             lock(&self.handles).insert(
                 session_id.clone(),
