@@ -229,6 +229,51 @@ impl Key {
     }
 }
 
+/// A refused client frame: the error the client gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The error code.
+    pub code: ErrorCode,
+    /// Why.
+    pub message: String,
+}
+
+impl Refusal {
+    /// A refusal with `code` saying `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Refusal {
+        Refusal { code, message: message.into() }
+    }
+}
+
+impl ClientFrame {
+    /// Validates a text frame (size, shape, terminal size bounds) into a client's frame: what
+    /// the control plane's gateway checks before it forwards a frame, and the worker before it
+    /// acts.
+    pub fn parse(text: &str) -> Result<ClientFrame, Refusal> {
+        if text.len() > MAX_CLIENT_FRAME_BYTES {
+            return Err(Refusal::new(
+                ErrorCode::FrameTooLarge,
+                format!("frame of {} bytes exceeds the limit of {MAX_CLIENT_FRAME_BYTES} bytes", text.len()),
+            ));
+        }
+        let frame: ClientFrame = serde_json::from_str(text).map_err(|err| {
+            Refusal::new(
+                ErrorCode::BadFrame,
+                format!("not a valid client frame ({err}); expected one of input, key, resize, approve"),
+            )
+        })?;
+        if let ClientFrame::Resize { cols, rows } = frame
+            && (!(MIN_COLS..=MAX_COLS).contains(&cols) || !(MIN_ROWS..=MAX_ROWS).contains(&rows))
+        {
+            return Err(Refusal::new(
+                ErrorCode::InvalidSize,
+                format!("size {cols}x{rows} is outside {MIN_COLS}x{MIN_ROWS} .. {MAX_COLS}x{MAX_ROWS}"),
+            ));
+        }
+        Ok(frame)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

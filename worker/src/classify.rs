@@ -164,7 +164,7 @@ fn is_border(t: &str) -> bool {
 /// What `cockpit-worker classify` prints: the raw bytes replayed through the emulator, then
 /// classified. `activity` is `Starting` when the screen implies nothing.
 pub fn report(bytes: &[u8], cols: u16, rows: u16, now: DateTime<Utc>) -> serde_json::Value {
-    let mut term = crate::terminal::Terminal::new(cols, rows);
+    let mut term = cockpit_term::terminal::Terminal::new(cols, rows);
     term.process(bytes);
     let class = classify(&term.lines(), now);
     let mut out = serde_json::json!({

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
 use cockpit_crds::frames::{
-    ClientFrame, ErrorCode, MAX_CLIENT_FRAME_BYTES, MAX_COLS, MAX_ROWS, MAX_WORKER_OUTPUT_BYTES, MIN_COLS, MIN_ROWS,
-    PROTOCOL_VERSION, ServerFrame,
+    ClientFrame, ErrorCode, MAX_CLIENT_FRAME_BYTES, MAX_WORKER_OUTPUT_BYTES, PROTOCOL_VERSION, Refusal, ServerFrame,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
@@ -37,49 +36,14 @@ pub enum Command {
     },
 }
 
-/// A refused client frame.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    /// The error code.
-    pub code: ErrorCode,
-    /// Why.
-    pub message: String,
-}
-
 fn refuse(code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal { code, message: message.into() }
-}
-
-/// Validates a text frame (size, shape, terminal size bounds) into the client's frame; what the
-/// control plane's gateway checks before it forwards a frame, and the worker before it acts.
-pub fn parse_client_frame(text: &str) -> Result<ClientFrame, Refusal> {
-    if text.len() > MAX_CLIENT_FRAME_BYTES {
-        return Err(refuse(
-            ErrorCode::FrameTooLarge,
-            format!("frame of {} bytes exceeds the limit of {MAX_CLIENT_FRAME_BYTES} bytes", text.len()),
-        ));
-    }
-    let frame: ClientFrame = serde_json::from_str(text).map_err(|err| {
-        refuse(
-            ErrorCode::BadFrame,
-            format!("not a valid client frame ({err}); expected one of input, key, resize, approve"),
-        )
-    })?;
-    if let ClientFrame::Resize { cols, rows } = frame
-        && (!(MIN_COLS..=MAX_COLS).contains(&cols) || !(MIN_ROWS..=MAX_ROWS).contains(&rows))
-    {
-        return Err(refuse(
-            ErrorCode::InvalidSize,
-            format!("size {cols}x{rows} is outside {MIN_COLS}x{MIN_ROWS} .. {MAX_COLS}x{MAX_ROWS}"),
-        ));
-    }
-    Ok(frame)
+    Refusal::new(code, message)
 }
 
 /// Validates a text frame into what the worker does. `application_cursor` decides how arrows
 /// are encoded.
 pub fn parse_text_frame(text: &str, application_cursor: bool) -> Result<Command, Refusal> {
-    Ok(match parse_client_frame(text)? {
+    Ok(match ClientFrame::parse(text)? {
         ClientFrame::Input { data } => Command::Write(data.into_bytes()),
         ClientFrame::Key { key } => Command::Write(key.bytes(application_cursor).to_vec()),
         ClientFrame::Resize { cols, rows } => Command::Resize { cols, rows },

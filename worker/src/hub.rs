@@ -15,8 +15,8 @@ use tokio::sync::{broadcast, oneshot, watch};
 use crate::activity::ActivityTracker;
 use crate::classify::ScreenClass;
 use crate::hooks::{HookContext, HookEvent};
-use crate::ring::OutputRing;
-use crate::terminal::Terminal;
+use cockpit_term::ring::OutputRing;
+use cockpit_term::terminal::Terminal;
 
 /// How many output chunks the fan-out keeps for slow clients before they lag.
 const FANOUT_CHUNKS: usize = 1024;

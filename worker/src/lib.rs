@@ -5,9 +5,10 @@
 //! of clients, and the session's activity (from Claude Code's hooks first, from the rendered
 //! screen as a fallback).
 //!
-//! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`statusline`], [`claude_setup`],
-//! [`oneshot`], [`ring`] are pure. Imperative shell: [`pty`], [`input`], [`hub`], [`client`],
-//! [`server`], [`run`].
+//! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`statusline`],
+//! [`claude_setup`], [`oneshot`], [`args`] are pure; the output ring and the emulator are the
+//! `cockpit-term` crate, shared with the control plane. Imperative shell: [`pty`], [`input`],
+//! [`hub`], [`client`], [`server`], [`run`].
 
 pub mod activity;
 pub mod api_proxy;
@@ -26,8 +27,6 @@ pub mod pacing;
 pub mod peer;
 pub mod pty;
 pub mod ratelimit;
-pub mod ring;
 pub mod run;
 pub mod server;
 pub mod statusline;
-pub mod terminal;

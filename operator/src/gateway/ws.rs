@@ -240,7 +240,7 @@ async fn forward(
 ) -> Option<ServerFrame> {
     let (upstream, frame) = match message {
         Message::Text(text) => {
-            let frame = match cockpit_worker::client::parse_client_frame(text.as_str()) {
+            let frame = match ClientFrame::parse(text.as_str()) {
                 Ok(frame) => frame,
                 Err(refusal) => return Some(error(refusal.code, refusal.message)),
             };
