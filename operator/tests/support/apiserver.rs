@@ -411,50 +411,15 @@ fn random_suffix() -> String {
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
-    const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Decodes standard base64 (a Secret's `data`), or None.
+/// Decodes standard base64 (a Secret's `data`; whitespace ignored), or None.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
+    use base64::Engine;
     let clean: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    if !clean.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::new();
-    for chunk in clean.chunks(4) {
-        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let v = if i >= 4 - pad { 0 } else { value(*c)? };
-            n = (n << 6) | v;
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..3 - pad]);
-    }
-    Some(out)
+    base64::engine::general_purpose::STANDARD.decode(clean).ok()
 }
 
 impl Store {
@@ -872,106 +837,16 @@ pub fn apply_intent(target: &mut Value, intent: &Value, previous: Option<&Value>
     }
 }
 
-fn pointer_tokens(path: &str) -> Result<Vec<String>, String> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rest = path.strip_prefix('/').ok_or_else(|| format!("invalid JSON pointer {path:?}"))?;
-    Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
-}
-
-fn parent<'a>(doc: &'a mut Value, tokens: &[String]) -> Result<&'a mut Value, String> {
-    let mut node = doc;
-    for token in tokens {
-        node = match node {
-            Value::Object(map) => {
-                map.get_mut(token).ok_or_else(|| format!("path /{} does not exist", tokens.join("/")))?
-            }
-            Value::Array(items) => {
-                let index: usize = token.parse().map_err(|_| format!("invalid array index {token:?}"))?;
-                items.get_mut(index).ok_or_else(|| format!("index {index} is out of range"))?
-            }
-            _ => return Err(format!("path /{} does not exist", tokens.join("/"))),
-        };
-    }
-    Ok(node)
-}
-
-fn pointer_add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
-    let tokens = pointer_tokens(path)?;
-    let Some((last, init)) = tokens.split_last() else {
-        *doc = value;
-        return Ok(());
-    };
-    match parent(doc, init)? {
-        Value::Object(map) => {
-            map.insert(last.clone(), value);
-            Ok(())
-        }
-        Value::Array(items) => {
-            let index =
-                if last == "-" { items.len() } else { last.parse().map_err(|_| format!("invalid index {last:?}"))? };
-            if index > items.len() {
-                return Err(format!("index {index} is out of range"));
-            }
-            items.insert(index, value);
-            Ok(())
-        }
-        _ => Err(format!("cannot add at {path}")),
-    }
-}
-
-fn pointer_remove(doc: &mut Value, path: &str) -> Result<Value, String> {
-    let tokens = pointer_tokens(path)?;
-    let Some((last, init)) = tokens.split_last() else { return Err("cannot remove the whole document".into()) };
-    match parent(doc, init)? {
-        Value::Object(map) => map.remove(last).ok_or_else(|| format!("path {path} does not exist")),
-        Value::Array(items) => {
-            let index: usize = last.parse().map_err(|_| format!("invalid index {last:?}"))?;
-            if index >= items.len() {
-                return Err(format!("index {index} is out of range"));
-            }
-            Ok(items.remove(index))
-        }
-        _ => Err(format!("path {path} does not exist")),
-    }
-}
-
-/// RFC 6902 JSON patch. A `test` of a missing path against `null` passes (as the API server's).
+/// RFC 6902 JSON patch (the `json-patch` crate). A `test` of a missing path against `null`
+/// passes, as the API server's does (kube-runtime's finalizer guards its first finalizer so).
 pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
-    let ops = ops.as_array().ok_or("a JSON patch is an array of operations")?;
-    for op in ops {
-        let name = op.get("op").and_then(Value::as_str).ok_or("an operation without \"op\"")?;
-        let path = op.get("path").and_then(Value::as_str).ok_or("an operation without \"path\"")?;
-        let value = || op.get("value").cloned().ok_or_else(|| format!("{name} {path} without a value"));
-        let from = || op.get("from").and_then(Value::as_str).ok_or_else(|| format!("{name} {path} without from"));
-        match name {
-            "add" => pointer_add(doc, path, value()?)?,
-            "remove" => {
-                pointer_remove(doc, path)?;
-            }
-            "replace" => {
-                pointer_remove(doc, path)?;
-                pointer_add(doc, path, value()?)?;
-            }
-            "test" => {
-                let actual = doc.pointer(path).cloned().unwrap_or(Value::Null);
-                if actual != value()? {
-                    return Err(format!("the test of {path} failed: it is {actual}"));
-                }
-            }
-            "move" => {
-                let moved = pointer_remove(doc, from()?)?;
-                pointer_add(doc, path, moved)?;
-            }
-            "copy" => {
-                let copied = doc.pointer(from()?).cloned().ok_or_else(|| format!("{path}: from does not exist"))?;
-                pointer_add(doc, path, copied)?;
-            }
-            other => return Err(format!("unknown operation {other:?}")),
-        }
-    }
-    Ok(())
+    let mut patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| format!("not a JSON patch: {e}"))?;
+    patch.0.retain(|op| match op {
+        json_patch::PatchOperation::Test(test) => !(test.value.is_null() && doc.pointer(test.path.as_str()).is_none()),
+        _ => true,
+    });
+    json_patch::patch(doc, &patch).map_err(|e| e.to_string())
 }
 
 /// A label selector.
