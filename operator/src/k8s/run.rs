@@ -83,29 +83,23 @@ async fn mirror(app: &App, session: &ClaudeSession) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs everything until the process ends.
-pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyhow::Result<()> {
-    let ns = settings.namespace.clone();
-    let sessions: Api<ClaudeSession> = Api::namespaced(client.clone(), &ns);
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-
-    // The mirror: every session object into the database.
-    let mirror_app = app.clone();
-    let mirror_api = sessions.clone();
+/// The mirror: every session object into the database (the gateway's cache), until the
+/// watch ends.
+fn spawn_mirror(app: Arc<App>, sessions: Api<ClaudeSession>) {
     tokio::spawn(async move {
-        let stream = watcher(mirror_api, watcher::Config::default()).default_backoff();
+        let stream = watcher(sessions, watcher::Config::default()).default_backoff();
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
             match event {
                 Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => {
-                    if let Err(err) = mirror(&mirror_app, &s).await {
+                    if let Err(err) = mirror(&app, &s).await {
                         tracing::warn!("mirroring {}: {err:#}", s.name_any());
                     }
                 }
                 Ok(watcher::Event::Delete(s)) => {
                     if let Some(id) = s.uid() {
-                        let _ = mirror_app.store.mark_deleted(&id, Utc::now()).await;
-                        let _ = mirror_app.changes.send(cockpit_crds::api::ChangeEvent::SessionDeleted { id });
+                        let _ = app.store.mark_deleted(&id, Utc::now()).await;
+                        let _ = app.changes.send(cockpit_crds::api::ChangeEvent::SessionDeleted { id });
                     }
                 }
                 Ok(_) => {}
@@ -113,79 +107,98 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
             }
         }
     });
+}
 
-    // Followers: one upstream stream per running worker Pod (session name → Pod name).
-    let (trigger_tx, trigger_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+/// The worker states followers report, by Pod name.
+type WorkerStates = Arc<Mutex<HashMap<String, cockpit_crds::WorkerState>>>;
+
+/// Followers: one upstream stream per running worker Pod (session name → Pod name), each
+/// reporting its worker's state into `states` and waking the session controller on `trigger`.
+fn follower(
+    app: Arc<App>,
+    states: WorkerStates,
+    trigger: tokio::sync::mpsc::UnboundedSender<()>,
+) -> impl Fn(&str, &str, Option<WorkerTarget<'_>>) + Send + Sync + 'static {
     let followed: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    let ctx_states: Arc<Mutex<HashMap<String, cockpit_crds::WorkerState>>> = Arc::default();
-    let follow_app = app.clone();
-    let follow_states = ctx_states.clone();
-    let follow_trigger = trigger_tx.clone();
-    let follow = {
-        let followed = followed.clone();
-        move |uid: &str, name: &str, target: Option<WorkerTarget<'_>>| {
-            let mut map = followed.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(WorkerTarget { pod, endpoint }) = target else {
-                // No running worker: a follower still connecting gives up (one that is connected
-                // reads to the end of the worker's output first).
-                map.remove(name);
-                return;
-            };
-            if map.get(name).map(String::as_str) == Some(pod) {
-                return;
-            }
-            map.insert(name.to_owned(), pod.to_owned());
-            drop(map);
-            let (app, uid, name, pod, endpoint) =
-                (follow_app.clone(), uid.to_owned(), name.to_owned(), pod.to_owned(), endpoint.to_owned());
-            let followed = followed.clone();
-            let states = follow_states.clone();
-            let trigger = follow_trigger.clone();
-            tokio::spawn(async move {
-                let stream = match app.streams.stream(&uid).await {
-                    Ok(stream) => stream,
-                    Err(err) => {
-                        tracing::warn!("opening the stream of {name}: {err:#}");
-                        return;
-                    }
-                };
-                tracing::info!(session = %name, %pod, %endpoint, "following the worker");
-                let (generation, base) = stream.begin_worker(None);
-                let alive_pod = pod.clone();
-                let credential = app.worker_keys.credential(&uid);
-                stream
-                    .follow(
-                        endpoint,
-                        credential,
-                        generation,
-                        base,
-                        move || followed.lock().unwrap_or_else(|p| p.into_inner()).get(&name) == Some(&alive_pod),
-                        move |state| {
-                            states.lock().unwrap_or_else(|p| p.into_inner()).insert(pod.clone(), state);
-                            let _ = trigger.send(());
-                        },
-                    )
-                    .await;
-            });
+    move |uid: &str, name: &str, target: Option<WorkerTarget<'_>>| {
+        let mut map = followed.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(WorkerTarget { pod, endpoint }) = target else {
+            // No running worker: a follower still connecting gives up (one that is connected
+            // reads to the end of the worker's output first).
+            map.remove(name);
+            return;
+        };
+        if map.get(name).map(String::as_str) == Some(pod) {
+            return;
         }
-    };
+        map.insert(name.to_owned(), pod.to_owned());
+        drop(map);
+        let (app, uid, name, pod, endpoint) =
+            (app.clone(), uid.to_owned(), name.to_owned(), pod.to_owned(), endpoint.to_owned());
+        let (followed, states, trigger) = (followed.clone(), states.clone(), trigger.clone());
+        tokio::spawn(async move {
+            let stream = match app.streams.stream(&uid).await {
+                Ok(stream) => stream,
+                Err(err) => {
+                    tracing::warn!("opening the stream of {name}: {err:#}");
+                    return;
+                }
+            };
+            tracing::info!(session = %name, %pod, %endpoint, "following the worker");
+            let (generation, base) = stream.begin_worker(None);
+            let alive_pod = pod.clone();
+            let credential = app.worker_keys.credential(&uid);
+            stream
+                .follow(
+                    endpoint,
+                    credential,
+                    generation,
+                    base,
+                    move || followed.lock().unwrap_or_else(|p| p.into_inner()).get(&name) == Some(&alive_pod),
+                    move |state| {
+                        states.lock().unwrap_or_else(|p| p.into_inner()).insert(pod.clone(), state);
+                        let _ = trigger.send(());
+                    },
+                )
+                .await;
+        });
+    }
+}
 
-    // Accounts: status kept current; one that becomes eligible again wakes the sessions.
+/// The account controller: status kept current; an account that becomes eligible again wakes
+/// the sessions (on `trigger`).
+fn spawn_account_controller(
+    client: Client,
+    ns: String,
+    recorder: Recorder,
+    trigger: tokio::sync::mpsc::UnboundedSender<()>,
+) {
+    let account_ctx = Arc::new(AccountContext {
+        client,
+        recorder: Some(recorder),
+        on_eligible: Some(Box::new(move |account: &str| {
+            tracing::debug!(%account, "account eligible; reconciling the sessions");
+            let _ = trigger.send(());
+        })),
+    });
+    tokio::spawn(async move { super::account::run(account_ctx, &ns).await });
+}
+
+/// Runs everything until the process ends: the mirror, the account controller, and the session
+/// controller with its followers.
+pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyhow::Result<()> {
+    let ns = settings.namespace.clone();
+    let sessions: Api<ClaudeSession> = Api::namespaced(client.clone(), &ns);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+    spawn_mirror(app.clone(), sessions.clone());
+    let (trigger_tx, trigger_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let ctx_states: WorkerStates = Arc::default();
+    let follow = follower(app.clone(), ctx_states.clone(), trigger_tx.clone());
     let recorder = Recorder::new(
         client.clone(),
         Reporter { controller: "cockpit".into(), instance: std::env::var("HOSTNAME").ok() },
     );
-    let account_ctx = Arc::new(AccountContext {
-        client: client.clone(),
-        recorder: Some(recorder.clone()),
-        on_eligible: Some(Box::new(move |account: &str| {
-            tracing::debug!(%account, "account eligible; reconciling the sessions");
-            let _ = trigger_tx.send(());
-        })),
-    });
-    let account_ns = ns.clone();
-    tokio::spawn(async move { super::account::run(account_ctx, &account_ns).await });
-
+    spawn_account_controller(client.clone(), ns.clone(), recorder.clone(), trigger_tx);
     let ctx = Arc::new(Context {
         worker_keys: Some(app.worker_keys.clone()),
         client: client.clone(),
