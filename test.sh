@@ -88,7 +88,9 @@ status=0
 cargo test --workspace --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
 printf '\n== the real-CLI tests again, on the newest pinned CLI (%s)\n' "$("$newest_claude" --version)"
 COCKPIT_TEST_CLAUDE="$newest_claude" cargo test --locked --no-fail-fast \
-  -p cockpit-worker --test claude_e2e -p cockpit-operator --test rotation --test laptop --test conversation 2>&1 | tee -a "$log" || status=$?
+  -p cockpit-worker --test claude_e2e 2>&1 | tee -a "$log" || status=$?
+COCKPIT_TEST_CLAUDE="$newest_claude" cargo test --locked --no-fail-fast \
+  -p cockpit-operator --test it -- rotation:: laptop:: conversation:: 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

@@ -4,8 +4,7 @@
 //! (with an Event), capacity shows in `Ready`, and a decision made on a stale view never
 //! erases a newer limit.
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
+use crate::support::apiserver;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

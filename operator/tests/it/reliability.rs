@@ -1,7 +1,7 @@
 //! Crashes: the control plane killed with SIGKILL while a client streams, and a worker killed
 //! with SIGKILL. Nothing the worker printed is lost.
 
-mod harness;
+use crate::support::harness;
 
 use std::path::Path;
 

@@ -5,12 +5,10 @@
 //! process (the image's binary) on a loopback Pod IP, with the account's token from the Secret.
 //! The CLI inside the worker is a script; everything else is the real thing.
 
-mod harness;
+use crate::support::harness;
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
-#[path = "support/kubelet.rs"]
-mod kubelet;
+use crate::support::apiserver;
+use crate::support::kubelet;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! (`GET /api/sessions/{id}/conversation`, server-sent events) while approvals are answered
 //! through the API; then the session's changes.
 
-mod harness;
+use crate::support::harness;
 
 use cockpit_crds::changes::{ChangesView, FileStatus};
 use cockpit_crds::conversation::{ConversationEntry, ConversationItem};

@@ -1,7 +1,7 @@
 //! `limits.maxConcurrentSessions`: a session beyond the limit waits, and starts the moment a
 //! running one's CLI exits — not once that worker has finished lingering, nor at the next tick.
 
-mod harness;
+use crate::support::harness;
 
 use cockpit_crds::SessionPhase;
 use harness::*;

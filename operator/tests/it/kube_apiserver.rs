@@ -5,8 +5,7 @@
 //! stale writes conflict, the status subresource is separate, and server-side apply removes what
 //! a manager stopped applying.
 
-#[path = "support/apiserver.rs"]
-mod apiserver;
+use crate::support::apiserver;
 
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! that records what the control plane POSTs, and devices with their own P-256 key pair and
 //! auth secret that check the VAPID signature (RFC 8292) and decrypt the payload (RFC 8291,
 //! RFC 8188) from the receiving end — written apart from the sender's code.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,9 +1,8 @@
 //! The REST API of a real `cockpit serve`: validation, origins, audit, the change stream,
 //! persistence across restarts (SQLite and PostgreSQL).
 
-mod harness;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::harness;
+use crate::support::pg;
 
 use std::path::Path;
 use std::time::Duration;

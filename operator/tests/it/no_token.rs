@@ -6,7 +6,7 @@
 //!
 //! Creates the OS user `cockpit-probe` when missing (the test command runs as root).
 
-mod harness;
+use crate::support::harness;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

@@ -2,8 +2,7 @@
 //! SQLite file in a temporary directory and once on a throw-away PostgreSQL server
 //! (`support/pg.rs`), through `on_both_backends!`.
 
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::pg;
 
 use std::collections::HashSet;
 

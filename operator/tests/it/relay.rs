@@ -2,7 +2,7 @@
 //! and to clients that join late; and a worker that takes over a session after a rotation
 //! starts at the size the session's clients set.
 
-mod harness;
+use crate::support::harness;
 
 use std::path::Path;
 

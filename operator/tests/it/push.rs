@@ -3,9 +3,8 @@
 //! the REST API with its own keys, checks the VAPID signature against `GET /api/push/key`, and
 //! decrypts every payload (RFC 8291).
 
-mod harness;
-#[path = "support/webpush.rs"]
-mod webpush;
+use crate::support::harness;
+use crate::support::webpush;
 
 use std::path::Path;
 

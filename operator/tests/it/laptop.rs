@@ -1,7 +1,7 @@
 //! The laptop default: no accounts in the config. Sessions run under the credential of the
 //! control plane's environment (the implicit `default` account), with the real Claude CLI.
 
-mod harness;
+use crate::support::harness;
 
 use cockpit_crds::Activity;
 use cockpit_testkit::StandIn;

@@ -33,7 +33,6 @@
 //! Not implemented: authentication and authorization, admission, defaulting, pagination, field
 //! ownership conflicts, cluster-scoped kinds. Tests also use it in process ([`ApiServer::create`],
 //! [`ApiServer::patch`], [`ApiServer::changes`], …), e.g. the kubelet stand-in.
-#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;

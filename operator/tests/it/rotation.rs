@@ -2,7 +2,7 @@
 //! against the tests' stand-in API. Account A hits its session limit; the conversation
 //! continues on account B and the Claude transcript holds both turns.
 
-mod harness;
+use crate::support::harness;
 
 use cockpit_crds::conversation::ConversationItem;
 use cockpit_crds::{Activity, RateLimitWindow, SessionPhase};

@@ -1,6 +1,5 @@
 //! Test harness: a real `cockpit serve` process with a config of its own, real workers, and
 //! helpers for the REST API and the session WebSocket.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -26,7 +26,6 @@
 //! Not stood in for: users and security contexts (processes run as the test's user), resource
 //! limits, restarts, running more than the first container (the others' Secret references are
 //! checked, as the kubelet does before starting any), images' own entrypoints.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

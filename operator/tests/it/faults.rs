@@ -1,4 +1,4 @@
-//! Fault injection, rerunnable (`cargo test -p cockpit-operator --test faults`; the crash
+//! Fault injection, rerunnable (`cargo test -p cockpit-operator --test it -- faults::`; the crash
 //! tests are in `reliability.rs`):
 //!
 //! - a full disk under the SQLite store: a real tmpfs of a few MiB holds the database; the
@@ -10,9 +10,8 @@
 //!
 //! Needs to mount a tmpfs (the test command runs as root, as it installs packages).
 
-mod harness;
-#[path = "support/pg.rs"]
-mod pg;
+use crate::support::harness;
+use crate::support::pg;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

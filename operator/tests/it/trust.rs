@@ -2,7 +2,7 @@
 //! rebinding host name, a page from a foreign origin, a local process that found a worker's
 //! address; and the audit trail of everything typed into a CLI.
 
-mod harness;
+use crate::support::harness;
 
 use std::path::Path;
 

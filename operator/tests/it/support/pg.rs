@@ -5,7 +5,6 @@
 //! Needs the server binaries of Debian's `postgresql` package (found under
 //! `/usr/lib/postgresql/*/bin`, or `COCKPIT_PG_BIN`, or `PATH`). When the tests run as root the
 //! cluster belongs to, and runs as, the `postgres` OS user (initdb refuses to run as root).
-#![allow(dead_code)]
 
 use std::ffi::CString;
 use std::fs;
@@ -42,11 +41,6 @@ impl PgServer {
         self.port
     }
 
-    /// The cluster's data directory.
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
     /// Creates another (empty) database and returns its URL.
     pub async fn create_database(&self, name: &str) -> String {
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "plain database names only: {name:?}");
@@ -76,11 +70,6 @@ impl PgServer {
             Ok(child) => self.child = child,
             Err(log) => panic!("PostgreSQL did not start again; its log:\n{log}"),
         }
-    }
-
-    /// The server's log so far (for failure messages).
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
     }
 }
 
