@@ -1,7 +1,7 @@
 // A permission request Claude waits on, with what the call would do in full (a Write's
 // content, an Edit's diff, the command) and the answers: Allow, Deny, Always allow (when the
 // CLI offers rules for it, saying in words what it grants), or Deny with a message for Claude.
-import { useEffect, useState, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { describeInput } from '../../lib/transcript';
 import type { ApprovalDecision, PendingApproval } from '../../types/cockpit';
 import { ToolDetail } from './ToolDetail';
@@ -31,11 +31,15 @@ export function ApprovalCard({
   /** The most the call's details may take (a Tailwind max-height class). */
   detailHeight: string;
 }) {
-  // The message for "Deny and tell Claude…"; null while that field is closed.
+  // The message for "Deny and tell Claude…"; null while that field is closed. A held message
+  // opens it with its text in the same render that says it was held (set while rendering, as
+  // React's docs have state follow a prop; an effect showed the note a frame before the field).
   const [reason, setReason] = useState<string | null>(null);
-  useEffect(() => {
+  const [heldShown, setHeldShown] = useState<string | null>(null);
+  if (held !== heldShown) {
+    setHeldShown(held);
     if (held) setReason(held);
-  }, [held]);
+  }
   const alwaysAllow = (approval.suggestions?.length ?? 0) > 0 || !!approval.alwaysAllows;
   return (
     <div data-testid="approval-card" data-answerable={approval.answerable} className="rounded-2xl border border-amber-500/40 bg-[#1a1408] px-3 py-3">
