@@ -4,6 +4,7 @@
 // phone comes back online or to the foreground, the client reopens with `?after=<cursor>`.
 import type { ConversationBatch } from '../types/cockpit';
 import { ROUTES, routePath } from './routes';
+import { browserTimers, type Timers } from './timers';
 
 export type StreamStatus = 'connecting' | 'live' | 'down';
 
@@ -40,7 +41,7 @@ export interface ConversationStreamOptions {
   createSource?: (url: string) => EventSourceLike;
   /** Wait before reopening a stream the browser gave up on. */
   retryMs?: number;
-  timers?: { set: (fn: () => void, ms: number) => unknown; clear: (h: unknown) => void };
+  timers?: Timers;
 }
 
 const CLOSED = 2;
@@ -53,13 +54,10 @@ export class ConversationStream {
   private source: EventSourceLike | null = null;
   private retry: unknown = null;
   private closed = false;
-  private readonly timers: NonNullable<ConversationStreamOptions['timers']>;
+  private readonly timers: Timers;
 
   constructor(private readonly opts: ConversationStreamOptions) {
-    this.timers = opts.timers ?? {
-      set: (fn, ms) => setTimeout(fn, ms),
-      clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    };
+    this.timers = opts.timers ?? browserTimers;
   }
 
   /** Opens the stream (again), continuing after the cursor held. */

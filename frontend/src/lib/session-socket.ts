@@ -4,6 +4,7 @@
 import type { ClientFrame, Key, ServerFrame, WorkerState } from '../types/cockpit';
 import { FrameError, chunkInput, decodeBinary, encodeClientFrame, parseServerFrame, type BinaryFrame } from './frames';
 import { ROUTES, routePath } from './routes';
+import { browserTimers, type Timers } from './timers';
 
 /** What to do with a binary frame, given the offset the terminal expects next. */
 export type Accept =
@@ -69,7 +70,7 @@ export interface SessionSocketOptions {
   onOneshot?: (frame: Extract<ServerFrame, { type: 'oneshot' }>) => void;
   /** Delay between a message's text and its Enter (the CLI treats a fast Enter as part of a paste). */
   enterDelayMs?: number;
-  timers?: { set: (fn: () => void, ms: number) => unknown; clear: (h: unknown) => void };
+  timers?: Timers;
 }
 
 const OPEN = 1;
@@ -91,13 +92,10 @@ export class SessionSocket {
   private queue: string[] = [];
   private lastResize: string | null = null;
   private size: { cols: number; rows: number } | null = null;
-  private readonly timers: NonNullable<SessionSocketOptions['timers']>;
+  private readonly timers: Timers;
 
   constructor(private readonly opts: SessionSocketOptions) {
-    this.timers = opts.timers ?? {
-      set: (fn, ms) => setTimeout(fn, ms),
-      clear: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-    };
+    this.timers = opts.timers ?? browserTimers;
   }
 
   /** Opens the connection (resuming from `offset` when set). */
