@@ -81,50 +81,75 @@ export function IconButton({
   );
 }
 
+/** Keeps the focus (and the iOS keyboard) where it is when a button is tapped: a button's pointer-down (and mouse-down) handler. */
+export const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
+
+/**
+ * An outline icon on the 24-unit grid, drawn in the current text colour: `size` pixels square,
+ * the path `d` (after a `circle`, when there is one) in lines `weight` wide with round ends, and
+ * round corners where `roundJoins`.
+ */
+function Outline({
+  d,
+  circle,
+  size = 22,
+  weight = 2,
+  roundJoins = false,
+}: {
+  d: string;
+  circle?: { cx: number; cy: number; r: number };
+  size?: number;
+  weight?: number;
+  roundJoins?: boolean;
+}) {
+  return (
+    <svg
+      width={size}
+      height={size}
+      viewBox="0 0 24 24"
+      fill="none"
+      stroke="currentColor"
+      strokeWidth={weight}
+      strokeLinecap="round"
+      strokeLinejoin={roundJoins ? 'round' : undefined}
+    >
+      {circle && <circle {...circle} />}
+      <path d={d} />
+    </svg>
+  );
+}
+
 export const Icon = {
-  back: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round">
-      <path d="M15 18l-6-6 6-6" />
-    </svg>
-  ),
-  plus: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round">
-      <path d="M12 5v14M5 12h14" />
-    </svg>
-  ),
+  back: <Outline weight={2.2} roundJoins d="M15 18l-6-6 6-6" />,
+  plus: <Outline weight={2.2} d="M12 5v14M5 12h14" />,
   stop: (
     <svg width="18" height="18" viewBox="0 0 24 24" fill="currentColor">
       <rect x="6" y="6" width="12" height="12" rx="2" />
     </svg>
   ),
-  send: (
-    <svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round">
-      <path d="M12 19V5M5 12l7-7 7 7" />
-    </svg>
-  ),
-  list: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
-      <path d="M4 7l2 0M9 7h11M4 12h2M9 12h11M4 17h2M9 17h11" />
-    </svg>
-  ),
-  user: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
-      <circle cx="12" cy="8" r="4" />
-      <path d="M4 21c0-4 4-6 8-6s8 2 8 6" />
-    </svg>
-  ),
-  pulse: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
-      <path d="M3 12h4l3-8 4 16 3-8h4" />
-    </svg>
-  ),
-  gear: (
-    <svg width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
-      <circle cx="12" cy="12" r="3" />
-      <path d="M12 2v3M12 19v3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M2 12h3M19 12h3M4.9 19.1L7 17M17 7l2.1-2.1" />
-    </svg>
-  ),
+  send: <Outline size={20} weight={2.2} roundJoins d="M12 19V5M5 12l7-7 7 7" />,
+  list: <Outline d="M4 7l2 0M9 7h11M4 12h2M9 12h11M4 17h2M9 17h11" />,
+  user: <Outline circle={{ cx: 12, cy: 8, r: 4 }} d="M4 21c0-4 4-6 8-6s8 2 8 6" />,
+  pulse: <Outline roundJoins d="M3 12h4l3-8 4 16 3-8h4" />,
+  gear: <Outline circle={{ cx: 12, cy: 12, r: 3 }} d="M12 2v3M12 19v3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M2 12h3M19 12h3M4.9 19.1L7 17M17 7l2.1-2.1" />,
 };
+
+/** The round amber Send of a message form (a submit button); tapping it keeps the keyboard open. */
+export function SendButton({ testid, disabled }: { testid: string; disabled?: boolean }) {
+  return (
+    <button
+      type="submit"
+      data-testid={testid}
+      aria-label="Send"
+      disabled={disabled}
+      onPointerDown={keepFocus}
+      onMouseDown={keepFocus}
+      className="flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400 disabled:opacity-40"
+    >
+      {Icon.send}
+    </button>
+  );
+}
 
 const TABS = [
   { path: '/', label: 'Sessions', icon: Icon.list },

@@ -1,7 +1,20 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Card, Spinner, Stat, TopBar } from '../components/ui';
 import { api } from '../lib/api';
 import type { HealthView } from '../types/cockpit';
+
+/** The grid's class by number of columns (written out whole, for Tailwind to find). */
+const COLUMNS = { 2: 'grid-cols-2', 3: 'grid-cols-3' };
+
+/** A card of figures under a heading, in a grid of two or three columns. */
+function StatsCard({ title, columns, children }: { title: string; columns: keyof typeof COLUMNS; children: ReactNode }) {
+  return (
+    <Card>
+      <div className="mb-3 text-xs font-semibold tracking-wide text-neutral-500 uppercase">{title}</div>
+      <div className={`grid ${COLUMNS[columns]} gap-3`}>{children}</div>
+    </Card>
+  );
+}
 
 export default function Health() {
   const [health, setHealth] = useState<HealthView | null>(null);
@@ -48,38 +61,26 @@ export default function Health() {
                   </ul>
                 )}
               </Card>
-              <Card>
-                <div className="mb-3 text-xs font-semibold tracking-wide text-neutral-500 uppercase">Versions</div>
-                <div className="grid grid-cols-2 gap-3">
-                  <Stat label="Cockpit" value={health.version} testid="health-version" />
-                  <Stat label="Claude Code" value={health.claude_version ?? 'unknown'} testid="health-claude" />
-                  <Stat label="Runtime" value={health.runtime} />
-                  <Stat label="App" value={__APP_VERSION__} />
-                </div>
-              </Card>
-              <Card>
-                <div className="mb-3 text-xs font-semibold tracking-wide text-neutral-500 uppercase">Sessions</div>
-                <div className="grid grid-cols-3 gap-3">
-                  <Stat label="Total" value={health.sessions.total} testid="health-total" />
-                  <Stat label="Running" value={health.sessions.running} />
-                  <Stat label="Need you" value={health.sessions.needs_you} />
-                </div>
-              </Card>
-              <Card>
-                <div className="mb-3 text-xs font-semibold tracking-wide text-neutral-500 uppercase">Accounts and repos</div>
-                <div className="grid grid-cols-3 gap-3">
-                  <Stat label="Accounts" value={health.accounts} testid="health-accounts" />
-                  <Stat label="Limited" value={health.accounts_limited} />
-                  <Stat label="Repos" value={health.repos} />
-                </div>
-              </Card>
-              <Card>
-                <div className="mb-3 text-xs font-semibold tracking-wide text-neutral-500 uppercase">Storage and app</div>
-                <div className="grid grid-cols-2 gap-3">
-                  <Stat label="Database" value={health.database} testid="health-database" />
-                  <Stat label="Offline cache" value={sw} testid="health-sw" />
-                </div>
-              </Card>
+              <StatsCard title="Versions" columns={2}>
+                <Stat label="Cockpit" value={health.version} testid="health-version" />
+                <Stat label="Claude Code" value={health.claude_version ?? 'unknown'} testid="health-claude" />
+                <Stat label="Runtime" value={health.runtime} />
+                <Stat label="App" value={__APP_VERSION__} />
+              </StatsCard>
+              <StatsCard title="Sessions" columns={3}>
+                <Stat label="Total" value={health.sessions.total} testid="health-total" />
+                <Stat label="Running" value={health.sessions.running} />
+                <Stat label="Need you" value={health.sessions.needs_you} />
+              </StatsCard>
+              <StatsCard title="Accounts and repos" columns={3}>
+                <Stat label="Accounts" value={health.accounts} testid="health-accounts" />
+                <Stat label="Limited" value={health.accounts_limited} />
+                <Stat label="Repos" value={health.repos} />
+              </StatsCard>
+              <StatsCard title="Storage and app" columns={2}>
+                <Stat label="Database" value={health.database} testid="health-database" />
+                <Stat label="Offline cache" value={sw} testid="health-sw" />
+              </StatsCard>
             </>
           )}
         </div>

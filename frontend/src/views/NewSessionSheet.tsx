@@ -39,22 +39,29 @@ function Field({ label, children, htmlFor, error }: { label: string; children: R
 const input =
   'w-full min-h-11 rounded-xl border border-line bg-[#1c1c1c] px-3 py-2.5 text-neutral-100 outline-none focus:border-amber-500/70 appearance-none aria-invalid:border-red-400/70';
 
+/** A choice: the value it sets and what it says. */
+type Option = { value: string; label: string };
+
 /** A native select that looks like one: bordered, with a chevron. */
 function Select({
   id,
   value,
   onChange,
-  children,
+  options,
 }: {
   id: string;
   value: string;
   onChange: (value: string) => void;
-  children: ReactNode;
+  options: Option[];
 }) {
   return (
     <div className="relative">
       <select id={id} data-testid={id} className={`${input} pr-9`} value={value} onChange={(e) => onChange(e.target.value)}>
-        {children}
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
       </select>
       <svg
         aria-hidden="true"
@@ -197,14 +204,7 @@ export default function NewSessionSheet() {
             ) : repos.length === 0 ? (
               <div className="text-sm text-neutral-400">No repos configured: add one under `repos:` in the config.</div>
             ) : (
-              <Select id="repo" value={repo} onChange={setRepo}>
-                {repos.map((r) => (
-                  <option key={r.name} value={r.name}>
-                    {r.name}
-                    {r.is_git ? '' : ' (not git)'}
-                  </option>
-                ))}
-              </Select>
+              <Select id="repo" value={repo} onChange={setRepo} options={repos.map((r) => ({ value: r.name, label: r.is_git ? r.name : `${r.name} (not git)` }))} />
             )}
           </Field>
           <Field label="Kind">
@@ -232,34 +232,19 @@ export default function NewSessionSheet() {
             />
           </Field>
           <Field label="Account" htmlFor="account">
-            <Select id="account" value={account} onChange={setAccount}>
-              <option value="">Auto (best available)</option>
-              {accounts.map((a) => (
-                <option key={a.id} value={a.id}>
-                  {a.id}
-                  {a.limited_until ? ' — limited' : ''}
-                </option>
-              ))}
-            </Select>
+            <Select
+              id="account"
+              value={account}
+              onChange={setAccount}
+              options={[{ value: '', label: 'Auto (best available)' }, ...accounts.map((a) => ({ value: a.id, label: a.limited_until ? `${a.id} — limited` : a.id }))]}
+            />
           </Field>
           <div className="grid grid-cols-2 gap-3">
             <Field label="Model" htmlFor="model">
-              <Select id="model" value={model} onChange={setModel}>
-                {MODELS.map((m) => (
-                  <option key={m.value} value={m.value}>
-                    {m.label}
-                  </option>
-                ))}
-              </Select>
+              <Select id="model" value={model} onChange={setModel} options={MODELS} />
             </Field>
             <Field label="Permissions" htmlFor="permission">
-              <Select id="permission" value={permission} onChange={(v) => setPermission(v as PermissionMode)}>
-                {PERMISSION_MODES.map((m) => (
-                  <option key={m.value} value={m.value}>
-                    {m.label}
-                  </option>
-                ))}
-              </Select>
+              <Select id="permission" value={permission} onChange={(v) => setPermission(v as PermissionMode)} options={PERMISSION_MODES} />
             </Field>
           </div>
           <Field label="Name (optional)" htmlFor="name" error={nameError}>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { ActivityBadge, Icon, IconButton, Spinner, TopBar } from '../components/ui';
+import { ActivityBadge, Icon, IconButton, SendButton, Spinner, TopBar, keepFocus } from '../components/ui';
 import { useNow } from '../hooks';
 import { badgeFor } from '../lib/activity';
 import { ApiFailure, api } from '../lib/api';
@@ -13,6 +13,7 @@ import { back, navigate, parseRoute, sessionPath, usePath, type SessionPane } fr
 import { terminalFontSize } from '../settings';
 import type { ApprovalDecision, Key, PermissionMode, SessionView } from '../types/cockpit';
 import { Changes } from './Changes';
+import { DenyOrAllow } from './conversation/AnswerButtons';
 import { ApprovalCard } from './conversation/ApprovalCard';
 import { Composer } from './conversation/Composer';
 import { Conversation } from './conversation/Conversation';
@@ -62,34 +63,12 @@ const MODE_LABELS: Record<PermissionMode, string> = {
   bypassPermissions: 'bypass',
 };
 
-/** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
-const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
-
 /** Answers a dialog only the screen shows, through the terminal: Allow presses Enter, Deny Esc. */
 function TerminalKeysAnswer({ onKey }: { onKey: (key: 'Enter' | 'Esc') => void }) {
   return (
     <>
       <div className="mb-2 text-[11px] text-neutral-500">Answered through the terminal: Allow presses Enter, Deny presses Esc.</div>
-      <div className="grid grid-cols-2 gap-2">
-        <button
-          type="button"
-          data-testid="deny"
-          onPointerDown={keepFocus}
-          onClick={() => onKey('Esc')}
-          className="min-h-11 rounded-xl border border-red-500/50 text-[15px] font-semibold text-red-300 active:bg-red-500/10"
-        >
-          Deny
-        </button>
-        <button
-          type="button"
-          data-testid="allow"
-          onPointerDown={keepFocus}
-          onClick={() => onKey('Enter')}
-          className="min-h-11 rounded-xl bg-amber-500 text-[15px] font-semibold text-black active:bg-amber-400"
-        >
-          Allow
-        </button>
-      </div>
+      <DenyOrAllow onDeny={() => onKey('Esc')} onAllow={() => onKey('Enter')} />
     </>
   );
 }
@@ -491,16 +470,7 @@ function InteractiveScreen({ session, pane, onPane }: { session: SessionView; pa
               value={text}
               onChange={(e) => setText(e.target.value)}
             />
-            <button
-              type="submit"
-              data-testid="send"
-              aria-label="Send"
-              onPointerDown={keepFocus}
-              onMouseDown={keepFocus}
-              className="flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400"
-            >
-              {Icon.send}
-            </button>
+            <SendButton testid="send" />
           </form>
         </div>
       )}

@@ -4,12 +4,8 @@
 import { useState, type ReactNode } from 'react';
 import { describeInput } from '../../lib/transcript';
 import type { ApprovalDecision, PendingApproval } from '../../types/cockpit';
+import { AnswerButton, DenyOrAllow } from './AnswerButtons';
 import { ToolDetail } from './ToolDetail';
-
-/** Keeps the focus (and the iOS keyboard) where it is when a button is tapped. */
-const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
-
-const BUTTON = 'min-h-11 rounded-xl text-[15px] font-semibold disabled:opacity-50';
 
 export function ApprovalCard({
   approval,
@@ -67,36 +63,13 @@ export function ApprovalCard({
         <div className="mt-2">{unanswerable}</div>
       ) : (
         <div className="mt-2.5 space-y-2">
-          <div className="grid grid-cols-2 gap-2">
-            <button
-              type="button"
-              data-testid="deny"
-              disabled={busy}
-              onPointerDown={keepFocus}
-              onClick={() => onAnswer('deny')}
-              className={`${BUTTON} border border-red-500/50 text-red-300 active:bg-red-500/10`}
-            >
-              Deny
-            </button>
-            <button
-              type="button"
-              data-testid="allow"
-              disabled={busy}
-              onPointerDown={keepFocus}
-              onClick={() => onAnswer('allow')}
-              className={`${BUTTON} bg-amber-500 text-black active:bg-amber-400`}
-            >
-              Allow
-            </button>
-          </div>
+          <DenyOrAllow disabled={busy} onDeny={() => onAnswer('deny')} onAllow={() => onAnswer('allow')} />
           {alwaysAllow && (
-            <button
-              type="button"
-              data-testid="allow-always"
+            <AnswerButton
+              testid="allow-always"
               disabled={busy}
-              onPointerDown={keepFocus}
               onClick={() => onAnswer('allow_always')}
-              className={`${BUTTON} w-full border border-amber-500/50 px-3 py-1.5 text-amber-200 active:bg-amber-500/10`}
+              className="w-full border border-amber-500/50 px-3 py-1.5 text-amber-200 active:bg-amber-500/10"
             >
               <span className="block">Always allow</span>
               {approval.alwaysAllows && (
@@ -104,7 +77,7 @@ export function ApprovalCard({
                   {approval.alwaysAllows}
                 </span>
               )}
-            </button>
+            </AnswerButton>
           )}
           {reason === null ? (
             <button
@@ -126,16 +99,14 @@ export function ApprovalCard({
                 onChange={(e) => setReason(e.target.value)}
                 className="w-full resize-none rounded-xl border border-line bg-black/40 px-3 py-2 text-neutral-100 outline-none focus:border-red-500/60"
               />
-              <button
-                type="button"
-                data-testid="deny-with-message"
+              <AnswerButton
+                testid="deny-with-message"
                 disabled={busy || !reason.trim()}
-                onPointerDown={keepFocus}
                 onClick={() => onAnswer('deny', reason.trim())}
-                className={`${BUTTON} w-full border border-red-500/50 text-red-200 active:bg-red-500/10`}
+                className="w-full border border-red-500/50 text-red-200 active:bg-red-500/10"
               >
                 Deny and tell Claude
-              </button>
+              </AnswerButton>
             </div>
           )}
         </div>

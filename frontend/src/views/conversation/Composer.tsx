@@ -2,13 +2,10 @@
 // and Send. Return makes a new line on a phone; Cmd/Ctrl+Return sends from a keyboard. While a
 // usage limit holds the session it says so, and Send becomes "Send when it resumes".
 import { useLayoutEffect, useRef, type FormEvent } from 'react';
-import { Icon } from '../../components/ui';
+import { SendButton, keepFocus } from '../../components/ui';
 
 /** The tallest the box grows before it scrolls, in pixels. */
 const MAX_HEIGHT = 160;
-
-/** Keeps the focus (and the iOS keyboard) where it is when Send is tapped. */
-const keepFocus = (e: { preventDefault(): void }) => e.preventDefault();
 
 export function Composer({
   text,
@@ -71,17 +68,7 @@ export function Composer({
             Send when it resumes
           </button>
         ) : (
-          <button
-            type="submit"
-            data-testid="composer-send"
-            aria-label="Send"
-            disabled={sending || !text.trim()}
-            onPointerDown={keepFocus}
-            onMouseDown={keepFocus}
-            className="flex h-11 w-11 shrink-0 items-center justify-center rounded-full bg-amber-500 text-black active:bg-amber-400 disabled:opacity-40"
-          >
-            {Icon.send}
-          </button>
+          <SendButton testid="composer-send" disabled={sending || !text.trim()} />
         )}
       </div>
     </form>

@@ -1,5 +1,6 @@
 // What a tool call does, in full, by kind of tool: a command, an Edit's diff, a Write's
 // content, a lookup's or another tool's input, a subagent's task.
+import type { ReactNode } from 'react';
 import type { ToolView } from '../../types/cockpit';
 import { DiffView } from './DiffView';
 
@@ -15,6 +16,16 @@ function json(value: unknown): string {
 
 function Cut({ what }: { what: string }) {
   return <div className="mt-1 text-[11px] text-neutral-500">{what} is cut here.</div>;
+}
+
+/** The file a call changes, then what `children` say of it: the lines added and removed, or its length. */
+function FileLine({ path, children }: { path: string; children: ReactNode }) {
+  return (
+    <div className="flex items-center gap-2 font-mono text-[11px] text-neutral-400">
+      <span className="min-w-0 flex-1 break-all">{path}</span>
+      {children}
+    </div>
+  );
 }
 
 export function ToolDetail({ tool, maxHeight = 'max-h-80' }: { tool: ToolView; maxHeight?: string }) {
@@ -33,11 +44,10 @@ export function ToolDetail({ tool, maxHeight = 'max-h-80' }: { tool: ToolView; m
     case 'diff':
       return (
         <div data-testid="tool-diff" className="space-y-1.5">
-          <div className="flex items-center gap-2 font-mono text-[11px] text-neutral-400">
-            <span className="min-w-0 flex-1 break-all">{d.path}</span>
+          <FileLine path={d.path}>
             <span className="text-emerald-300">+{d.added}</span>
             <span className="text-red-300">−{d.removed}</span>
-          </div>
+          </FileLine>
           <div className={`${maxHeight} overflow-y-auto`}>
             <DiffView hunks={d.hunks} />
           </div>
@@ -47,12 +57,11 @@ export function ToolDetail({ tool, maxHeight = 'max-h-80' }: { tool: ToolView; m
     case 'content':
       return (
         <div data-testid="tool-content" className="space-y-1.5">
-          <div className="flex items-center gap-2 font-mono text-[11px] text-neutral-400">
-            <span className="min-w-0 flex-1 break-all">{d.path}</span>
+          <FileLine path={d.path}>
             <span>
               {d.lines} line{d.lines === 1 ? '' : 's'}
             </span>
-          </div>
+          </FileLine>
           <pre className={`${PRE} ${maxHeight}`}>{d.content || '(empty file)'}</pre>
           {d.truncated && <Cut what="The content" />}
         </div>
