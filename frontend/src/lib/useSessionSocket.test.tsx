@@ -3,7 +3,7 @@
 // terminal gets, what the screen shows, what goes over the wire, and when it reconnects.
 import { act, useRef } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { click, render, type Rendered } from '../test/render';
+import { click, render, unmountAll } from '../test/render';
 import type { WorkerState } from '../types/cockpit';
 import { workerState } from './fixtures';
 import { encodeBinary } from './frames';
@@ -94,8 +94,6 @@ async function server(fn: () => void) {
   await act(async () => fn());
 }
 
-let mounted: Rendered | null = null;
-
 beforeEach(() => {
   FakeWebSocket.all.length = 0;
   vi.stubGlobal('WebSocket', FakeWebSocket);
@@ -103,8 +101,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  mounted?.unmount();
-  mounted = null;
+  unmountAll();
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });
@@ -112,7 +109,6 @@ afterEach(() => {
 describe('useSessionSocket', () => {
   it('connects to the session, says the terminal size first, and goes live on hello', async () => {
     const h = mount();
-    mounted = h.view;
     expect(FakeWebSocket.all.map((s) => s.url)).toEqual(['ws://localhost:3000/ws/sessions/my%20session']);
     expect(h.text('connection')).toBe('connecting');
     await server(() => FakeWebSocket.last.open());
@@ -128,7 +124,6 @@ describe('useSessionSocket', () => {
 
   it('resumes after a drop from the offset it reached, writing no byte twice', async () => {
     const h = mount('s');
-    mounted = h.view;
     const first = FakeWebSocket.last;
     await server(() => {
       first.open();
@@ -152,7 +147,6 @@ describe('useSessionSocket', () => {
 
   it('stops trying while offline and reconnects at once when the network is back', async () => {
     const h = mount('s');
-    mounted = h.view;
     await server(() => {
       FakeWebSocket.last.open();
       FakeWebSocket.last.hello();
@@ -169,8 +163,7 @@ describe('useSessionSocket', () => {
   });
 
   it('reconnects on return from the background when the socket died there', async () => {
-    const h = mount('s');
-    mounted = h.view;
+    mount('s');
     const visibility = vi.spyOn(document, 'visibilityState', 'get');
     await server(() => {
       FakeWebSocket.last.open();
@@ -189,7 +182,6 @@ describe('useSessionSocket', () => {
 
   it('types a message then Enter, keys and resizes, queued until the socket opens', async () => {
     const h = mount('s');
-    mounted = h.view;
     await server(() => {
       h.controls().submit('fix it');
       h.controls().resize(60, 20);
@@ -207,7 +199,6 @@ describe('useSessionSocket', () => {
 
   it('gives a refused message back only when it was just sent', async () => {
     const h = mount('s');
-    mounted = h.view;
     await server(() => {
       FakeWebSocket.last.open();
       FakeWebSocket.last.hello();

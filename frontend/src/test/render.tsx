@@ -8,12 +8,21 @@ import { createRoot } from 'react-dom/client';
 
 export type Rendered = ReturnType<typeof render>;
 
+/** How to take away each view still mounted (for `unmountAll`). */
+const mounted = new Set<() => void>();
+
 /** Mounts `ui` in a fresh container; `unmount` takes it away again. */
 export function render(ui: ReactNode) {
   const container = document.createElement('div');
   document.body.append(container);
   const root = createRoot(container);
   act(() => root.render(ui));
+  const unmount = () => {
+    mounted.delete(unmount);
+    act(() => root.unmount());
+    container.remove();
+  };
+  mounted.add(unmount);
   const all = (testid: string) => [...container.querySelectorAll<HTMLElement>(`[data-testid="${testid}"]`)];
   return {
     container,
@@ -26,11 +35,13 @@ export function render(ui: ReactNode) {
     },
     query: (testid: string): HTMLElement | null => container.querySelector<HTMLElement>(`[data-testid="${testid}"]`),
     rerender: (next: ReactNode) => act(() => root.render(next)),
-    unmount() {
-      act(() => root.unmount());
-      container.remove();
-    },
+    unmount,
   };
+}
+
+/** Unmounts every view a test left mounted: a test file's `afterEach`. */
+export function unmountAll(): void {
+  for (const unmount of [...mounted]) unmount();
 }
 
 /** A tap: the click React listens for. */

@@ -4,9 +4,9 @@
 // after. xterm.js (which needs a canvas) is replaced by a terminal that draws nothing.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { session } from '../lib/fixtures';
-import { LiveProvider } from '../live';
 import { FakeEventSource, FakeResizeObserver, stubControlPlane, type FetchCall } from '../test/fakes';
-import { click, render, settle, typeInto, type Rendered } from '../test/render';
+import { renderLive } from '../test/live';
+import { click, settle, typeInto, unmountAll, type Rendered } from '../test/render';
 import type { PendingApproval, SessionView } from '../types/cockpit';
 import SessionScreen from './SessionScreen';
 
@@ -42,17 +42,9 @@ const bash: PendingApproval = { id: 'r1', tool: 'Bash', input: { command: 'npm t
 const asking = session('ask', { activity: 'NeedsApproval', live: { approval: bash } });
 const APPROVAL = 'POST /api/sessions/id-ask/approval';
 
-let view: Rendered | null = null;
-
 async function screen(s: SessionView, answers: Record<string, unknown>): Promise<{ v: Rendered; calls: FetchCall[] }> {
   const calls = stubControlPlane({ 'GET /api/accounts': [], ...answers });
-  view = render(
-    <LiveProvider initialSessions={[s]}>
-      <SessionScreen id={s.id} />
-    </LiveProvider>,
-  );
-  await settle();
-  return { v: view, calls };
+  return { v: await renderLive([s], <SessionScreen id={s.id} />), calls };
 }
 
 const approvals = (calls: FetchCall[]) => calls.filter((c) => `${c.method} ${c.url}` === APPROVAL).map((c) => c.body);
@@ -66,8 +58,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  view?.unmount();
-  view = null;
+  unmountAll();
   vi.unstubAllGlobals();
 });
 

@@ -4,9 +4,9 @@
 // stand-in control plane).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { session } from '../lib/fixtures';
-import { LiveProvider } from '../live';
 import { FakeEventSource, stubControlPlane } from '../test/fakes';
-import { click, render, settle, type Rendered } from '../test/render';
+import { renderLive } from '../test/live';
+import { click, settle, unmountAll, type Rendered } from '../test/render';
 import type { PendingApproval, SessionView } from '../types/cockpit';
 import { SessionsList } from './SessionsList';
 
@@ -17,17 +17,7 @@ const idle = session('idle', { activity: 'Idle', spec: { repo: 'web' }, status: 
 const busy = session('busy', { activity: 'Working' });
 const stopped = session('done', { phase: 'Stopped', live: null });
 
-let view: Rendered | null = null;
-
-async function list(sessions: SessionView[]): Promise<Rendered> {
-  view = render(
-    <LiveProvider initialSessions={sessions}>
-      <SessionsList />
-    </LiveProvider>,
-  );
-  await settle();
-  return view;
-}
+const list = (sessions: SessionView[]) => renderLive(sessions, <SessionsList />);
 
 /** The row of the session named `name`. */
 function row(v: Rendered, name: string): HTMLElement {
@@ -44,8 +34,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  view?.unmount();
-  view = null;
+  unmountAll();
   vi.unstubAllGlobals();
 });
 

@@ -2,7 +2,7 @@
 // The approval card, tapped: which answer each button gives, the message for Claude, a held
 // message, a request only the terminal can answer.
 import { afterEach, describe, expect, it } from 'vitest';
-import { click, render, typeInto, type Rendered } from '../../test/render';
+import { click, render, typeInto, unmountAll, type Rendered } from '../../test/render';
 import type { ApprovalDecision, PendingApproval } from '../../types/cockpit';
 import { ApprovalCard } from './ApprovalCard';
 
@@ -10,11 +10,9 @@ const request: PendingApproval = { id: 'r1', tool: 'Bash', input: { command: 'rm
 
 type Answer = [ApprovalDecision, string | undefined];
 
-let view: Rendered | null = null;
-
 function card(over: { approval?: PendingApproval; busy?: boolean; held?: string | null; error?: string | null } = {}) {
   const answers: Answer[] = [];
-  view = render(
+  const view = render(
     <ApprovalCard
       approval={over.approval ?? request}
       onAnswer={(decision, message) => answers.push([decision, message])}
@@ -30,10 +28,7 @@ function card(over: { approval?: PendingApproval; busy?: boolean; held?: string 
 
 const button = (v: Rendered, testid: string) => v.get(testid) as HTMLButtonElement;
 
-afterEach(() => {
-  view?.unmount();
-  view = null;
-});
+afterEach(unmountAll);
 
 describe('the approval card', () => {
   it('says which tool asks and what it would run', () => {
