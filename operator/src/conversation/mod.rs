@@ -10,7 +10,7 @@ pub mod transcript;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::conversation::{ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem};
+use cockpit_api::conversation::{ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem};
 
 use crate::store::{Store, StoreError};
 
@@ -50,7 +50,18 @@ pub struct Follower {
     /// When to look for a transcript not found yet.
     look_again: std::time::Instant,
     cursor: ConversationCursor,
+    /// The latest time of a transcript line read so far.
+    transcript_time: Option<DateTime<Utc>>,
+    /// A note was held back (for a later batch or for lines from before it): notes are looked
+    /// at again on the next step whatever the caller says.
+    notes_waiting: bool,
 }
+
+/// How long a note later than every transcript line read waits for lines from before it: the
+/// CLI stamps a line when the thing happens and writes it a moment later, so a note (an answer
+/// the control plane recorded at once) can be read before the lines that precede it in time.
+/// Held that long, a note arrives live where a later re-read puts it (by time).
+const NOTE_SETTLE: chrono::TimeDelta = chrono::TimeDelta::milliseconds(750);
 
 /// What one step of a [`Follower`] found.
 #[derive(Debug, PartialEq)]
@@ -81,7 +92,16 @@ impl Follower {
             cursor.transcript = 0;
             cursor.conversation = tag;
         }
-        Follower { session_id, claude_home, conversation_id, file: None, look_again: std::time::Instant::now(), cursor }
+        Follower {
+            session_id,
+            claude_home,
+            conversation_id,
+            file: None,
+            look_again: std::time::Instant::now(),
+            cursor,
+            transcript_time: None,
+            notes_waiting: false,
+        }
     }
 
     /// Follows the session's current conversation id (known once the CLI started). A new id
@@ -96,10 +116,12 @@ impl Follower {
         }
     }
 
-    /// Reads what is new: transcript lines (up to [`BATCH_BYTES`]) and, when `notes` is set,
-    /// notes (up to [`BATCH_NOTES`]), merged by time. When the transcript has more than one
-    /// batch holds, notes later than its last line wait for a later batch, so that entries
-    /// always arrive in time order.
+    /// Reads what is new: transcript lines (up to [`BATCH_BYTES`]) and notes (up to
+    /// [`BATCH_NOTES`]), merged by time. Notes are looked at when `notes` is set (the session
+    /// changed), whenever new lines were read (a note recorded before them belongs among them)
+    /// and while one is held back. When the transcript has more than one batch holds, notes
+    /// later than its last line wait for a later batch, so that entries always arrive in time
+    /// order.
     pub async fn step(&mut self, store: &Store, notes: bool) -> Result<Step, FollowError> {
         if self.file.is_none() && std::time::Instant::now() >= self.look_again {
             self.file = self.conversation_id.as_deref().and_then(|id| transcript_file(&self.claude_home, id));
@@ -135,14 +157,24 @@ impl Follower {
                 }
             }
         }
+        let read_until = groups.iter().filter_map(|g| g.0).max().max(self.transcript_time);
+        self.transcript_time = read_until;
+        let now = Utc::now();
         let mut note_entries = Vec::new();
         let mut last_note = self.cursor.notes;
+        let notes = notes || self.notes_waiting || !groups.is_empty();
+        self.notes_waiting = false;
         if notes {
             for row in
                 store.list_events_of_kind(&self.session_id, notes::NOTE_KIND, self.cursor.notes, BATCH_NOTES).await?
             {
                 let horizon = groups.last().and_then(|g| g.0);
-                if more_transcript && horizon.is_some_and(|h| row.at > h) {
+                // Lines from before it may be in the next batch, or still on their way (it
+                // waits a moment for those).
+                let later_batch = more_transcript && horizon.is_some_and(|h| row.at > h);
+                let settling = read_until.is_none_or(|t| row.at > t) && now - row.at < NOTE_SETTLE;
+                if later_batch || settling {
+                    self.notes_waiting = true;
                     break;
                 }
                 last_note = row.id;
@@ -292,5 +324,63 @@ mod tests {
         assert_eq!(lost.step(&store, true).await.expect("step"), Step::Restart);
         let Step::Batch(again) = lost.step(&store, true).await.expect("step") else { panic!("a batch") };
         assert_eq!(again.entries.len(), 4);
+    }
+
+    /// Live order is re-read order: a fresh note waits for the lines written from before it,
+    /// and a note recorded before new lines is merged among them even when the caller saw no
+    /// session change.
+    #[tokio::test]
+    async fn a_fresh_note_arrives_where_a_re_read_puts_it() {
+        use std::io::Write;
+
+        use crate::store::SessionRow;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("store");
+        let now = Utc::now();
+        let row = SessionRow {
+            id: "s1".into(),
+            name: "s1".into(),
+            repo: "demo".into(),
+            spec: serde_json::from_value(serde_json::json!({"repo": "demo"})).expect("spec"),
+            status: Default::default(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        store.insert_session(&row).await.expect("session");
+        let id = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("projects/-w")).expect("mkdir");
+        let path = home.join(format!("projects/-w/{id}.jsonl"));
+        let line = |uuid: &str, at: DateTime<Utc>| {
+            let at = at.to_rfc3339();
+            format!(
+                "{}\n",
+                serde_json::json!({"type": "user", "uuid": uuid, "timestamp": at, "message": {"content": uuid}})
+            )
+        };
+        let ms = chrono::Duration::milliseconds;
+        std::fs::write(&path, line("a", now - ms(300))).expect("write");
+        let mut follower = Follower::new("s1".into(), home.clone(), Some(id.into()), ConversationCursor::default());
+        let Step::Batch(first) = follower.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(first.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["ua.0"]);
+
+        // An answer's note, recorded a moment ago: later than every line read, so it waits.
+        let note = serde_json::json!({"reason": "Approved", "message": "Allowed Bash"});
+        store.append_event("s1", now - ms(100), notes::NOTE_KIND, &note).await.expect("note");
+        assert_eq!(follower.step(&store, true).await.expect("step"), Step::Idle, "held for the lines before it");
+        // A line stamped before it, written after it: the note follows that line. No session
+        // change was seen (`notes` false): the held note and the new line bring the notes in.
+        let mut file = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        file.write_all(line("b", now - ms(150)).as_bytes()).expect("append");
+        file.write_all(line("c", now - ms(50)).as_bytes()).expect("append");
+        let Step::Batch(live) = follower.step(&store, false).await.expect("step") else { panic!("a batch") };
+        let live: Vec<&str> = live.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(live, ["ub.0", "e1", "uc.0"]);
+
+        // A re-read from the start puts everything in the same order.
+        let mut again = Follower::new("s1".into(), home, Some(id.into()), ConversationCursor::default());
+        let Step::Batch(all) = again.step(&store, true).await.expect("step") else { panic!("a batch") };
+        assert_eq!(all.entries.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["ua.0", "ub.0", "e1", "uc.0"]);
     }
 }

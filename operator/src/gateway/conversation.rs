@@ -12,8 +12,8 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use cockpit_crds::api::ChangeEvent;
-use cockpit_crds::conversation::ConversationCursor;
+use cockpit_api::api::ChangeEvent;
+use cockpit_api::conversation::ConversationCursor;
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -75,7 +75,6 @@ async fn follow(app: Arc<App>, session_id: String, mut follower: Follower, tx: t
                 if tx.send(event).await.is_err() {
                     return;
                 }
-                notes_due = true; // a full batch may have left notes for the next one
                 continue;
             }
             Ok(Step::Restart) => {

@@ -2,6 +2,7 @@
 //! static files and the OpenAPI document, on one port.
 
 pub mod accounts;
+pub mod answer_note;
 pub mod body_limit;
 pub mod conversation;
 pub mod error;

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use cockpit_crds::api::{
+use cockpit_api::api::{
     ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView, TranscriptPage,
 };
-use cockpit_crds::frames::ClientFrame;
-use cockpit_crds::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
+use cockpit_api::frames::ClientFrame;
+use cockpit_api::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -187,7 +187,7 @@ pub async fn send(
     Body(body): Body<SendMessage>,
 ) -> Result<StatusCode, Failure> {
     let row = find(&app, &id).await?;
-    if body.text.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES - 64 {
+    if body.text.len() > cockpit_api::frames::MAX_CLIENT_FRAME_BYTES - 64 {
         return Err(Failure::bad_request("message too long"));
     }
     check_text("the message", &body.text)?;
@@ -195,7 +195,7 @@ pub async fn send(
         return Err(Failure::conflict("a one-shot session takes no input"));
     }
     // A worker stopping for a usage limit still takes input for a moment: it would be lost.
-    if row.status.phase == cockpit_crds::SessionPhase::RateLimited {
+    if row.status.phase == cockpit_api::SessionPhase::RateLimited {
         return Err(Failure::conflict(
             "the session waits for a usage-limit reset; nothing was sent (keep the message and send it when it resumes)",
         ));
@@ -222,7 +222,7 @@ pub async fn send(
             .await;
             return Err(Failure::approval_pending(approval, true));
         }
-        stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_crds::frames::Key::Enter })?).await?;
+        stream.send_upstream(frame(&ClientFrame::Key { key: cockpit_api::frames::Key::Enter })?).await?;
     }
     audit(&app, &headers, "send", Some(&row.id), serde_json::json!({ "chars": body.text.chars().count() })).await;
     Ok(StatusCode::ACCEPTED)
@@ -241,18 +241,17 @@ pub async fn approve(
     let Some(pending) = pending.filter(|_| stream.has_upstream()) else {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
     };
-    stream
-        .send_upstream(frame(&ClientFrame::Approve {
-            id: body.id.clone(),
-            decision: body.decision,
-            message: body.message.clone(),
-        })?)
-        .await?;
-    audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
+    let upstream =
+        frame(&ClientFrame::Approve { id: body.id.clone(), decision: body.decision, message: body.message.clone() })?;
+    // The note is in the conversation before the CLI can act on the answer, so it comes before
+    // every line the answer causes, live as on a later re-read.
     let note = crate::conversation::notes::answer_note(&pending, body.decision, body.message.as_deref());
-    if let Err(err) = app.store.append_event(&row.id, Utc::now(), crate::conversation::notes::NOTE_KIND, &note).await {
-        tracing::warn!(%err, "recording an approval in the conversation");
+    let recorded = super::answer_note::record(&app.store, &row.id, &note).await;
+    if let Err(err) = stream.send_upstream(upstream).await {
+        super::answer_note::withdraw(&app.store, &row.id, recorded).await;
+        return Err(err.into());
     }
+    audit(&app, &headers, "approval", Some(&row.id), serde_json::json!({ "decision": body.decision })).await;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -368,7 +367,7 @@ pub async fn transcript(
 pub async fn changes(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-) -> Result<Json<cockpit_crds::changes::ChangesView>, Failure> {
+) -> Result<Json<cockpit_api::changes::ChangesView>, Failure> {
     let row = find(&app, &id).await?;
     let Some(repo) = app.config.repo(&row.spec.repo) else {
         return Err(Failure::not_found(format!("repo {:?} is not configured", row.spec.repo)));

@@ -9,8 +9,8 @@ use axum::extract::ws::{Message, WebSocket};
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use cockpit_crds::frames::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
-use cockpit_crds::{Activity, WorkerState};
+use cockpit_api::frames::{ClientFrame, ErrorCode, PROTOCOL_VERSION, ServerFrame};
+use cockpit_api::{Activity, WorkerState};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
@@ -256,14 +256,14 @@ async fn forward(
             (UpMessage::Text(text.as_str().into()), Some(frame))
         }
         Message::Binary(bytes) => {
-            if bytes.len() > cockpit_crds::frames::MAX_CLIENT_FRAME_BYTES {
+            if bytes.len() > cockpit_api::frames::MAX_CLIENT_FRAME_BYTES {
                 return Some(error(ErrorCode::FrameTooLarge, "input frame too large"));
             }
             (UpMessage::Binary(bytes.to_vec().into()), None)
         }
         _ => return None,
     };
-    if row.spec.mode == cockpit_crds::SessionMode::Oneshot {
+    if row.spec.mode == cockpit_api::SessionMode::Oneshot {
         return Some(error(ErrorCode::NotAccepted, "a one-shot session takes no input"));
     }
     let raw_len = match &upstream {
@@ -279,11 +279,14 @@ async fn forward(
             .map(|pending| crate::conversation::notes::answer_note(&pending, *decision, message.as_deref())),
         _ => None,
     };
+    // The note is in the conversation before the CLI can act on the answer.
+    let recorded = match &answer_note {
+        Some(note) => super::answer_note::record(&auditor.store, &auditor.session_id, note).await,
+        None => None,
+    };
     if let Err(refused) = stream.send_upstream(upstream).await {
+        super::answer_note::withdraw(&auditor.store, &auditor.session_id, recorded).await;
         return Some(error(ErrorCode::NotAccepted, refused.to_string()));
-    }
-    if let Some(note) = answer_note {
-        auditor.note(note);
     }
     match frame {
         Some(frame) => {

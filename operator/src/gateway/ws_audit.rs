@@ -4,7 +4,7 @@
 //! kept, never the text: what was typed may be a secret.
 
 use chrono::Utc;
-use cockpit_crds::frames::ClientFrame;
+use cockpit_api::frames::ClientFrame;
 use serde_json::json;
 
 use crate::store::Store;
@@ -82,18 +82,6 @@ impl Auditor {
         tokio::spawn(async move { auditor.write(action, detail).await });
     }
 
-    /// Records a note in the session's conversation (an approval answered from this terminal),
-    /// without holding up the terminal (a failure is logged).
-    pub fn note(&self, data: serde_json::Value) {
-        let auditor = self.clone();
-        tokio::spawn(async move {
-            let kind = crate::conversation::notes::NOTE_KIND;
-            if let Err(err) = auditor.store.append_event(&auditor.session_id, Utc::now(), kind, &data).await {
-                tracing::warn!(%err, session = %auditor.session_id, "recording an approval in the conversation");
-            }
-        });
-    }
-
     /// Writes an entry (a failure is logged).
     pub async fn write(&self, action: &str, detail: serde_json::Value) {
         let at = Utc::now();
@@ -105,7 +93,7 @@ impl Auditor {
 
 #[cfg(test)]
 mod tests {
-    use cockpit_crds::frames::Key;
+    use cockpit_api::frames::Key;
 
     use super::*;
 
@@ -119,7 +107,7 @@ mod tests {
         typed.count_raw(3);
         let approval = typed.count(&ClientFrame::Approve {
             id: "toolu_1".into(),
-            decision: cockpit_crds::ApprovalDecision::Deny,
+            decision: cockpit_api::ApprovalDecision::Deny,
             message: Some("secret reason".into()),
         });
         let approval = approval.expect("an approval is an entry of its own");

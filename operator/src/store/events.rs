@@ -70,6 +70,20 @@ impl Store {
         .await
     }
 
+    /// Removes one event of a session (a note recorded for an answer that could not be
+    /// delivered after all). Removing one that is not there changes nothing.
+    pub async fn delete_event(&self, session_id: &str, id: i64) -> Result<(), StoreError> {
+        self.written(async {
+            sqlx::query("DELETE FROM session_events WHERE session_id = $1 AND id = $2")
+                .bind(session_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// At most `limit` events of a session with an id above `after_id`, oldest first (pass 0 to
     /// start from the beginning).
     pub async fn list_events(&self, session_id: &str, after_id: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {

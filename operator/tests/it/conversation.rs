@@ -5,10 +5,10 @@
 
 use crate::support::harness;
 
-use cockpit_crds::changes::{ChangesView, FileStatus};
-use cockpit_crds::conversation::{ConversationEntry, ConversationItem};
-use cockpit_crds::tool_view::{DiffOp, ToolDetail};
-use cockpit_crds::{Activity, PendingApproval};
+use cockpit_api::changes::{ChangesView, FileStatus};
+use cockpit_api::conversation::{ConversationEntry, ConversationItem};
+use cockpit_api::tool_view::{DiffOp, ToolDetail};
+use cockpit_api::{Activity, PendingApproval};
 use cockpit_testkit::StandIn;
 use harness::*;
 
@@ -25,7 +25,7 @@ fn has_note(entries: &[ConversationEntry], reason: &str, text: &str) -> bool {
 }
 
 /// The tool call with this summary, the last one.
-fn call<'a>(entries: &'a [ConversationEntry], name: &str) -> Option<(&'a str, &'a cockpit_crds::tool_view::ToolView)> {
+fn call<'a>(entries: &'a [ConversationEntry], name: &str) -> Option<(&'a str, &'a cockpit_api::tool_view::ToolView)> {
     items(entries)
         .filter_map(|i| match i {
             ConversationItem::ToolCall { id, tool } if tool.name == name => Some((id.as_str(), tool)),
@@ -98,7 +98,7 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
         })
         .await;
     assert!(items(&phone.entries).any(|i| matches!(i, ConversationItem::User { text } if text == "MARKDOWN please")));
-    assert!(has_note(&phone.entries, "Starting", "alpha"), "{:#?}", phone.entries);
+    phone.until("the Starting note", |e| has_note(e, "Starting", "alpha")).await;
     let after_first_turn = phone.cursor.clone().expect("a cursor");
 
     // A Bash call, allowed.
@@ -111,7 +111,8 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
     assert!(matches!(&tool.detail, ToolDetail::Command { command, description: Some(d) }
         if command == "touch mockfile.txt" && d == "Create an empty file"));
     assert_eq!(result(&phone.entries, id).map(|r| r.1), Some(false));
-    assert!(has_note(&phone.entries, "Approved", "Allowed Bash (touch mockfile.txt)"), "{:#?}", phone.entries);
+    // A note later than every line read waits a moment for the lines from before it.
+    phone.until("the Approved note", |e| has_note(e, "Approved", "Allowed Bash (touch mockfile.txt)")).await;
 
     // A Write shows its content; an Edit its diff; a deny carries the person's words.
     send(&cockpit, "TOOLWRITE a file").await;
@@ -132,7 +133,7 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
     phone
         .until("the refused Edit", |e| call(e, "Edit").is_some_and(|(id, _)| result(e, id).is_some_and(|r| r.1)))
         .await;
-    assert!(has_note(&phone.entries, "Denied", "“keep it short”"), "{:#?}", phone.entries);
+    phone.until("the Denied note", |e| has_note(e, "Denied", "“keep it short”")).await;
     let (edit_id, _) = call(&phone.entries, "Edit").expect("edit");
     assert!(result(&phone.entries, edit_id).expect("result").0.contains("keep it short"));
 
@@ -149,11 +150,11 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
                 == 1
         })
         .await;
-    assert!(
-        has_note(&phone.entries, "ApprovedAlways", "from now on: accept edits for this session"),
-        "{:#?}",
-        phone.entries
-    );
+    phone
+        .until("the ApprovedAlways note", |e| {
+            has_note(e, "ApprovedAlways", "from now on: accept edits for this session")
+        })
+        .await;
     send(&cockpit, "TOOLEDIT once more").await;
     phone
         .until("the next Edit, done without asking", |e| {
@@ -184,6 +185,11 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
     let notes_before: Vec<&str> =
         all[..start].iter().filter(|e| e.key.starts_with('e')).map(|e| e.key.as_str()).collect();
     let got_transcript: Vec<&str> = got.iter().copied().filter(|k| !notes_before.contains(k)).collect();
+    if got_transcript != expected {
+        for (a, b) in all[start..].iter().zip(later.entries.iter()) {
+            eprintln!("{:50} {:?} {:?} | {:50} {:?}", a.key, a.at, a.item, b.key, b.at);
+        }
+    }
     assert_eq!(got_transcript, expected, "resumed exactly after the cursor");
     assert!(later.repeated.is_empty());
     // From the last cursor: nothing at all.
