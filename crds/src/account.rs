@@ -45,6 +45,7 @@ use crate::conditions::Condition;
 )]
 #[serde(rename_all = "camelCase")]
 #[ts(rename = "ClaudeAccountSpec")]
+#[ts(optional_fields)]
 pub struct ClaudeAccountSpec {
     /// Where the credential is: a key of a Secret in the same namespace. It is passed to the
     /// worker pod through `secretKeyRef` and never copied anywhere else.
@@ -55,7 +56,6 @@ pub struct ClaudeAccountSpec {
     /// At most this many sessions run under the account at once. Absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    #[ts(optional)]
     pub max_sessions: Option<u32>,
     /// Proactive rotation: at the end of a turn, a session on this account moves to the next
     /// account once the account's 5-hour or weekly utilization (as the CLI reports it) reaches
@@ -63,11 +63,9 @@ pub struct ClaudeAccountSpec {
     /// move only when the limit is hit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
-    #[ts(optional)]
     pub rotate_at: Option<u8>,
     /// A free-form label shown in the PWA (e.g. the account's e-mail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub display_name: Option<String>,
 }
 
@@ -132,6 +130,7 @@ pub struct AccountUsage {
 /// The observed state of a `ClaudeAccount`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ClaudeAccountStatus {
     /// Set when a usage limit was hit: the account is not chosen until this time passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,7 +138,6 @@ pub struct ClaudeAccountStatus {
     pub rate_limited_until: Option<DateTime<Utc>>,
     /// The window of the last limit hit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub rate_limit_window: Option<RateLimitWindow>,
     /// Sessions running under the account now.
     #[serde(default)]
@@ -149,7 +147,6 @@ pub struct ClaudeAccountStatus {
     pub usage: AccountUsage,
     /// The account's 5-hour and weekly utilization, as a session's CLI last reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub utilization: Option<crate::usage::PlanUtilization>,
     /// Standard conditions: `Ready`, `RateLimited`.
     #[serde(default)]

@@ -110,6 +110,7 @@ pub struct RateLimit {
 /// A tool call waiting for the person's allow or deny.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PendingApproval {
     /// Identifies this request; an answer must name it.
     pub id: String,
@@ -123,7 +124,6 @@ pub struct PendingApproval {
     pub answerable: bool,
     /// What the call does, for a person: the command, an Edit's diff, a Write's content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub view: Option<crate::tool_view::ToolView>,
     /// The CLI's "don't ask again" choice for this call, granted by
     /// [`ApprovalDecision::AllowAlways`]: the allow rules it suggests (the hook's
@@ -135,7 +135,6 @@ pub struct PendingApproval {
     /// What "always allow" grants, in words (`Bash(touch mockfile.txt)`, `accept edits for
     /// this session`); absent when there is nothing to grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub always_allows: Option<String>,
 }
 

@@ -17,48 +17,34 @@ pub use schemars;
 /// `POST /api/sessions`: start a session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct CreateSession {
     /// A repo name from `GET /api/repos`.
     pub repo_name: String,
     /// A unique name (`[a-z0-9-]`, at most 63); generated when absent.
-    #[serde(default)]
-    #[ts(optional)]
     pub name: Option<String>,
     /// Run under this account; absent: the best available one.
-    #[serde(default)]
-    #[ts(optional)]
     pub account_id: Option<String>,
     /// Interactive (default) or one-shot.
-    #[serde(default)]
-    #[ts(optional)]
     pub mode: Option<SessionMode>,
     /// First message (interactive) or the task (one-shot, required).
-    #[serde(default)]
-    #[ts(optional)]
     pub prompt: Option<String>,
     /// Model.
-    #[serde(default)]
-    #[ts(optional)]
     pub model: Option<String>,
     /// Permission mode.
-    #[serde(default)]
-    #[ts(optional)]
     pub permission_mode: Option<PermissionMode>,
     /// Move to the next account on a usage limit (`Auto`, default) or wait (`Off`).
-    #[serde(default)]
-    #[ts(optional)]
     pub rotation: Option<RotationPolicy>,
 }
 
 /// `POST /api/sessions/{id}/send`: type a message into the session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct SendMessage {
     /// The text.
     pub text: String,
     /// Press Enter after it (default true).
-    #[serde(default)]
-    #[ts(optional)]
     pub submit: Option<bool>,
 }
 
@@ -66,39 +52,34 @@ pub struct SendMessage {
 /// conversation (a new one-shot session resuming it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct OneshotRequest {
     /// The task.
     pub prompt: String,
     /// A name for the new session; generated when absent.
-    #[serde(default)]
-    #[ts(optional)]
     pub name: Option<String>,
     /// Model.
-    #[serde(default)]
-    #[ts(optional)]
     pub model: Option<String>,
     /// Permission mode.
-    #[serde(default)]
-    #[ts(optional)]
     pub permission_mode: Option<PermissionMode>,
 }
 
 /// `POST /api/sessions/{id}/approval`: answer the pending permission request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(optional_fields)]
 pub struct ApprovalAnswer {
     /// The pending request's id (`status` → `approval.id`).
     pub id: String,
     /// Allow or deny.
     pub decision: ApprovalDecision,
     /// A reason given to Claude with a deny.
-    #[serde(default)]
-    #[ts(optional)]
     pub message: Option<String>,
 }
 
 /// A session as the API shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct SessionView {
     /// Stable id.
     pub id: String,
@@ -112,7 +93,6 @@ pub struct SessionView {
     // `WorkerState` does not implement `JsonSchema` (yet): described as an object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
-    #[ts(optional)]
     pub live: Option<crate::WorkerState>,
     /// When it was created.
     #[ts(type = "string")]
@@ -134,6 +114,7 @@ pub struct RepoView {
 
 /// An account as the API shows it (never its credential).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct AccountView {
     /// Its name (used in `account_id`).
     pub id: String,
@@ -143,7 +124,6 @@ pub struct AccountView {
     pub kind: CredentialKind,
     /// Session cap, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub max_sessions: Option<u32>,
     /// Sessions running under it now.
     pub active_sessions: u32,
@@ -153,22 +133,20 @@ pub struct AccountView {
     pub limited_until: Option<DateTime<Utc>>,
     /// The window of the last limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub limit_window: Option<RateLimitWindow>,
     /// Usage so far.
     pub usage: AccountUsage,
     /// The 5-hour and weekly utilization a session's CLI last reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub utilization: Option<crate::usage::PlanUtilization>,
     /// Proactive rotation threshold in percent, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub rotate_at: Option<u8>,
 }
 
 /// `GET /api/health`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct HealthView {
     /// `ok`, or `degraded` with `hints`.
     pub status: String,
@@ -176,7 +154,6 @@ pub struct HealthView {
     pub version: String,
     /// The Claude Code CLI the workers run, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub claude_version: Option<String>,
     /// `local` or `kube`.
     pub runtime: String,
@@ -240,10 +217,10 @@ pub struct HistoryPage {
 /// One page of a session's Claude transcript (the CLI's own JSONL record of the conversation:
 /// user and assistant messages, tool calls and results), oldest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct TranscriptPage {
     /// The Claude session id the transcript belongs to, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub claude_session_id: Option<String>,
     /// Transcript lines as the CLI wrote them (each a JSON object).
     #[ts(type = "unknown[]")]
@@ -272,6 +249,7 @@ pub struct HistoryEntry {
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct ApiError {
     /// A stable machine-readable code (`not_found`, `bad_request`, `conflict`, …).
     pub code: String,
@@ -281,7 +259,6 @@ pub struct ApiError {
     /// on. Typed text would land in its dialog, so it was not sent; answer the request
     /// (`/approval`, a deny can carry the text as its message) or send it afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub approval: Option<PendingApproval>,
 }
 

@@ -102,6 +102,7 @@ pub enum ConversationItem {
 /// conversation named) and this note id. Written `<offset>.<note id>[.<conversation>]` (the SSE
 /// event id, and the `after` query parameter).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct ConversationCursor {
     /// Bytes of the transcript already seen (always the end of a whole line).
     #[ts(type = "number")]
@@ -112,7 +113,6 @@ pub struct ConversationCursor {
     /// The first 8 characters of the Claude conversation id the offset belongs to (a CLI that
     /// resumes a conversation may continue it in a new transcript file, under a new id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub conversation: Option<String>,
 }
 
@@ -163,6 +163,7 @@ impl std::str::FromStr for ConversationCursor {
 /// One batch of a conversation stream (an SSE `entries` event): new entries, oldest first,
 /// and the cursor to continue from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(optional_fields)]
 pub struct ConversationBatch {
     /// New entries.
     pub entries: Vec<ConversationEntry>,
@@ -170,7 +171,6 @@ pub struct ConversationBatch {
     pub cursor: ConversationCursor,
     /// The Claude conversation id the transcript belongs to, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub conversation_id: Option<String>,
 }
 

@@ -147,6 +147,7 @@ pub enum ErrorCode {
 /// A JSON text frame from a client to the worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+#[ts(optional_fields)]
 pub enum ClientFrame {
     /// Text typed into the terminal, written as is (use [`ClientFrame::Key`] for Enter).
     Input {
@@ -173,7 +174,6 @@ pub enum ClientFrame {
         decision: ApprovalDecision,
         /// Optional reason given to Claude with a deny.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[ts(optional)]
         message: Option<String>,
     },
 }

@@ -1,4 +1,4 @@
-//! # cockpit-crds: Claude Cockpit's shared vocabulary
+//! # cockpit-api: Claude Cockpit's shared vocabulary
 //!
 //! One source of truth for every type that crosses a process boundary:
 //!
@@ -9,7 +9,7 @@
 //! - a session's conversation as the phone shows it ([`conversation`], [`tool_view`]);
 //! - the one-shot (`claude -p --output-format stream-json`) events and result ([`oneshot`]).
 //!
-//! `cargo run -p cockpit-crds --bin crdgen` regenerates the CRD YAML and the TypeScript types
+//! `cargo run -p cockpit-api --bin crdgen` regenerates the CRD YAML and the TypeScript types
 //! for the frontend from these types; a test fails when the checked-in files differ.
 
 // kube's `printcolumn(...)` lists repeat `type_ = …` by design; clippy reads them as duplicated attributes.

@@ -31,6 +31,7 @@ use crate::conditions::Condition;
 )]
 #[serde(rename_all = "camelCase")]
 #[ts(rename = "ClaudeSessionSpec")]
+#[ts(optional_fields)]
 pub struct ClaudeSessionSpec {
     /// The name of a repo from the control plane's configured repo list. Immutable.
     #[schemars(length(min = 1, max = 253))]
@@ -39,7 +40,6 @@ pub struct ClaudeSessionSpec {
     /// The name of the ClaudeAccount (same namespace) to run under. Absent: the control plane
     /// picks the highest-priority account that is not rate limited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub account_ref: Option<String>,
     /// `Interactive` (a terminal the person types into) or `Oneshot` (`claude -p PROMPT`,
     /// ends with a structured result).
@@ -47,20 +47,16 @@ pub struct ClaudeSessionSpec {
     pub mode: SessionMode,
     /// The first message for an interactive session; the task for a one-shot session (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub prompt: Option<String>,
     /// The model to use (`--model`), e.g. `sonnet`, `opus` or a full model name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub model: Option<String>,
     /// The CLI's permission mode (`--permission-mode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub permission_mode: Option<PermissionMode>,
     /// A Claude session id (UUID) to resume instead of starting a new conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
-    #[ts(optional)]
     pub resume: Option<String>,
     /// What to do when the account hits a usage limit: `Auto` moves the conversation to the next
     /// account and resumes it; `Off` waits for the reset on the same account.
@@ -198,25 +194,22 @@ pub struct OneshotSummary {
 /// The observed state of a `ClaudeSession`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct ClaudeSessionStatus {
     /// Lifecycle phase.
     #[serde(default)]
     pub phase: SessionPhase,
     /// What Claude is doing now, as the worker reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub activity: Option<Activity>,
     /// The ClaudeAccount the session currently runs under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub account: Option<String>,
     /// The Claude Code session id (conversation id), used to resume on another account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub claude_session_id: Option<String>,
     /// Where the worker serves its WebSocket (`host:port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub worker_endpoint: Option<String>,
     /// When the current worker started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,45 +221,36 @@ pub struct ClaudeSessionStatus {
     pub finished_at: Option<DateTime<Utc>>,
     /// The CLI's exit code once it exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub exit_code: Option<i32>,
     /// The last usage limit hit, with its window and reset time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub rate_limit: Option<RateLimit>,
     /// The prompt that hit the usage limit; it is sent again when the conversation resumes
     /// (on the next account, or on the same one after its reset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub pending_prompt: Option<String>,
     /// How many times the session moved to another account.
     #[serde(default)]
     pub rotations: u32,
     /// The result of a one-shot session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub result: Option<OneshotSummary>,
     /// An interactive session's cost and tokens so far, over every worker it ran in (from
     /// the CLI's status line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub cost: Option<crate::usage::SessionCost>,
     /// The part of `cost` spent by the session's earlier workers (before the last move to
     /// another account or restart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub cost_before_worker: Option<crate::usage::SessionCost>,
     /// Claude's latest words (the end of its last answer), for the session list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub last_message: Option<String>,
     /// The last tool call the CLI refused by itself (auto mode, a deny rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub last_denial: Option<crate::usage::Denial>,
     /// A human-readable note on the current phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub message: Option<String>,
     /// The `metadata.generation` last acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,14 +33,13 @@ impl UsageWindow {
 /// (present for Claude subscription tokens after the first answer; each window may be absent).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct PlanUtilization {
     /// The 5-hour window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub five_hour: Option<UsageWindow>,
     /// The weekly (7-day) window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub seven_day: Option<UsageWindow>,
     /// When a CLI reported these figures.
     #[ts(type = "string")]
@@ -94,22 +93,19 @@ impl SessionCost {
 /// Everything the status line reported last.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct StatusReport {
     /// The account's windows, when the CLI knows them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub plan: Option<PlanUtilization>,
     /// The session's cost and tokens so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub cost: Option<SessionCost>,
     /// How full the context window is, in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub context_percent: Option<f64>,
     /// The model's display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub model: Option<String>,
 }
 

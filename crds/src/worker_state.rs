@@ -11,6 +11,7 @@ use crate::session::SessionMode;
 /// A worker's full observable state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(optional_fields)]
 pub struct WorkerState {
     /// What Claude is doing now.
     pub activity: Activity,
@@ -21,7 +22,6 @@ pub struct WorkerState {
     pub mode: SessionMode,
     /// The Claude Code session id, once known (from the SessionStart hook or `system/init`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub claude_session_id: Option<String>,
     /// Terminal width in columns.
     pub cols: u16,
@@ -35,43 +35,34 @@ pub struct WorkerState {
     pub end_offset: u64,
     /// The last usage limit hit, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub rate_limit: Option<RateLimit>,
     /// The permission request waiting for an answer, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub approval: Option<PendingApproval>,
     /// The CLI's exit code, once it exited (a signal death is reported as 128 + signal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub exit_code: Option<i32>,
     /// The last prompt the person submitted (from the UserPromptSubmit hook); re-sent when the
     /// session resumes on another account after a usage limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub last_prompt: Option<String>,
     /// The CLI's permission mode: the one the worker started it in, then what its hooks
     /// report (a change made in the terminal with Shift-Tab shows at the next hook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub permission_mode: Option<crate::session::PermissionMode>,
     /// What the CLI's status line reported last: the account's 5-hour and weekly
     /// utilization, the session's cost and tokens, the context window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub report: Option<crate::usage::StatusReport>,
     /// The last tool call the CLI refused by itself (the `PermissionDenied` hook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub last_denial: Option<crate::usage::Denial>,
     /// Claude's latest words: the end of its last answer (the `Stop` hook's
     /// `last_assistant_message`, cut to [`crate::worker_state::LAST_MESSAGE_CHARS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub last_message: Option<String>,
     /// The result of a one-shot run, once it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
     pub oneshot_result: Option<OneshotResult>,
     /// Where the activity came from last: `hook`, `stream` (a one-shot's stream-json),
     /// `dialog` (the usage-limit dialog the CLI opened at the end of a turn), `screen` (the

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cockpit, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+import { Cockpit, PhoneSuite, TOKEN_ALPHA, TOKEN_BETA, shot, until } from './harness.mjs';
 
 /** @typedef {import('../src/types/cockpit').SessionView} SessionView */
 
 const T = 90_000;
+const suite = new PhoneSuite('app');
 /** @type {import('./harness.mjs').StandIn} */
 let standIn;
 /** @type {Cockpit} */
@@ -18,8 +19,6 @@ let cockpit;
 let phone;
 /** @type {import('playwright-core').Page} */
 let page;
-/** @type {string[]} */
-const errors = [];
 
 const screen = () => page.evaluate(() => window.__cockpit?.screen() ?? '');
 /** @param {string} text */
@@ -67,20 +66,10 @@ async function openList() {
 
 describe('the phone app', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    checkPrerequisites();
-    standIn = await startStandIn();
-    cockpit = await new Cockpit(tempDir('app'), standIn.url).start();
-    phone = await launchPhone('app');
-    page = await phone.context.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    ({ standIn, cockpit, phone, page } = await suite.start());
   });
 
-  after(async () => {
-    await phone?.close();
-    await cockpit?.close();
-    standIn?.stop();
-  });
+  after(() => suite.close());
 
   it('opens on the sessions list, installable (manifest, icons, service worker)', async () => {
     await openList();
@@ -474,7 +463,7 @@ describe('the phone app', { timeout: 15 * 60_000 }, () => {
 
   it('logged no page errors', () => {
     // Expected: failed loads and socket handshakes while the gateway restarts or the phone is offline.
-    const real = errors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR|^WebSocket connection to .* failed/.test(e));
+    const real = suite.errors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR|^WebSocket connection to .* failed/.test(e));
     assert.deepEqual(real, []);
   });
 });

@@ -10,13 +10,14 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cockpit, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+import { Cockpit, PhoneSuite, TOKEN_ALPHA, TOKEN_BETA, shot, until } from './harness.mjs';
 
 /** @typedef {import('../src/types/cockpit').SessionView} SessionView */
 /** @typedef {import('../src/types/cockpit').AccountView} AccountView */
 
 const T = 90_000;
 const NAME = 'chat';
+const suite = new PhoneSuite('conversation');
 /** @type {import('./harness.mjs').StandIn} */
 let standIn;
 /** @type {Cockpit} */
@@ -25,8 +26,6 @@ let cockpit;
 let phone;
 /** @type {import('playwright-core').Page} */
 let page;
-/** @type {string[]} */
-const errors = [];
 
 /** @returns {Promise<SessionView>} */
 const session = () => cockpit.api(`/api/sessions/${NAME}`);
@@ -71,23 +70,12 @@ function assertNoDuplicates(list, what) {
 
 describe('the conversation of an interactive session', { timeout: 20 * 60_000 }, () => {
   before(async () => {
-    checkPrerequisites();
-    standIn = await startStandIn();
-    cockpit = await new Cockpit(tempDir('conversation'), standIn.url).start();
-    phone = await launchPhone('conversation');
-    await phone.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cockpit.url });
-    page = await phone.context.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    ({ standIn, cockpit, phone, page } = await suite.start({ permissions: ['clipboard-read', 'clipboard-write'] }));
     await post('/api/sessions', { repo_name: 'demo', name: NAME });
     await idle();
   });
 
-  after(async () => {
-    await phone?.close();
-    await cockpit?.close();
-    standIn?.stop();
-  });
+  after(() => suite.close());
 
   it('opens on the conversation and shows a message and its reply', async () => {
     await page.goto(`${cockpit.url}/s/${NAME}`);
@@ -458,7 +446,7 @@ describe('the conversation of an interactive session', { timeout: 20 * 60_000 },
   });
 
   it('logged no page errors', () => {
-    const real = errors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR|^WebSocket connection to .* failed/.test(e));
+    const real = suite.errors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR|^WebSocket connection to .* failed/.test(e));
     assert.deepEqual(real, []);
   });
 });

@@ -313,6 +313,46 @@ export async function launchPhone(name = 'phone') {
   };
 }
 
+/**
+ * What a suite drives: the stand-in Messages API, a control plane on it, the phone and a page
+ * it has open. `start` (the suite's `before`) starts them in that order; `close` (its `after`)
+ * stops whatever did start, also after a start that failed halfway. The page's uncaught
+ * exceptions and console errors are kept in `errors`, for the suite to check last.
+ */
+export class PhoneSuite {
+  /** @param {string} name names the control plane's directory and the phone's profile */
+  constructor(name) {
+    this.name = name;
+    /** @type {string[]} */
+    this.errors = [];
+    /** @type {StandIn | null} */
+    this.standIn = null;
+    /** @type {Cockpit | null} */
+    this.cockpit = null;
+    /** @type {Phone | null} */
+    this.phone = null;
+  }
+
+  /** @param {{ permissions?: string[] }} [options] what the phone grants the app's origin before the page opens */
+  async start({ permissions } = {}) {
+    checkPrerequisites();
+    const standIn = (this.standIn = await startStandIn());
+    const cockpit = (this.cockpit = await new Cockpit(tempDir(this.name), standIn.url).start());
+    const phone = (this.phone = await launchPhone(this.name));
+    if (permissions) await phone.context.grantPermissions(permissions, { origin: cockpit.url });
+    const page = await phone.context.newPage();
+    page.on('pageerror', (e) => this.errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && this.errors.push(m.text()));
+    return { standIn, cockpit, phone, page };
+  }
+
+  async close() {
+    await this.phone?.close();
+    await this.cockpit?.close();
+    this.standIn?.stop();
+  }
+}
+
 /** @param {import('playwright-core').Page} page @param {string} name */
 export async function shot(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -9,13 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Cockpit, PHONE, TOKEN_ALPHA, TOKEN_BETA, checkPrerequisites, launchPhone, shot, startStandIn, tempDir, until } from './harness.mjs';
+import { Cockpit, PHONE, PhoneSuite, TOKEN_ALPHA, TOKEN_BETA, shot, until } from './harness.mjs';
 
 /** @typedef {import('../src/types/cockpit').SessionView} SessionView */
 /** @typedef {import('../src/types/cockpit').AccountView} AccountView */
 
 const T = 90_000;
 const MIN_TARGET = 44;
+const suite = new PhoneSuite('inbox');
 /** @type {import('./harness.mjs').StandIn} */
 let standIn;
 /** @type {Cockpit} */
@@ -24,8 +25,6 @@ let cockpit;
 let phone;
 /** @type {import('playwright-core').Page} */
 let page;
-/** @type {string[]} */
-const errors = [];
 
 /** @returns {Promise<SessionView>} */
 const session = () => cockpit.api('/api/sessions/asks');
@@ -71,21 +70,11 @@ async function assertTargets(screen) {
 
 describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    checkPrerequisites();
-    standIn = await startStandIn();
-    cockpit = await new Cockpit(tempDir('inbox'), standIn.url).start();
-    phone = await launchPhone('inbox');
-    page = await phone.context.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    ({ standIn, cockpit, phone, page } = await suite.start());
     await post('/api/sessions', { repo_name: 'demo', name: 'asks', prompt: 'please run TOOLBASH' });
   });
 
-  after(async () => {
-    await phone?.close();
-    await cockpit?.close();
-    standIn?.stop();
-  });
+  after(() => suite.close());
 
   it('puts a session waiting on approval under Needs you, and counts it on the tab badge', async () => {
     await waitSession('the session to ask for approval', (s) => s.live?.activity === 'NeedsApproval' && s.live.approval?.answerable);
@@ -237,7 +226,7 @@ describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60
 
   it('logged no page errors', () => {
     // Expected: failed loads while the control plane is away.
-    const real = errors.filter((e) => !/Failed to load resource|net::ERR|^WebSocket connection to .* failed/.test(e));
+    const real = suite.errors.filter((e) => !/Failed to load resource|net::ERR|^WebSocket connection to .* failed/.test(e));
     assert.deepEqual(real, []);
   });
 });

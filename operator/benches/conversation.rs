@@ -43,11 +43,11 @@ async fn phone(http: reqwest::Client, url: String, expected: usize) -> (Vec<u64>
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
             let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
-            let Ok(batch) = serde_json::from_str::<cockpit_crds::conversation::ConversationBatch>(data) else {
+            let Ok(batch) = serde_json::from_str::<cockpit_api::conversation::ConversationBatch>(data) else {
                 continue;
             };
             for entry in batch.entries {
-                let cockpit_crds::conversation::ConversationItem::Assistant { text } = &entry.item else { continue };
+                let cockpit_api::conversation::ConversationItem::Assistant { text } = &entry.item else { continue };
                 let Some(stamp) = text.strip_prefix("stamp ").and_then(|s| s.parse::<u64>().ok()) else { continue };
                 if seen.insert(entry.key) {
                     delays.push(received.saturating_sub(stamp));

@@ -60,9 +60,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cockpit_crds::Activity;
-use cockpit_crds::api::ChangeEvent;
-use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary};
+use cockpit_api::Activity;
+use cockpit_api::api::ChangeEvent;
+use cockpit_api::frames::{BinaryKind, ServerFrame, decode_binary};
 use cockpit_term::terminal::Terminal;
 use cockpit_worker::classify::{ScreenClass, classify};
 use futures_util::StreamExt;
@@ -918,14 +918,14 @@ fn bare_start(claude: &Path, api: &str, cwd: &Path, config_dir: &Path, settings:
     use cockpit_worker::claude_setup::{ClaudeArgs, Credential, child_env, claude_argv, prepare_config_dir};
     prepare_config_dir(config_dir, cwd, None).expect("seeding the bare CLI's config dir");
     let home = std::env::var_os("HOME").map_or_else(|| config_dir.to_owned(), PathBuf::from);
-    let credential = Credential::new(cockpit_crds::CredentialKind::OAuthToken, TOKEN);
+    let credential = Credential::new(cockpit_api::CredentialKind::OAuthToken, TOKEN);
     let mut env = child_env(std::env::vars(), &home, Some(config_dir), Some(&credential));
     env.insert("ANTHROPIC_BASE_URL".into(), api.to_owned());
     env.insert("CLAUDE_CODE_MAX_RETRIES".into(), "1".into());
     let argv = claude_argv(&ClaudeArgs {
         settings,
         session_id: Some(uuid::Uuid::new_v4().to_string()),
-        permission_mode: Some(cockpit_crds::PermissionMode::Default),
+        permission_mode: Some(cockpit_api::PermissionMode::Default),
         ..ClaudeArgs::default()
     });
     let t0 = now_us();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cockpit_crds::api::{AccountView, ChangeEvent, SessionView};
+use cockpit_api::api::{AccountView, ChangeEvent, SessionView};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::backend::Backend;
@@ -26,7 +26,7 @@ pub struct AccountEntry {
     /// Higher is chosen first.
     pub priority: i32,
     /// What kind of credential it holds.
-    pub kind: cockpit_crds::CredentialKind,
+    pub kind: cockpit_api::CredentialKind,
     /// Session cap.
     pub max_sessions: Option<u32>,
     /// Proactive rotation threshold in percent.
@@ -34,12 +34,12 @@ pub struct AccountEntry {
 }
 
 /// The credential of the control plane's environment, for the implicit account.
-pub fn env_credential() -> Option<(cockpit_crds::CredentialKind, crate::config::Secret)> {
+pub fn env_credential() -> Option<(cockpit_api::CredentialKind, crate::config::Secret)> {
     let non_empty = |name: &str| crate::env_secrets::get(name).filter(|v| !v.trim().is_empty());
     if let Some(token) = non_empty("CLAUDE_CODE_OAUTH_TOKEN") {
-        return Some((cockpit_crds::CredentialKind::OAuthToken, crate::config::Secret::new(token)));
+        return Some((cockpit_api::CredentialKind::OAuthToken, crate::config::Secret::new(token)));
     }
-    non_empty("ANTHROPIC_API_KEY").map(|key| (cockpit_crds::CredentialKind::ApiKey, crate::config::Secret::new(key)))
+    non_empty("ANTHROPIC_API_KEY").map(|key| (cockpit_api::CredentialKind::ApiKey, crate::config::Secret::new(key)))
 }
 
 /// Everything the gateway and the controller share.
@@ -73,7 +73,7 @@ impl App {
     /// The accounts sessions may run under: the configured ones, or the implicit one.
     pub fn accounts(&self) -> Vec<AccountEntry> {
         if self.config.accounts.is_empty() {
-            let kind = env_credential().map_or(cockpit_crds::CredentialKind::OAuthToken, |(kind, _)| kind);
+            let kind = env_credential().map_or(cockpit_api::CredentialKind::OAuthToken, |(kind, _)| kind);
             return vec![AccountEntry {
                 name: IMPLICIT_ACCOUNT.to_owned(),
                 priority: 0,

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use cockpit_crds::api::AccountView;
+use cockpit_api::api::AccountView;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use cockpit_crds::changes::{ChangesView, FileChange, FileStatus, MAX_CHANGED_FILES};
-use cockpit_crds::tool_view::{cut, diff_hunks};
+use cockpit_api::changes::{ChangesView, FileChange, FileStatus, MAX_CHANGED_FILES};
+use cockpit_api::tool_view::{cut, diff_hunks};
 
 use crate::worktree::{WorktreeError, branch_name, git, git_ok, git_repo, worktree_dir};
 

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cockpit_crds::WorkerState;
-use cockpit_crds::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, binary_header, decode_binary, encode_binary};
+use cockpit_api::WorkerState;
+use cockpit_api::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, binary_header, decode_binary, encode_binary};
 use cockpit_term::ring::OutputRing;
 use cockpit_term::terminal::Terminal;
 use futures_util::{SinkExt, StreamExt};
@@ -80,7 +80,7 @@ const RESYNC_LAG: u64 = 512 * 1024;
 /// database; those offsets are never given to other bytes. A client asking for one of them is
 /// repainted (a snapshot) instead.
 const VOID_BYTES: u64 = 1 << 20;
-const _: () = assert!(VOID_BYTES as usize > MAX_UNPERSISTED + cockpit_crds::frames::MAX_WORKER_OUTPUT_BYTES);
+const _: () = assert!(VOID_BYTES as usize > MAX_UNPERSISTED + cockpit_api::frames::MAX_WORKER_OUTPUT_BYTES);
 
 /// A chunk of session output at its session offset, kept as the binary output frame that
 /// carries it.
@@ -422,7 +422,7 @@ impl SessionStream {
         // Older than memory: from the database (bytes leave memory only once written there), in
         // reads of a worker frame (a query per client frame could not keep up with a flood),
         // sent as client frames.
-        let want = ((ring_start - next) as usize).min(cockpit_crds::frames::MAX_WORKER_OUTPUT_BYTES);
+        let want = ((ring_start - next) as usize).min(cockpit_api::frames::MAX_WORKER_OUTPUT_BYTES);
         let bytes = self.store.read_output(&self.session_id, next as i64, want).await?;
         if bytes.is_empty() {
             if self.store.output_void_end(&self.session_id, next as i64).await?.is_some() {
@@ -492,8 +492,8 @@ impl SessionStream {
     /// the worker already reported its exit.
     pub fn worker_gone(&self, exit_code: Option<i32>, now: chrono::DateTime<chrono::Utc>) {
         self.state.send_if_modified(|state| match state.as_mut() {
-            Some(s) if s.activity != cockpit_crds::Activity::Exited => {
-                s.activity = cockpit_crds::Activity::Exited;
+            Some(s) if s.activity != cockpit_api::Activity::Exited => {
+                s.activity = cockpit_api::Activity::Exited;
                 s.activity_since = now;
                 s.exit_code = s.exit_code.or(exit_code);
                 s.approval = None;

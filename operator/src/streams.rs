@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use cockpit_crds::WorkerState;
+use cockpit_api::WorkerState;
 
 use crate::store::Store;
 use crate::stream::SessionStream;

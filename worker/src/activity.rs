@@ -2,7 +2,7 @@
 //! (fallback) and the process's fate into one activity. Pure: events in, state out.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{Activity, Denial, PendingApproval, RateLimit, RateLimitWindow, StatusReport};
+use cockpit_api::{Activity, Denial, PendingApproval, RateLimit, RateLimitWindow, StatusReport};
 
 use crate::classify::ScreenClass;
 use crate::hooks::{HookContext, HookEvent};
@@ -60,7 +60,7 @@ pub struct Tracked {
     /// The last prompt submitted.
     pub last_prompt: Option<String>,
     /// The CLI's permission mode: the one it was started in, then what its hooks report.
-    pub permission_mode: Option<cockpit_crds::PermissionMode>,
+    pub permission_mode: Option<cockpit_api::PermissionMode>,
     /// What the status line reported last.
     pub report: Option<StatusReport>,
     /// The last tool call the CLI refused by itself.
@@ -116,7 +116,7 @@ impl ActivityTracker {
     }
 
     /// Sets the permission mode the CLI was started in.
-    pub fn set_permission_mode(&mut self, mode: cockpit_crds::PermissionMode) {
+    pub fn set_permission_mode(&mut self, mode: cockpit_api::PermissionMode) {
         self.state.permission_mode = Some(mode);
     }
 
@@ -176,7 +176,7 @@ impl ActivityTracker {
         }
         if let Some(words) = context.last_assistant_message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
             self.state.last_message =
-                Some(cockpit_crds::tool_view::cut(words, cockpit_crds::worker_state::LAST_MESSAGE_CHARS).0);
+                Some(cockpit_api::tool_view::cut(words, cockpit_api::worker_state::LAST_MESSAGE_CHARS).0);
         }
         match event {
             HookEvent::SessionStart { session_id } => {
@@ -204,8 +204,8 @@ impl ActivityTracker {
                     tool: tool.clone(),
                     input: input.clone(),
                     answerable: approval_id.is_some(),
-                    view: Some(cockpit_crds::tool_view::tool_view(tool, input)),
-                    always_allows: cockpit_crds::activity::describe_always_allow(suggestions),
+                    view: Some(cockpit_api::tool_view::tool_view(tool, input)),
+                    always_allows: cockpit_api::activity::describe_always_allow(suggestions),
                     suggestions: suggestions.clone(),
                 });
                 self.set(Activity::NeedsApproval, Source::Hook, now);

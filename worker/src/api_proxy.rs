@@ -16,7 +16,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cockpit_crds::CredentialKind;
+use cockpit_api::CredentialKind;
 use futures_util::TryStreamExt;
 
 use crate::claude_setup::Credential;

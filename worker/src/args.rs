@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use cockpit_crds::{CredentialKind, PermissionMode, SessionMode};
+use cockpit_api::{CredentialKind, PermissionMode, SessionMode};
 
 /// Where `run` listens unless told otherwise.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7681));

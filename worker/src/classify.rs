@@ -2,7 +2,7 @@
 //! the screen's text lines (and the time, to resolve reset times).
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{Activity, RateLimit};
+use cockpit_api::{Activity, RateLimit};
 
 use crate::ratelimit::{parse_limit_message, strip_gutter};
 
@@ -217,7 +217,7 @@ mod tests {
         );
         match classify(&s, now()) {
             ScreenClass::RateLimited { limit: Some(limit), dialog_open: false } => {
-                assert_eq!(limit.window, cockpit_crds::RateLimitWindow::Session)
+                assert_eq!(limit.window, cockpit_api::RateLimitWindow::Session)
             }
             other => panic!("{other:?}"),
         }
@@ -234,7 +234,7 @@ mod tests {
         );
         match classify(&s, now()) {
             ScreenClass::RateLimited { limit: Some(limit), dialog_open: true } => {
-                assert_eq!(limit.window, cockpit_crds::RateLimitWindow::Weekly)
+                assert_eq!(limit.window, cockpit_api::RateLimitWindow::Weekly)
             }
             other => panic!("{other:?}"),
         }

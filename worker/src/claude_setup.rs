@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cockpit_crds::{CredentialKind, PermissionMode};
+use cockpit_api::{CredentialKind, PermissionMode};
 use serde_json::{Value, json};
 
 /// The CLI version whose onboarding flags we seed.

@@ -11,7 +11,7 @@ use crate::claude_setup::Credential;
 use crate::run::{RunOptions, run};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use cockpit_crds::{CredentialKind, SessionMode};
+use cockpit_api::{CredentialKind, SessionMode};
 
 /// Runs the command line `args` (the first is the program name) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {

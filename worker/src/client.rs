@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket};
-use cockpit_crds::frames::{
+use cockpit_api::frames::{
     ClientFrame, ErrorCode, MAX_CLIENT_FRAME_BYTES, MAX_WORKER_OUTPUT_BYTES, PROTOCOL_VERSION, Refusal, ServerFrame,
 };
 use futures_util::{SinkExt, StreamExt};
@@ -30,7 +30,7 @@ pub enum Command {
         /// Its id.
         id: String,
         /// The answer.
-        answer: cockpit_crds::ApprovalDecision,
+        answer: cockpit_api::ApprovalDecision,
         /// A deny's reason.
         message: Option<String>,
     },
@@ -224,7 +224,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cockpit_crds::ApprovalDecision;
+    use cockpit_api::ApprovalDecision;
 
     #[test]
     fn frames_become_commands() {

@@ -1,7 +1,7 @@
 //! Claude Code's hooks: the settings file that makes the CLI report its events to the worker,
 //! the payloads it posts, and the answer to a PermissionRequest.
 
-use cockpit_crds::ApprovalDecision;
+use cockpit_api::ApprovalDecision;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -127,7 +127,7 @@ pub struct HookContext {
     /// The Claude session id.
     pub session_id: Option<String>,
     /// The CLI's permission mode, when it said and it is one Cockpit knows.
-    pub permission_mode: Option<cockpit_crds::PermissionMode>,
+    pub permission_mode: Option<cockpit_api::PermissionMode>,
     /// `Stop`: Claude's last answer.
     pub last_assistant_message: Option<String>,
 }
@@ -226,7 +226,7 @@ impl HookEvent {
             "PermissionRequest" => HookEvent::PermissionRequest {
                 tool: p.tool_name.unwrap_or_else(|| "unknown".to_owned()),
                 input: p.tool_input.unwrap_or(Value::Null),
-                suggestions: cockpit_crds::activity::always_allow_suggestions(
+                suggestions: cockpit_api::activity::always_allow_suggestions(
                     &p.permission_suggestions.unwrap_or_default(),
                 ),
             },
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(stop.last_assistant_message.as_deref(), Some("All done."), "a turn's last words");
         let (_, context) =
             HookEvent::parse("UserPromptSubmit", br#"{"permission_mode":"acceptEdits","prompt":"x"}"#).expect("parses");
-        assert_eq!(context.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits));
+        assert_eq!(context.permission_mode, Some(cockpit_api::PermissionMode::AcceptEdits));
         assert_eq!(
             HookEvent::parse(
                 "PermissionDenied",

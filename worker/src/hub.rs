@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use chrono::Utc;
-use cockpit_crds::frames::{BinaryKind, MAX_WORKER_OUTPUT_BYTES, encode_binary};
-use cockpit_crds::oneshot::{OneshotEvent, OneshotResult};
-use cockpit_crds::{ApprovalDecision, SessionMode, WorkerState};
+use cockpit_api::frames::{BinaryKind, MAX_WORKER_OUTPUT_BYTES, encode_binary};
+use cockpit_api::oneshot::{OneshotEvent, OneshotResult};
+use cockpit_api::{ApprovalDecision, SessionMode, WorkerState};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::activity::ActivityTracker;
@@ -311,7 +311,7 @@ impl Hub {
     }
 
     /// Records the permission mode the CLI was started in.
-    pub fn set_permission_mode(&self, mode: cockpit_crds::PermissionMode) {
+    pub fn set_permission_mode(&self, mode: cockpit_api::PermissionMode) {
         lock(&self.tracker).set_permission_mode(mode);
         self.publish();
     }
@@ -356,7 +356,7 @@ impl Hub {
     /// Answers the pending permission request `id`.
     pub fn answer(&self, id: &str, answer: Answer) -> Result<(), ApprovalError> {
         let sender = lock(&self.approvals).remove(id).ok_or_else(|| ApprovalError::NotPending(id.to_owned()))?;
-        let allowed = answer.decision != cockpit_crds::ApprovalDecision::Deny;
+        let allowed = answer.decision != cockpit_api::ApprovalDecision::Deny;
         sender.send(answer).map_err(|_| ApprovalError::NotPending(id.to_owned()))?;
         if lock(&self.tracker).answered(id, allowed, Utc::now()) {
             self.publish();
@@ -366,7 +366,7 @@ impl Hub {
 
     /// Records a one-shot event: kept for late clients, fanned out, and reflected in the state.
     pub fn on_oneshot_event(&self, event: OneshotEvent) {
-        use cockpit_crds::Activity;
+        use cockpit_api::Activity;
         let now = Utc::now();
         let change = match &event {
             OneshotEvent::Init { session_id, .. } => {
@@ -427,7 +427,7 @@ pub(crate) fn chunked(mut offset: u64, bytes: &[u8]) -> Vec<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cockpit_crds::frames::decode_binary;
+    use cockpit_api::frames::decode_binary;
 
     fn payloads(frames: &[Vec<u8>]) -> Vec<(BinaryKind, u64, Vec<u8>)> {
         frames
@@ -516,7 +516,7 @@ mod tests {
                 &HookContext::default(),
             )
             .expect("a waiter");
-        assert_eq!(hub.state().activity, cockpit_crds::Activity::NeedsApproval);
+        assert_eq!(hub.state().activity, cockpit_api::Activity::NeedsApproval);
         assert_eq!(hub.state().approval.map(|a| a.id), Some(id.clone()));
         hub.answer(&id, Answer { decision: ApprovalDecision::Allow, message: None }).expect("answered");
         assert_eq!(rx.try_recv().map(|a| a.decision), Ok(ApprovalDecision::Allow));

@@ -2,8 +2,8 @@
 //! [`OneshotEvent`]s (pure), and the result assembled from them.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cockpit_crds::oneshot::{ContentBlock, OneshotEvent, OneshotResult};
-use cockpit_crds::{RateLimit, RateLimitWindow, TokenUsage};
+use cockpit_api::oneshot::{ContentBlock, OneshotEvent, OneshotResult};
+use cockpit_api::{RateLimit, RateLimitWindow, TokenUsage};
 use serde_json::Value;
 
 use crate::ratelimit::parse_limit_message;

@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
-use cockpit_crds::{RateLimit, RateLimitWindow};
+use cockpit_api::{RateLimit, RateLimitWindow};
 use regex::Regex;
 
 /// Line starts that announce a usage limit that was hit (not a warning, not a switch to

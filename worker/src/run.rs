@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use cockpit_crds::{PermissionMode, SessionMode};
+use cockpit_api::{PermissionMode, SessionMode};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -56,7 +56,7 @@ pub struct RunOptions {
     pub credential: Option<Credential>,
     /// An API proxy that holds the credential (another container of the Pod), and the kind of
     /// credential it adds: the CLI gets its URL and a placeholder.
-    pub api_proxy: Option<(String, cockpit_crds::CredentialKind)>,
+    pub api_proxy: Option<(String, cockpit_api::CredentialKind)>,
     /// Time the CLI gets to exit after SIGTERM before it is killed.
     pub grace: Duration,
     /// Time the worker keeps serving after the CLI exited.
@@ -100,7 +100,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
     let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
     if opts.claude {
-        hub.set_permission_mode(opts.permission_mode.unwrap_or(cockpit_crds::PermissionMode::Default));
+        hub.set_permission_mode(opts.permission_mode.unwrap_or(cockpit_api::PermissionMode::Default));
     }
 
     // The CLI never holds the account's credential: a placeholder, and the API through this
@@ -375,7 +375,7 @@ fn start_oneshot(
             match lines.next_line().await {
                 Ok(Some(line)) => match crate::oneshot::parse_line(&line, Utc::now()) {
                     // The CLI's own result line is folded into the final result sent at exit.
-                    Ok(Some(event @ cockpit_crds::oneshot::OneshotEvent::Result { .. })) => events.push(event),
+                    Ok(Some(event @ cockpit_api::oneshot::OneshotEvent::Result { .. })) => events.push(event),
                     Ok(Some(event)) => {
                         events.push(event.clone());
                         hub.on_oneshot_event(event);
@@ -404,7 +404,7 @@ fn start_oneshot(
             Err(_) => -1,
         };
         let result = crate::oneshot::final_result(&events, Some(code), Utc::now());
-        hub.on_oneshot_event(cockpit_crds::oneshot::OneshotEvent::Result { result });
+        hub.on_oneshot_event(cockpit_api::oneshot::OneshotEvent::Result { result });
         let _ = exit_tx.send(code);
     });
     Ok(pid)

@@ -49,7 +49,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn state(State(app): State<AppState>) -> Json<cockpit_crds::WorkerState> {
+async fn state(State(app): State<AppState>) -> Json<cockpit_api::WorkerState> {
     Json(app.hub.state())
 }
 

@@ -5,7 +5,7 @@
 //! show out.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cockpit_crds::{PlanUtilization, SessionCost, StatusReport, UsageWindow};
+use cockpit_api::{PlanUtilization, SessionCost, StatusReport, UsageWindow};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cockpit_crds::oneshot::OneshotEvent;
-use cockpit_crds::{Activity, RateLimitWindow};
+use cockpit_api::oneshot::OneshotEvent;
+use cockpit_api::{Activity, RateLimitWindow};
 use cockpit_testkit::StandIn;
 use common::*;
 use serde_json::json;
@@ -92,13 +92,13 @@ impl Session {
     async fn wait_state(
         &mut self,
         what: &str,
-        pred: impl Fn(&cockpit_crds::WorkerState) -> bool,
-    ) -> cockpit_crds::WorkerState {
+        pred: impl Fn(&cockpit_api::WorkerState) -> bool,
+    ) -> cockpit_api::WorkerState {
         read_until(&mut self.ws, &mut self.seen, T, what, |s| s.last_state().is_some_and(&pred)).await;
         self.seen.last_state().cloned().expect("state")
     }
 
-    async fn wait_activity(&mut self, activity: Activity) -> cockpit_crds::WorkerState {
+    async fn wait_activity(&mut self, activity: Activity) -> cockpit_api::WorkerState {
         let what = format!("activity {activity}");
         read_until(&mut self.ws, &mut self.seen, T, &what, |s| {
             s.last_state().is_some_and(|st| st.activity == activity)
@@ -209,7 +209,7 @@ async fn a_permission_request_is_allowed_and_then_denied_from_a_client() {
     // Answering twice is an error and changes nothing.
     send_json(&mut s.ws, json!({"type": "approve", "id": approval.id, "decision": "allow"})).await;
     read_until(&mut s.ws, &mut s.seen, T, "error", |st| !st.errors.is_empty()).await;
-    assert_eq!(s.seen.errors[0].0, cockpit_crds::frames::ErrorCode::NoPendingApproval);
+    assert_eq!(s.seen.errors[0].0, cockpit_api::frames::ErrorCode::NoPendingApproval);
 }
 
 #[tokio::test]
@@ -450,7 +450,7 @@ async fn the_permission_mode_is_reported_and_follows_shift_tab() {
     let dirs = dirs();
     let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
     let idle = s.wait_activity(Activity::Idle).await;
-    assert_eq!(idle.permission_mode, Some(cockpit_crds::PermissionMode::Default), "started in `default`");
+    assert_eq!(idle.permission_mode, Some(cockpit_api::PermissionMode::Default), "started in `default`");
     // Shift-Tab until the footer shows "accept edits" (a key pressed the moment the prompt
     // appears can go unread, as for a person). One press at a time: the next only once the
     // footer has had 3 s to show the last one, so a slow redraw is never overtaken; a cycle that
@@ -474,10 +474,10 @@ async fn the_permission_mode_is_reported_and_follows_shift_tab() {
     s.prompt("hello after shift-tab").await;
     let moved = s
         .wait_state("a mode other than default", |st| {
-            st.permission_mode.is_some_and(|m| m != cockpit_crds::PermissionMode::Default)
+            st.permission_mode.is_some_and(|m| m != cockpit_api::PermissionMode::Default)
         })
         .await;
-    assert_eq!(moved.permission_mode, Some(cockpit_crds::PermissionMode::AcceptEdits), "Shift-Tab's next mode");
+    assert_eq!(moved.permission_mode, Some(cockpit_api::PermissionMode::AcceptEdits), "Shift-Tab's next mode");
 }
 
 /// The worker is the CLI's status line: the account's utilization (from the API's

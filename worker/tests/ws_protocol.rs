@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use cockpit_crds::Activity;
-use cockpit_crds::frames::ErrorCode;
+use cockpit_api::Activity;
+use cockpit_api::frames::ErrorCode;
 use common::*;
 use futures_util::StreamExt;
 use serde_json::json;
@@ -138,8 +138,8 @@ async fn a_slow_client_does_not_stall_the_pty_or_a_fast_client() {
         match tokio::time::timeout(deadline.saturating_duration_since(tokio::time::Instant::now()), slow.next()).await {
             Ok(Some(Ok(msg))) => {
                 if let tokio_tungstenite::tungstenite::Message::Binary(bytes) = &msg {
-                    let frame = cockpit_crds::frames::decode_binary(bytes).expect("frame");
-                    if frame.kind == cockpit_crds::frames::BinaryKind::Snapshot || slow_out.first_offset.is_none() {
+                    let frame = cockpit_api::frames::decode_binary(bytes).expect("frame");
+                    if frame.kind == cockpit_api::frames::BinaryKind::Snapshot || slow_out.first_offset.is_none() {
                         slow_out.output.clear();
                         slow_out.first_offset = None;
                     }

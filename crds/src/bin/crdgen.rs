@@ -1,6 +1,6 @@
 //! Writes the generated CRD YAML and TypeScript types into the repository.
 //!
-//! `cargo run -p cockpit-crds --bin crdgen [--check] [ROOT]`: ROOT defaults to the workspace
+//! `cargo run -p cockpit-api --bin crdgen [--check] [ROOT]`: ROOT defaults to the workspace
 //! root; with `--check` nothing is written and the exit code says whether the files are current.
 
 use std::path::PathBuf;
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             other => root = PathBuf::from(other),
         }
     }
-    let files = match cockpit_crds::codegen::generated_files() {
+    let files = match cockpit_api::codegen::generated_files() {
         Ok(files) => files,
         Err(err) => {
             eprintln!("crdgen: {err}");

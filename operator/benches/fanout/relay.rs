@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cockpit_crds::frames::{BinaryKind, decode_binary};
+use cockpit_api::frames::{BinaryKind, decode_binary};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 

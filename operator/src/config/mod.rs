@@ -28,7 +28,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use cockpit_crds::CredentialKind;
+pub use cockpit_api::CredentialKind;
 
 /// Default of `limits.maxConcurrentSessions`.
 pub const DEFAULT_MAX_CONCURRENT_SESSIONS: u32 = 8;
@@ -65,7 +65,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// The permission mode of sessions created without one (`defaultPermissionMode`;
     /// `default`, which asks, unless set). Workers always pass a mode to the CLI.
-    pub default_permission_mode: cockpit_crds::PermissionMode,
+    pub default_permission_mode: cockpit_api::PermissionMode,
 }
 
 /// A repository sessions can work in (`repos[]`).
@@ -171,7 +171,7 @@ impl Default for Config {
             limits: Limits::default(),
             worker: WorkerConfig::default(),
             allowed_origins: Vec::new(),
-            default_permission_mode: cockpit_crds::PermissionMode::Default,
+            default_permission_mode: cockpit_api::PermissionMode::Default,
         }
     }
 }

@@ -14,7 +14,7 @@ pub(super) struct RawConfig {
     pub(super) limits: Option<RawLimits>,
     pub(super) worker: Option<RawWorker>,
     pub(super) allowed_origins: Option<Vec<String>>,
-    pub(super) default_permission_mode: Option<cockpit_crds::PermissionMode>,
+    pub(super) default_permission_mode: Option<cockpit_api::PermissionMode>,
 }
 
 #[derive(Deserialize)]

@@ -3,9 +3,9 @@
 //! worker's end, an approval answered from the phone).
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::conversation::{ConversationEntry, ConversationItem};
-use cockpit_crds::tool_view::{ToolDetail, ToolView, cut};
-use cockpit_crds::{ApprovalDecision, PendingApproval};
+use cockpit_api::conversation::{ConversationEntry, ConversationItem};
+use cockpit_api::tool_view::{ToolDetail, ToolView, cut};
+use cockpit_api::{ApprovalDecision, PendingApproval};
 use serde_json::json;
 
 use crate::store::EventRow;
@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn answers_are_told_with_the_tool_and_a_denys_words() {
         let mut pending = PendingApproval::on_screen("Bash".into());
-        pending.view = Some(cockpit_crds::tool_view::tool_view("Bash", &json!({"command": "rm -rf build"})));
+        pending.view = Some(cockpit_api::tool_view::tool_view("Bash", &json!({"command": "rm -rf build"})));
         assert_eq!(
             answer_note(&pending, ApprovalDecision::Allow, None),
             json!({"reason": "Approved", "message": "Allowed Bash (rm -rf build)"})
@@ -92,7 +92,7 @@ mod tests {
             answer_note(&pending, ApprovalDecision::AllowAlways, None)["message"],
             "Allowed Bash (rm -rf build); from now on: Bash(rm -rf build)"
         );
-        pending.view = Some(cockpit_crds::tool_view::tool_view(
+        pending.view = Some(cockpit_api::tool_view::tool_view(
             "Edit",
             &json!({"file_path": "/tmp/x/worktrees/demo/s/src/lib.rs", "old_string": "a", "new_string": "b"}),
         ));

@@ -15,8 +15,8 @@
 //! Any other `type` (the format grows with the CLI) becomes one `unknown` entry.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::conversation::{ConversationEntry, ConversationItem, MAX_TOOL_OUTPUT_CHARS};
-use cockpit_crds::tool_view::{cut, tool_view};
+use cockpit_api::conversation::{ConversationEntry, ConversationItem, MAX_TOOL_OUTPUT_CHARS};
+use cockpit_api::tool_view::{cut, tool_view};
 use serde_json::Value;
 
 /// Line types that are the CLI's bookkeeping, never shown.
@@ -195,7 +195,7 @@ pub fn parse_line(line: &str, offset: u64) -> Vec<ConversationEntry> {
 
 #[cfg(test)]
 mod tests {
-    use cockpit_crds::tool_view::ToolDetail;
+    use cockpit_api::tool_view::ToolDetail;
     use serde_json::json;
 
     use super::*;

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use chrono::Utc;
-use cockpit_crds::SessionPhase;
-use cockpit_crds::api::AccountView;
+use cockpit_api::SessionPhase;
+use cockpit_api::api::AccountView;
 
 use super::error::Failure;
 use crate::app::App;

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cockpit_crds::api::ApiError;
+use cockpit_api::api::ApiError;
 
 /// An error response.
 #[derive(Debug)]
@@ -12,7 +12,7 @@ pub struct Failure {
     status: StatusCode,
     code: &'static str,
     message: String,
-    approval: Option<Box<cockpit_crds::PendingApproval>>,
+    approval: Option<Box<cockpit_api::PendingApproval>>,
 }
 
 impl Failure {
@@ -59,7 +59,7 @@ impl Failure {
     /// answer its dialog; the request goes back with the error.
     /// `typed`: the request opened after the text was typed (it waits in the prompt, not
     /// submitted).
-    pub fn approval_pending(approval: cockpit_crds::PendingApproval, typed: bool) -> Failure {
+    pub fn approval_pending(approval: cockpit_api::PendingApproval, typed: bool) -> Failure {
         let fate = if typed { "the message was typed but not submitted" } else { "the message was not sent" };
         let message = format!(
             "Claude is waiting for your answer to a permission request ({}); {fate}. \

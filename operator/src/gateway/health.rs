@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use cockpit_crds::api::{HealthView, SessionCounts};
-use cockpit_crds::{Activity, SessionPhase};
+use cockpit_api::api::{HealthView, SessionCounts};
+use cockpit_api::{Activity, SessionPhase};
 
 use super::error::Failure;
 use crate::app::App;

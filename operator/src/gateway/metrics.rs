@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use cockpit_crds::SessionPhase;
-use cockpit_crds::api::AccountView;
+use cockpit_api::SessionPhase;
+use cockpit_api::api::AccountView;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;

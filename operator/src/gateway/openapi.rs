@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of the whole HTTP surface.
 //!
 //! Every body schema is generated with `schemars` from the Rust types in
-//! [`cockpit_crds::api`] (request bodies as they are deserialized, responses as they are
+//! [`cockpit_api::api`] (request bodies as they are deserialized, responses as they are
 //! serialized): nothing here repeats a field. What this module adds by hand is what the types
 //! cannot say: the routes of [`super::router`], their parameters, the statuses each handler can
 //! answer with, and example request bodies (a test deserializes them into the Rust types).
@@ -9,9 +9,9 @@
 use std::sync::OnceLock;
 
 use axum::Json;
-use cockpit_crds::api::schemars::JsonSchema;
-use cockpit_crds::api::schemars::generate::{SchemaGenerator, SchemaSettings};
-use cockpit_crds::api::{
+use cockpit_api::api::schemars::JsonSchema;
+use cockpit_api::api::schemars::generate::{SchemaGenerator, SchemaSettings};
+use cockpit_api::api::{
     AccountView, ApiError, ApprovalAnswer, ChangeEvent, CreateSession, HealthView, HistoryPage, OneshotRequest,
     PushKey, PushSubscribed, PushSubscriptionJson, PushTestReport, PushUnsubscribe, RepoView, SendMessage, SessionView,
 };
@@ -148,9 +148,9 @@ pub fn document() -> Value {
     let sessions = schemas.response::<Vec<SessionView>>();
     let session = schemas.response::<SessionView>();
     let history = schemas.response::<HistoryPage>();
-    let transcript = schemas.response::<cockpit_crds::api::TranscriptPage>();
-    let conversation = schemas.response::<cockpit_crds::conversation::ConversationBatch>();
-    let changes = schemas.response::<cockpit_crds::changes::ChangesView>();
+    let transcript = schemas.response::<cockpit_api::api::TranscriptPage>();
+    let conversation = schemas.response::<cockpit_api::conversation::ConversationBatch>();
+    let changes = schemas.response::<cockpit_api::changes::ChangesView>();
     let change = schemas.response::<ChangeEvent>();
     schemas.response::<ApiError>();
     let create = schemas.request::<CreateSession>();

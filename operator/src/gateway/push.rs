@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use chrono::Utc;
-use cockpit_crds::api::{PushKey, PushSubscribed, PushSubscriptionJson, PushTestReport, PushUnsubscribe};
+use cockpit_api::api::{PushKey, PushSubscribed, PushSubscriptionJson, PushTestReport, PushUnsubscribe};
 
 use super::error::{Body, Failure};
 use super::security::actor;
@@ -126,7 +126,7 @@ pub async fn test(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Jso
 
 #[cfg(test)]
 mod tests {
-    use cockpit_crds::api::PushKeys;
+    use cockpit_api::api::PushKeys;
     use p256::SecretKey;
     use p256::elliptic_curve::Generate;
     use p256::elliptic_curve::sec1::ToSec1Point;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use cockpit_crds::api::RepoView;
+use cockpit_api::api::RepoView;
 
 use crate::app::App;
 

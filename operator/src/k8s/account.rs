@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{ClaudeAccount, ClaudeAccountStatus};
+use cockpit_api::{ClaudeAccount, ClaudeAccountStatus};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -242,7 +242,7 @@ pub async fn run(ctx: Arc<AccountContext>, namespace: &str) {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use cockpit_crds::RateLimitWindow;
+    use cockpit_api::RateLimitWindow;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().expect("valid")

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use cockpit_crds::api::AccountView;
-use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_api::api::AccountView;
+use cockpit_api::{ClaudeAccount, ClaudeSession};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use kube::ResourceExt;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
+use cockpit_api::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action as Requeue;
@@ -351,7 +351,7 @@ impl Effects for PodEffects<'_> {
         &mut self,
         account: &str,
         until: chrono::DateTime<Utc>,
-        window: cockpit_crds::RateLimitWindow,
+        window: cockpit_api::RateLimitWindow,
     ) -> Result<(), Error> {
         // The account controller sets its conditions and records the Event.
         let patch = serde_json::json!({ "status": { "rateLimitedUntil": until, "rateLimitWindow": window } });
@@ -362,7 +362,7 @@ impl Effects for PodEffects<'_> {
     async fn record_utilization(
         &mut self,
         account: &str,
-        utilization: &cockpit_crds::PlanUtilization,
+        utilization: &cockpit_api::PlanUtilization,
     ) -> Result<(), Error> {
         let patch = serde_json::json!({ "status": { "utilization": utilization } });
         self.accounts_api.patch_status(account, &PatchParams::default(), &Patch::Merge(&patch)).await?;

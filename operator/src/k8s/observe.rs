@@ -1,7 +1,7 @@
 //! What the worker Pods of a session say about its worker, as the decisions want it
 //! ([`Observed`]). Pure.
 
-use cockpit_crds::WorkerState;
+use cockpit_api::WorkerState;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::pod::ACCOUNT_LABEL;
@@ -65,7 +65,7 @@ pub fn observe(pod: Option<&Pod>, state: Option<WorkerState>) -> Observed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cockpit_crds::{Activity, SessionMode};
+    use cockpit_api::{Activity, SessionMode};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn pod(name: &str, created: i64, status: serde_json::Value) -> Pod {

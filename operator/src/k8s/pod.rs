@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_api::{ClaudeAccount, ClaudeSession};
 use cockpit_worker::args::{
     DEFAULT_COLS, DEFAULT_RING_BYTES, DEFAULT_ROWS, Integration, ProxyArgs, RunArgs, WorkerCommand,
 };
@@ -542,7 +542,7 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cockpit_crds::{PermissionMode, SessionMode};
+    use cockpit_api::{PermissionMode, SessionMode};
 
     fn session(mode: &str) -> ClaudeSession {
         let mut s: ClaudeSession = serde_json::from_value(serde_json::json!({

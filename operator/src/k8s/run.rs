@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use cockpit_crds::ClaudeSession;
+use cockpit_api::ClaudeSession;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
@@ -99,7 +99,7 @@ fn spawn_mirror(app: Arc<App>, sessions: Api<ClaudeSession>) {
                 Ok(watcher::Event::Delete(s)) => {
                     if let Some(id) = s.uid() {
                         let _ = app.store.mark_deleted(&id, Utc::now()).await;
-                        let _ = app.changes.send(cockpit_crds::api::ChangeEvent::SessionDeleted { id });
+                        let _ = app.changes.send(cockpit_api::api::ChangeEvent::SessionDeleted { id });
                     }
                 }
                 Ok(_) => {}
@@ -110,7 +110,7 @@ fn spawn_mirror(app: Arc<App>, sessions: Api<ClaudeSession>) {
 }
 
 /// The worker states followers report, by Pod name.
-type WorkerStates = Arc<Mutex<HashMap<String, cockpit_crds::WorkerState>>>;
+type WorkerStates = Arc<Mutex<HashMap<String, cockpit_api::WorkerState>>>;
 
 /// Followers: one upstream stream per running worker Pod (session name → Pod name), each
 /// reporting its worker's state into `states` and waking the session controller on `trigger`.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use cockpit_crds::api::ChangeEvent;
+use cockpit_api::api::ChangeEvent;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 

@@ -8,8 +8,8 @@
 //! quietly: the person did it). The same state twice gives nothing.
 
 use chrono::{DateTime, Duration, Utc};
-use cockpit_crds::api::SessionView;
-use cockpit_crds::{Activity, SessionMode, SessionPhase};
+use cockpit_api::api::SessionView;
+use cockpit_api::{Activity, SessionMode, SessionPhase};
 use serde::{Deserialize, Serialize};
 
 /// Where a session is, as far as notifications care.
@@ -218,7 +218,7 @@ fn clip(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use cockpit_crds::{PendingApproval, RateLimit, RateLimitWindow, WorkerState};
+    use cockpit_api::{PendingApproval, RateLimit, RateLimitWindow, WorkerState};
 
     use super::*;
 
@@ -228,7 +228,7 @@ mod tests {
 
     fn view(phase: SessionPhase, activity: Option<Activity>) -> SessionView {
         let spec = serde_json::from_value(serde_json::json!({ "repo": "demo" })).expect("spec");
-        let mut status = cockpit_crds::ClaudeSessionStatus { phase, activity, ..Default::default() };
+        let mut status = cockpit_api::ClaudeSessionStatus { phase, activity, ..Default::default() };
         status.account = Some("alpha".into());
         SessionView {
             id: "5f0c-id".into(),

@@ -1,7 +1,7 @@
 //! Account choice: which account a session runs under.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::PlanUtilization;
+use cockpit_api::PlanUtilization;
 
 /// What the decisions need to know of an account.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,7 +132,7 @@ mod tests {
         let mut busy = acct("hi", 9, 0);
         busy.rotate_at = Some(80);
         busy.utilization = Some(PlanUtilization {
-            five_hour: Some(cockpit_crds::UsageWindow { used_percent: 85.0, resets_at: None }),
+            five_hour: Some(cockpit_api::UsageWindow { used_percent: 85.0, resets_at: None }),
             seven_day: None,
             observed_at: now(),
         });

@@ -1,7 +1,7 @@
 //! Standard status conditions: set one, keeping `lastTransitionTime` when nothing changed.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::Condition;
+use cockpit_api::Condition;
 
 /// Condition type: the session's worker runs and reports.
 pub const READY: &str = "Ready";

@@ -1,7 +1,7 @@
 //! The reconcile decision: session + accounts + observed worker + now → a [`Plan`].
 
 use chrono::{DateTime, Duration, Utc};
-use cockpit_crds::{
+use cockpit_api::{
     Activity, ClaudeSessionSpec, ClaudeSessionStatus, OneshotSummary, PlanUtilization, RateLimit, RateLimitWindow,
     RotationPolicy, SessionMode, SessionPhase, WorkerState,
 };

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{ClaudeSessionStatus, PlanUtilization, RateLimitWindow};
+use cockpit_api::{ClaudeSessionStatus, PlanUtilization, RateLimitWindow};
 
 use super::decide::{Action, Plan};
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
-use cockpit_crds::api::{AccountView, ChangeEvent};
+use cockpit_api::api::{AccountView, ChangeEvent};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
@@ -67,7 +67,7 @@ impl LocalBackend {
             if let Ok(Some(row)) = app.store.get_session(&id).await {
                 let mut status = row.status.clone();
                 if !status.phase.is_terminal() {
-                    status.phase = cockpit_crds::SessionPhase::Pending;
+                    status.phase = cockpit_api::SessionPhase::Pending;
                     status.message = Some("paused: the control plane stopped; resumes on its next start".into());
                     status.activity = None;
                     let _ = app.store.update_status(&id, &status, Utc::now()).await;

@@ -154,7 +154,7 @@ pub async fn reconcile_session(
         spec: &row.spec,
         status: &row.status,
         generation: None,
-        stop_requested: row.deleted_at.is_some() || row.status.phase == cockpit_crds::SessionPhase::Stopped,
+        stop_requested: row.deleted_at.is_some() || row.status.phase == cockpit_api::SessionPhase::Stopped,
         capacity_available: capacity,
     };
     let plan = reconcile(input, &accounts, &observed, now);
@@ -252,7 +252,7 @@ impl Effects for LocalEffects<'_> {
         &mut self,
         account: &str,
         until: chrono::DateTime<Utc>,
-        window: cockpit_crds::RateLimitWindow,
+        window: cockpit_api::RateLimitWindow,
     ) -> anyhow::Result<()> {
         tracing::info!(%account, %until, ?window, "account hit a usage limit");
         Ok(self.app.store.set_account_limit(account, Some(until), Some(window)).await?)
@@ -261,7 +261,7 @@ impl Effects for LocalEffects<'_> {
     async fn record_utilization(
         &mut self,
         account: &str,
-        utilization: &cockpit_crds::PlanUtilization,
+        utilization: &cockpit_api::PlanUtilization,
     ) -> anyhow::Result<()> {
         Ok(self.app.store.set_account_utilization(account, utilization).await?)
     }

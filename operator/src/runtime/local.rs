@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{ClaudeSessionSpec, CredentialKind, WorkerState};
+use cockpit_api::{ClaudeSessionSpec, CredentialKind, WorkerState};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -89,7 +89,7 @@ impl Handle {
     fn runs_cli(&self) -> bool {
         self.exited.is_none()
             && self.start_failed.is_none()
-            && self.state.as_ref().is_none_or(|s| s.activity != cockpit_crds::Activity::Exited)
+            && self.state.as_ref().is_none_or(|s| s.activity != cockpit_api::Activity::Exited)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The `accounts` table: the Claude accounts sessions run under, their limits and usage.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{AccountUsage, PlanUtilization, RateLimitWindow};
+use cockpit_api::{AccountUsage, PlanUtilization, RateLimitWindow};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 

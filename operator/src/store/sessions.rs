@@ -1,7 +1,7 @@
 //! The `sessions` table: one row per Claude session, soft-deleted.
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{ClaudeSessionSpec, ClaudeSessionStatus};
+use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 

@@ -7,7 +7,7 @@ use crate::support::pg;
 use std::path::Path;
 use std::time::Duration;
 
-use cockpit_crds::SessionPhase;
+use cockpit_api::SessionPhase;
 use harness::*;
 
 /// A stand-in CLI: prints what it was given and a few lines, then exits with the code in

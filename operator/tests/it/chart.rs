@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_api::{ClaudeAccount, ClaudeSession};
 use cockpit_operator::config::{Config, CredentialKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -339,12 +339,12 @@ fn the_rendered_config_is_what_the_control_plane_loads() {
     let accounts: Vec<_> = config.accounts.iter().map(|a| (a.name.as_str(), a.priority, a.max_sessions)).collect();
     assert_eq!(accounts, [("personal", 10, Some(3)), ("work", 5, None)]);
     assert_eq!(config.allowed_origins, ["https://nuc.example.com", "https://cockpit.tail1234.ts.net"]);
-    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::Default, "the chart's default");
+    assert_eq!(config.default_permission_mode, cockpit_api::PermissionMode::Default, "the chart's default");
     let created = rendered("accounts-created");
     let yaml = find(created, "ConfigMap", "cockpit-config")["data"]["cockpit.yaml"].as_str().expect("yaml");
     let config = Config::from_yaml_unchecked(yaml, "cockpit.yaml").expect("config");
     assert_eq!(config.account("console").map(|a| a.kind), Some(CredentialKind::ApiKey));
-    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::AcceptEdits);
+    assert_eq!(config.default_permission_mode, cockpit_api::PermissionMode::AcceptEdits);
     let service = rendered("tailscale-service");
     let yaml = find(service, "ConfigMap", "cockpit-config")["data"]["cockpit.yaml"].as_str().expect("yaml");
     let config = Config::from_yaml_unchecked(yaml, "cockpit.yaml").expect("config");

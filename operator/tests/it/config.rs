@@ -152,7 +152,7 @@ fn a_full_config_parses_with_its_values_and_defaults() {
     assert_eq!(config.worker.resolve_bin(), PathBuf::from("/opt/cockpit/cockpit-worker"));
     assert_eq!(config.worker.ring_bytes, 1 << 20);
     assert_eq!(config.allowed_origins, ["https://nuc.tailnet.ts.net", "http://localhost:5173", "http://[::1]:8080"]);
-    assert_eq!(config.default_permission_mode, cockpit_crds::PermissionMode::Auto);
+    assert_eq!(config.default_permission_mode, cockpit_api::PermissionMode::Auto);
 }
 
 #[test]

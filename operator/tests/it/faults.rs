@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_crds::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode, SessionPhase};
+use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode, SessionPhase};
 use cockpit_operator::store::{SessionRow, Store};
 use serde_json::json;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use apiserver::{ApiServer, PatchKind};
 use chrono::Utc;
-use cockpit_crds::ClaudeAccount;
+use cockpit_api::ClaudeAccount;
 use cockpit_operator::k8s::account::{AccountContext, reconcile_account, run};
 use kube::runtime::events::{Recorder, Reporter};
 use serde_json::{Value, json};

@@ -131,7 +131,7 @@ async fn finalizers_hold_a_deletion_and_owners_take_their_dependents() {
 async fn stale_writes_conflict_status_is_separate_and_apply_removes_what_is_no_longer_applied() {
     let api = ApiServer::start().await;
     let client = api.client(NS);
-    let accounts: Api<cockpit_crds::ClaudeAccount> = Api::namespaced(client, NS);
+    let accounts: Api<cockpit_api::ClaudeAccount> = Api::namespaced(client, NS);
     let manifest = json!({"apiVersion": "cockpit.dev/v1alpha1", "kind": "ClaudeAccount",
         "metadata": {"name": "a", "labels": {"x": "1", "y": "2"}},
         "spec": {"credentials": {"secretName": "s"}, "priority": 1, "displayName": "me"}});

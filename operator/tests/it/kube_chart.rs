@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use cockpit_crds::{ClaudeAccount, ClaudeSession};
+use cockpit_api::{ClaudeAccount, ClaudeSession};
 use cockpit_operator::k8s::pod::{Conversation, ENV_RESOURCES, PodSettings, WorkerStart, worker_pod};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cockpit_crds::{
+use cockpit_api::{
     Activity, ClaudeSession, PlanUtilization, RateLimit, RateLimitWindow, SessionCost, SessionMode, StatusReport,
     UsageWindow, WorkerState,
 };

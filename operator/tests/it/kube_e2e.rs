@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use apiserver::ApiServer;
-use cockpit_crds::api::{AccountView, HistoryPage, SessionView};
-use cockpit_crds::{ClaudeAccount, ClaudeSession, SessionPhase};
+use cockpit_api::api::{AccountView, HistoryPage, SessionView};
+use cockpit_api::{ClaudeAccount, ClaudeSession, SessionPhase};
 use harness::{Cockpit, Seen, T, connect, contains, git_repo, read_until, script};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kubelet::{Kubelet, KubeletConfig};

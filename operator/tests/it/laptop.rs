@@ -3,7 +3,7 @@
 
 use crate::support::harness;
 
-use cockpit_crds::Activity;
+use cockpit_api::Activity;
 use cockpit_testkit::StandIn;
 use harness::*;
 
@@ -66,7 +66,7 @@ async fn without_accounts_sessions_use_the_environments_credential() {
         .await;
     assert_eq!(resp.status(), 201);
     let done = cockpit.wait_session("solo-task", "the one-shot to finish", |s| s.status.phase.is_terminal()).await;
-    assert_eq!(done.status.phase, cockpit_crds::SessionPhase::Succeeded, "{done:#?}");
+    assert_eq!(done.status.phase, cockpit_api::SessionPhase::Succeeded, "{done:#?}");
     let result = done.status.result.expect("a result");
     assert!(result.text.contains("Stand-in reply #2"), "the one-shot carried the conversation: {}", result.text);
     assert!(result.cost_usd > 0.0 && result.tokens.output_tokens > 0);

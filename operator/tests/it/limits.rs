@@ -3,7 +3,7 @@
 
 use crate::support::harness;
 
-use cockpit_crds::SessionPhase;
+use cockpit_api::SessionPhase;
 use harness::*;
 
 #[tokio::test]

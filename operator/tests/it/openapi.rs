@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cockpit_crds::api::{
+use cockpit_api::api::{
     ApprovalAnswer, CreateSession, OneshotRequest, PushSubscriptionJson, PushUnsubscribe, SendMessage,
 };
 use cockpit_operator::gateway::openapi::document;

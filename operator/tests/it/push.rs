@@ -8,7 +8,7 @@ use crate::support::webpush;
 
 use std::path::Path;
 
-use cockpit_crds::{Activity, SessionPhase};
+use cockpit_api::{Activity, SessionPhase};
 use harness::*;
 use webpush::*;
 
@@ -117,7 +117,7 @@ async fn a_session_that_needs_approval_goes_idle_ends_or_hits_a_limit_notifies_t
     let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "flow"})).await;
     assert_eq!(resp.status(), 201);
     let id = cockpit.session("flow").await.id;
-    let working = |s: &cockpit_crds::api::SessionView| s.status.activity == Some(Activity::Working);
+    let working = |s: &cockpit_api::api::SessionView| s.status.activity == Some(Activity::Working);
     cockpit.wait_session("flow", "Claude working", working).await;
 
     touch(d, "flow-approval");

@@ -1,8 +1,8 @@
 //! The reconcile decisions, tested directly as plain functions.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use cockpit_crds::oneshot::OneshotResult;
-use cockpit_crds::{
+use cockpit_api::oneshot::OneshotResult;
+use cockpit_api::{
     Activity, ClaudeSessionSpec, ClaudeSessionStatus, Denial, PlanUtilization, RateLimit, RateLimitWindow,
     RotationPolicy, SessionCost, SessionMode, SessionPhase, StatusReport, TokenUsage, UsageWindow, WorkerState,
 };

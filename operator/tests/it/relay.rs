@@ -6,9 +6,9 @@ use crate::support::harness;
 
 use std::path::Path;
 
-use cockpit_crds::frames::ServerFrame;
-use cockpit_crds::oneshot::OneshotEvent;
-use cockpit_crds::{Activity, SessionPhase};
+use cockpit_api::frames::ServerFrame;
+use cockpit_api::oneshot::OneshotEvent;
+use cockpit_api::{Activity, SessionPhase};
 use futures_util::{SinkExt, StreamExt};
 use harness::*;
 use tokio_tungstenite::tungstenite::Message;

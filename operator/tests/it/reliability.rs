@@ -5,7 +5,7 @@ use crate::support::harness;
 
 use std::path::Path;
 
-use cockpit_crds::{Activity, SessionPhase};
+use cockpit_api::{Activity, SessionPhase};
 use futures_util::StreamExt;
 use harness::*;
 
@@ -165,7 +165,7 @@ struct Segments {
 
 impl Segments {
     fn apply(&mut self, msg: tokio_tungstenite::tungstenite::Message) {
-        use cockpit_crds::frames::{BinaryKind, decode_binary};
+        use cockpit_api::frames::{BinaryKind, decode_binary};
         if let tokio_tungstenite::tungstenite::Message::Binary(bytes) = msg {
             let frame = decode_binary(&bytes).expect("binary frame");
             match frame.kind {

@@ -4,8 +4,8 @@
 
 use crate::support::harness;
 
-use cockpit_crds::conversation::ConversationItem;
-use cockpit_crds::{Activity, RateLimitWindow, SessionPhase};
+use cockpit_api::conversation::ConversationItem;
+use cockpit_api::{Activity, RateLimitWindow, SessionPhase};
 use cockpit_testkit::{StandIn, Window};
 use harness::*;
 

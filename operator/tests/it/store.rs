@@ -7,7 +7,7 @@ use crate::support::pg;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use cockpit_crds::{
+use cockpit_api::{
     Activity, ClaudeSessionSpec, ClaudeSessionStatus, PermissionMode, RateLimitWindow, RotationPolicy, SessionMode,
     SessionPhase,
 };
@@ -121,7 +121,7 @@ async fn voids_keep_their_offsets_unused(db: &Db) {
 
 /// Two sessions on one account report its utilization in any order: the newest report stays.
 async fn account_utilization_keeps_the_newest_report(db: &Db) {
-    use cockpit_crds::{PlanUtilization, UsageWindow};
+    use cockpit_api::{PlanUtilization, UsageWindow};
     let store = db.connect().await;
     store.upsert_account("alpha", 1, None).await.expect("account");
     let report = |used: f64, at: i64| PlanUtilization {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use cockpit_crds::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
+use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use cockpit_operator::store::{SessionRow, Store};
 use cockpit_operator::streams::Streams;
 

@@ -299,7 +299,7 @@ async fn a_message_sent_while_a_permission_dialog_is_open_is_not_typed_into_it()
     );
     cockpit
         .wait_session("asks", "the permission dialog", |s| {
-            s.live.as_ref().is_some_and(|l| l.activity == cockpit_crds::Activity::NeedsApproval)
+            s.live.as_ref().is_some_and(|l| l.activity == cockpit_api::Activity::NeedsApproval)
         })
         .await;
     let resp = cockpit.post("/api/sessions/asks/send", serde_json::json!({"text": "what are you doing?"})).await;
@@ -313,7 +313,7 @@ async fn a_message_sent_while_a_permission_dialog_is_open_is_not_typed_into_it()
     std::fs::write(dir.path().join("answered"), b"").expect("answer");
     cockpit
         .wait_session("asks", "the dialog to close", |s| {
-            s.live.as_ref().is_some_and(|l| l.activity != cockpit_crds::Activity::NeedsApproval && l.approval.is_none())
+            s.live.as_ref().is_some_and(|l| l.activity != cockpit_api::Activity::NeedsApproval && l.approval.is_none())
         })
         .await;
     let resp = cockpit.post("/api/sessions/asks/send", serde_json::json!({"text": "what are you doing?"})).await;

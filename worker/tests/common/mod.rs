@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use cockpit_crds::WorkerState;
-use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary};
+use cockpit_api::WorkerState;
+use cockpit_api::frames::{BinaryKind, ServerFrame, decode_binary};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -167,8 +167,8 @@ pub fn strip_ansi(s: &str) -> String {
 pub struct Seen {
     pub hello: Option<WorkerState>,
     pub states: Vec<WorkerState>,
-    pub errors: Vec<(cockpit_crds::frames::ErrorCode, String)>,
-    pub oneshot: Vec<cockpit_crds::oneshot::OneshotEvent>,
+    pub errors: Vec<(cockpit_api::frames::ErrorCode, String)>,
+    pub oneshot: Vec<cockpit_api::oneshot::OneshotEvent>,
     /// Output bytes in order, from the first output frame's offset.
     pub output: Vec<u8>,
     pub first_offset: Option<u64>,

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use cockpit_crds::api::SessionView;
-use cockpit_crds::frames::{BinaryKind, ServerFrame, decode_binary};
+use cockpit_api::api::SessionView;
+use cockpit_api::frames::{BinaryKind, ServerFrame, decode_binary};
 use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -234,9 +234,9 @@ pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 /// What a WebSocket client saw.
 #[derive(Debug, Default)]
 pub struct Seen {
-    pub hello: Option<cockpit_crds::WorkerState>,
-    pub states: Vec<cockpit_crds::WorkerState>,
-    pub errors: Vec<(cockpit_crds::frames::ErrorCode, String)>,
+    pub hello: Option<cockpit_api::WorkerState>,
+    pub states: Vec<cockpit_api::WorkerState>,
+    pub errors: Vec<(cockpit_api::frames::ErrorCode, String)>,
     pub output: Vec<u8>,
     pub first_offset: Option<u64>,
     pub next_offset: u64,
@@ -356,7 +356,7 @@ pub struct ConversationReader {
     resp: reqwest::Response,
     buf: String,
     /// Entries by arrival, one per key.
-    pub entries: Vec<cockpit_crds::conversation::ConversationEntry>,
+    pub entries: Vec<cockpit_api::conversation::ConversationEntry>,
     /// Keys that arrived more than once.
     pub repeated: Vec<String>,
     /// The last batch's cursor (the SSE id).
@@ -390,7 +390,7 @@ impl ConversationReader {
     }
 
     /// Reads events until `pred` holds over the entries (panics after [`T`]).
-    pub async fn until(&mut self, what: &str, pred: impl Fn(&[cockpit_crds::conversation::ConversationEntry]) -> bool) {
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&[cockpit_api::conversation::ConversationEntry]) -> bool) {
         let deadline = tokio::time::Instant::now() + T;
         while !pred(&self.entries) {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -429,7 +429,7 @@ impl ConversationReader {
             }
             match event.as_str() {
                 "entries" => {
-                    let batch: cockpit_crds::conversation::ConversationBatch =
+                    let batch: cockpit_api::conversation::ConversationBatch =
                         serde_json::from_str(&data).expect("a conversation batch");
                     assert_eq!(id.as_deref(), Some(batch.cursor.to_string().as_str()), "the SSE id is the cursor");
                     self.cursor = id;
