@@ -21,8 +21,6 @@ const suite = new PhoneSuite('inbox');
 let standIn;
 /** @type {Cockpit} */
 let cockpit;
-/** @type {import('./harness.mjs').Phone} */
-let phone;
 /** @type {import('playwright-core').Page} */
 let page;
 
@@ -70,7 +68,7 @@ async function assertTargets(screen) {
 
 describe('the inbox, the accounts and the rest of the phone', { timeout: 15 * 60_000 }, () => {
   before(async () => {
-    ({ standIn, cockpit, phone, page } = await suite.start());
+    ({ standIn, cockpit, page } = await suite.start());
     await post('/api/sessions', { repo_name: 'demo', name: 'asks', prompt: 'please run TOOLBASH' });
   });
 
