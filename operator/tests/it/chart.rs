@@ -104,15 +104,20 @@ fn values_file(set: &str) -> Option<PathBuf> {
     (set != "default").then(|| chart().join(format!("ci/{set}-values.yaml")))
 }
 
-/// `helm template` of one value set (with the CRDs), as text.
-fn render_text(set: &str, extra: &[&str]) -> String {
+/// `helm <verb…> <chart> <args…>` with one value set's file (none for `default`).
+fn helm_with_values(verb: &[&str], set: &str, args: &[&[&str]]) -> Output {
     let mut cmd = helm();
-    cmd.args(["template", "cockpit"]).arg(chart()).args(["--namespace", "cockpit", "--include-crds"]);
+    cmd.args(verb).arg(chart());
     if let Some(file) = values_file(set) {
         cmd.arg("--values").arg(file);
     }
-    cmd.args(extra);
-    let out = run(&mut cmd);
+    cmd.args(args.concat());
+    run(&mut cmd)
+}
+
+/// `helm template` of one value set (with the CRDs), as text.
+fn render_text(set: &str, extra: &[&str]) -> String {
+    let out = helm_with_values(&["template", "cockpit"], set, &[&["--namespace", "cockpit", "--include-crds"], extra]);
     assert!(out.status.success(), "helm template ({set}) failed:\n{}", text(&out.stderr));
     text(&out.stdout)
 }
@@ -241,12 +246,7 @@ fn chart_app_version_is_the_workspace_version() {
 #[test]
 fn helm_lint_passes_for_every_value_set() {
     for set in VALUE_SETS {
-        let mut cmd = helm();
-        cmd.args(["lint", "--strict"]).arg(chart());
-        if let Some(file) = values_file(set) {
-            cmd.arg("--values").arg(file);
-        }
-        let out = run(&mut cmd);
+        let out = helm_with_values(&["lint", "--strict"], set, &[]);
         let stdout = text(&out.stdout);
         assert!(out.status.success(), "helm lint ({set}):\n{stdout}{}", text(&out.stderr));
         assert!(stdout.contains("1 chart(s) linted, 0 chart(s) failed"), "{stdout}");
@@ -609,13 +609,8 @@ fn only_the_control_plane_reaches_the_workers() {
 #[test]
 fn notes_print_the_tailnet_url() {
     let notes = |set: &str, extra: &[&str]| {
-        let mut cmd = helm();
-        cmd.args(["install", "cockpit"]).arg(chart()).args(["--namespace", "cockpit", "--dry-run=client"]);
-        if let Some(file) = values_file(set) {
-            cmd.arg("--values").arg(file);
-        }
-        cmd.args(extra);
-        let out = run(&mut cmd);
+        let out =
+            helm_with_values(&["install", "cockpit"], set, &[&["--namespace", "cockpit", "--dry-run=client"], extra]);
         assert!(out.status.success(), "helm install --dry-run ({set}): {}", text(&out.stderr));
         let stdout = text(&out.stdout);
         stdout.split_once("NOTES:").map(|(_, n)| n.to_owned()).expect("NOTES")

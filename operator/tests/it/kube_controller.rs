@@ -18,12 +18,16 @@ use tower_test::mock::{self, Handle};
 
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
 
-fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path) -> Arc<Context> {
-    Arc::new(Context {
-        client,
+/// A controller context on a mocked API server (whose requests come to the handle), with the
+/// repo and the data directory in a temporary directory (kept as long as it is).
+fn controller() -> (tempfile::TempDir, Arc<Context>, ApiHandle) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
+    let ctx = Arc::new(Context {
+        client: kube::Client::new(service, "ns"),
         pods: PodSettings::default(),
-        repos: HashMap::from([("web".to_owned(), repo.to_owned())]),
-        data_dir: data.to_owned(),
+        repos: HashMap::from([("web".to_owned(), dir.path().to_owned())]),
+        data_dir: dir.path().join("data"),
         worker_states: Arc::new(Mutex::new(HashMap::new())),
         recorder: None,
         max_sessions: 8,
@@ -32,7 +36,8 @@ fn context(client: kube::Client, repo: &std::path::Path, data: &std::path::Path)
         terminal_size: None,
         worker_keys: Some(WorkerKeys::from_key([3; 32])),
         notes: None,
-    })
+    });
+    (dir, ctx, handle)
 }
 
 const SECRETS: &str = "/api/v1/namespaces/ns/secrets";
@@ -114,11 +119,39 @@ const PODS: &str = "/api/v1/namespaces/ns/pods";
 const ACCOUNTS: &str = "/apis/cockpit.dev/v1alpha1/namespaces/ns/claudeaccounts";
 const SESSIONS: &str = "/apis/cockpit.dev/v1alpha1/namespaces/ns/claudesessions";
 
+/// Answers the listing of the worker pods with `pods`.
+async fn expect_pods(handle: &mut ApiHandle, pods: Vec<Value>) {
+    expect(handle, "GET", PODS, 200, list("PodList", pods)).await;
+}
+
+/// Answers the listing of the accounts with `accounts`.
+async fn expect_accounts(handle: &mut ApiHandle, accounts: Vec<Value>) {
+    expect(handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", accounts)).await;
+}
+
+/// Answers the deletion of the old worker pod (on `high`).
+async fn expect_old_pod_deleted(handle: &mut ApiHandle) {
+    let old = worker_pod("cockpit-fix-old", "high", "Running");
+    expect(handle, "DELETE", &format!("{PODS}/cockpit-fix-old"), 200, old).await;
+}
+
+/// Answers the apply of the worker credential and the creation of the worker pod `name` on
+/// `account` (checked); returns the pod as sent.
+async fn expect_pod_started(handle: &mut ApiHandle, name: &str, account: &str) -> Value {
+    expect_credential_secret(handle).await;
+    let pod = expect(handle, "POST", PODS, 201, worker_pod(name, account, "Pending")).await;
+    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], account);
+    pod
+}
+
+/// Answers the session's status patch; returns what was sent.
+async fn expect_session_status(handle: &mut ApiHandle) -> Value {
+    expect(handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await
+}
+
 #[tokio::test]
 async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let s = session(json!({}), false);
     let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
 
@@ -130,11 +163,8 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
         list("PodList", vec![]),
     )
     .await;
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), account("high", 9)]))
-        .await;
-    expect_credential_secret(&mut handle).await;
-    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-abcde", "high", "Pending")).await;
-    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "high");
+    expect_accounts(&mut handle, vec![account("low", 1), account("high", 9)]).await;
+    let pod = expect_pod_started(&mut handle, "cockpit-fix-abcde", "high").await;
     let env = &pod["spec"]["containers"][0]["env"];
     assert_eq!(env[0]["name"], "COCKPIT_WORKER_CREDENTIAL");
     assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "cockpit-worker-uid-1");
@@ -144,7 +174,7 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
     assert_eq!(pod["metadata"]["ownerReferences"][0]["uid"], "uid-1");
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--session-id") && args.contains("fix the tests"), "{args}");
-    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    let status = expect_session_status(&mut handle).await;
     assert_eq!(status["status"]["phase"], "Starting");
     assert_eq!(status["status"]["account"], "high");
     assert!(status["status"]["claudeSessionId"].as_str().is_some_and(|id| id.len() == 36));
@@ -159,35 +189,22 @@ async fn a_new_session_gets_a_worker_pod_on_the_best_account_and_a_status() {
 
 #[tokio::test]
 async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let reset = chrono::Utc::now() + chrono::Duration::hours(2);
     ctx.worker_states.lock().expect("lock").insert(
         "cockpit-fix-old".into(),
         WorkerState {
             activity: Activity::RateLimited,
-            activity_since: chrono::Utc::now(),
-            mode: SessionMode::Interactive,
             claude_session_id: Some("11111111-2222-3333-4444-555555555555".into()),
-            cols: 120,
-            rows: 40,
-            start_offset: 0,
             end_offset: 99,
             rate_limit: Some(RateLimit {
                 window: RateLimitWindow::Session,
                 resets_at: Some(reset),
                 message: "You've hit your session limit".into(),
             }),
-            approval: None,
-            exit_code: None,
             last_prompt: Some("keep going".into()),
-            permission_mode: None,
-            report: None,
-            last_denial: None,
-            last_message: None,
-            oneshot_result: None,
             source: "hook".into(),
+            ..WorkerState::starting(SessionMode::Interactive, 120, 40, chrono::Utc::now())
         },
     );
     let s = session(
@@ -196,26 +213,15 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
     );
     let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
 
-    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
-        .await;
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), account("high", 9)]))
-        .await;
+    expect_pods(&mut handle, vec![worker_pod("cockpit-fix-old", "high", "Running")]).await;
+    expect_accounts(&mut handle, vec![account("low", 1), account("high", 9)]).await;
     let limited = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, account("high", 9)).await;
     assert_eq!(limited["status"]["rateLimitWindow"], "session");
     let until: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(limited["status"]["rateLimitedUntil"].clone()).expect("time");
     assert!((until - reset).num_seconds().abs() <= 1);
-    expect(
-        &mut handle,
-        "DELETE",
-        &format!("{PODS}/cockpit-fix-old"),
-        200,
-        worker_pod("cockpit-fix-old", "high", "Running"),
-    )
-    .await;
-    expect_credential_secret(&mut handle).await;
-    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-new", "low", "Pending")).await;
-    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "low");
+    expect_old_pod_deleted(&mut handle).await;
+    let pod = expect_pod_started(&mut handle, "cockpit-fix-new", "low").await;
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(
         args.contains("--resume")
@@ -223,7 +229,7 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
             && args.contains("keep going"),
         "{args}"
     );
-    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    let status = expect_session_status(&mut handle).await;
     assert_eq!(status["status"]["account"], "low");
     assert_eq!(status["status"]["rotations"], 1);
     run.await.expect("joined").expect("reconciled");
@@ -234,9 +240,7 @@ async fn a_limit_hit_marks_the_account_and_replaces_the_pod_on_the_next_account(
 /// next account with nothing re-sent.
 #[tokio::test]
 async fn reported_utilization_is_recorded_and_past_rotate_at_the_pod_moves_after_the_turn() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let mut state = WorkerState::starting(SessionMode::Interactive, 120, 40, chrono::Utc::now());
     state.activity = Activity::Idle;
     state.source = "hook".into();
@@ -258,29 +262,19 @@ async fn reported_utilization_is_recorded_and_past_rotate_at_the_pod_moves_after
     );
     let run = tokio::spawn(async move { apply(&s, &ctx, false).await });
 
-    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
-        .await;
+    expect_pods(&mut handle, vec![worker_pod("cockpit-fix-old", "high", "Running")]).await;
     let mut high = account("high", 9);
     high["spec"]["rotateAt"] = json!(90);
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), high.clone()])).await;
+    expect_accounts(&mut handle, vec![account("low", 1), high.clone()]).await;
     let recorded = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high.clone()).await;
     assert_eq!(recorded["status"]["utilization"]["fiveHour"]["usedPercent"], 93.0);
-    expect(
-        &mut handle,
-        "DELETE",
-        &format!("{PODS}/cockpit-fix-old"),
-        200,
-        worker_pod("cockpit-fix-old", "high", "Running"),
-    )
-    .await;
+    expect_old_pod_deleted(&mut handle).await;
     let usage = expect(&mut handle, "PATCH", &format!("{ACCOUNTS}/high/status"), 200, high).await;
     assert_eq!(usage["status"]["usage"]["costUsd"], 0.75, "the old worker's cost goes to its account");
-    expect_credential_secret(&mut handle).await;
-    let pod = expect(&mut handle, "POST", PODS, 201, worker_pod("cockpit-fix-new", "low", "Pending")).await;
-    assert_eq!(pod["metadata"]["labels"]["cockpit.dev/account"], "low");
+    let pod = expect_pod_started(&mut handle, "cockpit-fix-new", "low").await;
     let args = pod["spec"]["containers"][0]["args"].to_string();
     assert!(args.contains("--resume") && !args.contains("--prompt"), "the turn was over: nothing re-sent: {args}");
-    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    let status = expect_session_status(&mut handle).await;
     assert_eq!(status["status"]["account"], "low");
     assert_eq!(status["status"]["rotations"], 1);
     assert_eq!(status["status"]["cost"]["costUsd"], 0.75);
@@ -291,9 +285,7 @@ async fn reported_utilization_is_recorded_and_past_rotate_at_the_pod_moves_after
 
 #[tokio::test]
 async fn deleting_a_session_stops_its_worker_and_releases_the_finalizer() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let s = Arc::new(session(json!({"phase": "Running", "account": "high"}), true));
     let fresh = serde_json::to_value(s.as_ref()).expect("json");
     let run = tokio::spawn(async move { reconcile_session(s, ctx).await });
@@ -301,18 +293,10 @@ async fn deleting_a_session_stops_its_worker_and_releases_the_finalizer() {
     // The object as the API server has it now, not as the cache last saw it.
     expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
 
-    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-old", "high", "Running")]))
-        .await;
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("high", 9)])).await;
-    expect(
-        &mut handle,
-        "DELETE",
-        &format!("{PODS}/cockpit-fix-old"),
-        200,
-        worker_pod("cockpit-fix-old", "high", "Running"),
-    )
-    .await;
-    let status = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    expect_pods(&mut handle, vec![worker_pod("cockpit-fix-old", "high", "Running")]).await;
+    expect_accounts(&mut handle, vec![account("high", 9)]).await;
+    expect_old_pod_deleted(&mut handle).await;
+    let status = expect_session_status(&mut handle).await;
     assert_eq!(status["status"]["phase"], "Stopped");
     let release = expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix"), 200, session_json()).await;
     assert!(release.to_string().contains("/metadata/finalizers"), "the finalizer is removed: {release}");
@@ -321,9 +305,7 @@ async fn deleting_a_session_stops_its_worker_and_releases_the_finalizer() {
 
 #[tokio::test]
 async fn api_errors_fail_the_reconcile_and_are_retried() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let s = session(json!({}), false);
     let c = ctx.clone();
     let run = tokio::spawn(async move { apply(&s, &c, false).await });
@@ -352,9 +334,9 @@ async fn api_errors_fail_the_reconcile_and_are_retried() {
     let ok = tokio::spawn(async move { reconcile_session(Arc::new(session(json!({}), true)), c).await });
     let fresh = serde_json::to_value(session(json!({}), true)).expect("json");
     expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
-    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![])).await;
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![])).await;
-    expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix/status"), 200, session_json()).await;
+    expect_pods(&mut handle, vec![]).await;
+    expect_accounts(&mut handle, vec![]).await;
+    expect_session_status(&mut handle).await;
     expect(&mut handle, "PATCH", &format!("{SESSIONS}/fix"), 200, session_json()).await;
     ok.await.expect("joined").expect("reconciled");
     let requeue = error_policy(s, &err, ctx);
@@ -365,9 +347,7 @@ async fn api_errors_fail_the_reconcile_and_are_retried() {
 async fn a_reconcile_from_a_stale_cache_works_on_the_object_as_the_api_server_has_it() {
     // Right after a rotation: the cache still holds the session as it was on `high`; the API
     // server has it on `low` with one rotation, and the new pod runs.
-    let dir = tempfile::tempdir().expect("tmp");
-    let (service, mut handle) = mock::pair::<Request<Body>, Response<Body>>();
-    let ctx = context(kube::Client::new(service, "ns"), dir.path(), &dir.path().join("data"));
+    let (_dir, ctx, mut handle) = controller();
     let conversation = "11111111-2222-3333-4444-555555555555";
     let stale =
         Arc::new(session(json!({"phase": "Running", "account": "high", "claudeSessionId": conversation}), false));
@@ -381,8 +361,8 @@ async fn a_reconcile_from_a_stale_cache_works_on_the_object_as_the_api_server_ha
     let mut run = tokio::spawn(async move { reconcile_session(stale, ctx).await });
 
     expect(&mut handle, "GET", &format!("{SESSIONS}/fix"), 200, fresh).await;
-    expect(&mut handle, "GET", PODS, 200, list("PodList", vec![worker_pod("cockpit-fix-new", "low", "Running")])).await;
-    expect(&mut handle, "GET", ACCOUNTS, 200, list("ClaudeAccountList", vec![account("low", 1), limited])).await;
+    expect_pods(&mut handle, vec![worker_pod("cockpit-fix-new", "low", "Running")]).await;
+    expect_accounts(&mut handle, vec![account("low", 1), limited]).await;
     // Whatever else it does: no pod is stopped or started, and the status keeps the rotation.
     loop {
         tokio::select! {

@@ -36,24 +36,22 @@ fn accounts() -> Vec<AccountInfo> {
 fn worker(activity: Activity) -> WorkerState {
     WorkerState {
         activity,
-        activity_since: now(),
-        mode: SessionMode::Interactive,
         claude_session_id: Some("11111111-2222-3333-4444-555555555555".into()),
-        cols: 120,
-        rows: 40,
-        start_offset: 0,
         end_offset: 10,
-        rate_limit: None,
-        approval: None,
-        exit_code: None,
         last_prompt: Some("please do the thing".into()),
-        permission_mode: None,
-        report: None,
-        last_denial: None,
-        last_message: None,
-        oneshot_result: None,
         source: "hook".into(),
+        ..WorkerState::starting(SessionMode::Interactive, 120, 40, now())
     }
+}
+
+/// The worker observed running on account `a`.
+fn on_a(state: WorkerState) -> Observed {
+    Observed::Running { account: "a".into(), state }
+}
+
+/// The worker on `a` hit its session limit, which resets in two hours.
+fn limit_hit() -> Observed {
+    on_a(limited(RateLimitWindow::Session, Some(Duration::hours(2))))
 }
 
 fn limited(window: RateLimitWindow, resets_in: Option<Duration>) -> WorkerState {
@@ -69,6 +67,11 @@ fn limited(window: RateLimitWindow, resets_in: Option<Duration>) -> WorkerState 
 fn run(spec: &ClaudeSessionSpec, status: &ClaudeSessionStatus, accounts: &[AccountInfo], observed: Observed) -> Plan {
     let input = SessionInput { spec, status, generation: Some(3), stop_requested: false, capacity_available: true };
     reconcile(input, accounts, &observed, now())
+}
+
+/// [`run`] of the plain spec with the session in `phase` on `a`, and the usual accounts.
+fn run_on_a(phase: SessionPhase, observed: Observed) -> Plan {
+    run(&spec(), &status_on("a", phase), &accounts(), observed)
 }
 
 fn status_on(account: &str, phase: SessionPhase) -> ClaudeSessionStatus {
@@ -171,26 +174,19 @@ fn after_the_reset_the_waiting_session_resumes_its_conversation_with_the_pending
 
 #[test]
 fn a_running_worker_is_mirrored_into_the_status() {
-    let plan = run(
-        &spec(),
-        &status_on("a", SessionPhase::Starting),
-        &accounts(),
-        Observed::Running { account: "a".into(), state: worker(Activity::Working) },
-    );
+    let plan = run_on_a(SessionPhase::Starting, on_a(worker(Activity::Working)));
     assert!(plan.actions.is_empty());
     assert_eq!(plan.status.phase, SessionPhase::Running);
     assert_eq!(plan.status.activity, Some(Activity::Working));
     assert_eq!(condition(&plan, "Ready").as_deref(), Some("True"));
-    let starting =
-        run(&spec(), &status_on("a", SessionPhase::Starting), &accounts(), Observed::Starting { account: "a".into() });
+    let starting = run_on_a(SessionPhase::Starting, Observed::Starting { account: "a".into() });
     assert_eq!((starting.status.phase, starting.actions.len()), (SessionPhase::Starting, 0));
 }
 
 #[test]
 fn a_limit_hit_rotates_to_the_next_account_and_resumes_the_conversation() {
-    let observed =
-        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
-    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    let observed = limit_hit();
+    let plan = run_on_a(SessionPhase::Running, observed);
     assert_eq!(
         plan.actions,
         [
@@ -218,8 +214,8 @@ fn a_limit_hit_rotates_to_the_next_account_and_resumes_the_conversation() {
 fn a_limit_read_from_the_screen_alone_is_shown_and_never_acted_on() {
     let mut state = limited(RateLimitWindow::Session, Some(Duration::hours(2)));
     state.source = "screen".into();
-    let observed = Observed::Running { account: "a".into(), state: state.clone() };
-    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    let observed = on_a(state.clone());
+    let plan = run_on_a(SessionPhase::Running, observed);
     assert!(plan.actions.is_empty(), "no account marked, no worker stopped: {:?}", plan.actions);
     assert_eq!(plan.status.phase, SessionPhase::Running);
     assert_eq!(plan.status.account.as_deref(), Some("a"));
@@ -227,8 +223,8 @@ fn a_limit_read_from_the_screen_alone_is_shown_and_never_acted_on() {
     assert_eq!(plan.status.rotations, 0);
     for confirmed_by in ["hook", "stream", "dialog"] {
         state.source = confirmed_by.into();
-        let observed = Observed::Running { account: "a".into(), state: state.clone() };
-        let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+        let observed = on_a(state.clone());
+        let plan = run_on_a(SessionPhase::Running, observed);
         assert!(
             matches!(plan.actions.first(), Some(Action::MarkAccountLimited { .. })),
             "{confirmed_by}: {:?}",
@@ -239,8 +235,8 @@ fn a_limit_read_from_the_screen_alone_is_shown_and_never_acted_on() {
 
 #[test]
 fn a_limit_without_reset_time_sets_the_account_aside_for_the_window_default() {
-    let observed = Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Weekly, None) };
-    let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accounts(), observed);
+    let observed = on_a(limited(RateLimitWindow::Weekly, None));
+    let plan = run_on_a(SessionPhase::Running, observed);
     assert!(plan.actions.contains(&Action::MarkAccountLimited {
         account: "a".into(),
         until: now() + default_limit_duration(RateLimitWindow::Weekly),
@@ -255,8 +251,7 @@ fn the_old_worker_of_a_rotation_is_not_a_failure() {
         run(&spec(), &status, &accounts(), Observed::Exited { account: "a".into(), code: Some(143), state: None });
     assert_ne!(plan.status.phase, SessionPhase::Failed);
     // and a leftover that still runs is stopped
-    let plan =
-        run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: worker(Activity::Idle) });
+    let plan = run(&spec(), &status, &accounts(), on_a(worker(Activity::Idle)));
     assert!(plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. })));
 }
 
@@ -265,8 +260,7 @@ fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
     let mut accts = accounts();
     accts[1].limited_until = Some(now() + Duration::hours(4));
     accts[2].limited_until = Some(now() + Duration::hours(1));
-    let observed =
-        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let observed = limit_hit();
     let plan = run(&spec(), &status_on("a", SessionPhase::Running), &accts, observed);
     assert!(matches!(plan.actions[0], Action::MarkAccountLimited { .. }));
     assert!(matches!(plan.actions[1], Action::StopWorker { .. }));
@@ -280,8 +274,7 @@ fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
     assert_eq!(waiting.data()["until"], (now() + Duration::hours(1)).to_rfc3339());
     // While it stops, whatever the worker still reports does not end the wait.
     accts[0].limited_until = Some(now() + Duration::hours(2));
-    let dying =
-        run(&spec(), &plan.status, &accts, Observed::Running { account: "a".into(), state: worker(Activity::Working) });
+    let dying = run(&spec(), &plan.status, &accts, on_a(worker(Activity::Working)));
     assert_eq!(dying.status.phase, SessionPhase::RateLimited);
     assert!(matches!(dying.actions.as_slice(), [Action::StopWorker { .. }]), "{:?}", dying.actions);
     // The stopped worker's exit then is part of the wait, not a failure.
@@ -296,8 +289,7 @@ fn a_limit_hit_with_every_other_account_limited_stops_and_waits() {
 fn rotation_off_keeps_the_worker_and_waits() {
     let mut s = spec();
     s.rotation = RotationPolicy::Off;
-    let observed =
-        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let observed = limit_hit();
     let plan = run(&s, &status_on("a", SessionPhase::Running), &accounts(), observed.clone());
     assert_eq!(plan.actions.len(), 1, "only the account is marked: {:?}", plan.actions);
     assert_eq!(plan.status.phase, SessionPhase::RateLimited);
@@ -311,8 +303,7 @@ fn rotation_off_keeps_the_worker_and_waits() {
 fn a_pinned_account_does_not_rotate() {
     let mut s = spec();
     s.account_ref = Some("a".into());
-    let observed =
-        Observed::Running { account: "a".into(), state: limited(RateLimitWindow::Session, Some(Duration::hours(2))) };
+    let observed = limit_hit();
     let plan = run(&s, &status_on("a", SessionPhase::Running), &accounts(), observed);
     assert!(!plan.actions.iter().any(|a| matches!(a, Action::StartWorker { .. })));
     assert_eq!(plan.status.phase, SessionPhase::RateLimited);
@@ -320,12 +311,7 @@ fn a_pinned_account_does_not_rotate() {
 
 #[test]
 fn needs_login_is_reported_not_rotated() {
-    let plan = run(
-        &spec(),
-        &status_on("a", SessionPhase::Running),
-        &accounts(),
-        Observed::Running { account: "a".into(), state: worker(Activity::NeedsLogin) },
-    );
+    let plan = run_on_a(SessionPhase::Running, on_a(worker(Activity::NeedsLogin)));
     assert!(plan.actions.is_empty());
     assert_eq!(condition(&plan, "Ready").as_deref(), Some("False"));
     assert!(plan.status.message.as_deref().is_some_and(|m| m.contains("refused")));
@@ -333,44 +319,20 @@ fn needs_login_is_reported_not_rotated() {
 
 #[test]
 fn exits_end_the_session_with_the_code() {
-    let ok = run(
-        &spec(),
-        &status_on("a", SessionPhase::Running),
-        &accounts(),
-        Observed::Exited { account: "a".into(), code: Some(0), state: None },
-    );
+    let ok = run_on_a(SessionPhase::Running, Observed::Exited { account: "a".into(), code: Some(0), state: None });
     assert_eq!(ok.status.phase, SessionPhase::Succeeded);
     assert!(ok.status.finished_at.is_some());
-    let bad = run(
-        &spec(),
-        &status_on("a", SessionPhase::Running),
-        &accounts(),
-        Observed::Exited { account: "a".into(), code: Some(137), state: None },
-    );
+    let bad = run_on_a(SessionPhase::Running, Observed::Exited { account: "a".into(), code: Some(137), state: None });
     assert_eq!((bad.status.phase, bad.status.exit_code), (SessionPhase::Failed, Some(137)));
     assert!(bad.status.message.as_deref().is_some_and(|m| m.contains("137")));
-    let lost = run(
-        &spec(),
-        &status_on("a", SessionPhase::Running),
-        &accounts(),
-        Observed::Exited { account: "a".into(), code: None, state: None },
-    );
+    let lost = run_on_a(SessionPhase::Running, Observed::Exited { account: "a".into(), code: None, state: None });
     assert_eq!(lost.status.phase, SessionPhase::Failed);
     let mut exited = worker(Activity::Exited);
     exited.exit_code = Some(2);
-    let via_state = run(
-        &spec(),
-        &status_on("a", SessionPhase::Running),
-        &accounts(),
-        Observed::Running { account: "a".into(), state: exited },
-    );
+    let via_state = run_on_a(SessionPhase::Running, on_a(exited));
     assert_eq!(via_state.status.exit_code, Some(2));
-    let failed = run(
-        &spec(),
-        &status_on("a", SessionPhase::Starting),
-        &accounts(),
-        Observed::StartFailed { account: "a".into(), message: "no such file".into() },
-    );
+    let failed =
+        run_on_a(SessionPhase::Starting, Observed::StartFailed { account: "a".into(), message: "no such file".into() });
     assert_eq!(failed.status.phase, SessionPhase::Failed);
 }
 
@@ -457,8 +419,7 @@ fn stop_requested_stops_the_worker_and_ends_the_session() {
         stop_requested: true,
         capacity_available: true,
     };
-    let plan =
-        reconcile(input, &accounts(), &Observed::Running { account: "a".into(), state: worker(Activity::Idle) }, now());
+    let plan = reconcile(input, &accounts(), &on_a(worker(Activity::Idle)), now());
     assert!(matches!(plan.actions.as_slice(), [Action::StopWorker { .. }]));
     assert_eq!(plan.status.phase, SessionPhase::Stopped);
     let plan = reconcile(input, &accounts(), &Observed::NoWorker, now());
@@ -473,12 +434,7 @@ fn ended_sessions_stay_ended() {
         let plan = run(&spec(), &status, &accounts(), Observed::NoWorker);
         assert!(plan.actions.is_empty());
         assert_eq!(plan.status.phase, phase);
-        let plan = run(
-            &spec(),
-            &status,
-            &accounts(),
-            Observed::Running { account: "a".into(), state: worker(Activity::Idle) },
-        );
+        let plan = run(&spec(), &status, &accounts(), on_a(worker(Activity::Idle)));
         assert!(
             matches!(plan.actions.as_slice(), [Action::StopWorker { .. }]),
             "a stray worker of an ended session is stopped"
@@ -488,8 +444,8 @@ fn ended_sessions_stay_ended() {
 
 #[test]
 fn reconcile_is_idempotent_for_a_steady_running_session() {
-    let observed = Observed::Running { account: "a".into(), state: worker(Activity::Idle) };
-    let first = run(&spec(), &status_on("a", SessionPhase::Starting), &accounts(), observed.clone());
+    let observed = on_a(worker(Activity::Idle));
+    let first = run_on_a(SessionPhase::Starting, observed.clone());
     let second = run(&spec(), &first.status, &accounts(), observed);
     assert_eq!(first.status, second.status);
     assert!(second.actions.is_empty() && second.events.is_empty());
@@ -523,7 +479,7 @@ fn the_status_line_updates_the_account_and_the_session_cost() {
     state.report = Some(report(42.0, 0.25));
     let mut status = status_on("a", SessionPhase::Running);
     status.cost_before_worker = Some(SessionCost { cost_usd: 1.0, input_tokens: 10, output_tokens: 1 });
-    let plan = run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: state.clone() });
+    let plan = run(&spec(), &status, &accounts(), on_a(state.clone()));
     let utilization = state.report.as_ref().and_then(|r| r.plan).expect("plan");
     assert_eq!(plan.actions, [Action::RecordUtilization { account: "a".into(), utilization }]);
     assert_eq!(plan.status.cost, Some(SessionCost { cost_usd: 1.25, input_tokens: 1010, output_tokens: 101 }));
@@ -531,7 +487,7 @@ fn the_status_line_updates_the_account_and_the_session_cost() {
     // Already recorded: nothing to do again.
     let mut known = accounts();
     known[0].utilization = Some(utilization);
-    let plan = run(&spec(), &status, &known, Observed::Running { account: "a".into(), state });
+    let plan = run(&spec(), &status, &known, on_a(state));
     assert!(plan.actions.is_empty(), "{:?}", plan.actions);
 }
 
@@ -541,10 +497,10 @@ fn a_call_the_cli_refused_is_an_event_once() {
     state.last_denial =
         Some(Denial { tool: "Bash".into(), reason: "would delete files outside the repo".into(), at: now() });
     let status = status_on("a", SessionPhase::Running);
-    let plan = run(&spec(), &status, &accounts(), Observed::Running { account: "a".into(), state: state.clone() });
+    let plan = run(&spec(), &status, &accounts(), on_a(state.clone()));
     assert!(plan.events.iter().any(|e| e.reason == "PermissionDenied" && e.message.contains("Bash")));
     assert_eq!(plan.status.last_denial, state.last_denial);
-    let again = run(&spec(), &plan.status, &accounts(), Observed::Running { account: "a".into(), state });
+    let again = run(&spec(), &plan.status, &accounts(), on_a(state));
     assert!(again.events.is_empty(), "the same denial is told once");
 }
 
@@ -553,7 +509,7 @@ fn an_account_over_its_rotate_at_hands_the_conversation_on_at_the_end_of_a_turn(
     let mut state = worker(Activity::Idle);
     state.report = Some(report(85.0, 0.5));
     let status = status_on("a", SessionPhase::Running);
-    let plan = run(&spec(), &status, &rotating_accounts(), Observed::Running { account: "a".into(), state });
+    let plan = run(&spec(), &status, &rotating_accounts(), on_a(state));
     let utilization = match &plan.actions[0] {
         Action::RecordUtilization { utilization, .. } => *utilization,
         other => panic!("first the utilization: {other:?}"),
@@ -588,7 +544,7 @@ fn no_early_move_mid_turn_without_a_threshold_or_with_nowhere_better_to_go() {
         let mut state = worker(activity);
         state.source = source.into();
         state.report = Some(report(five_hour, 0.1));
-        Observed::Running { account: "a".into(), state }
+        on_a(state)
     };
     let status = status_on("a", SessionPhase::Running);
     let moved = |plan: &Plan| plan.actions.iter().any(|a| matches!(a, Action::StopWorker { .. }));

@@ -503,14 +503,7 @@ impl Store {
         let rv = self.bump();
         meta_mut(&mut body).insert("resourceVersion".into(), json!(rv.to_string()));
         self.objects.insert(key, body.clone());
-        self.log.push(Change {
-            rv,
-            plural: kind.plural,
-            namespace: namespace.to_owned(),
-            before: None,
-            after: body.clone(),
-            deleted: false,
-        });
+        self.record(kind, namespace, rv, None, &body, false);
         Ok(body)
     }
 
@@ -597,27 +590,11 @@ impl Store {
         let rv = self.bump();
         meta_mut(&mut next).insert("resourceVersion".into(), json!(rv.to_string()));
         if meta(&next, "deletionTimestamp").is_some() && finalizers(&next) == 0 {
-            self.objects.remove(key);
-            self.log.push(Change {
-                rv,
-                plural: kind.plural,
-                namespace: key.1.clone(),
-                before: Some(current),
-                after: next.clone(),
-                deleted: true,
-            });
-            self.collect_dependents(&next);
+            self.forget(kind, key, rv, current, &next);
             return Ok(next);
         }
         self.objects.insert(key.clone(), next.clone());
-        self.log.push(Change {
-            rv,
-            plural: kind.plural,
-            namespace: key.1.clone(),
-            before: Some(current),
-            after: next.clone(),
-            deleted: false,
-        });
+        self.record(kind, &key.1, rv, Some(current), &next, false);
         Ok(next)
     }
 
@@ -735,14 +712,7 @@ impl Store {
             m.insert("deletionGracePeriodSeconds".into(), json!(grace));
             m.insert("resourceVersion".into(), json!(rv.to_string()));
             self.objects.insert(key, next.clone());
-            self.log.push(Change {
-                rv,
-                plural: kind.plural,
-                namespace: namespace.to_owned(),
-                before: Some(current),
-                after: next.clone(),
-                deleted: false,
-            });
+            self.record(kind, namespace, rv, Some(current), &next, false);
             return Ok(next);
         }
         self.remove(kind, &key, current)
@@ -752,18 +722,30 @@ impl Store {
         let rv = self.bump();
         let mut last = current.clone();
         meta_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
-        self.objects.remove(key);
         self.applied.retain(|(k, _, _), _| k != key);
-        self.log.push(Change {
-            rv,
-            plural: kind.plural,
-            namespace: key.1.clone(),
-            before: Some(current),
-            after: last.clone(),
-            deleted: true,
-        });
-        self.collect_dependents(&last);
+        self.forget(kind, key, rv, current, &last);
         Ok(last)
+    }
+
+    /// Takes the object away for good (`last` as it was at the end) and its dependents with it.
+    fn forget(&mut self, kind: &'static Kind, key: &Key, rv: u64, current: Value, last: &Value) {
+        self.objects.remove(key);
+        self.record(kind, &key.1, rv, Some(current), last, true);
+        self.collect_dependents(last);
+    }
+
+    /// Puts a change in the log (for the watches).
+    fn record(
+        &mut self,
+        kind: &'static Kind,
+        namespace: &str,
+        rv: u64,
+        before: Option<Value>,
+        after: &Value,
+        deleted: bool,
+    ) {
+        let namespace = namespace.to_owned();
+        self.log.push(Change { rv, plural: kind.plural, namespace, before, after: after.clone(), deleted });
     }
 
     /// Background garbage collection: objects owned by the one just removed go too.
