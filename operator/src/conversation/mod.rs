@@ -252,6 +252,31 @@ mod tests {
         assert_eq!(transcript_file(dir.path(), "0b7c7a52-0000-4a55-9f3c-4f1a2d1e9e10"), None);
     }
 
+    /// The conversation id of the test transcripts.
+    const CONVERSATION: &str = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
+
+    /// A real SQLite file with session `s1` created at `at`, and where its transcript goes:
+    /// (the directory holding both, the store, the CLI's home, the transcript's path).
+    async fn session_with_transcript(at: DateTime<Utc>) -> (tempfile::TempDir, Store, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("store");
+        let row = crate::store::SessionRow {
+            id: "s1".into(),
+            name: "s1".into(),
+            repo: "demo".into(),
+            spec: serde_json::from_value(serde_json::json!({"repo": "demo"})).expect("spec"),
+            status: Default::default(),
+            created_at: at,
+            updated_at: at,
+            deleted_at: None,
+        };
+        store.insert_session(&row).await.expect("session");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("projects/-w")).expect("mkdir");
+        let path = home.join(format!("projects/-w/{CONVERSATION}.jsonl"));
+        (dir, store, home, path)
+    }
+
     /// A follower over a real SQLite file and a real transcript: lines and notes in time order,
     /// nothing again after its cursor, a new conversation read from its start, a foreign
     /// cursor restarting the stream.
@@ -259,25 +284,9 @@ mod tests {
     async fn follows_a_transcript_and_its_notes() {
         use std::io::Write;
 
-        use crate::store::SessionRow;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("store");
         let t0 = DateTime::from_timestamp(1_800_000_000, 0).expect("time");
-        let row = SessionRow {
-            id: "s1".into(),
-            name: "s1".into(),
-            repo: "demo".into(),
-            spec: serde_json::from_value(serde_json::json!({"repo": "demo"})).expect("spec"),
-            status: Default::default(),
-            created_at: t0,
-            updated_at: t0,
-            deleted_at: None,
-        };
-        store.insert_session(&row).await.expect("session");
-        let id = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(home.join("projects/-w")).expect("mkdir");
-        let path = home.join(format!("projects/-w/{id}.jsonl"));
+        let (_dir, store, home, path) = session_with_transcript(t0).await;
+        let id = CONVERSATION;
         let line = |uuid: &str, secs: i64, text: &str| {
             let at = (t0 + chrono::Duration::seconds(secs)).to_rfc3339();
             format!(
@@ -333,25 +342,9 @@ mod tests {
     async fn a_fresh_note_arrives_where_a_re_read_puts_it() {
         use std::io::Write;
 
-        use crate::store::SessionRow;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display())).await.expect("store");
         let now = Utc::now();
-        let row = SessionRow {
-            id: "s1".into(),
-            name: "s1".into(),
-            repo: "demo".into(),
-            spec: serde_json::from_value(serde_json::json!({"repo": "demo"})).expect("spec"),
-            status: Default::default(),
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        store.insert_session(&row).await.expect("session");
-        let id = "0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10";
-        let home = dir.path().join("home");
-        std::fs::create_dir_all(home.join("projects/-w")).expect("mkdir");
-        let path = home.join(format!("projects/-w/{id}.jsonl"));
+        let (_dir, store, home, path) = session_with_transcript(now).await;
+        let id = CONVERSATION;
         let line = |uuid: &str, at: DateTime<Utc>| {
             let at = at.to_rfc3339();
             format!(

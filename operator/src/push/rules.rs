@@ -17,17 +17,17 @@ use serde::{Deserialize, Serialize};
 pub enum Moment {
     /// No worker: pending, or between two workers.
     Waiting,
-    /// A worker is starting.
+    /// [`Activity::Starting`].
     Starting,
-    /// Claude works on a turn.
+    /// [`Activity::Working`].
     Working,
-    /// Claude waits for the next message.
+    /// [`Activity::Idle`].
     Idle,
-    /// A tool call waits for allow or deny.
+    /// [`Activity::NeedsApproval`].
     NeedsApproval,
-    /// A usage limit holds the session.
+    /// [`Activity::RateLimited`], or every account limited.
     RateLimited,
-    /// The account's credentials were refused.
+    /// [`Activity::NeedsLogin`].
     NeedsLogin,
     /// Finished, failed or stopped: it will not run again.
     Ended,

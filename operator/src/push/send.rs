@@ -78,93 +78,90 @@ fn topic(tag: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..24])
 }
 
-/// Sends `notification` to one subscription.
-pub async fn deliver(
-    client: &reqwest::Client,
-    vapid: &Vapid,
-    subject: &str,
-    store: &Store,
-    sub: &PushSubscriptionRow,
-    notification: &Notification,
-) -> Outcome {
-    let host = endpoint_host(&sub.endpoint);
-    let outcome = attempt(client, vapid, subject, store, sub, notification).await;
-    match &outcome {
-        Outcome::Delivered => tracing::debug!(%host, tag = %notification.tag, "push delivered"),
-        Outcome::Removed => tracing::info!(%host, "the push service says the subscription is gone; removed it"),
-        Outcome::Failed(reason) => tracing::warn!(%host, tag = %notification.tag, "push not delivered: {reason}"),
-    }
-    outcome
+/// What sending to one subscription needs besides the subscription and the notification.
+struct Sender<'a> {
+    client: &'a reqwest::Client,
+    vapid: &'a Vapid,
+    subject: &'a str,
+    store: &'a Store,
 }
 
-async fn attempt(
-    client: &reqwest::Client,
-    vapid: &Vapid,
-    subject: &str,
-    store: &Store,
-    sub: &PushSubscriptionRow,
-    notification: &Notification,
-) -> Outcome {
-    let keys = URL_SAFE_NO_PAD
-        .decode(sub.p256dh.trim_end_matches('='))
-        .ok()
-        .zip(URL_SAFE_NO_PAD.decode(sub.auth.trim_end_matches('=')).ok());
-    let Some((p256dh, auth)) = keys else {
-        return Outcome::Failed("the stored subscription keys are not base64url".into());
-    };
-    let payload = match serde_json::to_vec(notification) {
-        Ok(payload) => payload,
-        Err(err) => return Outcome::Failed(format!("encoding the payload: {err}")),
-    };
-    let body = match encrypt(&payload, &p256dh, &auth) {
-        Ok(body) => body,
-        Err(err) => return Outcome::Failed(err.to_string()),
-    };
-    let authorization = match vapid.authorization(&sub.endpoint, subject, Utc::now()) {
-        Ok(value) => value,
-        Err(err) => return Outcome::Failed(err.to_string()),
-    };
-    let response = client
-        .post(&sub.endpoint)
-        .header("TTL", TTL_SECS.to_string())
-        .header("Content-Encoding", "aes128gcm")
-        .header("Content-Type", "application/octet-stream")
-        .header("Urgency", notification.urgency.as_header())
-        .header("Topic", topic(&notification.tag))
-        .header("Authorization", authorization)
-        .body(body)
-        .send()
-        .await;
-    let response = match response {
-        Ok(response) => response,
-        // reqwest's errors name the URL: keep only what kind of failure it was.
-        Err(err) => return Outcome::Failed(transport_error(&err)),
-    };
-    let status = response.status();
-    if status.is_success() {
-        return Outcome::Delivered;
+impl Sender<'_> {
+    /// Sends `notification` to one subscription.
+    async fn deliver(&self, sub: &PushSubscriptionRow, notification: &Notification) -> Outcome {
+        let host = endpoint_host(&sub.endpoint);
+        let outcome = self.attempt(sub, notification).await;
+        match &outcome {
+            Outcome::Delivered => tracing::debug!(%host, tag = %notification.tag, "push delivered"),
+            Outcome::Removed => tracing::info!(%host, "the push service says the subscription is gone; removed it"),
+            Outcome::Failed(reason) => tracing::warn!(%host, tag = %notification.tag, "push not delivered: {reason}"),
+        }
+        outcome
     }
-    if matches!(status.as_u16(), 404 | 410) {
-        return match store.remove_push_subscription(&sub.endpoint).await {
-            Ok(_) => Outcome::Removed,
-            Err(err) => Outcome::Failed(format!("the subscription is gone ({status}), removing it failed: {err}")),
+
+    async fn attempt(&self, sub: &PushSubscriptionRow, notification: &Notification) -> Outcome {
+        let Sender { client, vapid, subject, store } = *self;
+        let keys = URL_SAFE_NO_PAD
+            .decode(sub.p256dh.trim_end_matches('='))
+            .ok()
+            .zip(URL_SAFE_NO_PAD.decode(sub.auth.trim_end_matches('=')).ok());
+        let Some((p256dh, auth)) = keys else {
+            return Outcome::Failed("the stored subscription keys are not base64url".into());
         };
+        let payload = match serde_json::to_vec(notification) {
+            Ok(payload) => payload,
+            Err(err) => return Outcome::Failed(format!("encoding the payload: {err}")),
+        };
+        let body = match encrypt(&payload, &p256dh, &auth) {
+            Ok(body) => body,
+            Err(err) => return Outcome::Failed(err.to_string()),
+        };
+        let authorization = match vapid.authorization(&sub.endpoint, subject, Utc::now()) {
+            Ok(value) => value,
+            Err(err) => return Outcome::Failed(err.to_string()),
+        };
+        let response = client
+            .post(&sub.endpoint)
+            .header("TTL", TTL_SECS.to_string())
+            .header("Content-Encoding", "aes128gcm")
+            .header("Content-Type", "application/octet-stream")
+            .header("Urgency", notification.urgency.as_header())
+            .header("Topic", topic(&notification.tag))
+            .header("Authorization", authorization)
+            .body(body)
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            // reqwest's errors name the URL: keep only what kind of failure it was.
+            Err(err) => return Outcome::Failed(transport_error(&err)),
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Outcome::Delivered;
+        }
+        if matches!(status.as_u16(), 404 | 410) {
+            return match store.remove_push_subscription(&sub.endpoint).await {
+                Ok(_) => Outcome::Removed,
+                Err(err) => Outcome::Failed(format!("the subscription is gone ({status}), removing it failed: {err}")),
+            };
+        }
+        let text = response.text().await.unwrap_or_default();
+        let path = reqwest::Url::parse(&sub.endpoint).map(|u| u.path().to_owned()).unwrap_or_default();
+        let mut said: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+        if path.len() > 1 {
+            said = said.replace(&path, "/…");
+        }
+        let hint = if said.contains("BadJwtToken") {
+            format!(
+                " (Apple refuses the VAPID subject {subject:?}: set {} to a mailto: address)",
+                super::vapid::SUBJECT_ENV
+            )
+        } else {
+            String::new()
+        };
+        Outcome::Failed(format!("the push service answered {status}: {said}{hint}"))
     }
-    let text = response.text().await.unwrap_or_default();
-    let path = reqwest::Url::parse(&sub.endpoint).map(|u| u.path().to_owned()).unwrap_or_default();
-    let mut said: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    if path.len() > 1 {
-        said = said.replace(&path, "/…");
-    }
-    let hint = if said.contains("BadJwtToken") {
-        format!(
-            " (Apple refuses the VAPID subject {subject:?}: set {} to a mailto: address)",
-            super::vapid::SUBJECT_ENV
-        )
-    } else {
-        String::new()
-    };
-    Outcome::Failed(format!("the push service answered {status}: {said}{hint}"))
 }
 
 /// A transport error without its URL.
@@ -196,9 +193,10 @@ pub async fn deliver_all(vapid: &Vapid, subject: &str, store: &Store, notificati
             return Report::default();
         }
     };
-    let client = client();
+    let sender = Sender { client: client(), vapid, subject, store };
+    let sender = &sender;
     let outcomes: Vec<Outcome> = futures_util::stream::iter(subs)
-        .map(|sub| async move { deliver(client, vapid, subject, store, &sub, notification).await })
+        .map(|sub| async move { sender.deliver(&sub, notification).await })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;

@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::codec::{ms, opt_ms, opt_time, time, to_i64, to_u64};
+use super::error::changed;
 use super::{Store, StoreError};
 
 /// One account as stored.
@@ -143,10 +144,7 @@ impl Store {
             .bind(ms(Utc::now()))
             .execute(&self.pool)
             .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound { what: format!("account {name:?}") });
-            }
-            Ok(())
+            changed(&done, || format!("account {name:?}"))
         })
         .await
     }
@@ -207,10 +205,7 @@ impl Store {
             .bind(ms(Utc::now()))
             .execute(&self.pool)
             .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound { what: format!("account {name:?}") });
-            }
-            Ok(())
+            changed(&done, || format!("account {name:?}"))
         })
         .await
     }

@@ -86,6 +86,24 @@ pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_foreign_key_violation())
 }
 
+/// A write's result, a refused reference to a session read as [`StoreError::NotFound`] (the
+/// session is not there).
+pub(crate) fn of_session<T>(result: Result<T, sqlx::Error>, session_id: &str) -> Result<T, StoreError> {
+    match result {
+        Err(e) if is_foreign_key_violation(&e) => Err(StoreError::NotFound { what: format!("session {session_id:?}") }),
+        other => Ok(other?),
+    }
+}
+
+/// `Ok` when a write changed a row; [`StoreError::NotFound`] for `what` (`account "a"`) when
+/// none matched.
+pub(crate) fn changed(done: &sqlx::any::AnyQueryResult, what: impl FnOnce() -> String) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound { what: what() });
+    }
+    Ok(())
+}
+
 /// Returns `url` with any password replaced by `***`: the one from the user-info part
 /// (`postgres://user:PASS@host` → `postgres://user:***@host`) and any `password=` query parameter.
 /// Use it whenever a database URL goes into an error or a log line.

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::codec::{from_json, ms, time, to_json};
-use super::error::is_foreign_key_violation;
+use super::error::of_session;
 use super::{Store, StoreError};
 
 /// One stored session event.
@@ -59,13 +59,7 @@ impl Store {
             .bind(data)
             .fetch_one(&self.pool)
             .await;
-            match result {
-                Ok(id) => Ok(id),
-                Err(e) if is_foreign_key_violation(&e) => {
-                    Err(StoreError::NotFound { what: format!("session {session_id:?}") })
-                }
-                Err(e) => Err(e.into()),
-            }
+            of_session(result, session_id)
         })
         .await
     }

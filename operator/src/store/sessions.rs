@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::codec::{from_json, ms, opt_ms, opt_time, time, to_json};
-use super::error::is_unique_violation;
+use super::error::{changed, is_unique_violation};
 use super::{Store, StoreError};
 
 /// One session as stored.
@@ -136,10 +136,7 @@ impl Store {
                 .bind(ms(at))
                 .execute(&self.pool)
                 .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound { what: format!("session {id:?}") });
-            }
-            Ok(())
+            changed(&done, || format!("session {id:?}"))
         })
         .await
     }

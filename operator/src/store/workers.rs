@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::codec::{ms, time};
-use super::error::is_foreign_key_violation;
+use super::error::of_session;
 use super::{Store, StoreError};
 
 /// The worker serving one session.
@@ -59,13 +59,7 @@ impl Store {
             .bind(ms(worker.started_at))
             .execute(&self.pool)
             .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) if is_foreign_key_violation(&e) => {
-                    Err(StoreError::NotFound { what: format!("session {session_id:?}") })
-                }
-                Err(e) => Err(e.into()),
-            }
+            of_session(result, session_id).map(drop)
         })
         .await
     }
