@@ -9,9 +9,10 @@ use crate::hooks::{HookContext, HookEvent};
 use crate::ratelimit::{is_transient_error, parse_limit_message};
 
 /// Where the current activity came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Source {
     /// Nothing has been observed yet.
+    #[default]
     Start,
     /// A Claude Code hook.
     Hook,
@@ -40,8 +41,8 @@ impl Source {
     }
 }
 
-/// What the tracker knows.
-#[derive(Clone, Debug, PartialEq)]
+/// What the tracker knows (by default: starting, nothing observed yet).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tracked {
     /// The current activity.
     pub activity: Activity,
@@ -85,20 +86,7 @@ impl ActivityTracker {
     /// A tracker for a process started at `now`.
     pub fn new(now: DateTime<Utc>) -> ActivityTracker {
         ActivityTracker {
-            state: Tracked {
-                activity: Activity::Starting,
-                since: now,
-                source: Source::Start,
-                claude_session_id: None,
-                rate_limit: None,
-                approval: None,
-                exit_code: None,
-                last_prompt: None,
-                permission_mode: None,
-                report: None,
-                last_denial: None,
-                last_message: None,
-            },
+            state: Tracked { since: now, ..Tracked::default() },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
             tool_allowed: false,

@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cockpit_api::api::ChangeEvent;
@@ -18,7 +18,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::error::Failure;
+use super::error::{Failure, Params};
 use super::sessions::find;
 use crate::app::App;
 use crate::conversation::{Follower, Step};
@@ -40,9 +40,8 @@ pub async fn stream(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<From>, axum::extract::rejection::QueryRejection>,
+    Params(from): Params<From>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Failure> {
-    let Query(from) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
     let row = find(&app, &id).await?;
     let last_event_id = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     // A browser's own reconnect names the last event it got, later than any `after` in the URL.

@@ -1,7 +1,7 @@
 //! API errors: every failure is a JSON [`ApiError`] with a stable code and a clear message.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cockpit_api::api::ApiError;
@@ -139,6 +139,12 @@ impl From<crate::stream::UpstreamError> for Failure {
     }
 }
 
+impl From<QueryRejection> for Failure {
+    fn from(rejection: QueryRejection) -> Failure {
+        Failure::bad_request(format!("invalid query: {}", rejection.body_text()))
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(err: anyhow::Error) -> Failure {
         Failure::internal(format!("{err:#}"))
@@ -149,3 +155,29 @@ impl From<anyhow::Error> for Failure {
 #[derive(axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(Failure))]
 pub struct Body<T>(pub T);
+
+/// The query-string extractor whose rejections are [`Failure`]s.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(Failure))]
+pub struct Params<T>(pub T);
+
+/// Paging of a list: entries after `after`, at most `limit` of them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paging<After> {
+    /// Entries after this one.
+    pub after: Option<After>,
+    /// At most this many (1..=500, default 100).
+    pub limit: Option<u32>,
+}
+
+impl<After> Paging<After> {
+    /// The page size asked for, or why it is refused.
+    pub fn limit(&self) -> Result<u32, Failure> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(Failure::bad_request("limit must be between 1 and 500"));
+        }
+        Ok(limit)
+    }
+}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -12,10 +12,9 @@ use cockpit_api::api::{
 };
 use cockpit_api::frames::ClientFrame;
 use cockpit_api::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
-use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::error::{Body, Failure};
+use super::error::{Body, Failure, Paging, Params};
 use super::security::actor;
 use crate::app::App;
 use crate::store::SessionRow;
@@ -278,30 +277,14 @@ pub async fn oneshot(
     create_row(&app, &headers, row).await
 }
 
-/// Paging of `GET /api/sessions/{id}/history`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Paging {
-    /// Entries after this id.
-    #[serde(default)]
-    after: Option<i64>,
-    /// At most this many (1..=500, default 100).
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
 /// `GET /api/sessions/{id}/history`: state changes, rotations and other events, paged.
 pub async fn history(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    query: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+    Params(paging): Params<Paging<i64>>,
 ) -> Result<Json<HistoryPage>, Failure> {
-    let Query(paging) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
     let row = find(&app, &id).await?;
-    let limit = paging.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(Failure::bad_request("limit must be between 1 and 500"));
-    }
+    let limit = paging.limit()?;
     let after = paging.after.unwrap_or(0).max(0);
     let rows = app.store.list_events(&row.id, after, limit).await?;
     let next = if rows.len() as u32 == limit { rows.last().map(|r| r.id) } else { None };
@@ -316,30 +299,14 @@ pub async fn screen(State(app): State<Arc<App>>, Path(id): Path<String>) -> Resu
     Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], stream.screen_text()).into_response())
 }
 
-/// Paging of `GET /api/sessions/{id}/transcript`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinePaging {
-    /// Lines after this many.
-    #[serde(default)]
-    after: Option<u64>,
-    /// At most this many (1..=500, default 100).
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
 /// `GET /api/sessions/{id}/transcript`: the Claude transcript of the conversation, paged.
 pub async fn transcript(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    query: Result<Query<LinePaging>, axum::extract::rejection::QueryRejection>,
+    Params(paging): Params<Paging<u64>>,
 ) -> Result<Json<TranscriptPage>, Failure> {
-    let Query(paging) = query.map_err(|e| Failure::bad_request(format!("invalid query: {}", e.body_text())))?;
     let row = find(&app, &id).await?;
-    let limit = paging.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(Failure::bad_request("limit must be between 1 and 500"));
-    }
+    let limit = paging.limit()?;
     let after = paging.after.unwrap_or(0);
     let claude_session_id = row.status.claude_session_id.clone().filter(|id| uuid::Uuid::parse_str(id).is_ok());
     let file = claude_session_id
