@@ -55,6 +55,7 @@
 
 mod support;
 
+use cockpit_testkit::claude_bin;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -135,16 +136,6 @@ fn stamping_worker(dir: &Path) -> PathBuf {
 
 // ---------------------------------------------------------------------------------------------
 // Shared setup.
-
-/// The real Claude CLI (as the tests find it).
-fn claude_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
-        return PathBuf::from(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/testkit/npm/node_modules/.bin/claude");
-    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
-    local
-}
 
 fn git(repo: &Path, args: &[&str]) {
     let out = std::process::Command::new("git").args(args).current_dir(repo).output().expect("git runs");

@@ -13,12 +13,11 @@ use harness::*;
 /// A stand-in CLI: prints what it was given and a few lines, then exits with the code in
 /// `EXIT_CODE` (0 by default) after `LINGER` seconds.
 fn config(dir: &Path) -> String {
-    let cli = script(
+    script_config(
         dir,
         "fake-cli.sh",
         "echo \"fake cli in $PWD\"\nfor i in $(seq 1 20); do echo \"line $i\"; done\necho END-MARK\nsleep \"${LINGER:-0.5}\"\nexit \"${EXIT_CODE:-0}\"\n",
-    );
-    one_repo_config(dir, &cli)
+    )
 }
 
 async fn start(dir: &Path, extra: &[(&str, &str)]) -> Cockpit {

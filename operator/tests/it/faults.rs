@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode, SessionPhase};
+use cockpit_api::{ClaudeSessionStatus, SessionPhase};
 use cockpit_operator::store::{SessionRow, Store};
 use serde_json::json;
 
@@ -69,25 +69,7 @@ fn fill(dir: &Path) -> PathBuf {
 }
 
 fn session(name: &str) -> SessionRow {
-    SessionRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: name.to_owned(),
-        repo: "demo".to_owned(),
-        spec: ClaudeSessionSpec {
-            repo: "demo".to_owned(),
-            account_ref: None,
-            mode: SessionMode::Interactive,
-            prompt: None,
-            model: None,
-            permission_mode: None,
-            resume: None,
-            rotation: RotationPolicy::Auto,
-        },
-        status: ClaudeSessionStatus::default(),
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-        deleted_at: None,
-    }
+    crate::support::session_row(&uuid::Uuid::new_v4().to_string(), name)
 }
 
 /// `/api/health` once `done` holds for it (polled every 100 ms, for at most `harness::T`).

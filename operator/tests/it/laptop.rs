@@ -31,11 +31,7 @@ async fn without_accounts_sessions_use_the_environments_credential() {
         .post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "solo", "prompt": "hi from the laptop"}))
         .await;
     assert_eq!(resp.status(), 201);
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("solo").await.contains("Stand-in reply #1") {
-        assert!(tokio::time::Instant::now() < deadline, "no reply:\n{}", cockpit.screen("solo").await);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    cockpit.wait_screen("solo", "Stand-in reply #1", "no reply").await;
     let view =
         cockpit.wait_session("solo", "idle", |s| s.live.as_ref().is_some_and(|l| l.activity == Activity::Idle)).await;
     assert_eq!(view.status.account.as_deref(), Some("default"));

@@ -185,11 +185,7 @@ async fn a_client_that_stops_reading_is_repainted_instead_of_sent_everything_it_
     let view = cockpit
         .wait_session("flood", "the flood to end", |s| s.live.as_ref().is_some_and(|l| l.end_offset > 7_000_000))
         .await;
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("flood").await.contains("END-MARK") {
-        assert!(tokio::time::Instant::now() < deadline, "the flood did not end: {view:#?}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    cockpit.wait_screen("flood", "END-MARK", &format!("the flood did not end: {view:#?}")).await;
     let end = cockpit.session("flood").await.live.map(|l| l.end_offset).expect("live");
     read_until(&mut slow, &mut seen, "the end of the flood", |s| s.next_offset >= end).await;
     assert!(seen.snapshots >= 2, "the slow client was repainted instead of sent everything it missed");
@@ -210,11 +206,7 @@ async fn a_client_replaying_from_zero_gets_every_byte_of_a_burst_from_the_databa
         Cockpit::start(dir.path(), &one_repo_config(dir.path(), &cli), &[("TOKEN_ALPHA", "sk-ant-oat01-burst")]).await;
     let resp = cockpit.post("/api/sessions", serde_json::json!({"repo_name": "demo", "name": "burst"})).await;
     assert_eq!(resp.status(), 201);
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("burst").await.contains("END-MARK") {
-        assert!(tokio::time::Instant::now() < deadline, "the burst did not end");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    cockpit.wait_screen("burst", "END-MARK", "the burst did not end").await;
     let mut replay = connect(&cockpit.ws_url("burst", Some(0))).await;
     let mut all = Seen::default();
     read_until(&mut replay, &mut all, "the whole burst", ends_with_marker).await;

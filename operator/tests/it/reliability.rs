@@ -11,12 +11,11 @@ use harness::*;
 
 /// A stand-in CLI that prints numbered lines for a few seconds, then a marker, then waits.
 fn config(dir: &Path) -> String {
-    let cli = script(
+    script_config(
         dir,
         "stream-cli.sh",
         "for i in $(seq 1 3000); do echo \"row $i of the stream $RANDOM\"; sleep 0.001; done\necho END-MARK\nsleep 300\n",
-    );
-    one_repo_config(dir, &cli)
+    )
 }
 
 #[tokio::test]
@@ -61,11 +60,7 @@ async fn a_killed_worker_fails_its_session_and_keeps_the_output() {
     let dir = tempfile::tempdir().expect("tmp");
     let cockpit = Cockpit::start(dir.path(), &config(dir.path()), &[("TOKEN_ALPHA", "sk-ant-oat01-x")]).await;
     cockpit.start_session("doomed").await;
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("doomed").await.contains("END-MARK") {
-        assert!(tokio::time::Instant::now() < deadline, "no output");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    cockpit.wait_screen("doomed", "END-MARK", "no output").await;
     let store = cockpit.store().await;
     let id = cockpit.session("doomed").await.id;
     let worker = store.get_worker(&id).await.expect("read").expect("a worker row");

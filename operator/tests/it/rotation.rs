@@ -48,11 +48,7 @@ async fn a_session_limit_moves_the_conversation_to_the_next_account() {
         )
         .await;
     assert_eq!(resp.status(), 201);
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("rot").await.contains("Stand-in reply #1") {
-        assert!(tokio::time::Instant::now() < deadline, "no reply on screen:\n{}", cockpit.screen("rot").await);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    cockpit.wait_screen("rot", "Stand-in reply #1", "no reply on screen").await;
     let first = cockpit
         .wait_session("rot", "the first turn answered on alpha", |s| {
             s.status.account.as_deref() == Some("alpha")

@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
-use cockpit_operator::store::{SessionRow, Store};
+use cockpit_operator::store::Store;
 use cockpit_operator::streams::Streams;
 
 async fn streams(dir: &std::path::Path) -> (Arc<Streams>, Store) {
@@ -15,27 +13,7 @@ async fn streams(dir: &std::path::Path) -> (Arc<Streams>, Store) {
 }
 
 async fn session_with_output(store: &Store, id: &str, output: &[u8]) {
-    let now = Utc::now();
-    let spec = ClaudeSessionSpec {
-        repo: "demo".into(),
-        account_ref: None,
-        mode: SessionMode::Interactive,
-        prompt: None,
-        model: None,
-        permission_mode: None,
-        resume: None,
-        rotation: RotationPolicy::Auto,
-    };
-    let row = SessionRow {
-        id: id.into(),
-        name: id.into(),
-        repo: "demo".into(),
-        spec,
-        status: ClaudeSessionStatus::default(),
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
+    let row = crate::support::session_row(id, id);
     store.insert_session(&row).await.expect("session");
     store.append_output(id, 0, output).await.expect("output");
 }

@@ -13,8 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A stand-in CLI that echoes what is typed (the PTY echoes, `cat` prints it again).
 fn config(dir: &Path) -> String {
-    let cli = script(dir, "echo-cli.sh", "echo READY\nexec cat\n");
-    one_repo_config(dir, &cli)
+    script_config(dir, "echo-cli.sh", "echo READY\nexec cat\n")
 }
 
 async fn start(dir: &Path) -> Cockpit {
@@ -318,11 +317,7 @@ async fn a_message_sent_while_a_permission_dialog_is_open_is_not_typed_into_it()
         .await;
     let resp = cockpit.post("/api/sessions/asks/send", serde_json::json!({"text": "what are you doing?"})).await;
     assert_eq!(resp.status(), 202, "once the dialog is gone the message goes through");
-    let deadline = tokio::time::Instant::now() + T;
-    while !cockpit.screen("asks").await.contains("what are you doing?") {
-        assert!(tokio::time::Instant::now() < deadline, "the message never reached the CLI");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    cockpit.wait_screen("asks", "what are you doing?", "the message never reached the CLI").await;
 }
 
 /// The pids of `pid`'s descendants.

@@ -31,3 +31,14 @@ pub mod sse;
 pub use ratelimit::Window;
 pub use request::{AuthKind, RecordedRequest};
 pub use server::StandIn;
+
+/// The real Claude Code CLI the test suites run: `COCKPIT_TEST_CLAUDE`, or the copy ./test.sh
+/// installs next to this crate (`npm/`). Missing is a failure, never a skip.
+pub fn claude_bin() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
+        return path.into();
+    }
+    let local = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("npm/node_modules/.bin/claude");
+    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
+    local
+}

@@ -29,14 +29,7 @@ pub fn worker_bin() -> PathBuf {
 }
 
 /// The real Claude CLI installed by ./test.sh.
-pub fn claude_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
-        return PathBuf::from(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/testkit/npm/node_modules/.bin/claude");
-    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
-    local
-}
+pub use cockpit_testkit::claude_bin;
 
 /// A running control plane.
 pub struct Cockpit {
@@ -194,6 +187,20 @@ impl Cockpit {
         tokio_tungstenite::connect_async(request).await.expect("websocket connects").0
     }
 
+    /// Waits (up to [`T`]) until the screen of session `id` shows `needle`; fails with `what`
+    /// and the screen.
+    pub async fn wait_screen(&self, id: &str, needle: &str, what: &str) {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            let screen = self.screen(id).await;
+            if screen.contains(needle) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}:\n{screen}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn screen(&self, id: &str) -> String {
         self.http
             .get(self.url(&format!("/api/sessions/{id}/screen")))
@@ -348,6 +355,11 @@ pub fn one_repo_config(dir: &Path, command: &Path) -> String {
         command.display(),
         worker_bin().display()
     )
+}
+
+/// [`one_repo_config`] with a stand-in CLI: the shell script `body`, written to `dir/name`.
+pub fn script_config(dir: &Path, name: &str, body: &str) -> String {
+    one_repo_config(dir, &script(dir, name, body))
 }
 
 /// A reader of `GET /api/sessions/{id}/conversation` (server-sent events), holding one entry
