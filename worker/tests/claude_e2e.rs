@@ -4,29 +4,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cockpit_api::oneshot::OneshotEvent;
 use cockpit_api::{Activity, RateLimitWindow};
-use cockpit_testkit::StandIn;
+use cockpit_testkit::{StandIn, claude_bin};
 use common::*;
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(60);
 const TOKEN_A: &str = "sk-ant-oat01-test-account-A";
 const TOKEN_B: &str = "sk-ant-oat01-test-account-B";
-
-/// The real CLI: `COCKPIT_TEST_CLAUDE`, or the copy ./test.sh installs. Missing is a failure,
-/// never a skip.
-fn claude_bin() -> PathBuf {
-    if let Ok(path) = std::env::var("COCKPIT_TEST_CLAUDE") {
-        return PathBuf::from(path);
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("testkit/npm/node_modules/.bin/claude");
-    assert!(local.exists(), "the real Claude Code CLI is not installed: run ./test.sh (it installs it)");
-    local
-}
 
 struct Session {
     worker: Worker,
@@ -82,9 +71,7 @@ async fn start_claude(api: &StandIn, dirs: &Dirs, token: &str, extra: &[&str]) -
         ("CLAUDE_CODE_MAX_RETRIES", "1"),
     ];
     let worker = Worker::start(&args, &env, &dirs.project).await;
-    let mut ws = connect(&worker.ws_url(Some(0))).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (ws, seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
     Session { worker, ws, seen, project: dirs.project.clone() }
 }
 
@@ -606,9 +593,7 @@ async fn with_a_separate_proxy_the_worker_holds_no_token_either() {
         "1",
     ];
     let worker = Worker::start(&args, &[("CLAUDE_CODE_MAX_RETRIES", "1")], &dirs.project).await;
-    let mut ws = connect(&worker.ws_url(Some(0))).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (ws, seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
     let mut s = Session { worker, ws, seen, project: dirs.project.clone() };
     s.wait_activity(Activity::Idle).await;
     s.prompt("hello through the pod's proxy").await;

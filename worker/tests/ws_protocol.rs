@@ -115,9 +115,7 @@ async fn a_slow_client_does_not_stall_the_pty_or_a_fast_client() {
     )
     .await;
     // The slow client reads its hello and then nothing for a while.
-    let mut slow = connect(&worker.ws_url(Some(0))).await;
-    let mut slow_seen = Seen::default();
-    read_until(&mut slow, &mut slow_seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut slow, slow_seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
 
     let mut fast = connect(&worker.ws_url(Some(0))).await;
     let mut fast_seen = Seen::default();
@@ -163,9 +161,7 @@ async fn a_slow_mirror_asking_for_replay_gets_every_byte_the_ring_holds() {
         &[],
     )
     .await;
-    let mut mirror = connect(&format!("{}&lag=replay", worker.ws_url(Some(0)))).await;
-    let mut seen = Seen::default();
-    read_until(&mut mirror, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut mirror, mut seen) = connect_hello(&format!("{}&lag=replay", worker.ws_url(Some(0))), T).await;
     worker.wait_screen("MIRROR-END", T).await;
     read_until(&mut mirror, &mut seen, T, "the whole output", |s| {
         contains(&s.output[s.output.len().saturating_sub(64)..], b"MIRROR-END")
@@ -245,9 +241,7 @@ async fn a_megabyte_of_input_reaches_the_program_whole_and_in_order() {
         &[],
     )
     .await;
-    let mut ws = connect(&worker.ws_url(Some(0))).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut ws, mut seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
     let chunk = "0123456789".repeat(5_000);
     for _ in 0..20 {
         send_json(&mut ws, json!({"type": "input", "data": chunk})).await;
@@ -264,9 +258,7 @@ async fn ws_send_binary(ws: &mut Ws, bytes: &[u8]) {
 #[tokio::test]
 async fn bad_frames_get_clear_errors_and_change_nothing() {
     let (worker, _dir) = start("stty -echo; while read -r line; do echo \"got:$line\"; done", &[]).await;
-    let mut ws = connect(&worker.ws_url(Some(0))).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut ws, mut seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
     let before = worker.state().await;
     let cases: Vec<(String, ErrorCode)> = vec![
         ("{not json".into(), ErrorCode::BadFrame),
@@ -336,9 +328,7 @@ async fn only_the_control_plane_may_drive_a_worker() {
     let health = client.get(format!("{}/healthz", worker.base)).send().await.expect("GET /healthz");
     assert_eq!(health.text().await.expect("text"), "ok");
     // Nothing was typed by any of them: the first line the program gets is the control plane's.
-    let mut ws = connect(&ws).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut ws, mut seen) = connect_hello(&ws, T).await;
     send_json(&mut ws, json!({"type": "input", "data": "from-the-control-plane\r"})).await;
     read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:")).await;
     read_until(&mut ws, &mut seen, T, "echo", |s| contains(&s.output, b"got:from-the-control-plane")).await;
@@ -442,9 +432,7 @@ async fn another_sessions_shell_cannot_post_as_this_session_but_its_own_cli_can(
 async fn sigterm_stops_the_program_and_reports_its_exit_code() {
     let (worker, _dir) = start("trap 'echo bye; exit 7' TERM; echo ready; while true; do sleep 0.05; done", &[]).await;
     worker.wait_screen("ready", T).await;
-    let mut ws = connect(&worker.ws_url(Some(0))).await;
-    let mut seen = Seen::default();
-    read_until(&mut ws, &mut seen, T, "hello", |s| s.hello.is_some()).await;
+    let (mut ws, mut seen) = connect_hello(&worker.ws_url(Some(0)), T).await;
     let pid = worker.child.id().expect("pid") as i32;
     // SAFETY: kill(2) with the worker's pid.
     unsafe { libc::kill(pid, libc::SIGTERM) };

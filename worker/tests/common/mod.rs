@@ -231,6 +231,14 @@ pub async fn connect(url: &str) -> Ws {
     ws
 }
 
+/// Connects to `url` and reads until the worker's hello; returns the socket and what it saw.
+pub async fn connect_hello(url: &str, timeout: Duration) -> (Ws, Seen) {
+    let mut ws = connect(url).await;
+    let mut seen = Seen::default();
+    read_until(&mut ws, &mut seen, timeout, "hello", |s| s.hello.is_some()).await;
+    (ws, seen)
+}
+
 /// Reads frames into `seen` until `pred` holds or the timeout passes (then panics).
 pub async fn read_until(ws: &mut Ws, seen: &mut Seen, timeout: Duration, what: &str, pred: impl Fn(&Seen) -> bool) {
     let deadline = tokio::time::Instant::now() + timeout;
