@@ -18,6 +18,13 @@ fn items(entries: &[ConversationEntry]) -> impl Iterator<Item = &ConversationIte
     entries.iter().map(|e| &e.item)
 }
 
+/// How many edits the assistant has said it has done.
+fn edits_done(entries: &[ConversationEntry]) -> usize {
+    items(entries)
+        .filter(|i| matches!(i, ConversationItem::Assistant { text } if text == "Done, the file is edited."))
+        .count()
+}
+
 fn has_note(entries: &[ConversationEntry], reason: &str, text: &str) -> bool {
     items(entries).any(
         |i| matches!(i, ConversationItem::Note { reason: r, message, .. } if r == reason && message.contains(text)),
@@ -77,11 +84,7 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
     let api = StandIn::start().await.expect("stand-in");
     let dir = tempfile::tempdir().expect("tmp");
     let repo = git_repo(dir.path());
-    let config = format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\nworker:\n  command: {}\n",
-        repo.display(),
-        claude_bin().display()
-    );
+    let config = claude_config(&repo, ALPHA_ACCOUNT);
     let base = api.base_url();
     let env = [("ANTHROPIC_BASE_URL", base.as_str()), ("TOKEN_ALPHA", TOKEN), ("CLAUDE_CODE_MAX_RETRIES", "1")];
     let cockpit = Cockpit::start(dir.path(), &config, &env).await;
@@ -142,28 +145,14 @@ async fn a_conversation_with_tools_and_approvals_reads_live_and_resumes_without_
     let edit = approval(&cockpit, "Edit").await;
     assert_eq!(edit.always_allows.as_deref(), Some("accept edits for this session"), "{edit:?}");
     answer(&cockpit, &edit, "allow_always", None).await;
-    phone
-        .until("the Edit done", |e| {
-            items(e)
-                .filter(|i| matches!(i, ConversationItem::Assistant { text } if text == "Done, the file is edited."))
-                .count()
-                == 1
-        })
-        .await;
+    phone.until("the Edit done", |e| edits_done(e) == 1).await;
     phone
         .until("the ApprovedAlways note", |e| {
             has_note(e, "ApprovedAlways", "from now on: accept edits for this session")
         })
         .await;
     send(&cockpit, "TOOLEDIT once more").await;
-    phone
-        .until("the next Edit, done without asking", |e| {
-            items(e)
-                .filter(|i| matches!(i, ConversationItem::Assistant { text } if text == "Done, the file is edited."))
-                .count()
-                == 2
-        })
-        .await;
+    phone.until("the next Edit, done without asking", |e| edits_done(e) == 2).await;
     let answers = items(&phone.entries).filter(|i| matches!(i, ConversationItem::Note { reason, .. } if reason.starts_with("Approved") || reason == "Denied")).count();
     assert_eq!(answers, 4, "Bash, Write, the denied Edit, the Edit allowed always; the last Edit asked nothing");
     phone.drain(std::time::Duration::from_millis(500)).await;

@@ -12,11 +12,7 @@ async fn without_accounts_sessions_use_the_environments_credential() {
     let api = StandIn::start().await.expect("stand-in");
     let dir = tempfile::tempdir().expect("tmp");
     let repo = git_repo(dir.path());
-    let config = format!(
-        "repos:\n  - name: demo\n    path: {}\nworker:\n  command: {}\n",
-        repo.display(),
-        claude_bin().display()
-    );
+    let config = claude_config(&repo, "");
     let base = api.base_url();
     let token = "sk-ant-oat01-laptop-owner";
     let cockpit = Cockpit::start(

@@ -51,11 +51,7 @@ async fn a_sessions_own_shell_finds_no_token_anywhere_it_can_read() {
     std::fs::create_dir_all(&home).expect("home");
     let repo = git_repo(dir.path());
     let result = dir.path().join("result.txt");
-    let config = format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\nworker:\n  command: {}\n",
-        repo.display(),
-        claude_bin().display()
-    );
+    let config = claude_config(&repo, ALPHA_ACCOUNT);
     chown_tree(dir.path(), uid, gid);
     assert_eq!(std::fs::metadata(dir.path()).expect("meta").uid(), uid);
     let base = api.base_url();

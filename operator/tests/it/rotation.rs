@@ -4,6 +4,7 @@
 
 use crate::support::harness;
 
+use cockpit_api::api::SessionView;
 use cockpit_api::conversation::ConversationItem;
 use cockpit_api::{Activity, RateLimitWindow, SessionPhase};
 use cockpit_testkit::{StandIn, Window};
@@ -13,10 +14,9 @@ const TOKEN_A: &str = "sk-ant-oat01-rotation-A";
 const TOKEN_B: &str = "sk-ant-oat01-rotation-B";
 
 fn config(repo: &std::path::Path) -> String {
-    format!(
-        "repos:\n  - name: demo\n    path: {}\naccounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 10\n  - name: beta\n    tokenEnv: TOKEN_BETA\n    priority: 5\nworker:\n  command: {}\n",
-        repo.display(),
-        claude_bin().display()
+    claude_config(
+        repo,
+        "accounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n    priority: 10\n  - name: beta\n    tokenEnv: TOKEN_BETA\n    priority: 5\n",
     )
 }
 
@@ -35,6 +35,13 @@ async fn two_accounts(edit: impl FnOnce(String) -> String) -> (StandIn, tempfile
     ];
     let cockpit = Cockpit::start(dir.path(), &edit(config(&repo)), &env).await;
     (api, dir, cockpit)
+}
+
+/// The session runs on `beta`, its CLI idle.
+fn idle_on_beta(s: &SessionView) -> bool {
+    s.status.account.as_deref() == Some("beta")
+        && s.status.phase == SessionPhase::Running
+        && s.live.as_ref().is_some_and(|l| l.activity == Activity::Idle)
 }
 
 #[tokio::test]
@@ -62,13 +69,7 @@ async fn a_session_limit_moves_the_conversation_to_the_next_account() {
     let resp = cockpit.post("/api/sessions/rot/send", serde_json::json!({"text": "what was the word"})).await;
     assert_eq!(resp.status(), 202);
 
-    let moved = cockpit
-        .wait_session("rot", "the session to continue on beta", |s| {
-            s.status.account.as_deref() == Some("beta")
-                && s.status.phase == SessionPhase::Running
-                && s.live.as_ref().is_some_and(|l| l.activity == Activity::Idle)
-        })
-        .await;
+    let moved = cockpit.wait_session("rot", "the session to continue on beta", idle_on_beta).await;
     let deadline = tokio::time::Instant::now() + T;
     while !cockpit.screen("rot").await.contains("Stand-in reply #2") {
         assert!(
@@ -203,13 +204,7 @@ async fn an_account_past_its_rotate_at_hands_the_conversation_on_at_the_end_of_a
     // This answer says 93 % of alpha's 5-hour window is used.
     let resp = cockpit.post("/api/sessions/early/send", serde_json::json!({"text": "WARN93 carry on"})).await;
     assert_eq!(resp.status(), 202);
-    let moved = cockpit
-        .wait_session("early", "the session to move to beta after the turn", |s| {
-            s.status.account.as_deref() == Some("beta")
-                && s.status.phase == SessionPhase::Running
-                && s.live.as_ref().is_some_and(|l| l.activity == Activity::Idle)
-        })
-        .await;
+    let moved = cockpit.wait_session("early", "the session to move to beta after the turn", idle_on_beta).await;
     assert_eq!(moved.status.rotations, 1);
     assert!(moved.status.rate_limit.is_none(), "no limit was hit: {:?}", moved.status.rate_limit);
     let alpha_turn = api

@@ -25,11 +25,13 @@
 pub mod ratelimit;
 pub mod request;
 pub mod script;
+pub mod seen;
 pub mod server;
 pub mod sse;
 
 pub use ratelimit::Window;
 pub use request::{AuthKind, RecordedRequest};
+pub use seen::Seen;
 pub use server::StandIn;
 
 /// The real Claude Code CLI the test suites run: `COCKPIT_TEST_CLAUDE`, or the copy ./test.sh

@@ -7,8 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use cockpit_api::WorkerState;
-use cockpit_api::frames::{BinaryKind, ServerFrame, decode_binary};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -162,60 +161,7 @@ pub fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// What a client saw.
-#[derive(Debug, Default, Clone)]
-pub struct Seen {
-    pub hello: Option<WorkerState>,
-    pub states: Vec<WorkerState>,
-    pub errors: Vec<(cockpit_api::frames::ErrorCode, String)>,
-    pub oneshot: Vec<cockpit_api::oneshot::OneshotEvent>,
-    /// Output bytes in order, from the first output frame's offset.
-    pub output: Vec<u8>,
-    pub first_offset: Option<u64>,
-    pub next_offset: u64,
-    pub snapshots: Vec<(u64, Vec<u8>)>,
-    /// How many output frames came.
-    pub output_frames: usize,
-}
-
-impl Seen {
-    /// Applies one frame; panics on a gap or overlap in output offsets.
-    pub fn apply(&mut self, msg: Message) {
-        match msg {
-            Message::Text(text) => match serde_json::from_str::<ServerFrame>(&text).expect("server frame JSON") {
-                ServerFrame::Hello { state, .. } => self.hello = Some(state),
-                ServerFrame::State { state } => self.states.push(state),
-                ServerFrame::Error { code, message } => self.errors.push((code, message)),
-                ServerFrame::Oneshot { event } => self.oneshot.push(event),
-            },
-            Message::Binary(bytes) => {
-                let frame = decode_binary(&bytes).expect("binary frame");
-                match frame.kind {
-                    BinaryKind::Snapshot => {
-                        self.snapshots.push((frame.offset, frame.payload.to_vec()));
-                        self.next_offset = frame.offset;
-                        self.first_offset.get_or_insert(frame.offset);
-                    }
-                    BinaryKind::Output => {
-                        if self.first_offset.is_none() {
-                            self.first_offset = Some(frame.offset);
-                            self.next_offset = frame.offset;
-                        }
-                        assert_eq!(frame.offset, self.next_offset, "output frames are contiguous");
-                        self.output.extend_from_slice(frame.payload);
-                        self.next_offset += frame.payload.len() as u64;
-                        self.output_frames += 1;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
-    pub fn last_state(&self) -> Option<&WorkerState> {
-        self.states.last().or(self.hello.as_ref())
-    }
-}
+pub use cockpit_testkit::seen::{Seen, read_until};
 
 /// A WebSocket handshake request for `url` carrying the credential.
 pub fn ws_request(url: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
@@ -237,22 +183,6 @@ pub async fn connect_hello(url: &str, timeout: Duration) -> (Ws, Seen) {
     let mut seen = Seen::default();
     read_until(&mut ws, &mut seen, timeout, "hello", |s| s.hello.is_some()).await;
     (ws, seen)
-}
-
-/// Reads frames into `seen` until `pred` holds or the timeout passes (then panics).
-pub async fn read_until(ws: &mut Ws, seen: &mut Seen, timeout: Duration, what: &str, pred: impl Fn(&Seen) -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !pred(seen) {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
-            Ok(Some(Ok(msg))) => seen.apply(msg),
-            Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}; output so far: {:?}",
-                String::from_utf8_lossy(&seen.output[seen.output.len().saturating_sub(600)..])
-            ),
-        }
-    }
 }
 
 pub async fn send_text(ws: &mut Ws, text: &str) {

@@ -6,11 +6,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use cockpit_api::api::SessionView;
-use cockpit_api::frames::{BinaryKind, ServerFrame, decode_binary};
-use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio_tungstenite::tungstenite::Message;
 
 pub const T: Duration = Duration::from_secs(60);
 
@@ -238,67 +235,15 @@ impl Drop for Cockpit {
 
 pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// What a WebSocket client saw.
-#[derive(Debug, Default)]
-pub struct Seen {
-    pub hello: Option<cockpit_api::WorkerState>,
-    pub states: Vec<cockpit_api::WorkerState>,
-    pub errors: Vec<(cockpit_api::frames::ErrorCode, String)>,
-    pub output: Vec<u8>,
-    pub first_offset: Option<u64>,
-    pub next_offset: u64,
-    pub snapshots: usize,
-}
-
-impl Seen {
-    pub fn apply(&mut self, msg: Message) {
-        match msg {
-            Message::Text(text) => match serde_json::from_str::<ServerFrame>(&text).expect("server frame") {
-                ServerFrame::Hello { state, .. } => self.hello = Some(state),
-                ServerFrame::State { state } => self.states.push(state),
-                ServerFrame::Error { code, message } => self.errors.push((code, message)),
-                ServerFrame::Oneshot { .. } => {}
-            },
-            Message::Binary(bytes) => {
-                let frame = decode_binary(&bytes).expect("binary frame");
-                match frame.kind {
-                    BinaryKind::Snapshot => {
-                        self.snapshots += 1;
-                        self.next_offset = frame.offset;
-                        self.first_offset.get_or_insert(frame.offset);
-                    }
-                    BinaryKind::Output => {
-                        if self.first_offset.is_none() {
-                            self.first_offset = Some(frame.offset);
-                            self.next_offset = frame.offset;
-                        }
-                        assert_eq!(frame.offset, self.next_offset, "contiguous output");
-                        self.output.extend_from_slice(frame.payload);
-                        self.next_offset += frame.payload.len() as u64;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
+pub use cockpit_testkit::Seen;
 
 pub async fn connect(url: &str) -> Ws {
     tokio_tungstenite::connect_async(url).await.expect("websocket connects").0
 }
 
+/// Reads frames into `seen` until `pred` holds (for at most [`T`]).
 pub async fn read_until(ws: &mut Ws, seen: &mut Seen, what: &str, pred: impl Fn(&Seen) -> bool) {
-    let deadline = tokio::time::Instant::now() + T;
-    while !pred(seen) {
-        match tokio::time::timeout(deadline.saturating_duration_since(tokio::time::Instant::now()), ws.next()).await {
-            Ok(Some(Ok(msg))) => seen.apply(msg),
-            Ok(other) => panic!("connection ended while waiting for {what}: {other:?}"),
-            Err(_) => panic!(
-                "timed out waiting for {what}: {:?}",
-                String::from_utf8_lossy(&seen.output[seen.output.len().saturating_sub(400)..])
-            ),
-        }
-    }
+    cockpit_testkit::seen::read_until(ws, seen, T, what, pred).await
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -354,6 +299,19 @@ pub fn one_repo_config(dir: &Path, command: &Path) -> String {
         repo.display(),
         command.display(),
         worker_bin().display()
+    )
+}
+
+/// The accounts section of a config with the one account `alpha` (token from `TOKEN_ALPHA`).
+pub const ALPHA_ACCOUNT: &str = "accounts:\n  - name: alpha\n    tokenEnv: TOKEN_ALPHA\n";
+
+/// A config with the git repo `repo` as `demo`, the `accounts` section as given (empty: none),
+/// and workers running the real Claude CLI.
+pub fn claude_config(repo: &Path, accounts: &str) -> String {
+    format!(
+        "repos:\n  - name: demo\n    path: {}\n{accounts}worker:\n  command: {}\n",
+        repo.display(),
+        claude_bin().display()
     )
 }
 
