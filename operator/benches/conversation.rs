@@ -14,21 +14,15 @@
 
 mod support;
 
+use support::{env_or, now_us};
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const TARGET_P99_MS: f64 = 100.0;
 const T: Duration = Duration::from_secs(60);
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
-}
 
 /// One phone: reads the stream, records (entry key, delay in µs) for every bench entry.
 async fn phone(http: reqwest::Client, url: String, expected: usize) -> (Vec<u64>, usize, usize) {

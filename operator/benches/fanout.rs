@@ -28,11 +28,13 @@
 mod relay;
 mod support;
 
+use support::{env_or, now_us};
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use cockpit_api::frames::{BinaryKind, decode_binary};
 use futures_util::StreamExt;
@@ -56,14 +58,6 @@ const TARGET_RELAY_RATIO: f64 = 0.9;
 /// Floods per path in the relay phase.
 const RELAY_RUNS: usize = 3;
 const T: Duration = Duration::from_secs(60);
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
-}
 
 // ---------------------------------------------------------------------------------------------
 // The worker program.

@@ -55,11 +55,13 @@
 
 mod support;
 
+use support::{env_or, now_us};
+
 use cockpit_testkit::claude_bin;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use cockpit_api::Activity;
 use cockpit_api::api::ChangeEvent;
@@ -81,14 +83,6 @@ const WORKER_LINK: &str = "cockpit-worker-stamping";
 /// A new session's terminal size.
 const COLS: u16 = 120;
 const ROWS: u16 = 40;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
-}
 
 // ---------------------------------------------------------------------------------------------
 // This executable as the sessions' worker.

@@ -1,8 +1,9 @@
-//! What the benchmarks share: a real `cockpit serve` on a free loopback port.
+//! What the benchmarks share: a real `cockpit serve` on a free loopback port, knobs from the
+//! environment and a wall clock in microseconds.
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -36,4 +37,14 @@ pub async fn serve(bin: &Path, dir: &Path, env: &[(&str, &str)]) -> (tokio::proc
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, base)
+}
+
+/// The environment variable `name` parsed, or `default` when it is unset or does not parse.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Microseconds since the Unix epoch (comparable across processes).
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_micros() as u64
 }

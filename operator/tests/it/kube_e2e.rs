@@ -147,6 +147,13 @@ fn is_true(obj: &Value, type_: &str) -> bool {
 }
 
 impl Cluster {
+    /// An event about `regarding` for `reason` (and of `type_`, when given), once there is one.
+    fn event(&self, regarding: &str, reason: &str, type_: Option<&str>) -> Option<Value> {
+        self.api.list("events", NS, "").into_iter().find(|e| {
+            e["regarding"]["name"] == regarding && e["reason"] == reason && type_.is_none_or(|t| e["type"] == t)
+        })
+    }
+
     fn session(&self, name: &str) -> Option<Value> {
         self.api.get("claudesessions", NS, name)
     }
@@ -308,13 +315,7 @@ async fn a_session_from_the_api_is_a_claude_session_with_a_worker_pod_and_deleti
     assert!(text.contains("cwd: ") && text.contains("worktrees"), "the session's worktree: {text}");
 
     // Events for the transitions; the account's status counts the session.
-    eventually("a Starting event", || {
-        c.api
-            .list("events", NS, "")
-            .into_iter()
-            .find(|e| e["regarding"]["name"] == "from-phone" && e["reason"] == "Starting")
-    })
-    .await;
+    eventually("a Starting event", || c.event("from-phone", "Starting", None)).await;
     let account = eventually("alpha to count one session", || {
         c.api.get("claudeaccounts", NS, "alpha").filter(|a| a["status"]["activeSessions"] == 1)
     })
@@ -439,13 +440,7 @@ async fn a_missing_account_secret_fails_the_session_with_the_kubelets_reason() {
     assert!(message.contains("secret \"claude-ghost\" not found"), "{message}");
     let object = c.session("no-secret").expect("object");
     assert_eq!(condition(&object, "Ready").expect("Ready")["reason"], "StartFailed");
-    eventually("a warning event", || {
-        c.api
-            .list("events", NS, "")
-            .into_iter()
-            .find(|e| e["regarding"]["name"] == "no-secret" && e["reason"] == "StartFailed" && e["type"] == "Warning")
-    })
-    .await;
+    eventually("a warning event", || c.event("no-secret", "StartFailed", Some("Warning"))).await;
 }
 
 #[tokio::test]
@@ -509,13 +504,7 @@ exec sleep 600
     .await;
     assert!(alpha["status"]["rateLimitedUntil"].is_string(), "{alpha:#}");
     assert_eq!(condition(&alpha, "Ready").expect("Ready")["status"], "False");
-    eventually("a RateLimited event", || {
-        c.api
-            .list("events", NS, "")
-            .into_iter()
-            .find(|e| e["regarding"]["name"] == "alpha" && e["reason"] == "RateLimited" && e["type"] == "Warning")
-    })
-    .await;
+    eventually("a RateLimited event", || c.event("alpha", "RateLimited", Some("Warning"))).await;
     let accounts: Vec<AccountView> =
         serde_json::from_value(c.cockpit.get_json("/api/accounts").await).expect("accounts");
     let alpha_view = accounts.iter().find(|a| a.id == "alpha").expect("alpha");

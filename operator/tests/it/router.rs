@@ -63,6 +63,14 @@ fn router(app: &Arc<App>) -> Router {
     cockpit_operator::gateway::router(app.clone(), None)
 }
 
+/// An app in a temporary directory (kept as long as it is) and its router.
+async fn routed() -> (tempfile::TempDir, Arc<App>, Router) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(dir.path()).await;
+    let router = router(&app);
+    (dir, app, router)
+}
+
 /// One request; the status and the body (JSON when it parses, else a string).
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value, String) {
     let response = router.clone().oneshot(request).await.expect("the router answers");
@@ -94,9 +102,7 @@ async fn session_count(app: &App) -> usize {
 
 #[tokio::test]
 async fn a_session_is_created_listed_and_deleted_with_its_history_kept() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let app = app(dir.path()).await;
-    let router = router(&app);
+    let (_dir, app, router) = routed().await;
     let (status, body, _) = call(&router, get("/api/sessions")).await;
     assert_eq!((status, body), (StatusCode::OK, json!([])));
 
@@ -125,9 +131,7 @@ async fn a_session_is_created_listed_and_deleted_with_its_history_kept() {
 
 #[tokio::test]
 async fn bad_requests_get_a_clear_error_and_change_nothing() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let app = app(dir.path()).await;
-    let router = router(&app);
+    let (_dir, app, router) = routed().await;
     let cases: [(Request<Body>, &str); 7] = [
         (
             Request::builder()
@@ -182,9 +186,7 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
 
 #[tokio::test]
 async fn a_foreign_page_or_a_rebinding_host_changes_nothing() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let app = app(dir.path()).await;
-    let router = router(&app);
+    let (_dir, app, router) = routed().await;
     let create = json!({"repo_name": "demo", "name": "mine"});
     let mut from_page = json_request(Method::POST, "/api/sessions", &create);
     from_page.headers_mut().insert(header::ORIGIN, "https://evil.example".parse().expect("origin"));
@@ -207,9 +209,7 @@ async fn a_foreign_page_or_a_rebinding_host_changes_nothing() {
 
 #[tokio::test]
 async fn health_metrics_accounts_and_repos_describe_the_control_plane() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let app = app(dir.path()).await;
-    let router = router(&app);
+    let (_dir, _app, router) = routed().await;
     let create = json!({"repo_name": "demo", "name": "one"});
     let (status, _, _) = call(&router, json_request(Method::POST, "/api/sessions", &create)).await;
     assert_eq!(status, StatusCode::CREATED);
