@@ -75,7 +75,21 @@ async fn start_claude(api: &StandIn, dirs: &Dirs, token: &str, extra: &[&str]) -
     Session { worker, ws, seen, project: dirs.project.clone() }
 }
 
+/// The stand-in, the directories and a session on `TOKEN_A`, its CLI idle.
+async fn idle_claude() -> (StandIn, Dirs, Session) {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
+    s.wait_activity(Activity::Idle).await;
+    (api, dirs, s)
+}
+
 impl Session {
+    /// A state with an approval that can be answered.
+    fn answerable(state: &cockpit_api::WorkerState) -> bool {
+        state.approval.as_ref().is_some_and(|a| a.answerable)
+    }
+
     async fn wait_state(
         &mut self,
         what: &str,
@@ -164,15 +178,12 @@ async fn a_turn_goes_starting_idle_working_idle_with_the_reply_on_screen() {
 
 #[tokio::test]
 async fn a_permission_request_is_allowed_and_then_denied_from_a_client() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
 
     s.prompt("please TOOLBASH now").await;
     // The dialog may be on screen a moment before the PermissionRequest hook arrives: the
     // request becomes answerable with the hook.
-    let pending = s.wait_state("an answerable approval", |st| st.approval.as_ref().is_some_and(|a| a.answerable)).await;
+    let pending = s.wait_state("an answerable approval", Session::answerable).await;
     assert_eq!(pending.activity, Activity::NeedsApproval);
     let approval = pending.approval.expect("pending approval");
     assert_eq!(approval.tool, "Bash");
@@ -186,7 +197,7 @@ async fn a_permission_request_is_allowed_and_then_denied_from_a_client() {
 
     std::fs::remove_file(s.project.join("mockfile.txt")).expect("rm");
     s.prompt("please TOOLBASH again").await;
-    let pending = s.wait_state("an answerable approval", |st| st.approval.as_ref().is_some_and(|a| a.answerable)).await;
+    let pending = s.wait_state("an answerable approval", Session::answerable).await;
     let approval = pending.approval.expect("pending approval");
     send_json(&mut s.ws, json!({"type": "approve", "id": approval.id, "decision": "deny", "message": "not today"}))
         .await;
@@ -201,12 +212,9 @@ async fn a_permission_request_is_allowed_and_then_denied_from_a_client() {
 
 #[tokio::test]
 async fn a_permission_dialog_stays_usable_by_keys() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
     s.prompt("please TOOLWRITE now").await;
-    let pending = s.wait_state("the Write approval", |st| st.approval.as_ref().is_some_and(|a| a.answerable)).await;
+    let pending = s.wait_state("the Write approval", Session::answerable).await;
     assert_eq!(pending.approval.map(|a| a.tool).as_deref(), Some("Write"));
     s.worker.wait_screen("Do you want to create", T).await;
     // "1. Yes". On a loaded machine the CLI (2.1.332) can draw the dialog a moment before it
@@ -235,10 +243,7 @@ async fn a_permission_dialog_stays_usable_by_keys() {
 
 #[tokio::test]
 async fn a_session_limit_is_reported_with_window_and_reset_and_the_dialog_is_closed() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
     let before = chrono::Utc::now();
     s.prompt("please RL5H now").await;
     let limited = s.wait_activity(Activity::RateLimited).await;
@@ -266,10 +271,7 @@ async fn a_session_limit_is_reported_with_window_and_reset_and_the_dialog_is_clo
 
 #[tokio::test]
 async fn a_weekly_limit_is_reported_and_transient_errors_are_not() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
     s.prompt("please OVERLOAD now").await;
     s.wait_activity(Activity::Working).await;
     s.wait_activity(Activity::Idle).await;
@@ -287,10 +289,7 @@ async fn a_weekly_limit_is_reported_and_transient_errors_are_not() {
 
 #[tokio::test]
 async fn refused_credentials_need_login() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
     s.prompt("please AUTH401 now").await;
     s.wait_activity(Activity::NeedsLogin).await;
 }
@@ -413,7 +412,7 @@ async fn another_sessions_tools_cannot_post_this_sessions_hooks() {
         exit.display()
     ))
     .await;
-    let asked = b.wait_state("B's answerable approval", |st| st.approval.as_ref().is_some_and(|a| a.answerable)).await;
+    let asked = b.wait_state("B's answerable approval", Session::answerable).await;
     let id = asked.approval.map(|p| p.id).expect("B's approval");
     send_json(&mut b.ws, json!({"type": "approve", "id": id, "decision": "allow"})).await;
     let deadline = tokio::time::Instant::now() + T;
@@ -472,10 +471,7 @@ async fn the_permission_mode_is_reported_and_follows_shift_tab() {
 /// the worker's state, and the line the CLI shows is the worker's.
 #[tokio::test]
 async fn the_status_line_reports_the_accounts_utilization_and_the_sessions_cost() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (_api, _dirs, mut s) = idle_claude().await;
     // The stand-in answers this one with 93 % of the 5-hour window used.
     s.prompt("WARN93 how far along are we").await;
     let reported = s
@@ -498,10 +494,7 @@ async fn the_status_line_reports_the_accounts_utilization_and_the_sessions_cost(
 /// a request from any other process (this test's own, here).
 #[tokio::test]
 async fn the_cli_holds_no_token_and_its_proxy_serves_it_alone() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &[]).await;
-    s.wait_activity(Activity::Idle).await;
+    let (api, _dirs, mut s) = idle_claude().await;
     s.prompt("hello through the proxy").await;
     s.wait_activity(Activity::Working).await;
     s.wait_activity(Activity::Idle).await;
