@@ -84,6 +84,15 @@ async fn idle_claude() -> (StandIn, Dirs, Session) {
     (api, dirs, s)
 }
 
+/// A one-shot session of `prompt` on `TOKEN_A`, run until it exits; with its last state.
+async fn oneshot(prompt: &str) -> (StandIn, Dirs, Session, cockpit_api::WorkerState) {
+    let api = StandIn::start().await.expect("stand-in");
+    let dirs = dirs();
+    let mut s = start_claude(&api, &dirs, TOKEN_A, &["--mode", "oneshot", "--prompt", prompt]).await;
+    let exited = s.wait_activity(Activity::Exited).await;
+    (api, dirs, s, exited)
+}
+
 impl Session {
     /// A state with an approval that can be answered.
     fn answerable(state: &cockpit_api::WorkerState) -> bool {
@@ -342,10 +351,7 @@ async fn a_resumed_session_under_another_token_continues_the_conversation() {
 
 #[tokio::test]
 async fn oneshot_streams_typed_events_and_ends_with_a_structured_result() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &["--mode", "oneshot", "--prompt", "say hello please"]).await;
-    let exited = s.wait_activity(Activity::Exited).await;
+    let (_api, _dirs, mut s, exited) = oneshot("say hello please").await;
     assert_eq!(exited.exit_code, Some(0));
     let result = exited.oneshot_result.expect("result");
     assert!(!result.is_error);
@@ -368,10 +374,7 @@ async fn oneshot_streams_typed_events_and_ends_with_a_structured_result() {
 
 #[tokio::test]
 async fn oneshot_hitting_a_limit_reports_it_in_the_result() {
-    let api = StandIn::start().await.expect("stand-in");
-    let dirs = dirs();
-    let mut s = start_claude(&api, &dirs, TOKEN_A, &["--mode", "oneshot", "--prompt", "please RL5H now"]).await;
-    let exited = s.wait_activity(Activity::Exited).await;
+    let (_api, _dirs, mut s, exited) = oneshot("please RL5H now").await;
     assert_eq!(exited.exit_code, Some(1));
     let result = exited.oneshot_result.expect("result");
     assert!(result.is_error);

@@ -64,6 +64,12 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).expect("canonicalize")
 }
 
+/// Makes the directory `dir` holding one file, `name` with `text` in it (someone else's).
+fn dir_holding(dir: &std::path::Path, name: &str, text: &str) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
 #[tokio::test]
 async fn two_sessions_get_two_worktrees_on_two_branches_that_do_not_share_files() {
     let f = fixture();
@@ -217,8 +223,7 @@ async fn remove_of_a_clean_worktree_adds_no_commit() {
 async fn remove_refuses_paths_that_are_not_worktrees_of_the_repo() {
     let f = fixture();
     let stranger = f.data.join("stranger");
-    std::fs::create_dir_all(&stranger).expect("mkdir");
-    std::fs::write(stranger.join("keep.txt"), "mine").expect("write");
+    dir_holding(&stranger, "keep.txt", "mine");
     let err = worktree::remove(&f.repo, &stranger).await.expect_err("not a worktree");
     assert!(matches!(err, WorktreeError::NotAWorktree { .. }), "{err:?}");
     assert!(stranger.join("keep.txt").exists());
@@ -239,8 +244,7 @@ async fn a_worktree_deleted_by_hand_is_recreated() {
 async fn a_place_taken_by_something_else_is_not_overwritten() {
     let f = fixture();
     let place = f.data.join("worktrees/myrepo/taken");
-    std::fs::create_dir_all(&place).expect("mkdir");
-    std::fs::write(place.join("precious.txt"), "do not delete").expect("write");
+    dir_holding(&place, "precious.txt", "do not delete");
     let err = worktree::prepare(&f.repo, &f.data, "taken").await.expect_err("occupied");
     assert!(matches!(err, WorktreeError::Occupied { .. }), "{err:?}");
     assert!(place.join("precious.txt").exists());
