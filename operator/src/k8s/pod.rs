@@ -230,6 +230,19 @@ pub struct WorkerStart<'a> {
     pub size: Option<(u16, u16)>,
 }
 
+impl<'a> WorkerStart<'a> {
+    /// A worker for `session` under `account` in the repo itself (no worktree), with no prompt
+    /// and the worker's default terminal size.
+    pub fn new(
+        session: &'a ClaudeSession,
+        account: &'a ClaudeAccount,
+        repo_path: &'a str,
+        conversation: Conversation,
+    ) -> WorkerStart<'a> {
+        WorkerStart { session, account, repo_path, cwd: repo_path, conversation, prompt: None, size: None }
+    }
+}
+
 /// Which conversation a worker runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conversation {
@@ -736,15 +749,8 @@ mod tests {
         .expect("settings");
         assert_eq!((settings.data_pvc.as_str(), settings.port, settings.command.as_str()), ("data", 9000, "/bin/cli"));
         let (session, account) = (session("Interactive"), account("OAuthToken"));
-        let start = WorkerStart {
-            session: &session,
-            account: &account,
-            repo_path: "/srv/web",
-            cwd: "/srv/web",
-            conversation: Conversation::New(uuid::Uuid::from_u128(1)),
-            prompt: None,
-            size: Some((61, 23)),
-        };
+        let new = Conversation::New(uuid::Uuid::from_u128(1));
+        let start = WorkerStart { size: Some((61, 23)), ..WorkerStart::new(&session, &account, "/srv/web", new) };
         let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
         let c = &pod["spec"]["containers"][0];
         assert_eq!(

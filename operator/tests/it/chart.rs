@@ -1135,14 +1135,12 @@ fn the_worker_pods_the_operator_builds_are_valid_and_keep_the_token_in_the_proxy
             "spec": {"credentials": {"secretName": "claude-personal", "kind": kind}},
         }))
         .expect("account");
+        let new = Conversation::New(uuid::Uuid::from_u128(0x11111111_2222_3333_4444_555555555555));
         let start = WorkerStart {
-            session: &session,
-            account: &account,
-            repo_path: "/srv/web",
             cwd: "/data/worktrees/web/fix-tests",
-            conversation: Conversation::New(uuid::Uuid::from_u128(0x11111111_2222_3333_4444_555555555555)),
             prompt: Some("fix the tests"),
             size: Some((52, 40)),
+            ..WorkerStart::new(&session, &account, "/srv/web", new)
         };
         let mut pod = serde_json::to_value(worker_pod(&start, &PodSettings::default())).expect("json");
         // The API server fills in the name from `generateName`.

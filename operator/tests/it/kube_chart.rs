@@ -73,15 +73,7 @@ fn worker_resources(env: &[(String, String)]) -> Result<Value, String> {
         "metadata": {"name": "a", "namespace": "cockpit"}, "spec": {"credentials": {"secretName": "claude-a"}},
     }))
     .expect("account");
-    let start = WorkerStart {
-        session: &session,
-        account: &account,
-        repo_path: "/srv/web",
-        cwd: "/srv/web",
-        conversation: Conversation::New(uuid::Uuid::from_u128(1)),
-        prompt: None,
-        size: None,
-    };
+    let start = WorkerStart::new(&session, &account, "/srv/web", Conversation::New(uuid::Uuid::from_u128(1)));
     let pod = serde_json::to_value(worker_pod(&start, &settings)).expect("json");
     Ok(pod["spec"]["containers"][0]["resources"].clone())
 }
