@@ -221,7 +221,7 @@ pub struct HistoryPage {
 pub struct TranscriptPage {
     /// The Claude session id the transcript belongs to, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claude_session_id: Option<String>,
+    pub claude_session_id: Option<crate::ids::ConversationId>,
     /// Transcript lines as the CLI wrote them (each a JSON object).
     #[ts(type = "unknown[]")]
     pub entries: Vec<serde_json::Value>,

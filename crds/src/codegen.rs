@@ -7,7 +7,8 @@ use kube::CustomResourceExt;
 use ts_rs::TS;
 
 use crate::{
-    account, activity, api, changes, conditions, conversation, frames, oneshot, session, tool_view, usage, worker_state,
+    account, activity, api, changes, conditions, conversation, frames, ids, oneshot, session, tool_view, usage,
+    worker_state,
 };
 
 /// One generated file: its path relative to the repository root, and its contents.
@@ -105,6 +106,7 @@ pub fn typescript() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let mut out = String::from(HEADER_TS);
     out.push('\n');
+    push_decl::<ids::ConversationId>(&mut out, &cfg);
     push_decl::<activity::Activity>(&mut out, &cfg);
     push_decl::<activity::RateLimitWindow>(&mut out, &cfg);
     push_decl::<activity::RateLimit>(&mut out, &cfg);

@@ -171,7 +171,7 @@ pub struct ConversationBatch {
     pub cursor: ConversationCursor,
     /// The Claude conversation id the transcript belongs to, once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_id: Option<String>,
+    pub conversation_id: Option<crate::ids::ConversationId>,
 }
 
 /// Longest tool output kept in an entry, in characters; the rest is cut (`truncated`).

@@ -23,6 +23,7 @@ pub mod codegen;
 pub mod conditions;
 pub mod conversation;
 pub mod frames;
+pub mod ids;
 pub mod oneshot;
 pub mod session;
 pub mod tool_view;

@@ -13,8 +13,8 @@ use crate::session::TokenUsage;
 pub enum OneshotEvent {
     /// `system/init`: the run started.
     Init {
-        /// The Claude session id.
-        session_id: String,
+        /// The Claude conversation id (the CLI's session id).
+        session_id: crate::ids::ConversationId,
         /// The model in use.
         model: String,
         /// The working directory.
@@ -160,8 +160,8 @@ pub struct OneshotResult {
     pub cost_usd: f64,
     /// Tokens used.
     pub tokens: TokenUsage,
-    /// The Claude session id.
-    pub session_id: String,
+    /// The Claude conversation id (the CLI's session id).
+    pub session_id: crate::ids::ConversationId,
     /// Turns taken.
     pub num_turns: u32,
     /// Wall time in milliseconds.

@@ -57,7 +57,7 @@ pub struct ClaudeSessionSpec {
     /// A Claude session id (UUID) to resume instead of starting a new conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"))]
-    pub resume: Option<String>,
+    pub resume: Option<crate::ids::ConversationId>,
     /// What to do when the account hits a usage limit: `Auto` moves the conversation to the next
     /// account and resumes it; `Off` waits for the reset on the same account.
     #[serde(default)]
@@ -207,7 +207,7 @@ pub struct ClaudeSessionStatus {
     pub account: Option<String>,
     /// The Claude Code session id (conversation id), used to resume on another account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claude_session_id: Option<String>,
+    pub claude_session_id: Option<crate::ids::ConversationId>,
     /// Where the worker serves its WebSocket (`host:port`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker_endpoint: Option<String>,

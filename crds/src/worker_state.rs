@@ -22,7 +22,7 @@ pub struct WorkerState {
     pub mode: SessionMode,
     /// The Claude Code session id, once known (from the SessionStart hook or `system/init`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claude_session_id: Option<String>,
+    pub claude_session_id: Option<crate::ids::ConversationId>,
     /// Terminal width in columns.
     pub cols: u16,
     /// Terminal height in rows.

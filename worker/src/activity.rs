@@ -2,6 +2,7 @@
 //! (fallback) and the process's fate into one activity. Pure: events in, state out.
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::ConversationId;
 use cockpit_api::{Activity, Denial, PendingApproval, RateLimit, RateLimitWindow, StatusReport};
 
 use crate::classify::ScreenClass;
@@ -50,8 +51,8 @@ pub struct Tracked {
     pub since: DateTime<Utc>,
     /// Where it came from.
     pub source: Source,
-    /// The Claude session id, once known.
-    pub claude_session_id: Option<String>,
+    /// The Claude conversation id, once known.
+    pub claude_session_id: Option<ConversationId>,
     /// The last usage limit hit.
     pub rate_limit: Option<RateLimit>,
     /// The pending permission request.
@@ -109,7 +110,7 @@ impl ActivityTracker {
     }
 
     /// Sets the Claude session id known in advance (`--session-id`, `--resume`).
-    pub fn set_claude_session_id(&mut self, id: String) {
+    pub fn set_claude_session_id(&mut self, id: ConversationId) {
         self.state.claude_session_id = Some(id);
     }
 
@@ -157,7 +158,7 @@ impl ActivityTracker {
         self.hooks_seen = true;
         self.tool_allowed = false;
         if let Some(id) = &context.session_id {
-            self.state.claude_session_id = Some(id.clone());
+            self.state.claude_session_id = Some(ConversationId::from(id.as_str()));
         }
         if let Some(mode) = context.permission_mode {
             self.state.permission_mode = Some(mode);
@@ -169,7 +170,7 @@ impl ActivityTracker {
         match event {
             HookEvent::SessionStart { session_id } => {
                 if let Some(id) = session_id {
-                    self.state.claude_session_id = Some(id.clone());
+                    self.state.claude_session_id = Some(ConversationId::from(id.as_str()));
                 }
                 if self.state.activity == Activity::Starting {
                     self.set(Activity::Idle, Source::Hook, now);

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use chrono::Utc;
 use cockpit_api::frames::{BinaryKind, MAX_WORKER_OUTPUT_BYTES, encode_binary};
+use cockpit_api::ids::ConversationId;
 use cockpit_api::oneshot::{OneshotEvent, OneshotResult};
 use cockpit_api::{ApprovalDecision, SessionMode, WorkerState};
 use tokio::sync::{broadcast, oneshot, watch};
@@ -125,7 +126,7 @@ impl Hub {
         cols: u16,
         rows: u16,
         ring_bytes: usize,
-        claude_session_id: Option<String>,
+        claude_session_id: Option<ConversationId>,
         prompt: Option<String>,
     ) -> Arc<Hub> {
         let now = Utc::now();

@@ -40,7 +40,7 @@ pub fn parse_line(line: &str, now: DateTime<Utc>) -> Result<Option<OneshotEvent>
     }
     Ok(Some(match (kind.as_str(), subtype.as_str()) {
         ("system", "init") => OneshotEvent::Init {
-            session_id: str_of(&v, "session_id"),
+            session_id: str_of(&v, "session_id").into(),
             model: str_of(&v, "model"),
             cwd: str_of(&v, "cwd"),
             tools: v
@@ -140,7 +140,7 @@ fn result(v: &Value) -> OneshotResult {
             cache_read_input_tokens: u64_of(&usage, "cache_read_input_tokens"),
             cache_creation_input_tokens: u64_of(&usage, "cache_creation_input_tokens"),
         },
-        session_id: str_of(v, "session_id"),
+        session_id: str_of(v, "session_id").into(),
         num_turns: u64_of(v, "num_turns") as u32,
         duration_ms: u64_of(v, "duration_ms"),
         permission_denials: v.get("permission_denials").and_then(Value::as_array).map_or(0, |a| a.len() as u32),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use cockpit_api::ids::ConversationId;
 use cockpit_api::{PermissionMode, SessionMode};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::TcpListener;
@@ -97,7 +98,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
     let hooks_listener = tokio::net::UnixListener::bind(&hook_socket)
         .with_context(|| format!("binding the hook socket {}", hook_socket.display()))?;
     let cli_pid = Arc::new(OnceLock::new());
-    let claude_session_id = opts.resume.clone().or_else(|| opts.session_id.clone());
+    let claude_session_id = opts.resume.as_deref().or(opts.session_id.as_deref()).map(ConversationId::from);
     let hub = Hub::new(opts.mode, opts.cols, opts.rows, opts.ring_bytes, claude_session_id, opts.prompt.clone());
     if opts.claude {
         hub.set_permission_mode(opts.permission_mode.unwrap_or(cockpit_api::PermissionMode::Default));

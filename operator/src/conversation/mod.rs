@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use cockpit_api::conversation::{ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem};
+use cockpit_api::ids::ConversationId;
 
 use crate::store::{Store, StoreError};
 
@@ -23,8 +24,10 @@ pub const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(500
 
 /// The transcript file of Claude conversation `conversation_id` under `claude_home`, if it
 /// exists (`projects/<cwd slug>/<id>.jsonl`; the id must be a UUID, so it names no other path).
-pub fn transcript_file(claude_home: &Path, conversation_id: &str) -> Option<PathBuf> {
-    uuid::Uuid::parse_str(conversation_id).ok()?;
+pub fn transcript_file(claude_home: &Path, conversation_id: &ConversationId) -> Option<PathBuf> {
+    if !conversation_id.is_uuid() {
+        return None;
+    }
     let projects = std::fs::read_dir(claude_home.join("projects")).ok()?;
     projects.flatten().map(|dir| dir.path().join(format!("{conversation_id}.jsonl"))).find(|p| p.is_file())
 }
@@ -45,7 +48,7 @@ pub enum FollowError {
 pub struct Follower {
     session_id: String,
     claude_home: PathBuf,
-    conversation_id: Option<String>,
+    conversation_id: Option<ConversationId>,
     file: Option<PathBuf>,
     /// When to look for a transcript not found yet.
     look_again: std::time::Instant,
@@ -84,7 +87,7 @@ impl Follower {
     pub fn new(
         session_id: String,
         claude_home: PathBuf,
-        conversation_id: Option<String>,
+        conversation_id: Option<ConversationId>,
         mut cursor: ConversationCursor,
     ) -> Follower {
         let tag = conversation_id.as_deref().map(ConversationCursor::tag);
@@ -106,7 +109,7 @@ impl Follower {
 
     /// Follows the session's current conversation id (known once the CLI started). A new id
     /// (the CLI continued the conversation in a new transcript) is read from its start.
-    pub fn set_conversation(&mut self, id: Option<String>) {
+    pub fn set_conversation(&mut self, id: Option<ConversationId>) {
         if id.is_some() && id != self.conversation_id {
             self.cursor.transcript = 0;
             self.cursor.conversation = id.as_deref().map(ConversationCursor::tag);
@@ -124,7 +127,7 @@ impl Follower {
     /// order.
     pub async fn step(&mut self, store: &Store, notes: bool) -> Result<Step, FollowError> {
         if self.file.is_none() && std::time::Instant::now() >= self.look_again {
-            self.file = self.conversation_id.as_deref().and_then(|id| transcript_file(&self.claude_home, id));
+            self.file = self.conversation_id.as_ref().and_then(|id| transcript_file(&self.claude_home, id));
             self.look_again = std::time::Instant::now() + LOOK_AGAIN;
         }
         let mut groups: Vec<(Option<DateTime<Utc>>, Vec<ConversationEntry>)> = Vec::new();
@@ -247,9 +250,9 @@ mod tests {
         let project = dir.path().join("projects").join("-w-repo");
         std::fs::create_dir_all(&project).expect("mkdir");
         std::fs::write(project.join(format!("{id}.jsonl")), "{}\n").expect("write");
-        assert_eq!(transcript_file(dir.path(), id), Some(project.join(format!("{id}.jsonl"))));
-        assert_eq!(transcript_file(dir.path(), "../../etc/passwd"), None);
-        assert_eq!(transcript_file(dir.path(), "0b7c7a52-0000-4a55-9f3c-4f1a2d1e9e10"), None);
+        assert_eq!(transcript_file(dir.path(), &id.into()), Some(project.join(format!("{id}.jsonl"))));
+        assert_eq!(transcript_file(dir.path(), &"../../etc/passwd".into()), None);
+        assert_eq!(transcript_file(dir.path(), &"0b7c7a52-0000-4a55-9f3c-4f1a2d1e9e10".into()), None);
     }
 
     /// The conversation id of the test transcripts.

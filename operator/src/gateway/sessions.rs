@@ -308,9 +308,9 @@ pub async fn transcript(
     let row = find(&app, &id).await?;
     let limit = paging.limit()?;
     let after = paging.after.unwrap_or(0);
-    let claude_session_id = row.status.claude_session_id.clone().filter(|id| uuid::Uuid::parse_str(id).is_ok());
+    let claude_session_id = row.status.claude_session_id.clone().filter(|id| id.is_uuid());
     let file = claude_session_id
-        .as_deref()
+        .as_ref()
         .and_then(|sid| crate::conversation::transcript_file(&app.data_dir.join("claude-home"), sid));
     let Some(file) = file else {
         return Ok(Json(TranscriptPage { claude_session_id, entries: Vec::new(), next: None }));

@@ -342,7 +342,7 @@ impl Effects for PodEffects<'_> {
         tracing::info!(session = %name, pod = %created.name_any(), %account, "started a worker pod");
         Ok(Started::Running {
             conversation: match conversation {
-                Conversation::New(id) | Conversation::Resume(id) => id.to_string(),
+                Conversation::New(id) | Conversation::Resume(id) => id.into(),
             },
         })
     }

@@ -83,7 +83,7 @@ pub enum Action {
         /// The account to run under.
         account: String,
         /// The Claude session id to resume (`--resume`); none starts a new conversation.
-        resume: Option<String>,
+        resume: Option<cockpit_api::ids::ConversationId>,
         /// The prompt to start with (the first message, the one-shot task, or the prompt that
         /// hit a usage limit).
         prompt: Option<String>,

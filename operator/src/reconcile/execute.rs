@@ -14,7 +14,7 @@ pub enum Started {
     /// The worker runs this conversation (new or resumed).
     Running {
         /// The CLI's conversation id.
-        conversation: String,
+        conversation: cockpit_api::ids::ConversationId,
     },
     /// It did not start; the session's status says why.
     Failed {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::ConversationId;
 use tokio::sync::mpsc;
 
 use crate::app::App;
@@ -192,9 +193,9 @@ async fn start(
     runtime: &Arc<LocalRuntime>,
     row: &SessionRow,
     account: &str,
-    resume: Option<String>,
+    resume: Option<ConversationId>,
     prompt: Option<String>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<ConversationId> {
     use anyhow::Context;
     let credential = match app.config.account(account) {
         Some(cfg) => Some((cfg.kind, cfg.resolve_token(crate::env_secrets::get)?)),
@@ -234,8 +235,15 @@ impl Effects for LocalEffects<'_> {
         resume: Option<&str>,
         prompt: Option<&str>,
     ) -> anyhow::Result<Started> {
-        match start(self.app, self.runtime, self.row, account, resume.map(str::to_owned), prompt.map(str::to_owned))
-            .await
+        match start(
+            self.app,
+            self.runtime,
+            self.row,
+            account,
+            resume.map(ConversationId::from),
+            prompt.map(str::to_owned),
+        )
+        .await
         {
             Ok(conversation) => {
                 self.app.store.add_usage(account, 1, 0, 0, 0.0).await?;

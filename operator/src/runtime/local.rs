@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
+use cockpit_api::ids::ConversationId;
 use cockpit_api::{ClaudeSessionSpec, CredentialKind, WorkerState};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
@@ -56,7 +57,7 @@ pub struct StartRequest<'a> {
     /// Working directory.
     pub cwd: PathBuf,
     /// Conversation to resume.
-    pub resume: Option<String>,
+    pub resume: Option<ConversationId>,
     /// Prompt to start with.
     pub prompt: Option<String>,
 }
@@ -183,13 +184,13 @@ impl LocalRuntime {
     }
 
     /// Starts a worker; returns the Claude session id it runs (new or resumed).
-    pub async fn start(self: &Arc<Self>, req: StartRequest<'_>) -> anyhow::Result<String> {
+    pub async fn start(self: &Arc<Self>, req: StartRequest<'_>) -> anyhow::Result<ConversationId> {
         let generation = {
             let mut g = lock(&self.next_generation);
             *g += 1;
             *g
         };
-        let claude_session = req.resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let claude_session = req.resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().into());
         lock(&self.handles).insert(
             req.session_id.to_owned(),
             Handle {

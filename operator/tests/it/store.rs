@@ -196,7 +196,7 @@ async fn sessions_round_trip(db: &Db) {
         phase: SessionPhase::Running,
         activity: Some(Activity::NeedsApproval),
         account: Some("main".to_owned()),
-        claude_session_id: Some("0b6f9d2e-7d3c-4c7e-9a55-3f0f2b1c9d11".to_owned()),
+        claude_session_id: Some("0b6f9d2e-7d3c-4c7e-9a55-3f0f2b1c9d11".into()),
         started_at: Some(Utc::now()),
         rotations: 2,
         ..ClaudeSessionStatus::default()

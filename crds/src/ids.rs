@@ -1,0 +1,93 @@
+//! Ids that are easy to mix up, as types of their own.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A Claude Code conversation id: the UUID the CLI calls its "session id" (`--session-id`,
+/// `--resume`, the name of the transcript file). It is not a Cockpit session's id (the
+/// `ClaudeSession` or its row), which names the session that runs the conversation; a session
+/// moves its conversation from account to account and can continue another one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(transparent)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    /// The id as the CLI wrote or will take it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the id is a UUID (what the CLI writes; the only kind that may name a file).
+    pub fn is_uuid(&self) -> bool {
+        uuid::Uuid::parse_str(&self.0).is_ok()
+    }
+}
+
+impl std::ops::Deref for ConversationId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for ConversationId {
+    fn from(id: String) -> ConversationId {
+        ConversationId(id)
+    }
+}
+
+impl From<&str> for ConversationId {
+    fn from(id: &str) -> ConversationId {
+        ConversationId(id.to_owned())
+    }
+}
+
+impl From<uuid::Uuid> for ConversationId {
+    fn from(id: uuid::Uuid) -> ConversationId {
+        ConversationId(id.to_string())
+    }
+}
+
+impl std::str::FromStr for ConversationId {
+    type Err = std::convert::Infallible;
+
+    fn from_str(id: &str) -> Result<ConversationId, Self::Err> {
+        Ok(ConversationId(id.to_owned()))
+    }
+}
+
+impl PartialEq<str> for ConversationId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ConversationId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversation_id_is_a_plain_string_on_the_wire() {
+        let id = ConversationId::from("0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10");
+        assert_eq!(serde_json::to_string(&id).expect("json"), "\"0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10\"");
+        assert_eq!(serde_json::from_str::<ConversationId>("\"abc\"").expect("json"), "abc");
+        assert!(id.is_uuid());
+        assert!(!ConversationId::from("../etc/passwd").is_uuid());
+        let schema = schemars::schema_for!(ConversationId);
+        assert_eq!(schema.as_value()["type"], "string");
+    }
+}
