@@ -184,6 +184,51 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
+/// History and transcript pages: the paging words are checked alike (one extractor, one
+/// paging type), a bad query is a 400 naming what is wrong, a good one pages.
+#[tokio::test]
+async fn pages_are_asked_for_with_checked_queries() {
+    let (_dir, app, router) = routed().await;
+    let create = json!({"repo_name": "demo", "name": "paged"});
+    let (status, created, _) = call(&router, json_request(Method::POST, "/api/sessions", &create)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().expect("an id").to_owned();
+    for n in 0..3 {
+        app.store.append_event(&id, chrono::Utc::now(), "test", &json!({"n": n})).await.expect("event");
+    }
+
+    let refused = [
+        ("/api/sessions/paged/history?limit=0", "limit must be between 1 and 500"),
+        ("/api/sessions/paged/history?limit=501", "limit must be between 1 and 500"),
+        ("/api/sessions/paged/history?page=2", "invalid query"),
+        ("/api/sessions/paged/history?after=soon", "invalid query"),
+        ("/api/sessions/paged/transcript?limit=0", "limit must be between 1 and 500"),
+        ("/api/sessions/paged/transcript?after=-1", "invalid query"),
+        ("/api/sessions/paged/conversation?after=nonsense", "conversation cursor"),
+    ];
+    for (uri, says) in refused {
+        let (status, body, _) = call(&router, get(uri)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        let message = body["error"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{uri}: {says:?} in {body}");
+    }
+
+    let (status, first, _) = call(&router, get("/api/sessions/paged/history?limit=2")).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let entries = first["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{first}");
+    let next = first["next"].as_i64().expect("a full page names the next");
+    let (_, rest, _) = call(&router, get(&format!("/api/sessions/paged/history?after={next}&limit=100"))).await;
+    let rest_entries = rest["entries"].as_array().expect("entries");
+    assert!(!rest_entries.is_empty() && rest["next"].is_null(), "{rest}");
+    let ids: Vec<i64> = entries.iter().chain(rest_entries).map(|e| e["id"].as_i64().expect("an id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order, none twice: {ids:?}");
+
+    let (status, transcript, _) = call(&router, get("/api/sessions/paged/transcript")).await;
+    assert_eq!(status, StatusCode::OK, "{transcript}");
+    assert_eq!(transcript["entries"], json!([]), "no conversation yet: {transcript}");
+}
+
 #[tokio::test]
 async fn a_foreign_page_or_a_rebinding_host_changes_nothing() {
     let (_dir, app, router) = routed().await;
