@@ -77,6 +77,12 @@ pub struct ActivityTracker {
     state: Tracked,
     hooks_seen: bool,
     last_screen: ScreenClass,
+    /// The screen showed the idle prompt since the CLI's hook said a turn started.
+    screen_idle_in_turn: bool,
+    /// The Stop hook ended the turn before the screen showed its end: what the screen shows
+    /// until its idle prompt is output from before that hook (a spinner still being drawn),
+    /// not a new turn.
+    screen_behind_hook: bool,
     /// A permission request was allowed and no hook came since: its tool is about to run or
     /// running, so an idle prompt on screen (the CLI may draw one between the dialog and the
     /// tool) is not the end of the turn.
@@ -90,6 +96,8 @@ impl ActivityTracker {
             state: Tracked { since: now, ..Tracked::default() },
             hooks_seen: false,
             last_screen: ScreenClass::Unknown,
+            screen_idle_in_turn: false,
+            screen_behind_hook: false,
             tool_allowed: false,
         }
     }
@@ -177,6 +185,8 @@ impl ActivityTracker {
                 }
             }
             HookEvent::UserPromptSubmit { prompt } => {
+                self.screen_idle_in_turn = false;
+                self.screen_behind_hook = false;
                 if let Some(prompt) = prompt.as_ref().filter(|p| !p.is_empty()) {
                     self.state.last_prompt = Some(prompt.clone());
                 }
@@ -184,6 +194,7 @@ impl ActivityTracker {
                 self.set(Activity::Working, Source::Hook, now);
             }
             HookEvent::PreToolUse | HookEvent::PostToolUse => {
+                self.screen_behind_hook = false;
                 self.state.approval = None;
                 self.set(Activity::Working, Source::Hook, now);
             }
@@ -221,6 +232,7 @@ impl ActivityTracker {
             },
             HookEvent::Stop => {
                 self.state.approval = None;
+                self.screen_behind_hook = !self.screen_idle_in_turn;
                 self.set(Activity::Idle, Source::Hook, now);
             }
             HookEvent::StopFailure { error, message } => {
@@ -317,7 +329,12 @@ impl ActivityTracker {
                 }
             }
             ScreenClass::NeedsLogin => self.set(Activity::NeedsLogin, Source::Screen, now),
+            ScreenClass::Working if self.screen_behind_hook && self.state.activity == Activity::Idle => {}
             ScreenClass::Working | ScreenClass::Idle => {
+                if class == ScreenClass::Idle {
+                    self.screen_idle_in_turn = true;
+                    self.screen_behind_hook = false;
+                }
                 let activity = if class == ScreenClass::Working { Activity::Working } else { Activity::Idle };
                 let dialog_closed = matches!(previous, ScreenClass::NeedsApproval { .. })
                     && self.state.activity == Activity::NeedsApproval;
@@ -451,6 +468,35 @@ mod tests {
         let api_key = "API Error: Request rejected (429) · This request would exceed your account's rate limit.";
         tr.on_hook(&HookEvent::StopFailure { error: "rate_limit".into(), message: api_key.into() }, None, t(9));
         assert_eq!(tr.state().activity, Activity::Idle);
+    }
+
+    /// The Stop hook can come before the PTY output drawn before it is classified: a spinner
+    /// the screen shows after that hook is the turn that just ended, not a new one, so the
+    /// hook's word that the turn is over (what an early rotation waits for) stands.
+    #[test]
+    fn a_screen_behind_the_stop_hook_does_not_reopen_the_turn() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_hook(&HookEvent::SessionStart { session_id: None }, None, t(1));
+        tr.on_screen(ScreenClass::Idle, t(1));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: Some("go".into()) }, None, t(2));
+        tr.on_hook(&HookEvent::Stop, None, t(3));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Idle, Source::Hook));
+        assert!(!tr.on_screen(ScreenClass::Working, t(4)), "the spinner drawn before Stop");
+        tr.on_screen(ScreenClass::Idle, t(5));
+        assert_eq!((tr.state().activity, tr.state().source, tr.state().since), (Activity::Idle, Source::Hook, t(3)));
+        // Caught up, the screen is believed again: a turn started in the terminal shows.
+        assert!(tr.on_screen(ScreenClass::Working, t(6)));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Working, Source::Screen));
+
+        // A screen that showed the turn's end before the hook came is not behind it.
+        let mut ahead = ActivityTracker::new(t(0));
+        ahead.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        ahead.on_screen(ScreenClass::Working, t(1));
+        ahead.on_screen(ScreenClass::Idle, t(2));
+        ahead.on_hook(&HookEvent::Stop, None, t(3));
+        assert_eq!((ahead.state().activity, ahead.state().source), (Activity::Idle, Source::Hook));
+        assert!(ahead.on_screen(ScreenClass::Working, t(4)), "a new turn on screen");
+        assert_eq!(ahead.state().activity, Activity::Working);
     }
 
     #[test]
