@@ -129,3 +129,54 @@ fn percent_encode_path(path: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The migrations this control plane has shipped, by version and checksum (SHA-384 of the
+    /// file, as sqlx records it in `_sqlx_migrations`). A database that applied one refuses to
+    /// start when the file changes, even in a comment: migrations only ever get added.
+    const SHIPPED: [(&str, i64, &str); 4] = [
+        (
+            "sqlite",
+            1,
+            "d43a0c15fa8687000dfb2b61a34f2746acad20c1b91419c6d8dc167565d9e03014be4bc4fb7dec813990e8ce1f6bafc0",
+        ),
+        (
+            "sqlite",
+            2,
+            "9127066d7e9dcec9051eb4bfc3c30944d4f60833a049d8c271387dd8617ccddb5596918dd581b1c57d85ffc8c68034e6",
+        ),
+        (
+            "postgres",
+            1,
+            "a6022af7a567b329c2f07a64d9cfc84f81972fede0c0c699335c10bb690e6f958c582c43823b7b13fccf07f3563bb62c",
+        ),
+        (
+            "postgres",
+            2,
+            "35b195776d116d20d4e1e0e04e8b0759932b16e0f737cb57dee44b478108e80cc702e0df660f472cfa80a4db1ed3666b",
+        ),
+    ];
+
+    #[test]
+    fn shipped_migrations_never_change() {
+        for (name, migrator) in [("sqlite", &SQLITE_MIGRATOR), ("postgres", &POSTGRES_MIGRATOR)] {
+            for migration in migrator.iter() {
+                let checksum: String = migration.checksum.iter().map(|b| format!("{b:02x}")).collect();
+                if let Some((_, _, shipped)) = SHIPPED.iter().find(|s| s.0 == name && s.1 == migration.version) {
+                    assert_eq!(
+                        &checksum, shipped,
+                        "{name} migration {} changed: add a new migration instead ({})",
+                        migration.version, migration.description
+                    );
+                }
+            }
+        }
+        for (name, version, _) in SHIPPED {
+            let migrator = if name == "sqlite" { &SQLITE_MIGRATOR } else { &POSTGRES_MIGRATOR };
+            assert!(migrator.iter().any(|m| m.version == version), "{name} migration {version} is gone");
+        }
+    }
+}
