@@ -18,9 +18,10 @@ impl ConversationId {
         &self.0
     }
 
-    /// True when the id is a UUID (what the CLI writes; the only kind that may name a file).
-    pub fn is_uuid(&self) -> bool {
-        uuid::Uuid::parse_str(&self.0).is_ok()
+    /// The id as a UUID: what the CLI writes and takes (`--session-id`, `--resume`), and the
+    /// only kind that may name a file. `None` for anything else.
+    pub fn uuid(&self) -> Option<uuid::Uuid> {
+        uuid::Uuid::parse_str(&self.0).ok()
     }
 }
 
@@ -56,14 +57,6 @@ impl From<uuid::Uuid> for ConversationId {
     }
 }
 
-impl std::str::FromStr for ConversationId {
-    type Err = std::convert::Infallible;
-
-    fn from_str(id: &str) -> Result<ConversationId, Self::Err> {
-        Ok(ConversationId(id.to_owned()))
-    }
-}
-
 impl PartialEq<str> for ConversationId {
     fn eq(&self, other: &str) -> bool {
         self.0 == other
@@ -85,8 +78,8 @@ mod tests {
         let id = ConversationId::from("0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10");
         assert_eq!(serde_json::to_string(&id).expect("json"), "\"0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10\"");
         assert_eq!(serde_json::from_str::<ConversationId>("\"abc\"").expect("json"), "abc");
-        assert!(id.is_uuid());
-        assert!(!ConversationId::from("../etc/passwd").is_uuid());
+        assert_eq!(id.uuid().map(|u| u.to_string()).as_deref(), Some("0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10"));
+        assert_eq!(ConversationId::from("../etc/passwd").uuid(), None);
         let schema = schemars::schema_for!(ConversationId);
         assert_eq!(schema.as_value()["type"], "string");
     }

@@ -166,7 +166,7 @@ impl ActivityTracker {
         self.hooks_seen = true;
         self.tool_allowed = false;
         if let Some(id) = &context.session_id {
-            self.state.claude_session_id = Some(ConversationId::from(id.as_str()));
+            self.state.claude_session_id = Some(id.as_str().into());
         }
         if let Some(mode) = context.permission_mode {
             self.state.permission_mode = Some(mode);
@@ -178,7 +178,7 @@ impl ActivityTracker {
         match event {
             HookEvent::SessionStart { session_id } => {
                 if let Some(id) = session_id {
-                    self.state.claude_session_id = Some(ConversationId::from(id.as_str()));
+                    self.state.claude_session_id = Some(id.as_str().into());
                 }
                 if self.state.activity == Activity::Starting {
                     self.set(Activity::Idle, Source::Hook, now);

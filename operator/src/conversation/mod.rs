@@ -25,9 +25,7 @@ pub const LOOK_AGAIN: std::time::Duration = std::time::Duration::from_millis(500
 /// The transcript file of Claude conversation `conversation_id` under `claude_home`, if it
 /// exists (`projects/<cwd slug>/<id>.jsonl`; the id must be a UUID, so it names no other path).
 pub fn transcript_file(claude_home: &Path, conversation_id: &ConversationId) -> Option<PathBuf> {
-    if !conversation_id.is_uuid() {
-        return None;
-    }
+    conversation_id.uuid()?;
     let projects = std::fs::read_dir(claude_home.join("projects")).ok()?;
     projects.flatten().map(|dir| dir.path().join(format!("{conversation_id}.jsonl"))).find(|p| p.is_file())
 }

@@ -18,7 +18,8 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::error::{Failure, Params};
+use super::error::Failure;
+use super::query::Params;
 use super::sessions::find;
 use crate::app::App;
 use crate::conversation::{Follower, Step};

@@ -11,6 +11,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod push;
+pub mod query;
 pub mod repos;
 pub mod security;
 pub mod sessions;

@@ -14,7 +14,8 @@ use cockpit_api::frames::ClientFrame;
 use cockpit_api::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::error::{Body, Failure, Paging, Params};
+use super::error::{Body, Failure};
+use super::query::{Paging, Params};
 use super::security::actor;
 use crate::app::App;
 use crate::store::SessionRow;
@@ -308,7 +309,7 @@ pub async fn transcript(
     let row = find(&app, &id).await?;
     let limit = paging.limit()?;
     let after = paging.after.unwrap_or(0);
-    let claude_session_id = row.status.claude_session_id.clone().filter(|id| id.is_uuid());
+    let claude_session_id = row.status.claude_session_id.clone().filter(|id| id.uuid().is_some());
     let file = claude_session_id
         .as_ref()
         .and_then(|sid| crate::conversation::transcript_file(&app.data_dir.join("claude-home"), sid));

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use cockpit_api::ids::ConversationId;
 use cockpit_api::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -299,7 +300,7 @@ impl Effects for PodEffects<'_> {
     async fn start_worker(
         &mut self,
         account: &str,
-        resume: Option<&str>,
+        resume: Option<&ConversationId>,
         prompt: Option<&str>,
     ) -> Result<Started, Error> {
         let (ctx, session, name) = (self.ctx, self.session, self.name);
@@ -310,9 +311,7 @@ impl Effects for PodEffects<'_> {
         let cwd =
             crate::worktree::prepare(repo, &ctx.data_dir, name).await.map_err(|e| Error::Worktree(e.to_string()))?;
         let conversation = match resume {
-            Some(id) => {
-                Conversation::Resume(uuid::Uuid::parse_str(id).map_err(|_| Error::ConversationId(id.to_owned()))?)
-            }
+            Some(id) => Conversation::Resume(id.uuid().ok_or_else(|| Error::ConversationId(id.to_string()))?),
             None => Conversation::New(uuid::Uuid::new_v4()),
         };
         let repo_path = repo.to_string_lossy();

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::ConversationId;
 use cockpit_api::{ClaudeSessionStatus, PlanUtilization, RateLimitWindow};
 
 use super::decide::{Action, Plan};
@@ -14,7 +15,7 @@ pub enum Started {
     /// The worker runs this conversation (new or resumed).
     Running {
         /// The CLI's conversation id.
-        conversation: cockpit_api::ids::ConversationId,
+        conversation: ConversationId,
     },
     /// It did not start; the session's status says why.
     Failed {
@@ -41,7 +42,7 @@ pub trait Effects {
     fn start_worker(
         &mut self,
         account: &str,
-        resume: Option<&str>,
+        resume: Option<&ConversationId>,
         prompt: Option<&str>,
     ) -> impl Future<Output = Result<Started, Self::Error>> + Send;
 
@@ -96,7 +97,7 @@ pub async fn execute<E: Effects>(plan: &Plan, effects: &mut E) -> Result<Execute
             }
             Action::StartWorker { account, resume, prompt } => {
                 worker_replaced = true;
-                match effects.start_worker(account, resume.as_deref(), prompt.as_deref()).await? {
+                match effects.start_worker(account, resume.as_ref(), prompt.as_deref()).await? {
                     Started::Running { conversation } => {
                         status.claude_session_id = Some(conversation);
                         accounts_changed = true;
@@ -154,10 +155,10 @@ mod tests {
         async fn start_worker(
             &mut self,
             account: &str,
-            resume: Option<&str>,
+            resume: Option<&ConversationId>,
             prompt: Option<&str>,
         ) -> Result<Started, String> {
-            self.note(format!("start {account} {resume:?} {prompt:?}"))?;
+            self.note(format!("start {account} {:?} {prompt:?}", resume.map(|r| r.as_str())))?;
             Ok(self.start.clone().unwrap_or(Started::Skipped))
         }
 

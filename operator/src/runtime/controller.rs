@@ -232,19 +232,10 @@ impl Effects for LocalEffects<'_> {
     async fn start_worker(
         &mut self,
         account: &str,
-        resume: Option<&str>,
+        resume: Option<&ConversationId>,
         prompt: Option<&str>,
     ) -> anyhow::Result<Started> {
-        match start(
-            self.app,
-            self.runtime,
-            self.row,
-            account,
-            resume.map(ConversationId::from),
-            prompt.map(str::to_owned),
-        )
-        .await
-        {
+        match start(self.app, self.runtime, self.row, account, resume.cloned(), prompt.map(str::to_owned)).await {
             Ok(conversation) => {
                 self.app.store.add_usage(account, 1, 0, 0, 0.0).await?;
                 Ok(Started::Running { conversation })

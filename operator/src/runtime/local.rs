@@ -220,7 +220,7 @@ impl LocalRuntime {
     async fn spawn(
         self: &Arc<Self>,
         req: &StartRequest<'_>,
-        claude_session: &str,
+        claude_session: &ConversationId,
         generation: u64,
     ) -> anyhow::Result<()> {
         use anyhow::Context;
@@ -234,8 +234,8 @@ impl LocalRuntime {
             .context("opening the worker log")?;
         // A worker that takes over a session keeps the size its clients set.
         let (cols, rows) = stream.size();
-        let conversation = uuid::Uuid::parse_str(claude_session)
-            .with_context(|| format!("the conversation id {claude_session:?} is not a UUID"))?;
+        let conversation =
+            claude_session.uuid().with_context(|| format!("the conversation id {claude_session:?} is not a UUID"))?;
         let args = RunArgs {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             cwd: Some(req.cwd.clone()),
