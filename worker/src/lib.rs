@@ -6,7 +6,7 @@
 //! screen as a fallback).
 //!
 //! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`statusline`],
-//! [`claude_setup`], [`oneshot`], [`args`] are pure; the output ring and the emulator are the
+//! [`claude_setup`], [`oneshot`], [`args`], [`pacing`], [`emulation`] are pure; the output ring and the emulator are the
 //! `cockpit-term` crate, shared with the control plane. Imperative shell: [`pty`], [`input`],
 //! [`hub`], [`client`], [`server`], [`run`].
 
@@ -18,6 +18,7 @@ pub mod classify;
 pub mod claude_setup;
 pub mod cli;
 pub mod client;
+pub mod emulation;
 pub mod hook_post;
 pub mod hooks;
 pub mod hub;

@@ -272,56 +272,37 @@ fn start_pty(
     Ok((pid, input))
 }
 
-/// Feeds the emulator in offset order and classifies the screen within 100 ms of output
-/// pausing, and at most every 250 ms while it flows (a screen that keeps changing is read
-/// for the display only; a dialog waits for an answer, so its screen pauses). Closes the
-/// `/rate-limit-options` dialog with Esc when `input` is given, so the session is ready for
-/// the next account.
-///
-/// While output flows it wakes at most every 20 ms: the reader's
-/// wake-ups coalesce in the meantime, so a session printing line by line costs one emulator
-/// wake-up per batch instead of one per line (snapshots never need it current: they are taken
-/// at the offset the emulator reached, followed by the bytes after it). Reading the screen
-/// for the classifier was a third of this thread's time with fifty sessions printing 200
-/// lines/s each at a 100 ms pace.
+/// Feeds the emulator in offset order and classifies the screen when [`crate::emulation`]'s
+/// schedule says so. Closes the `/rate-limit-options` dialog with Esc when `input` is given,
+/// so the session is ready for the next account.
 fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<&PtyInput>) {
-    const EVERY: Duration = Duration::from_millis(100);
-    const WHILE_FLOWING: Duration = Duration::from_millis(250);
-    const BATCH: Duration = Duration::from_millis(20);
-    let mut dirty = false;
-    let mut last = Instant::now();
+    use crate::emulation::{SETTLE, Schedule, Step, Woke};
+    let mut schedule = Schedule::new(Instant::now());
     let mut last_esc: Option<Instant> = None;
     loop {
-        match wake.recv_timeout(EVERY) {
-            Ok(()) => {
-                while hub.emulate_pending() {
-                    dirty = true;
-                }
-                if last.elapsed() < WHILE_FLOWING {
-                    std::thread::sleep(BATCH);
-                    continue;
-                }
+        let woke = match wake.recv_timeout(SETTLE) {
+            Ok(()) => Woke::Output,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Woke::Quiet,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Woke::Closed,
+        };
+        match schedule.next(woke, Instant::now(), last_esc.is_some()) {
+            Step::Sleep(pause) => {
+                std::thread::sleep(pause);
+                continue;
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            Step::Wait => continue,
+            Step::Finish { pending } => {
+                let mut emulated = false;
                 while hub.emulate_pending() {
-                    dirty = true;
+                    emulated = true;
                 }
-                if !dirty && last_esc.is_none() {
-                    continue;
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                while hub.emulate_pending() {
-                    dirty = true;
-                }
-                if dirty {
+                if pending || emulated {
                     hub.on_screen(classify(&hub.screen_lines(), Utc::now()));
                 }
                 return;
             }
+            Step::Read => while hub.emulate_pending() {},
         }
-        dirty = false;
-        last = Instant::now();
         let class = classify(&hub.screen_lines(), Utc::now());
         let dialog_open = matches!(class, ScreenClass::RateLimited { dialog_open: true, .. });
         hub.on_screen(class);
