@@ -81,8 +81,8 @@ pub struct ApprovalAnswer {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[ts(optional_fields)]
 pub struct SessionView {
-    /// Stable id.
-    pub id: String,
+    /// Stable id (not its name, not its conversation's id).
+    pub id: crate::ids::SessionId,
     /// Unique name.
     pub name: String,
     /// What was asked for.
@@ -194,7 +194,7 @@ pub enum ChangeEvent {
     /// A session was deleted.
     SessionDeleted {
         /// Its id.
-        id: String,
+        id: crate::ids::SessionId,
     },
     /// An account changed (limit, usage).
     Account {

@@ -107,6 +107,7 @@ pub fn typescript() -> String {
     let mut out = String::from(HEADER_TS);
     out.push('\n');
     push_decl::<ids::ConversationId>(&mut out, &cfg);
+    push_decl::<ids::SessionId>(&mut out, &cfg);
     push_decl::<activity::Activity>(&mut out, &cfg);
     push_decl::<activity::RateLimitWindow>(&mut out, &cfg);
     push_decl::<activity::RateLimit>(&mut out, &cfg);

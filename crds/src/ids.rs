@@ -69,6 +69,78 @@ impl PartialEq<&str> for ConversationId {
     }
 }
 
+/// A Cockpit session's id: the id of the session Cockpit runs (its row in the store, a UUID in
+/// the local runtime; the `ClaudeSession`'s `metadata.uid` in Kubernetes mode). It never changes
+/// for the session's life, and the session's output stream, history and worker are keyed by it.
+///
+/// It is not a [`ConversationId`], Claude's own id of the conversation the session runs (which
+/// the CLI calls its "session id"): a session can move its conversation between accounts or
+/// continue another one, so the two differ. Nor is it the session's *name*, the unique,
+/// person-chosen `[a-z0-9-]` word (the `ClaudeSession`'s `metadata.name`) that also finds a
+/// session in a URL.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The id as the store, the URLs and the labels spell it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for SessionId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The string's `Debug` (`"5d1f…"`): messages and logs read as they did when the id was a plain
+/// string.
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for SessionId {
+    fn from(id: String) -> SessionId {
+        SessionId(id)
+    }
+}
+
+impl From<&str> for SessionId {
+    fn from(id: &str) -> SessionId {
+        SessionId(id.to_owned())
+    }
+}
+
+impl From<uuid::Uuid> for SessionId {
+    fn from(id: uuid::Uuid) -> SessionId {
+        SessionId(id.to_string())
+    }
+}
+
+impl PartialEq<str> for SessionId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for SessionId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +154,21 @@ mod tests {
         assert_eq!(ConversationId::from("../etc/passwd").uuid(), None);
         let schema = schemars::schema_for!(ConversationId);
         assert_eq!(schema.as_value()["type"], "string");
+    }
+
+    #[test]
+    fn a_session_id_is_a_plain_string_on_the_wire() {
+        let uuid = uuid::Uuid::parse_str("5d1f6a0e-2b7c-4f8e-9a3d-1c2b3a4d5e6f").expect("uuid");
+        let id = SessionId::from(uuid);
+        assert_eq!(id, "5d1f6a0e-2b7c-4f8e-9a3d-1c2b3a4d5e6f");
+        assert_eq!(serde_json::to_string(&id).expect("json"), "\"5d1f6a0e-2b7c-4f8e-9a3d-1c2b3a4d5e6f\"");
+        assert_eq!(serde_json::from_str::<SessionId>("\"abc\"").expect("json"), "abc");
+        assert_eq!(SessionId::from(String::from("abc")).as_str(), "abc");
+        assert_eq!(&*SessionId::from("abc"), "abc");
+        assert_eq!(SessionId::from("abc").to_string(), "abc");
+        assert_eq!(format!("{:?}", SessionId::from("abc")), "\"abc\"");
+        let schema = schemars::schema_for!(SessionId);
+        assert_eq!(schema.as_value()["type"], "string");
+        assert_eq!(SessionId::decl(&ts_rs::Config::new()), "type SessionId = string;");
     }
 }

@@ -794,7 +794,10 @@ async fn run() {
         .iter()
         .zip(&endpoints)
         .step_by(direct_every)
-        .map(|(id, e)| Target { url: format!("ws://{e}/ws?from=0"), bearer: Some(keys.credential(id).bearer()) })
+        .map(|(id, e)| Target {
+            url: format!("ws://{e}/ws?from=0"),
+            bearer: Some(keys.credential(&id.as_str().into()).bearer()),
+        })
         .collect();
     let direct_clients = direct_urls.len();
     let direct_tasks = spawn_clients(direct_urls, &direct_shared, &stop_rx);
@@ -1119,7 +1122,11 @@ async fn relay_phase(
             } else {
                 let view = gw.session(&name).await;
                 let endpoint = view["status"]["workerEndpoint"].as_str().expect("endpoint");
-                relay::measure(&format!("ws://{endpoint}/ws?from=0"), Some(&keys.credential(&id).bearer())).await
+                relay::measure(
+                    &format!("ws://{endpoint}/ws?from=0"),
+                    Some(&keys.credential(&id.as_str().into()).bearer()),
+                )
+                .await
             };
             let label = if through_gateway { "through the gateway" } else { "straight on the worker" };
             match result {

@@ -767,7 +767,7 @@ async fn direct_client(serve: &Serve, keys: &cockpit_operator::worker_credential
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let mut request = format!("ws://{endpoint}/ws?from=0").into_client_request().expect("request");
-    let bearer = keys.credential(id).bearer();
+    let bearer = keys.credential(&id.into()).bearer();
     request.headers_mut().insert("authorization", bearer.parse().expect("a header value"));
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("the worker's WebSocket");
     let mut terminal = Terminal::new(COLS, ROWS);

@@ -61,7 +61,7 @@ pub struct App {
     /// Session and account changes for `/api/events`.
     pub changes: broadcast::Sender<ChangeEvent>,
     /// Asks the controller to reconcile a session now.
-    pub reconcile: mpsc::UnboundedSender<String>,
+    pub reconcile: mpsc::UnboundedSender<cockpit_api::ids::SessionId>,
     /// The Claude CLI's version, when known.
     pub claude_version: Option<String>,
     /// Turns true when the control plane stops: long-lived connections (terminals, the change

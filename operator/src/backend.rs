@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use cockpit_api::api::AccountView;
+use cockpit_api::ids::SessionId;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -73,7 +74,7 @@ pub trait Backend: Send + Sync {
     fn start_controllers(
         &self,
         app: Arc<App>,
-        reconcile: mpsc::UnboundedReceiver<String>,
+        reconcile: mpsc::UnboundedReceiver<SessionId>,
     ) -> anyhow::Result<JoinHandle<()>>;
 
     /// What the control plane's stop does to the workers: the local runtime pauses them (their
@@ -81,5 +82,5 @@ pub trait Backend: Send + Sync {
     fn stop_workers<'a>(&'a self, app: &'a Arc<App>) -> BoxFuture<'a, ()>;
 
     /// True while the session has a worker this process runs or follows.
-    fn has_worker(&self, session_id: &str) -> bool;
+    fn has_worker(&self, session_id: &SessionId) -> bool;
 }

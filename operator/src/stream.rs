@@ -17,6 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cockpit_api::WorkerState;
 use cockpit_api::frames::{BINARY_HEADER_LEN, BinaryKind, ServerFrame, binary_header, decode_binary, encode_binary};
+use cockpit_api::ids::SessionId;
 use cockpit_term::ring::OutputRing;
 use cockpit_term::terminal::Terminal;
 use futures_util::{SinkExt, StreamExt};
@@ -147,7 +148,7 @@ impl Inner {
 
 /// One session's mirrored output and state.
 pub struct SessionStream {
-    session_id: String,
+    session_id: SessionId,
     store: Store,
     inner: Mutex<Inner>,
     /// The stream's end offset, for clients waiting for output.
@@ -185,7 +186,12 @@ pub struct Attach {
 impl SessionStream {
     /// Opens the stream of a session whose persisted output ends at `end` (from the database),
     /// repainting the emulator from the stored tail.
-    pub async fn open(session_id: &str, store: Store, cols: u16, rows: u16) -> anyhow::Result<Arc<SessionStream>> {
+    pub async fn open(
+        session_id: &SessionId,
+        store: Store,
+        cols: u16,
+        rows: u16,
+    ) -> anyhow::Result<Arc<SessionStream>> {
         let end = u64::try_from(store.output_end(session_id).await?).unwrap_or(0);
         let mut tail_from = end.saturating_sub(SNAPSHOT_REPLAY_BYTES as u64);
         let mut tail = store.read_output(session_id, tail_from as i64, SNAPSHOT_REPLAY_BYTES).await?;
@@ -205,7 +211,7 @@ impl SessionStream {
         ring.push(&tail);
         let end = ring.end_offset();
         let stream = Arc::new(SessionStream {
-            session_id: session_id.to_owned(),
+            session_id: session_id.clone(),
             store,
             inner: Mutex::new(Inner {
                 ring,

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use cockpit_api::WorkerState;
+use cockpit_api::ids::SessionId;
 
 use crate::store::Store;
 use crate::stream::SessionStream;
@@ -17,9 +18,9 @@ const DEFAULT_SIZE: (u16, u16) = (120, 40);
 /// The open output streams.
 pub struct Streams {
     store: Store,
-    open: Mutex<HashMap<String, Arc<SessionStream>>>,
+    open: Mutex<HashMap<SessionId, Arc<SessionStream>>>,
     /// Streams found unused by the last sweep (closed when the next one finds them unused too).
-    unused: Mutex<HashSet<String>>,
+    unused: Mutex<HashSet<SessionId>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -33,17 +34,17 @@ impl Streams {
     }
 
     /// The session's output stream, opened (from the database) on first use.
-    pub async fn stream(&self, session_id: &str) -> anyhow::Result<Arc<SessionStream>> {
+    pub async fn stream(&self, session_id: &SessionId) -> anyhow::Result<Arc<SessionStream>> {
         if let Some(stream) = self.open_stream(session_id) {
             return Ok(stream);
         }
         let (cols, rows) = DEFAULT_SIZE;
         let stream = SessionStream::open(session_id, self.store.clone(), cols, rows).await?;
-        Ok(lock(&self.open).entry(session_id.to_owned()).or_insert(stream).clone())
+        Ok(lock(&self.open).entry(session_id.clone()).or_insert(stream).clone())
     }
 
     /// The session's output stream when it is open.
-    pub fn open_stream(&self, session_id: &str) -> Option<Arc<SessionStream>> {
+    pub fn open_stream(&self, session_id: &SessionId) -> Option<Arc<SessionStream>> {
         lock(&self.open).get(session_id).cloned()
     }
 
@@ -51,8 +52,8 @@ impl Streams {
     /// sessions have a worker) and no client reads them (only this registry holds them) on two
     /// sweeps in a row. Their output is in the database (written back first); opening one
     /// again reads it from there. Returns how many closed.
-    pub async fn close_unused(&self, followed: impl Fn(&str) -> bool) -> usize {
-        let unused: Vec<(String, Arc<SessionStream>)> = lock(&self.open)
+    pub async fn close_unused(&self, followed: impl Fn(&SessionId) -> bool) -> usize {
+        let unused: Vec<(SessionId, Arc<SessionStream>)> = lock(&self.open)
             .iter()
             .filter(|(_, stream)| Arc::strong_count(stream) == 1)
             .map(|(id, stream)| (id.clone(), stream.clone()))
@@ -80,7 +81,7 @@ impl Streams {
     }
 
     /// The terminal size of a session's open output stream (none when it is not open).
-    pub fn size(&self, session_id: &str) -> Option<(u16, u16)> {
+    pub fn size(&self, session_id: &SessionId) -> Option<(u16, u16)> {
         lock(&self.open).get(session_id).map(|stream| stream.size())
     }
 
@@ -95,7 +96,7 @@ impl Streams {
     }
 
     /// The live worker state of a session, while a worker reports into its stream.
-    pub fn live_state(&self, session_id: &str) -> Option<WorkerState> {
+    pub fn live_state(&self, session_id: &SessionId) -> Option<WorkerState> {
         lock(&self.open).get(session_id).and_then(|s| s.state())
     }
 }

@@ -61,7 +61,7 @@ impl WorkerKeys {
 
     /// The credential of the workers of the session with this uid (the session's id locally,
     /// `metadata.uid` in Kubernetes).
-    pub fn credential(&self, session_uid: &str) -> WorkerCredential {
+    pub fn credential(&self, session_uid: &cockpit_api::ids::SessionId) -> WorkerCredential {
         let mut out = [0u8; 32];
         let info = format!("cockpit worker credential v1:{session_uid}");
         // 32 bytes is far below HKDF-SHA256's 8160-byte limit: expand cannot fail.
@@ -77,10 +77,10 @@ mod tests {
     #[test]
     fn each_session_gets_its_own_stable_credential_from_the_key() {
         let keys = WorkerKeys::from_key([7; 32]);
-        let a = keys.credential("session-a");
-        assert_eq!(a.expose(), keys.credential("session-a").expose(), "derived again after a restart");
-        assert_ne!(a.expose(), keys.credential("session-b").expose());
-        assert_ne!(a.expose(), WorkerKeys::from_key([8; 32]).credential("session-a").expose());
+        let a = keys.credential(&"session-a".into());
+        assert_eq!(a.expose(), keys.credential(&"session-a".into()).expose(), "derived again after a restart");
+        assert_ne!(a.expose(), keys.credential(&"session-b".into()).expose());
+        assert_ne!(a.expose(), WorkerKeys::from_key([8; 32]).credential(&"session-a".into()).expose());
         assert_eq!(a.expose().len(), 64);
         assert_eq!(format!("{keys:?}"), "WorkerKeys(<redacted>)");
     }

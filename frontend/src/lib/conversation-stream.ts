@@ -2,7 +2,7 @@
 // batches of entries, resumed after any reconnect from the last cursor it got. EventSource
 // resumes by itself (Last-Event-ID) after a dropped connection; when it gives up, or when the
 // phone comes back online or to the foreground, the client reopens with `?after=<cursor>`.
-import type { ConversationBatch } from '../types/cockpit';
+import type { ConversationBatch, SessionId } from '../types/cockpit';
 import { ROUTES, routePath } from './routes';
 import { browserTimers, type Timers } from './timers';
 
@@ -17,7 +17,7 @@ export interface EventSourceLike {
 }
 
 /** The stream's URL, continuing after `after` when set. */
-export function conversationUrl(sessionId: string, after: string | null): string {
+export function conversationUrl(sessionId: SessionId, after: string | null): string {
   return routePath(ROUTES.conversation, { id: sessionId, query: { after: after ?? undefined } });
 }
 
@@ -33,7 +33,7 @@ export function parseBatch(data: string): ConversationBatch | null {
 }
 
 export interface ConversationStreamOptions {
-  sessionId: string;
+  sessionId: SessionId;
   onBatch: (batch: ConversationBatch) => void;
   /** Everything held is void: the stream starts over from the beginning. */
   onRestart: () => void;

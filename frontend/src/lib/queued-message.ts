@@ -1,7 +1,7 @@
 // A message kept on the phone while a session waits for a usage-limit reset ("Send when it
 // resumes"): stored per session (it survives a reload), sent through the normal send path once
 // the session runs again and Claude is idle, never into a dialog, never dropped silently.
-import type { AccountView, Activity, SessionPhase, SessionView } from '../types/cockpit';
+import type { AccountView, Activity, SessionId, SessionPhase, SessionView } from '../types/cockpit';
 import { waitReason } from './activity';
 
 export type QueuedMessage = {
@@ -18,12 +18,12 @@ export const SETTLE_MS = 1500;
 
 const PREFIX = 'cockpit.queued.';
 
-export const queuedKey = (sessionId: string) => PREFIX + sessionId;
+export const queuedKey = (sessionId: SessionId) => PREFIX + sessionId;
 
 type Store = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
 /** The message queued for a session, if any (an unreadable entry counts as none). */
-export function loadQueued(store: Store, sessionId: string): QueuedMessage | null {
+export function loadQueued(store: Store, sessionId: SessionId): QueuedMessage | null {
   let raw: string | null = null;
   try {
     raw = store.getItem(queuedKey(sessionId));
@@ -45,7 +45,7 @@ export function loadQueued(store: Store, sessionId: string): QueuedMessage | nul
 }
 
 /** Keeps (or, with null, forgets) the message queued for a session. */
-export function saveQueued(store: Store, sessionId: string, q: QueuedMessage | null): void {
+export function saveQueued(store: Store, sessionId: SessionId, q: QueuedMessage | null): void {
   try {
     if (q) store.setItem(queuedKey(sessionId), JSON.stringify(q));
     else store.removeItem(queuedKey(sessionId));

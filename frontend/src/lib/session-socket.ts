@@ -1,7 +1,7 @@
 // The session WebSocket client: resumes from the last offset it wrote, so that after any
 // reconnect (network change, return from background, gateway restart) the terminal ends up
 // with exactly the session's bytes: none lost, none shown twice.
-import type { ClientFrame, Key, ServerFrame, WorkerState } from '../types/cockpit';
+import type { ClientFrame, Key, ServerFrame, SessionId, WorkerState } from '../types/cockpit';
 import { FrameError, chunkInput, decodeBinary, encodeClientFrame, parseServerFrame, type BinaryFrame } from './frames';
 import { ROUTES, routePath } from './routes';
 import { browserTimers, type Timers } from './timers';
@@ -30,7 +30,7 @@ export function accept(expected: number | null, frame: BinaryFrame): Accept {
 }
 
 /** The URL of a session's WebSocket, resuming from `from` when known. */
-export function socketUrl(base: { protocol: string; host: string }, sessionId: string, from: number | null): string {
+export function socketUrl(base: { protocol: string; host: string }, sessionId: SessionId, from: number | null): string {
   const scheme = base.protocol === 'https:' ? 'wss' : 'ws';
   return `${scheme}://${base.host}${routePath(ROUTES.terminal, { id: sessionId, query: { from: from ?? undefined } })}`;
 }

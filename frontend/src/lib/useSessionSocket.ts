@@ -4,7 +4,7 @@
 // and closed when the screen goes. The screen gets the connection, the worker's state and
 // the ways to type; it never sees the socket.
 import { useEffect, useMemo, useRef, useState, type RefObject } from 'react';
-import type { Key, WorkerState } from '../types/cockpit';
+import type { Key, SessionId, WorkerState } from '../types/cockpit';
 import { SessionSocket, socketUrl, type Connection, type TerminalSink } from './session-socket';
 
 /** What the hook needs of the terminal: where the bytes go, its size, and (for diagnostics) its screen. */
@@ -43,7 +43,7 @@ const GIVE_BACK_MS = 5000;
  * message submitted in the last 5 s (to put back in the box), else null.
  */
 export function useSessionSocket(
-  sessionId: string,
+  sessionId: SessionId,
   terminal: RefObject<TerminalPort | null>,
   onRefused: (message: string, unsent: string | null) => void,
 ): SessionSocketControls {

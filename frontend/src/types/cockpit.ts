@@ -9,6 +9,19 @@
 export type ConversationId = string;
 
 /**
+ * A Cockpit session's id: the id of the session Cockpit runs (its row in the store, a UUID in
+ * the local runtime; the `ClaudeSession`'s `metadata.uid` in Kubernetes mode). It never changes
+ * for the session's life, and the session's output stream, history and worker are keyed by it.
+ *
+ * It is not a [`ConversationId`], Claude's own id of the conversation the session runs (which
+ * the CLI calls its "session id"): a session can move its conversation between accounts or
+ * continue another one, so the two differ. Nor is it the session's *name*, the unique,
+ * person-chosen `[a-z0-9-]` word (the `ClaudeSession`'s `metadata.name`) that also finds a
+ * session in a URL.
+ */
+export type SessionId = string;
+
+/**
  * What a Claude Code session is doing right now. The worker derives it from Claude Code's
  * hooks first and from the rendered terminal screen as a fallback; the control plane copies
  * it into `ClaudeSession.status.activity`, and the PWA shows it as a badge.
@@ -939,9 +952,9 @@ message?: string, };
  */
 export type SessionView = { 
 /**
- * Stable id.
+ * Stable id (not its name, not its conversation's id).
  */
-id: string, 
+id: SessionId, 
 /**
  * Unique name.
  */
@@ -1098,7 +1111,7 @@ session: SessionView, } | { "kind": "sessionDeleted",
 /**
  * Its id.
  */
-id: string, } | { "kind": "account", 
+id: SessionId, } | { "kind": "account", 
 /**
  * Its new view.
  */

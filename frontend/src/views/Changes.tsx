@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Spinner } from '../components/ui';
 import { api } from '../lib/api';
-import type { ChangesView, FileChange, FileStatus } from '../types/cockpit';
+import type { ChangesView, FileChange, FileStatus, SessionId } from '../types/cockpit';
 import { DiffView } from './conversation/DiffView';
 
 const STATUS: Record<FileStatus, { letter: string; cls: string; label: string }> = {
@@ -68,7 +68,7 @@ function Summary({ changes }: { changes: ChangesView }) {
   );
 }
 
-export function Changes({ sessionId }: { sessionId: string }) {
+export function Changes({ sessionId }: { sessionId: SessionId }) {
   const [changes, setChanges] = useState<ChangesView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);

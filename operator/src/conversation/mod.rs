@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use cockpit_api::conversation::{ConversationBatch, ConversationCursor, ConversationEntry, ConversationItem};
-use cockpit_api::ids::ConversationId;
+use cockpit_api::ids::{ConversationId, SessionId};
 
 use crate::store::{Store, StoreError};
 
@@ -44,7 +44,7 @@ pub enum FollowError {
 /// One reader's place in a session's conversation.
 #[derive(Debug)]
 pub struct Follower {
-    session_id: String,
+    session_id: SessionId,
     claude_home: PathBuf,
     conversation_id: Option<ConversationId>,
     file: Option<PathBuf>,
@@ -83,7 +83,7 @@ impl Follower {
     /// CLI continued the conversation in a new file) reads the current one from its start: its
     /// repeated lines have the keys the reader already holds.
     pub fn new(
-        session_id: String,
+        session_id: SessionId,
         claude_home: PathBuf,
         conversation_id: Option<ConversationId>,
         mut cursor: ConversationCursor,
@@ -297,8 +297,11 @@ mod tests {
         };
         std::fs::write(&path, line("a", 1, "first") + &line("b", 3, "second")).expect("write");
         let note = serde_json::json!({"reason": "Rotated", "message": "moved"});
-        store.append_event("s1", t0 + chrono::Duration::seconds(2), notes::NOTE_KIND, &note).await.expect("note");
-        store.append_event("s1", t0, "state", &serde_json::json!({})).await.expect("not a note");
+        store
+            .append_event(&"s1".into(), t0 + chrono::Duration::seconds(2), notes::NOTE_KIND, &note)
+            .await
+            .expect("note");
+        store.append_event(&"s1".into(), t0, "state", &serde_json::json!({})).await.expect("not a note");
 
         let mut follower = Follower::new("s1".into(), home.clone(), Some(id.into()), ConversationCursor::default());
         let Step::Batch(batch) = follower.step(&store, true).await.expect("step") else { panic!("a batch") };
@@ -361,7 +364,7 @@ mod tests {
 
         // An answer's note, recorded a moment ago: later than every line read, so it waits.
         let note = serde_json::json!({"reason": "Approved", "message": "Allowed Bash"});
-        store.append_event("s1", now - ms(100), notes::NOTE_KIND, &note).await.expect("note");
+        store.append_event(&"s1".into(), now - ms(100), notes::NOTE_KIND, &note).await.expect("note");
         assert_eq!(follower.step(&store, true).await.expect("step"), Step::Idle, "held for the lines before it");
         // A line stamped before it, written after it: the note follows that line. No session
         // change was seen (`notes` false): the held note and the new line bring the notes in.

@@ -14,6 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use cockpit_api::api::ChangeEvent;
 use cockpit_api::conversation::ConversationCursor;
+use cockpit_api::ids::SessionId;
 use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -60,7 +61,7 @@ pub async fn stream(
 
 /// Feeds one reader until it leaves or the control plane stops: new transcript lines as they
 /// are written (looked for every [`POLL`]), notes when the session changes.
-async fn follow(app: Arc<App>, session_id: String, mut follower: Follower, tx: tokio::sync::mpsc::Sender<Event>) {
+async fn follow(app: Arc<App>, session_id: SessionId, mut follower: Follower, tx: tokio::sync::mpsc::Sender<Event>) {
     let mut changes = app.changes.subscribe();
     let mut stopping = app.shutdown.subscribe();
     let mut notes_due = true;

@@ -11,6 +11,7 @@ use cockpit_api::api::{
     ApprovalAnswer, CreateSession, HistoryEntry, HistoryPage, OneshotRequest, SendMessage, SessionView, TranscriptPage,
 };
 use cockpit_api::frames::ClientFrame;
+use cockpit_api::ids::SessionId;
 use cockpit_api::{ClaudeSession, ClaudeSessionSpec, ClaudeSessionStatus, RotationPolicy, SessionMode};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -20,12 +21,13 @@ use super::security::actor;
 use crate::app::App;
 use crate::store::SessionRow;
 
-/// Finds a session by id or by name (live sessions first).
+/// Finds a session by its key, the `{id}` of a path: its id or, failing that, the name of a
+/// live session. The row found carries the session's [`SessionId`].
 pub async fn find(app: &App, key: &str) -> Result<SessionRow, Failure> {
     if key.len() > 200 || key.chars().any(char::is_control) {
         return Err(Failure::bad_request("invalid session id or name"));
     }
-    if let Some(row) = app.store.get_session(key).await? {
+    if let Some(row) = app.store.get_session(&SessionId::from(key)).await? {
         return Ok(row);
     }
     if let Some(row) = app.store.get_session_by_name(key).await? {
@@ -34,7 +36,7 @@ pub async fn find(app: &App, key: &str) -> Result<SessionRow, Failure> {
     Err(Failure::not_found(format!("no session {key:?}")))
 }
 
-async fn audit(app: &App, headers: &HeaderMap, action: &str, session: Option<&str>, detail: serde_json::Value) {
+async fn audit(app: &App, headers: &HeaderMap, action: &str, session: Option<&SessionId>, detail: serde_json::Value) {
     if let Err(err) = app.store.audit(Utc::now(), actor(headers).as_deref(), action, session, &detail).await {
         tracing::warn!(%err, "writing the audit log");
     }
@@ -96,7 +98,7 @@ fn new_session(app: &App, body: CreateSession) -> Result<SessionRow, Failure> {
     validate_spec(&name, &spec)?;
     let now = Utc::now();
     Ok(SessionRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::new_v4().into(),
         name,
         repo: spec.repo.clone(),
         spec,

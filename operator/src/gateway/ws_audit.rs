@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use cockpit_api::frames::ClientFrame;
+use cockpit_api::ids::SessionId;
 use serde_json::json;
 
 use crate::store::Store;
@@ -72,7 +73,7 @@ pub struct Auditor {
     /// `Tailscale-User-Login`, when the tailnet said.
     pub actor: Option<String>,
     /// The session driven.
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 impl Auditor {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use cockpit_api::api::AccountView;
+use cockpit_api::ids::SessionId;
 use cockpit_api::{ClaudeAccount, ClaudeSession};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -91,7 +92,7 @@ impl Backend for KubeBackend {
                 other => BackendError::Other(other.into()),
             })?;
             Ok(SessionRow {
-                id: created.uid().unwrap_or_default(),
+                id: created.uid().unwrap_or_default().into(),
                 name: created.name_any(),
                 spec: created.spec.clone(),
                 status: created.status.clone().unwrap_or_default(),
@@ -139,7 +140,7 @@ impl Backend for KubeBackend {
     fn start_controllers(
         &self,
         app: Arc<App>,
-        _reconcile: mpsc::UnboundedReceiver<String>,
+        _reconcile: mpsc::UnboundedReceiver<SessionId>,
     ) -> anyhow::Result<JoinHandle<()>> {
         use anyhow::Context;
         let pods = super::pod::PodSettings {
@@ -160,7 +161,7 @@ impl Backend for KubeBackend {
         async {}.boxed()
     }
 
-    fn has_worker(&self, _session_id: &str) -> bool {
+    fn has_worker(&self, _session_id: &SessionId) -> bool {
         // Workers are Pods; a followed stream is held by its follower and never closed.
         false
     }

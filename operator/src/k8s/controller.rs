@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_api::ids::ConversationId;
+use cockpit_api::ids::{ConversationId, SessionId};
 use cockpit_api::{AccountUsage, ClaudeAccount, ClaudeSession, ClaudeSessionStatus, WorkerState};
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -61,7 +61,7 @@ pub struct WorkerTarget<'a> {
 /// Called on every reconcile of a session with `(session uid, session name, its running
 /// worker)`: follow that worker's stream, or stop following when there is none (no Pod yet,
 /// not running, ended, being replaced or deleted).
-pub type Follow = Box<dyn Fn(&str, &str, Option<WorkerTarget<'_>>) + Send + Sync>;
+pub type Follow = Box<dyn Fn(&SessionId, &str, Option<WorkerTarget<'_>>) + Send + Sync>;
 
 /// What the controller needs.
 pub struct Context {
@@ -95,10 +95,10 @@ pub struct Context {
 }
 
 /// Keeps a session's event (by session uid) in its history.
-pub type Notes = Box<dyn Fn(&str, &crate::reconcile::Event) + Send + Sync>;
+pub type Notes = Box<dyn Fn(&SessionId, &crate::reconcile::Event) + Send + Sync>;
 
 /// Looks up the terminal size of a session by uid.
-pub type TerminalSize = Box<dyn Fn(&str) -> Option<(u16, u16)> + Send + Sync>;
+pub type TerminalSize = Box<dyn Fn(&SessionId) -> Option<(u16, u16)> + Send + Sync>;
 
 /// The reconcile entry point for kube-runtime's `Controller`.
 pub async fn reconcile_session(session: Arc<ClaudeSession>, ctx: Arc<Context>) -> Result<Requeue, Error> {
@@ -231,7 +231,7 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
     });
     new_status.worker_endpoint = target.as_ref().map(|(_, endpoint)| endpoint.clone());
     if let Some(follow) = &ctx.follow {
-        let uid = session.uid().unwrap_or_default();
+        let uid = SessionId::from(session.uid().unwrap_or_default());
         follow(&uid, &name, target.as_ref().map(|(pod, endpoint)| WorkerTarget { pod, endpoint }));
     }
     if deleting {
@@ -242,7 +242,7 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
         patch_status(&sessions_api, &name, &new_status).await?;
     }
     if let Some(notes) = &ctx.notes {
-        let uid = session.uid().unwrap_or_default();
+        let uid = SessionId::from(session.uid().unwrap_or_default());
         plan.events.iter().for_each(|event| notes(&uid, event));
     }
     if let Some(recorder) = &ctx.recorder {
@@ -324,13 +324,13 @@ impl Effects for PodEffects<'_> {
                 cwd: &cwd,
                 conversation,
                 prompt,
-                size: session.uid().and_then(|uid| ctx.terminal_size.as_ref().and_then(|size| size(&uid))),
+                size: session.uid().and_then(|uid| ctx.terminal_size.as_ref().and_then(|size| size(&uid.into()))),
             },
             &ctx.pods,
         );
         // The Pod takes its credential from this Secret: it must exist before the Pod.
         if let Some(keys) = &ctx.worker_keys {
-            let credential = keys.credential(&session.uid().unwrap_or_default());
+            let credential = keys.credential(&session.uid().unwrap_or_default().into());
             let secret = credential_secret(session, &credential);
             let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), self.ns);
             secrets_api

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use cockpit_api::ClaudeSession;
+use cockpit_api::ids::SessionId;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
@@ -32,7 +33,7 @@ pub struct KubeSettings {
 
 /// The session's row in the mirror, from the object.
 fn row_of(session: &ClaudeSession) -> Option<SessionRow> {
-    let id = session.uid()?;
+    let id = SessionId::from(session.uid()?);
     let created = session
         .metadata
         .creation_timestamp
@@ -97,7 +98,7 @@ fn spawn_mirror(app: Arc<App>, sessions: Api<ClaudeSession>) {
                     }
                 }
                 Ok(watcher::Event::Delete(s)) => {
-                    if let Some(id) = s.uid() {
+                    if let Some(id) = s.uid().map(SessionId::from) {
                         let _ = app.store.mark_deleted(&id, Utc::now()).await;
                         let _ = app.changes.send(cockpit_api::api::ChangeEvent::SessionDeleted { id });
                     }
@@ -118,9 +119,9 @@ fn follower(
     app: Arc<App>,
     states: WorkerStates,
     trigger: tokio::sync::mpsc::UnboundedSender<()>,
-) -> impl Fn(&str, &str, Option<WorkerTarget<'_>>) + Send + Sync + 'static {
+) -> impl Fn(&SessionId, &str, Option<WorkerTarget<'_>>) + Send + Sync + 'static {
     let followed: Arc<Mutex<HashMap<String, String>>> = Arc::default();
-    move |uid: &str, name: &str, target: Option<WorkerTarget<'_>>| {
+    move |uid: &SessionId, name: &str, target: Option<WorkerTarget<'_>>| {
         let mut map = followed.lock().unwrap_or_else(|p| p.into_inner());
         let Some(WorkerTarget { pod, endpoint }) = target else {
             // No running worker: a follower still connecting gives up (one that is connected
@@ -134,7 +135,7 @@ fn follower(
         map.insert(name.to_owned(), pod.to_owned());
         drop(map);
         let (app, uid, name, pod, endpoint) =
-            (app.clone(), uid.to_owned(), name.to_owned(), pod.to_owned(), endpoint.to_owned());
+            (app.clone(), uid.clone(), name.to_owned(), pod.to_owned(), endpoint.to_owned());
         let (followed, states, trigger) = (followed.clone(), states.clone(), trigger.clone());
         tokio::spawn(async move {
             let stream = match app.streams.stream(&uid).await {
@@ -211,8 +212,8 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         follow: Some(Box::new(follow)),
         notes: Some(Box::new({
             let store = app.store.clone();
-            move |uid: &str, event: &crate::reconcile::Event| {
-                let (store, uid, data) = (store.clone(), uid.to_owned(), event.data());
+            move |uid: &SessionId, event: &crate::reconcile::Event| {
+                let (store, uid, data) = (store.clone(), uid.clone(), event.data());
                 tokio::spawn(async move {
                     let kind = crate::conversation::notes::NOTE_KIND;
                     if let Err(err) = store.append_event(&uid, Utc::now(), kind, &data).await {
@@ -224,7 +225,7 @@ pub async fn run(app: Arc<App>, client: Client, settings: KubeSettings) -> anyho
         failures: Mutex::default(),
         terminal_size: Some(Box::new({
             let streams = app.streams.clone();
-            move |uid: &str| streams.size(uid)
+            move |uid: &SessionId| streams.size(uid)
         })),
     });
     let triggers = tokio_stream::wrappers::UnboundedReceiverStream::new(trigger_rx);

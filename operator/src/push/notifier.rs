@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use cockpit_api::api::ChangeEvent;
+use cockpit_api::ids::SessionId;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
@@ -49,7 +50,7 @@ pub async fn run(app: Arc<App>, vapid: Vapid, subject: String, mut changes: broa
     };
     // Where every session is now: a session that already needed the person before this start
     // (a restart) is not news.
-    let mut known: HashMap<String, Seen> = HashMap::new();
+    let mut known: HashMap<SessionId, Seen> = HashMap::new();
     match app.store.list_sessions(false).await {
         Ok(rows) => {
             for row in rows {

@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use cockpit_api::api::SessionView;
+use cockpit_api::ids::SessionId;
 use cockpit_api::{Activity, SessionMode, SessionPhase};
 use serde::{Deserialize, Serialize};
 
@@ -185,7 +186,7 @@ pub fn notification(previous: Option<Seen>, view: &SessionView, now: DateTime<Ut
 }
 
 /// The app's path of a session (`/s/{id}`, the id percent-encoded as `encodeURIComponent` would).
-pub fn session_url(id: &str) -> String {
+pub fn session_url(id: &SessionId) -> String {
     let mut url = String::from("/s/");
     for byte in id.bytes() {
         match byte {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use cockpit_api::api::{AccountView, ChangeEvent};
+use cockpit_api::ids::SessionId;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
@@ -58,7 +59,7 @@ impl LocalBackend {
     /// On a clean stop the workers stop, and their sessions go back to Pending with their
     /// conversation id kept, so the next start resumes them.
     async fn pause_all(&self, app: &Arc<App>) {
-        let live: Vec<String> = match app.store.list_sessions(false).await {
+        let live: Vec<SessionId> = match app.store.list_sessions(false).await {
             Ok(rows) => rows.into_iter().filter(|r| self.runtime.has_worker(&r.id)).map(|r| r.id).collect(),
             Err(_) => Vec::new(),
         };
@@ -133,7 +134,7 @@ impl Backend for LocalBackend {
     fn start_controllers(
         &self,
         app: Arc<App>,
-        reconcile: mpsc::UnboundedReceiver<String>,
+        reconcile: mpsc::UnboundedReceiver<SessionId>,
     ) -> anyhow::Result<JoinHandle<()>> {
         Ok(tokio::spawn(super::controller::run(app, self.runtime.clone(), reconcile)))
     }
@@ -142,7 +143,7 @@ impl Backend for LocalBackend {
         self.pause_all(app).boxed()
     }
 
-    fn has_worker(&self, session_id: &str) -> bool {
+    fn has_worker(&self, session_id: &SessionId) -> bool {
         self.runtime.has_worker(session_id)
     }
 }

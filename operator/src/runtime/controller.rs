@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cockpit_api::ids::ConversationId;
+use cockpit_api::ids::{ConversationId, SessionId};
 use tokio::sync::mpsc;
 
 use crate::app::App;
@@ -22,12 +22,12 @@ const RESYNC: Duration = Duration::from_secs(30);
 
 /// When each session asked to be looked at again (a usage limit's reset).
 #[derive(Default)]
-struct Wakes(HashMap<String, DateTime<Utc>>);
+struct Wakes(HashMap<SessionId, DateTime<Utc>>);
 
 impl Wakes {
-    fn set(&mut self, id: &str, at: Option<DateTime<Utc>>) {
+    fn set(&mut self, id: &SessionId, at: Option<DateTime<Utc>>) {
         match at {
-            Some(at) => self.0.insert(id.to_owned(), at),
+            Some(at) => self.0.insert(id.clone(), at),
             None => self.0.remove(id),
         };
     }
@@ -40,9 +40,9 @@ impl Wakes {
     }
 
     /// Takes the sessions whose time has come.
-    fn due(&mut self) -> Vec<String> {
+    fn due(&mut self) -> Vec<SessionId> {
         let now = Utc::now();
-        let due: Vec<String> = self.0.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
+        let due: Vec<SessionId> = self.0.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
         for id in &due {
             self.0.remove(id);
         }
@@ -52,7 +52,7 @@ impl Wakes {
 
 /// Runs the controller until the trigger channel closes. A session that waits for a free slot
 /// starts the moment one frees (a CLI exits), one waiting for a reset at its `requeue_at`.
-pub async fn run(app: Arc<App>, runtime: Arc<LocalRuntime>, mut triggers: mpsc::UnboundedReceiver<String>) {
+pub async fn run(app: Arc<App>, runtime: Arc<LocalRuntime>, mut triggers: mpsc::UnboundedReceiver<SessionId>) {
     let mut resync = tokio::time::interval(RESYNC);
     let mut wakes = Wakes::default();
     let mut running = runtime.running();
@@ -107,7 +107,7 @@ async fn reconcile_every(app: &Arc<App>, runtime: &Arc<LocalRuntime>, wakes: &mu
 pub async fn reconcile_all(
     app: &Arc<App>,
     runtime: &Arc<LocalRuntime>,
-) -> anyhow::Result<Vec<(String, Option<DateTime<Utc>>)>> {
+) -> anyhow::Result<Vec<(SessionId, Option<DateTime<Utc>>)>> {
     let mut asked = Vec::new();
     for row in app.store.list_sessions(true).await? {
         let over = row.status.phase.is_terminal() && !runtime.has_worker(&row.id);
@@ -143,7 +143,7 @@ async fn accounts(app: &App, runtime: &LocalRuntime) -> anyhow::Result<Vec<Accou
 pub async fn reconcile_session(
     app: &Arc<App>,
     runtime: &Arc<LocalRuntime>,
-    id: &str,
+    id: &SessionId,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
     let Some(row) = app.store.get_session(id).await? else { return Ok(None) };
     let observed = runtime.observe(id);
@@ -285,14 +285,14 @@ mod tests {
         let mut wakes = Wakes::default();
         assert!(wakes.next().is_none(), "nothing asked: nothing wakes");
         let now = Utc::now();
-        wakes.set("past", Some(now - chrono::Duration::seconds(1)));
-        wakes.set("later", Some(now + chrono::Duration::hours(1)));
+        wakes.set(&"past".into(), Some(now - chrono::Duration::seconds(1)));
+        wakes.set(&"later".into(), Some(now + chrono::Duration::hours(1)));
         assert!(wakes.next().is_some_and(|at| at <= tokio::time::Instant::now()), "the earliest is due already");
         assert_eq!(wakes.due(), ["past"]);
         assert!(wakes.due().is_empty(), "woken once");
         let in_an_hour = wakes.next().expect("later").duration_since(tokio::time::Instant::now());
         assert!(in_an_hour > Duration::from_secs(3590) && in_an_hour <= Duration::from_secs(3600), "{in_an_hour:?}");
-        wakes.set("later", None);
+        wakes.set(&"later".into(), None);
         assert!(wakes.next().is_none(), "a plan without requeue_at forgets the wake");
     }
 }

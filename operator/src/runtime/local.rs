@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use cockpit_api::ids::ConversationId;
+use cockpit_api::ids::{ConversationId, SessionId};
 use cockpit_api::{ClaudeSessionSpec, CredentialKind, WorkerState};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
@@ -47,7 +47,7 @@ pub struct WorkerSettings {
 /// One worker start.
 pub struct StartRequest<'a> {
     /// The session's id.
-    pub session_id: &'a str,
+    pub session_id: &'a SessionId,
     /// Its spec.
     pub spec: &'a ClaudeSessionSpec,
     /// The account's name.
@@ -78,10 +78,10 @@ struct Handle {
 pub struct LocalRuntime {
     settings: WorkerSettings,
     store: Store,
-    handles: Mutex<HashMap<String, Handle>>,
+    handles: Mutex<HashMap<SessionId, Handle>>,
     streams: Arc<Streams>,
     next_generation: Mutex<u64>,
-    notify: mpsc::UnboundedSender<String>,
+    notify: mpsc::UnboundedSender<SessionId>,
     keys: WorkerKeys,
 }
 
@@ -106,7 +106,7 @@ impl LocalRuntime {
         store: Store,
         streams: Arc<Streams>,
         keys: WorkerKeys,
-        notify: mpsc::UnboundedSender<String>,
+        notify: mpsc::UnboundedSender<SessionId>,
     ) -> Arc<LocalRuntime> {
         Arc::new(LocalRuntime {
             keys,
@@ -125,12 +125,12 @@ impl LocalRuntime {
     }
 
     /// The credential the workers of the session with this uid ask for.
-    pub fn worker_credential(&self, session_uid: &str) -> WorkerCredential {
+    pub fn worker_credential(&self, session_uid: &SessionId) -> WorkerCredential {
         self.keys.credential(session_uid)
     }
 
     /// What is observed of the session's worker.
-    pub fn observe(&self, session_id: &str) -> Observed {
+    pub fn observe(&self, session_id: &SessionId) -> Observed {
         let handles = lock(&self.handles);
         let Some(h) = handles.get(session_id) else { return Observed::NoWorker };
         let account = h.account.clone();
@@ -148,12 +148,12 @@ impl LocalRuntime {
     }
 
     /// Where the session's worker serves (`host:port`), while it runs.
-    pub fn endpoint(&self, session_id: &str) -> Option<String> {
+    pub fn endpoint(&self, session_id: &SessionId) -> Option<String> {
         lock(&self.handles).get(session_id).filter(|h| h.exited.is_none()).and_then(|h| h.endpoint.clone())
     }
 
     /// Forgets an ended worker (after its exit was acted on).
-    pub fn forget(&self, session_id: &str) {
+    pub fn forget(&self, session_id: &SessionId) {
         let mut handles = lock(&self.handles);
         if handles.get(session_id).is_some_and(|h| h.exited.is_some() || h.start_failed.is_some()) {
             handles.remove(session_id);
@@ -179,7 +179,7 @@ impl LocalRuntime {
     }
 
     /// True when the session has a live worker.
-    pub fn has_worker(&self, session_id: &str) -> bool {
+    pub fn has_worker(&self, session_id: &SessionId) -> bool {
         lock(&self.handles).get(session_id).is_some_and(|h| h.exited.is_none() && h.start_failed.is_none())
     }
 
@@ -192,7 +192,7 @@ impl LocalRuntime {
         };
         let claude_session = req.resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().into());
         lock(&self.handles).insert(
-            req.session_id.to_owned(),
+            req.session_id.clone(),
             Handle {
                 generation,
                 account: req.account.to_owned(),
@@ -211,7 +211,7 @@ impl LocalRuntime {
                 if let Some(h) = lock(&self.handles).get_mut(req.session_id).filter(|h| h.generation == generation) {
                     h.start_failed = Some(message.clone());
                 }
-                let _ = self.notify.send(req.session_id.to_owned());
+                let _ = self.notify.send(req.session_id.clone());
                 Err(err)
             }
         }
@@ -320,7 +320,7 @@ impl LocalRuntime {
             .await?;
         self.follow(req.session_id, generation, stream, endpoint, stream_generation, base);
         let me = self.clone();
-        let session_id = req.session_id.to_owned();
+        let session_id = req.session_id.clone();
         tokio::spawn(async move {
             // Keep reading stdout so the worker never blocks on a full pipe.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -332,7 +332,7 @@ impl LocalRuntime {
 
     fn follow(
         self: &Arc<Self>,
-        session_id: &str,
+        session_id: &SessionId,
         generation: u64,
         stream: Arc<SessionStream>,
         endpoint: String,
@@ -342,8 +342,8 @@ impl LocalRuntime {
         let credential = self.worker_credential(session_id);
         let alive_rt = self.clone();
         let state_rt = self.clone();
-        let alive_id = session_id.to_owned();
-        let state_id = session_id.to_owned();
+        let alive_id = session_id.clone();
+        let state_id = session_id.clone();
         tokio::spawn(stream.follow(
             endpoint,
             credential,
@@ -371,7 +371,7 @@ impl LocalRuntime {
         ));
     }
 
-    async fn exited(&self, session_id: &str, generation: u64, code: Option<i32>) {
+    async fn exited(&self, session_id: &SessionId, generation: u64, code: Option<i32>) {
         // Let the last frames (the exit state, a one-shot result) arrive first.
         tokio::time::sleep(Duration::from_millis(200)).await;
         let current = {
@@ -393,12 +393,12 @@ impl LocalRuntime {
             }
         }
         tracing::info!(session = %session_id, ?code, "worker exited");
-        let _ = self.notify.send(session_id.to_owned());
+        let _ = self.notify.send(session_id.clone());
     }
 
     /// Asks the session's worker to stop (SIGTERM: the worker stops its CLI, then exits).
     /// Repeated asks within a few seconds send nothing more; returns true when a signal went.
-    pub fn stop(&self, session_id: &str) -> bool {
+    pub fn stop(&self, session_id: &SessionId) -> bool {
         let pid = {
             let mut handles = lock(&self.handles);
             let Some(h) = handles.get_mut(session_id).filter(|h| h.exited.is_none()) else { return false };
@@ -422,7 +422,7 @@ impl LocalRuntime {
 
     /// Stops every worker and waits (up to the grace period plus a little) for them to exit.
     pub async fn stop_all(&self) {
-        let sessions: Vec<String> = lock(&self.handles).keys().cloned().collect();
+        let sessions: Vec<SessionId> = lock(&self.handles).keys().cloned().collect();
         for id in &sessions {
             self.stop(id);
         }

@@ -1,6 +1,7 @@
 //! The `audit` table: who did what, from the gateway's point of view.
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::SessionId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -19,7 +20,7 @@ pub struct AuditRow {
     /// What was done, e.g. `session.create`.
     pub action: String,
     /// The session concerned, if any (not checked against the sessions table).
-    pub session_id: Option<String>,
+    pub session_id: Option<SessionId>,
     /// Details as JSON.
     pub detail: serde_json::Value,
 }
@@ -32,7 +33,7 @@ impl AuditRow {
             at: time(row.try_get("at")?, &format!("audit.at of {id}"))?,
             actor: row.try_get("actor")?,
             action: row.try_get("action")?,
-            session_id: row.try_get("session_id")?,
+            session_id: row.try_get::<Option<String>, _>("session_id")?.map(SessionId::from),
             detail: from_json(&row.try_get::<String, _>("detail")?, &format!("audit.detail of {id}"))?,
             id,
         })
@@ -46,7 +47,7 @@ impl Store {
         at: DateTime<Utc>,
         actor: Option<&str>,
         action: &str,
-        session_id: Option<&str>,
+        session_id: Option<&SessionId>,
         detail: &serde_json::Value,
     ) -> Result<i64, StoreError> {
         let detail = to_json(detail, "audit detail")?;
@@ -57,7 +58,7 @@ impl Store {
             .bind(ms(at))
             .bind(actor)
             .bind(action)
-            .bind(session_id)
+            .bind(session_id.map(SessionId::as_str))
             .bind(detail)
             .fetch_one(&self.pool)
             .await?;

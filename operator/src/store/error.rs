@@ -88,7 +88,10 @@ pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 
 /// A write's result, a refused reference to a session read as [`StoreError::NotFound`] (the
 /// session is not there).
-pub(crate) fn of_session<T>(result: Result<T, sqlx::Error>, session_id: &str) -> Result<T, StoreError> {
+pub(crate) fn of_session<T>(
+    result: Result<T, sqlx::Error>,
+    session_id: &cockpit_api::ids::SessionId,
+) -> Result<T, StoreError> {
     match result {
         Err(e) if is_foreign_key_violation(&e) => Err(StoreError::NotFound { what: format!("session {session_id:?}") }),
         other => Ok(other?),

@@ -2,6 +2,7 @@
 //! approvals, rate limits, …) as JSON, read incrementally by id.
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::SessionId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -15,7 +16,7 @@ pub struct EventRow {
     /// Increasing id (across all sessions); pass the last one seen as `after_id`.
     pub id: i64,
     /// The session it belongs to.
-    pub session_id: String,
+    pub session_id: SessionId,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// What kind of event (free-form, e.g. `activity`).
@@ -29,7 +30,7 @@ impl EventRow {
     fn from_row(row: &AnyRow) -> Result<EventRow, StoreError> {
         let id: i64 = row.try_get("id")?;
         Ok(EventRow {
-            session_id: row.try_get("session_id")?,
+            session_id: row.try_get::<String, _>("session_id")?.into(),
             at: time(row.try_get("at")?, &format!("session_events.at of {id}"))?,
             kind: row.try_get("kind")?,
             data: from_json(&row.try_get::<String, _>("data")?, &format!("session_events.data of {id}"))?,
@@ -43,7 +44,7 @@ impl Store {
     /// an unknown session.
     pub async fn append_event(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         at: DateTime<Utc>,
         kind: &str,
         data: &serde_json::Value,
@@ -53,7 +54,7 @@ impl Store {
             let result = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO session_events (session_id, at, kind, data) VALUES ($1, $2, $3, $4) RETURNING id",
             )
-            .bind(session_id)
+            .bind(session_id.as_str())
             .bind(ms(at))
             .bind(kind)
             .bind(data)
@@ -66,10 +67,10 @@ impl Store {
 
     /// Removes one event of a session (a note recorded for an answer that could not be
     /// delivered after all). Removing one that is not there changes nothing.
-    pub async fn delete_event(&self, session_id: &str, id: i64) -> Result<(), StoreError> {
+    pub async fn delete_event(&self, session_id: &SessionId, id: i64) -> Result<(), StoreError> {
         self.written(async {
             sqlx::query("DELETE FROM session_events WHERE session_id = $1 AND id = $2")
-                .bind(session_id)
+                .bind(session_id.as_str())
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
@@ -80,12 +81,17 @@ impl Store {
 
     /// At most `limit` events of a session with an id above `after_id`, oldest first (pass 0 to
     /// start from the beginning).
-    pub async fn list_events(&self, session_id: &str, after_id: i64, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+    pub async fn list_events(
+        &self,
+        session_id: &SessionId,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, session_id, at, kind, data FROM session_events \
              WHERE session_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .bind(after_id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
@@ -96,7 +102,7 @@ impl Store {
     /// Like [`Store::list_events`], of one kind only (the conversation's notes).
     pub async fn list_events_of_kind(
         &self,
-        session_id: &str,
+        session_id: &SessionId,
         kind: &str,
         after_id: i64,
         limit: u32,
@@ -105,7 +111,7 @@ impl Store {
             "SELECT id, session_id, at, kind, data FROM session_events \
              WHERE session_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .bind(kind)
         .bind(after_id)
         .bind(i64::from(limit))

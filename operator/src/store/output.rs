@@ -2,6 +2,7 @@
 //! starting at offset 0. Appends are idempotent, so a chunk delivered twice (a reconnect, two
 //! streams) is stored once; a chunk that would leave a hole is refused.
 
+use cockpit_api::ids::SessionId;
 use sqlx::Row;
 
 use super::error::{is_foreign_key_violation, is_unique_violation};
@@ -34,7 +35,7 @@ impl Store {
     /// nothing. A chunk starting after the end is refused with [`StoreError::OutputGap`].
     /// [`StoreError::NotFound`] for an unknown session; [`StoreError::Invalid`] for a negative
     /// offset. Safe to call from several tasks at once.
-    pub async fn append_output(&self, session_id: &str, offset: i64, data: &[u8]) -> Result<i64, StoreError> {
+    pub async fn append_output(&self, session_id: &SessionId, offset: i64, data: &[u8]) -> Result<i64, StoreError> {
         if offset < 0 {
             return Err(StoreError::Invalid { what: format!("output offset {offset} is negative") });
         }
@@ -62,7 +63,13 @@ impl Store {
     }
 
     /// One transaction of [`append_output`](Store::append_output).
-    async fn try_append_output(&self, session_id: &str, offset: i64, end: i64, data: &[u8]) -> Result<i64, Attempt> {
+    async fn try_append_output(
+        &self,
+        session_id: &SessionId,
+        offset: i64,
+        end: i64,
+        data: &[u8],
+    ) -> Result<i64, Attempt> {
         let mut tx = self.begin_write().await.map_err(Attempt::Failed)?;
         let result = Self::append_in(&mut tx, session_id, offset, end, data).await;
         if result.is_err() {
@@ -77,11 +84,17 @@ impl Store {
     }
 
     /// The statements of one append, inside `tx`.
-    async fn append_in(tx: &mut WriteTx, session_id: &str, offset: i64, end: i64, data: &[u8]) -> Result<i64, Attempt> {
+    async fn append_in(
+        tx: &mut WriteTx,
+        session_id: &SessionId,
+        offset: i64,
+        end: i64,
+        data: &[u8],
+    ) -> Result<i64, Attempt> {
         let stored_end = sqlx::query_scalar::<_, i64>(
             "SELECT end_offset FROM output WHERE session_id = $1 ORDER BY start_offset DESC LIMIT 1",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .fetch_optional(tx.conn())
         .await?
         .unwrap_or(0);
@@ -96,7 +109,7 @@ impl Store {
         let tail = data.get(skip..).unwrap_or_default();
         let inserted =
             sqlx::query("INSERT INTO output (session_id, start_offset, end_offset, data) VALUES ($1, $2, $3, $4)")
-                .bind(session_id)
+                .bind(session_id.as_str())
                 .bind(stored_end)
                 .bind(end)
                 .bind(tail)
@@ -116,7 +129,7 @@ impl Store {
     /// Records offsets `[start, end)` as unused (a void: a restart lost output that clients
     /// of the previous control plane may hold; no other bytes may take those offsets). The
     /// stored output must end at `start`; recording the same void again changes nothing.
-    pub async fn append_void(&self, session_id: &str, start: i64, end: i64) -> Result<(), StoreError> {
+    pub async fn append_void(&self, session_id: &SessionId, start: i64, end: i64) -> Result<(), StoreError> {
         if start < 0 || end <= start {
             return Err(StoreError::Invalid { what: format!("void [{start}, {end})") });
         }
@@ -129,7 +142,7 @@ impl Store {
                 return Err(StoreError::OutputGap { expected: stored_end, got: start });
             }
             sqlx::query("INSERT INTO output (session_id, start_offset, end_offset, data) VALUES ($1, $2, $3, $4)")
-                .bind(session_id)
+                .bind(session_id.as_str())
                 .bind(start)
                 .bind(end)
                 .bind(Vec::<u8>::new())
@@ -141,23 +154,23 @@ impl Store {
     }
 
     /// The end of the void holding offset `at`, if `at` lies in one.
-    pub async fn output_void_end(&self, session_id: &str, at: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn output_void_end(&self, session_id: &SessionId, at: i64) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar::<_, i64>(
             "SELECT end_offset FROM output WHERE session_id = $1 AND start_offset <= $2 AND end_offset > $2 \
              AND length(data) = 0",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .bind(at)
         .fetch_optional(&self.pool)
         .await?)
     }
 
     /// The end of a session's stored output: the offset the next chunk starts at (0 when none).
-    pub async fn output_end(&self, session_id: &str) -> Result<i64, StoreError> {
+    pub async fn output_end(&self, session_id: &SessionId) -> Result<i64, StoreError> {
         let end = sqlx::query_scalar::<_, i64>(
             "SELECT end_offset FROM output WHERE session_id = $1 ORDER BY start_offset DESC LIMIT 1",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(end.unwrap_or(0))
@@ -166,7 +179,12 @@ impl Store {
     /// Up to `max_bytes` bytes of a session's output starting exactly at offset `from` (which may
     /// lie inside a stored chunk), across as many chunks as needed. Empty when `from` is at or
     /// past the end. [`StoreError::Invalid`] for a negative `from`.
-    pub async fn read_output(&self, session_id: &str, from: i64, max_bytes: usize) -> Result<Vec<u8>, StoreError> {
+    pub async fn read_output(
+        &self,
+        session_id: &SessionId,
+        from: i64,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, StoreError> {
         if from < 0 {
             return Err(StoreError::Invalid { what: format!("output offset {from} is negative") });
         }
@@ -182,7 +200,7 @@ impl Store {
                                            WHERE session_id = $1 AND start_offset <= $2), 0) \
              AND start_offset < $3 ORDER BY start_offset",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .bind(from)
         .bind(until)
         .fetch_all(&self.pool)

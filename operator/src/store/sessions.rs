@@ -1,6 +1,7 @@
 //! The `sessions` table: one row per Claude session, soft-deleted.
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::SessionId;
 use cockpit_api::{ClaudeSessionSpec, ClaudeSessionStatus};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -12,8 +13,8 @@ use super::{Store, StoreError};
 /// One session as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionRow {
-    /// Primary key (a UUID in text form).
-    pub id: String,
+    /// Primary key (a UUID in text form locally, the `ClaudeSession`'s uid in Kubernetes).
+    pub id: SessionId,
     /// The session's name; unique among the sessions that are not deleted.
     pub name: String,
     /// The repo name (the same as `spec.repo`, kept as a column for queries).
@@ -50,7 +51,7 @@ impl SessionRow {
             created_at: time(row.try_get("created_at")?, &what("created_at"))?,
             updated_at: time(row.try_get("updated_at")?, &what("updated_at"))?,
             deleted_at: opt_time(row.try_get("deleted_at")?, &what("deleted_at"))?,
-            id,
+            id: id.into(),
         })
     }
 }
@@ -66,7 +67,7 @@ impl Store {
                 "INSERT INTO sessions (id, name, repo, spec, status, created_at, updated_at, deleted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
-            .bind(&row.id)
+            .bind(row.id.as_str())
             .bind(&row.name)
             .bind(&row.repo)
             .bind(spec)
@@ -94,8 +95,8 @@ impl Store {
     }
 
     /// The session with this id (live or deleted), if any.
-    pub async fn get_session(&self, id: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query(select_sessions!("WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+    pub async fn get_session(&self, id: &SessionId) -> Result<Option<SessionRow>, StoreError> {
+        let row = sqlx::query(select_sessions!("WHERE id = $1")).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(SessionRow::from_row).transpose()
     }
 
@@ -124,14 +125,14 @@ impl Store {
     /// unknown id.
     pub async fn update_status(
         &self,
-        id: &str,
+        id: &SessionId,
         status: &ClaudeSessionStatus,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let status = to_json(status, "session status")?;
         self.written(async {
             let done = sqlx::query("UPDATE sessions SET status = $2, updated_at = $3 WHERE id = $1")
-                .bind(id)
+                .bind(id.as_str())
                 .bind(status)
                 .bind(ms(at))
                 .execute(&self.pool)
@@ -144,12 +145,12 @@ impl Store {
     /// Marks a session deleted at `at` (its name becomes free again; the row, its events and
     /// output stay). Deleting a deleted session changes nothing and succeeds;
     /// [`StoreError::NotFound`] for an unknown id.
-    pub async fn mark_deleted(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn mark_deleted(&self, id: &SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.written(async {
             let done = sqlx::query(
                 "UPDATE sessions SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
             )
-            .bind(id)
+            .bind(id.as_str())
             .bind(ms(at))
             .execute(&self.pool)
             .await?;
@@ -162,8 +163,9 @@ impl Store {
     }
 
     /// True when a session (live or deleted) has this id.
-    async fn session_exists(&self, id: &str) -> Result<bool, StoreError> {
-        let found = sqlx::query("SELECT id FROM sessions WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+    async fn session_exists(&self, id: &SessionId) -> Result<bool, StoreError> {
+        let found =
+            sqlx::query("SELECT id FROM sessions WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool).await?;
         Ok(found.is_some())
     }
 }

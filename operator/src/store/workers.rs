@@ -2,6 +2,7 @@
 //! control plane can find and re-adopt it.
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::SessionId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -26,7 +27,7 @@ pub struct WorkerRow {
 
 impl WorkerRow {
     /// Decodes a `session_id, pid, endpoint, account, base_offset, started_at` row.
-    fn from_row(row: &AnyRow) -> Result<(String, WorkerRow), StoreError> {
+    fn from_row(row: &AnyRow) -> Result<(SessionId, WorkerRow), StoreError> {
         let session_id: String = row.try_get("session_id")?;
         let started_at = time(row.try_get("started_at")?, &format!("workers.started_at of {session_id:?}"))?;
         let worker = WorkerRow {
@@ -36,14 +37,14 @@ impl WorkerRow {
             base_offset: row.try_get("base_offset")?,
             started_at,
         };
-        Ok((session_id, worker))
+        Ok((session_id.into(), worker))
     }
 }
 
 impl Store {
     /// Records (or replaces) the worker of a session. [`StoreError::NotFound`] for an unknown
     /// session.
-    pub async fn set_worker(&self, session_id: &str, worker: &WorkerRow) -> Result<(), StoreError> {
+    pub async fn set_worker(&self, session_id: &SessionId, worker: &WorkerRow) -> Result<(), StoreError> {
         self.written(async {
             let result = sqlx::query(
                 "INSERT INTO workers (session_id, pid, endpoint, account, base_offset, started_at) \
@@ -51,7 +52,7 @@ impl Store {
              ON CONFLICT (session_id) DO UPDATE SET pid = excluded.pid, endpoint = excluded.endpoint, \
              account = excluded.account, base_offset = excluded.base_offset, started_at = excluded.started_at",
             )
-            .bind(session_id)
+            .bind(session_id.as_str())
             .bind(worker.pid)
             .bind(&worker.endpoint)
             .bind(&worker.account)
@@ -66,10 +67,10 @@ impl Store {
 
     /// Sets the offset base of a session's worker (`session offset = base + worker offset`),
     /// after the stream had to skip or leave offsets unused. No worker row: nothing to do.
-    pub async fn set_worker_base(&self, session_id: &str, base: i64) -> Result<(), StoreError> {
+    pub async fn set_worker_base(&self, session_id: &SessionId, base: i64) -> Result<(), StoreError> {
         self.written(async {
             sqlx::query("UPDATE workers SET base_offset = $2 WHERE session_id = $1")
-                .bind(session_id)
+                .bind(session_id.as_str())
                 .bind(base)
                 .execute(&self.pool)
                 .await?;
@@ -79,28 +80,30 @@ impl Store {
     }
 
     /// The worker recorded for a session, if any.
-    pub async fn get_worker(&self, session_id: &str) -> Result<Option<WorkerRow>, StoreError> {
+    pub async fn get_worker(&self, session_id: &SessionId) -> Result<Option<WorkerRow>, StoreError> {
         let row = sqlx::query(
             "SELECT session_id, pid, endpoint, account, base_offset, started_at FROM workers WHERE session_id = $1",
         )
-        .bind(session_id)
+        .bind(session_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(WorkerRow::from_row).transpose()?.map(|(_, w)| w))
     }
 
     /// Forgets the worker of a session; true when there was one.
-    pub async fn clear_worker(&self, session_id: &str) -> Result<bool, StoreError> {
+    pub async fn clear_worker(&self, session_id: &SessionId) -> Result<bool, StoreError> {
         self.written(async {
-            let done =
-                sqlx::query("DELETE FROM workers WHERE session_id = $1").bind(session_id).execute(&self.pool).await?;
+            let done = sqlx::query("DELETE FROM workers WHERE session_id = $1")
+                .bind(session_id.as_str())
+                .execute(&self.pool)
+                .await?;
             Ok(done.rows_affected() > 0)
         })
         .await
     }
 
     /// Every recorded worker as `(session_id, worker)`, ordered by session id.
-    pub async fn list_workers(&self) -> Result<Vec<(String, WorkerRow)>, StoreError> {
+    pub async fn list_workers(&self) -> Result<Vec<(SessionId, WorkerRow)>, StoreError> {
         let rows = sqlx::query(
             "SELECT session_id, pid, endpoint, account, base_offset, started_at FROM workers ORDER BY session_id",
         )

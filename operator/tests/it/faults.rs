@@ -91,6 +91,7 @@ async fn wait_health(
 
 /// One round of every write path; the errors it met.
 async fn write_everything(store: &Store, id: &str, offset: &mut i64, round: usize, bytes: usize) -> Vec<String> {
+    let id = &cockpit_api::ids::SessionId::from(id);
     let mut errors = Vec::new();
     let chunk = vec![b'x'; bytes];
     match store.append_output(id, *offset, &chunk).await {

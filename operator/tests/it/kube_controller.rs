@@ -52,7 +52,7 @@ async fn expect_credential_secret(handle: &mut ApiHandle) -> Value {
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cockpit-worker-uid-1", "namespace": "ns"}}),
     )
     .await;
-    let credential = WorkerKeys::from_key([3; 32]).credential("uid-1");
+    let credential = WorkerKeys::from_key([3; 32]).credential(&"uid-1".into());
     use base64::Engine;
     assert_eq!(
         secret["data"]["credential"],

@@ -393,7 +393,7 @@ async fn a_claude_session_applied_like_kubectl_shows_up_in_the_api_runs_and_goes
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };
-    assert_eq!(listed.id, uid);
+    assert_eq!(listed.id, uid.as_str());
     assert_eq!(listed.spec.repo, "demo");
     assert_eq!(listed.spec.model.as_deref(), Some("sonnet"));
 

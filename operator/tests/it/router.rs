@@ -194,7 +194,7 @@ async fn pages_are_asked_for_with_checked_queries() {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().expect("an id").to_owned();
     for n in 0..3 {
-        app.store.append_event(&id, chrono::Utc::now(), "test", &json!({"n": n})).await.expect("event");
+        app.store.append_event(&id.as_str().into(), chrono::Utc::now(), "test", &json!({"n": n})).await.expect("event");
     }
 
     let refused = [

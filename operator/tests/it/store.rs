@@ -7,6 +7,7 @@ use crate::support::pg;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use cockpit_api::ids::SessionId;
 use cockpit_api::{
     Activity, ClaudeSessionSpec, ClaudeSessionStatus, PermissionMode, RateLimitWindow, RotationPolicy, SessionMode,
     SessionPhase,
@@ -145,7 +146,7 @@ fn t(secs: i64) -> DateTime<Utc> {
 
 fn session(name: &str, created: DateTime<Utc>) -> SessionRow {
     SessionRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::new_v4().into(),
         name: name.to_owned(),
         repo: "cockpit".to_owned(),
         spec: ClaudeSessionSpec {
@@ -166,7 +167,7 @@ fn session(name: &str, created: DateTime<Utc>) -> SessionRow {
 }
 
 /// Inserts a fresh session and returns its id.
-async fn new_session(store: &Store, name: &str) -> String {
+async fn new_session(store: &Store, name: &str) -> SessionId {
     let row = session(name, t(0));
     store.insert_session(&row).await.expect("insert session");
     row.id
@@ -187,7 +188,7 @@ async fn sessions_round_trip(db: &Db) {
 
     assert_eq!(store.get_session(&a.id).await.unwrap().as_ref(), Some(&a));
     assert_eq!(store.get_session_by_name("beta").await.unwrap().as_ref(), Some(&b));
-    assert_eq!(store.get_session("nope").await.unwrap(), None);
+    assert_eq!(store.get_session(&"nope".into()).await.unwrap(), None);
     assert_eq!(store.get_session_by_name("nope").await.unwrap(), None);
     let names: Vec<_> = store.list_sessions(false).await.unwrap().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["beta", "alpha"], "newest first");
@@ -231,7 +232,7 @@ async fn duplicate_sessions_are_refused_and_change_nothing(db: &Db) {
     let mut same_id = session("other", t(3));
     same_id.id = first.id.clone();
     match store.insert_session(&same_id).await {
-        Err(StoreError::Duplicate { what }) => assert!(what.contains(&first.id), "{what}"),
+        Err(StoreError::Duplicate { what }) => assert!(what.contains(first.id.as_str()), "{what}"),
         other => panic!("expected Duplicate, got {other:?}"),
     }
     assert_eq!(store.list_sessions(true).await.unwrap(), vec![first.clone()], "nothing changed");
@@ -249,8 +250,8 @@ async fn unknown_rows_are_not_found_and_change_nothing(db: &Db) {
     fn not_found<T>(r: Result<T, StoreError>) -> bool {
         matches!(r, Err(StoreError::NotFound { .. }))
     }
-    assert!(not_found(store.update_status("ghost", &ClaudeSessionStatus::default(), t(1)).await));
-    assert!(not_found(store.mark_deleted("ghost", t(1)).await));
+    assert!(not_found(store.update_status(&"ghost".into(), &ClaudeSessionStatus::default(), t(1)).await));
+    assert!(not_found(store.mark_deleted(&"ghost".into(), t(1)).await));
     let worker = WorkerRow {
         pid: 1,
         endpoint: "127.0.0.1:1".to_owned(),
@@ -258,18 +259,18 @@ async fn unknown_rows_are_not_found_and_change_nothing(db: &Db) {
         base_offset: 0,
         started_at: t(1),
     };
-    assert!(not_found(store.set_worker("ghost", &worker).await), "foreign keys are enforced");
-    assert!(not_found(store.append_event("ghost", t(1), "x", &json!({})).await));
-    assert!(not_found(store.append_output("ghost", 0, b"abc").await));
+    assert!(not_found(store.set_worker(&"ghost".into(), &worker).await), "foreign keys are enforced");
+    assert!(not_found(store.append_event(&"ghost".into(), t(1), "x", &json!({})).await));
+    assert!(not_found(store.append_output(&"ghost".into(), 0, b"abc").await));
     assert!(not_found(store.set_account_limit("ghost", Some(t(5)), None).await));
     assert!(not_found(store.add_usage("ghost", 1, 2, 3, 0.5).await));
 
     assert!(store.list_sessions(true).await.unwrap().is_empty());
     assert!(store.list_workers().await.unwrap().is_empty());
-    assert!(store.list_events("ghost", 0, 100).await.unwrap().is_empty());
-    assert_eq!(store.output_end("ghost").await.unwrap(), 0);
+    assert!(store.list_events(&"ghost".into(), 0, 100).await.unwrap().is_empty());
+    assert_eq!(store.output_end(&"ghost".into()).await.unwrap(), 0);
     assert!(store.list_accounts().await.unwrap().is_empty());
-    assert!(!store.clear_worker("ghost").await.unwrap());
+    assert!(!store.clear_worker(&"ghost".into()).await.unwrap());
     assert!(!store.remove_push_subscription("https://push.example/ghost").await.unwrap());
     assert_eq!(store.get_setting("ghost").await.unwrap(), None);
 }
@@ -400,7 +401,7 @@ async fn read_output_crosses_chunk_boundaries(db: &Db) {
     assert!(store.read_output(&s, 5000, 10).await.unwrap().is_empty());
     assert!(store.read_output(&s, 9000, 10).await.unwrap().is_empty());
     assert!(store.read_output(&s, 10, 0).await.unwrap().is_empty());
-    assert!(store.read_output("ghost", 0, 10).await.unwrap().is_empty());
+    assert!(store.read_output(&"ghost".into(), 0, 10).await.unwrap().is_empty());
     assert!(matches!(store.read_output(&s, -5, 10).await, Err(StoreError::Invalid { .. })));
 }
 
@@ -471,7 +472,7 @@ async fn audit_is_listed_newest_first(db: &Db) {
     let s = new_session(&store, "audited").await;
     let a = store.audit(t(1), Some("me@example.com"), "session.create", Some(&s), &json!({"name": "audited"})).await;
     let b = store.audit(t(2), None, "account.reset_limit", None, &json!({"account": "main"})).await;
-    let c = store.audit(t(3), Some("me@example.com"), "session.stop", Some("gone"), &json!(null)).await;
+    let c = store.audit(t(3), Some("me@example.com"), "session.stop", Some(&"gone".into()), &json!(null)).await;
     let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
     assert!(a < b && b < c);
 

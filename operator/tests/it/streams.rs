@@ -15,7 +15,7 @@ async fn streams(dir: &std::path::Path) -> (Arc<Streams>, Store) {
 async fn session_with_output(store: &Store, id: &str, output: &[u8]) {
     let row = crate::support::session_row(id, id);
     store.insert_session(&row).await.expect("session");
-    store.append_output(id, 0, output).await.expect("output");
+    store.append_output(&row.id, 0, output).await.expect("output");
 }
 
 #[tokio::test]
@@ -25,8 +25,8 @@ async fn unused_streams_close_after_two_sweeps_and_open_again_from_the_database(
     session_with_output(&store, "watched", b"a screen someone watches\r\n").await;
     session_with_output(&store, "ended", b"the output of an ended session\r\n").await;
 
-    let client = streams.stream("watched").await.expect("stream");
-    let ended = streams.stream("ended").await.expect("stream");
+    let client = streams.stream(&"watched".into()).await.expect("stream");
+    let ended = streams.stream(&"ended".into()).await.expect("stream");
     let end = ended.end_offset();
     drop(ended);
     assert_eq!(streams.len(), 2);
@@ -41,7 +41,7 @@ async fn unused_streams_close_after_two_sweeps_and_open_again_from_the_database(
     assert_eq!(client.screen_text(), "a screen someone watches");
 
     // The closed one opens again from the database, with its output and screen.
-    let again = streams.stream("ended").await.expect("stream");
+    let again = streams.stream(&"ended".into()).await.expect("stream");
     assert_eq!(again.end_offset(), end);
     assert_eq!(again.screen_text(), "the output of an ended session");
 
@@ -50,8 +50,8 @@ async fn unused_streams_close_after_two_sweeps_and_open_again_from_the_database(
     for _ in 0..3 {
         streams.close_unused(|id| id == "ended").await;
     }
-    assert!(streams.size("ended").is_some(), "the followed session's stream stays open");
-    let again = streams.stream("ended").await.expect("stream");
+    assert!(streams.size(&"ended".into()).is_some(), "the followed session's stream stays open");
+    let again = streams.stream(&"ended".into()).await.expect("stream");
 
     // Once its client is gone, the watched one closes too (after two sweeps).
     drop(client);

@@ -4,6 +4,7 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Spinner } from '../../components/ui';
+import type { SessionId } from '../../types/cockpit';
 import { TimelineRow } from './TimelineRow';
 import { useConversation } from './useConversation';
 
@@ -12,7 +13,7 @@ const NEAR_END = 48;
 /** How long after a touch or a wheel a scroll counts as the person's own (iOS momentum). */
 const GESTURE_MS = 1200;
 
-export function Conversation({ sessionId, footer }: { sessionId: string; footer: ReactNode }) {
+export function Conversation({ sessionId, footer }: { sessionId: SessionId; footer: ReactNode }) {
   const { rows, status, loaded } = useConversation(sessionId);
   const scroller = useRef<HTMLDivElement>(null);
   const content = useRef<HTMLDivElement>(null);

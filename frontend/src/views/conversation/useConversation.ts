@@ -2,7 +2,7 @@
 import { useEffect, useMemo, useReducer, useState } from 'react';
 import { applyBatch, buildTimeline, emptyConversation, type ConversationState, type TimelineRow } from '../../lib/conversation';
 import { ConversationStream, type StreamStatus } from '../../lib/conversation-stream';
-import type { ConversationBatch } from '../../types/cockpit';
+import type { ConversationBatch, SessionId } from '../../types/cockpit';
 
 type Action = { type: 'batch'; batch: ConversationBatch } | { type: 'restart' };
 
@@ -13,7 +13,7 @@ function reduce(state: ConversationState, action: Action): ConversationState {
 /** How long the page may be hidden before coming back reopens the stream (iOS may have cut it). */
 const HIDDEN_MS = 1000;
 
-export function useConversation(sessionId: string): { rows: TimelineRow[]; status: StreamStatus; loaded: boolean } {
+export function useConversation(sessionId: SessionId): { rows: TimelineRow[]; status: StreamStatus; loaded: boolean } {
   const [state, dispatch] = useReducer(reduce, emptyConversation);
   const [status, setStatus] = useState<StreamStatus>('connecting');
   // True once the stream answered (a conversation with nothing in it sends no batch).

@@ -172,7 +172,7 @@ impl Cockpit {
     pub async fn worker_credential(&self, id: &str) -> cockpit_worker::auth::WorkerCredential {
         let keys =
             cockpit_operator::worker_credentials::WorkerKeys::load_or_create(&self.store().await).await.expect("key");
-        keys.credential(id)
+        keys.credential(&id.into())
     }
 
     /// A WebSocket straight to session `id`'s worker, with the control plane's credential.

@@ -17,7 +17,7 @@ use cockpit_operator::store::SessionRow;
 pub fn session_row(id: &str, name: &str) -> SessionRow {
     let now = Utc::now();
     SessionRow {
-        id: id.to_owned(),
+        id: id.into(),
         name: name.to_owned(),
         repo: "demo".to_owned(),
         spec: ClaudeSessionSpec {
