@@ -101,11 +101,11 @@ pub struct Hub {
     oneshot_result: Mutex<Option<OneshotResult>>,
 }
 
-/// Moves an emulator that `ring` has left behind to where it continues, and returns that
-/// offset: one more than [`EMULATOR_MAX_LAG`] behind skips to the last [`EMULATOR_TAIL`] bytes,
-/// and none starts before the oldest byte the ring holds (what follows repaints the screen).
-fn skip_far_behind(term: &mut Terminal, ring: &OutputRing) -> u64 {
-    let end = ring.end_offset();
+/// Moves an emulator that output up to `end` has left behind to where it continues, and
+/// returns that offset: one more than [`EMULATOR_MAX_LAG`] behind skips to the last
+/// [`EMULATOR_TAIL`] bytes, and none starts before the oldest byte the ring holds (what follows
+/// repaints the screen).
+fn skip_far_behind(term: &mut Terminal, ring: &OutputRing, end: u64) -> u64 {
     if end.saturating_sub(term.processed_offset()) > EMULATOR_MAX_LAG {
         term.skip_to(end - EMULATOR_TAIL);
     }
@@ -177,20 +177,27 @@ impl Hub {
         lock(&self.terminal).process(&chunk.data);
     }
 
-    /// Feeds the emulator everything the ring holds beyond what it has processed (see
-    /// [`skip_far_behind`]); returns true when there was something.
-    pub fn emulate_pending(&self) -> bool {
-        let mut term = lock(&self.terminal);
-        let pending = {
-            let out = lock(&self.output);
-            let from = skip_far_behind(&mut term, &out.ring);
-            out.ring.range(from, EMULATE_BATCH).unwrap_or_default()
-        };
-        if pending.is_empty() {
-            return false;
+    /// Brings the emulator up to the output's end as it is now (see [`skip_far_behind`]), a
+    /// batch at a time so that readers of the screen wait little; returns true when there was
+    /// something. Output that arrives meanwhile waits for the next catch-up: a flood faster
+    /// than the emulator would otherwise keep it busy until the flood ends.
+    pub fn catch_up_emulator(&self) -> bool {
+        let end = lock(&self.output).ring.end_offset();
+        let mut emulated = false;
+        loop {
+            let mut term = lock(&self.terminal);
+            let pending = {
+                let out = lock(&self.output);
+                let from = skip_far_behind(&mut term, &out.ring, end);
+                let batch = usize::try_from(end.saturating_sub(from)).unwrap_or(usize::MAX).min(EMULATE_BATCH);
+                out.ring.range(from, batch).unwrap_or_default()
+            };
+            if pending.is_empty() {
+                return emulated;
+            }
+            term.process(&pending);
+            emulated = true;
         }
-        term.process(&pending);
-        true
     }
 
     /// The screen's rows as text.
@@ -236,7 +243,7 @@ impl Hub {
         let mut term = lock(&self.terminal);
         let out = lock(&self.output);
         // The catch-up bytes after the snapshot are held, and at most a flood's tail.
-        let snapshot_offset = skip_far_behind(&mut term, &out.ring);
+        let snapshot_offset = skip_far_behind(&mut term, &out.ring, out.ring.end_offset());
         let snapshot = term.snapshot();
         drop(term);
         let catch_up = out.ring.since(snapshot_offset).unwrap_or_default();
@@ -481,7 +488,8 @@ mod tests {
         for chunk in text.as_bytes().chunks(64 * 1024) {
             hub.push_output(Bytes::copy_from_slice(chunk));
         }
-        while hub.emulate_pending() {}
+        assert!(hub.catch_up_emulator());
+        assert!(!hub.catch_up_emulator(), "nothing came since");
         let screen = hub.screen_lines().join("\n");
         assert!(screen.starts_with("TOP-LEFT"), "{screen}");
         assert!(screen.contains("flood line 099999"), "the last line is on screen: {screen}");

@@ -17,7 +17,7 @@ pub struct PtyProcess {
     /// The child, for waiting.
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
     /// Output: read it on a dedicated thread.
-    pub reader: Box<dyn Read + Send>,
+    pub reader: PtyReader,
     /// Input.
     pub writer: Box<dyn Write + Send>,
     /// The child's process id.
@@ -45,22 +45,75 @@ pub fn spawn(
     }
     let child = pair.slave.spawn_command(cmd).with_context(|| format!("starting {program:?} in {}", cwd.display()))?;
     drop(pair.slave);
-    let reader = pair.master.try_clone_reader().context("reading the pseudo-terminal")?;
+    let reader = PtyReader::of(&*pair.master).context("reading the pseudo-terminal")?;
     let writer = pair.master.take_writer().context("writing the pseudo-terminal")?;
     let pid = child.process_id();
     Ok(PtyProcess { master: pair.master, child, reader, writer, pid })
 }
 
-/// Reads the PTY until end of file, handing each chunk to `sink`, trickling output in
+/// The PTY master's output side (its own descriptor, a duplicate of the master's).
+pub struct PtyReader {
+    file: std::fs::File,
+}
+
+/// A batch read stops taking more once less than this room is left.
+const BATCH_ROOM: usize = 4096;
+
+impl PtyReader {
+    /// A reader of `master`'s output.
+    pub fn of(master: &dyn MasterPty) -> std::io::Result<PtyReader> {
+        let fd = master.as_raw_fd().ok_or_else(|| std::io::Error::other("the pseudo-terminal has no descriptor"))?;
+        // SAFETY: `master` owns `fd` and is alive for this call; the duplicate is ours.
+        let owned = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+        Ok(PtyReader { file: std::fs::File::from(owned) })
+    }
+
+    /// Waits for output, then takes what is there and whatever more is ready at once, up to
+    /// `buf`'s size: a flood comes off the terminal 1-4 KiB a read, and each piece handed on
+    /// costs a wake-up of every task downstream. Trickling output is handed on as it comes (no
+    /// read waits for more). `Ok(0)` at the end (the child side closed).
+    pub fn read_batch(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = self.read_some(buf)?;
+        while n > 0 && buf.len() - n >= BATCH_ROOM && self.ready() {
+            match self.read_some(&mut buf[n..]) {
+                Ok(0) | Err(_) => break,
+                Ok(more) => n += more,
+            }
+        }
+        Ok(n)
+    }
+
+    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.file.read(buf) {
+                // EIO is how Linux reports that the child side closed.
+                Err(err) if err.raw_os_error() == Some(libc::EIO) => return Ok(0),
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// True when a read would not wait.
+    fn ready(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut poll = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, a zero timeout.
+        let rc = unsafe { libc::poll(&mut poll, 1, 0) };
+        rc == 1 && poll.revents & libc::POLLIN != 0
+    }
+}
+
+/// Reads the PTY until end of file, handing each batch to `sink`, trickling output in
 /// batches unless someone types (see [`crate::pacing`]). Runs on its own thread.
-pub fn read_loop(mut reader: Box<dyn Read + Send>, input: &InputClock, mut sink: impl FnMut(Bytes)) {
+pub fn read_loop(mut reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut pacer = Pacer::default();
     let started = std::time::Instant::now();
     let mut asked = started;
     loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
+        match reader.read_batch(&mut buf) {
+            Ok(0) | Err(_) => break,
             Ok(n) => {
                 let read_at = std::time::Instant::now();
                 sink(Bytes::copy_from_slice(&buf[..n]));
@@ -72,9 +125,6 @@ pub fn read_loop(mut reader: Box<dyn Read + Send>, input: &InputClock, mut sink:
                     asked = read_at;
                 }
             }
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            // EIO is how Linux reports that the child side closed.
-            Err(_) => break,
         }
     }
 }
@@ -108,5 +158,44 @@ fn signal_number(name: &str) -> i32 {
         "TERM" | "TERMINATED" => libc::SIGTERM,
         "ABRT" | "ABORTED" => libc::SIGABRT,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spawn_sh(script: &str) -> PtyProcess {
+        let env: BTreeMap<String, String> = [("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())].into();
+        spawn("sh", &["-c".to_owned(), script.to_owned()], Path::new("/"), &env, 80, 24).expect("spawning sh")
+    }
+
+    #[test]
+    fn a_batch_read_hands_on_what_came_without_waiting_for_more() {
+        let mut proc = spawn_sh("printf ready; sleep 5");
+        let mut buf = vec![0u8; 64 * 1024];
+        let started = std::time::Instant::now();
+        let n = proc.reader.read_batch(&mut buf).expect("reading");
+        assert_eq!(&buf[..n], b"ready");
+        assert!(started.elapsed() < std::time::Duration::from_secs(4), "it waited for the sleep");
+        let _ = proc.child.kill();
+    }
+
+    #[test]
+    fn a_batch_read_takes_a_flood_whole_and_ends_at_the_end() {
+        let mut proc = spawn_sh("head -c 200000 /dev/zero | tr '\\0' x");
+        let mut buf = vec![0u8; 64 * 1024];
+        let (mut total, mut reads) = (0, 0);
+        loop {
+            let n = proc.reader.read_batch(&mut buf).expect("reading");
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == b'x'));
+            total += n;
+            reads += 1;
+        }
+        assert_eq!(total, 200_000, "every byte, then the end ({reads} batches)");
+        let _ = proc.child.wait();
     }
 }

@@ -292,16 +292,14 @@ fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<
             }
             Step::Wait => continue,
             Step::Finish { pending } => {
-                let mut emulated = false;
-                while hub.emulate_pending() {
-                    emulated = true;
-                }
-                if pending || emulated {
+                if hub.catch_up_emulator() || pending {
                     hub.on_screen(classify(&hub.screen_lines(), Utc::now()));
                 }
                 return;
             }
-            Step::Read => while hub.emulate_pending() {},
+            Step::Read => {
+                hub.catch_up_emulator();
+            }
         }
         let class = classify(&hub.screen_lines(), Utc::now());
         let dialog_open = matches!(class, ScreenClass::RateLimited { dialog_open: true, .. });
