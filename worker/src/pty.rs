@@ -104,6 +104,13 @@ impl PtyReader {
     }
 }
 
+/// A plain read: what one read of the master returns, `Ok(0)` at the end.
+impl Read for PtyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read_some(buf)
+    }
+}
+
 /// Reads the PTY until end of file, handing each batch to `sink`, trickling output in
 /// batches unless someone types (see [`crate::pacing`]). Runs on its own thread.
 pub fn read_loop(mut reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {

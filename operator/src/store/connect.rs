@@ -66,6 +66,9 @@ impl Store {
                         // 1 MiB of page cache per connection (SQLite's default is 2 MiB, times
                         // eight connections: the gateway's memory budget is 64 MiB).
                         conn.execute("PRAGMA cache_size = -1024").await?;
+                        for pragma in super::checkpoint::CONNECTION_PRAGMAS {
+                            conn.execute(pragma).await?;
+                        }
                     }
                     Ok(())
                 })
@@ -79,7 +82,9 @@ impl Store {
         };
         migrator.run(&pool).await.map_err(StoreError::Migration)?;
         tracing::info!(backend = %backend, url = %redacted, "store opened");
+        let checkpointer = is_sqlite.then(|| Arc::new(super::checkpoint::Checkpointer::spawn(pool.clone())));
         Ok(Store {
+            checkpointer,
             pool,
             backend,
             url: Arc::from(redacted),

@@ -12,10 +12,12 @@
 //!
 //! The tables and their methods live in one submodule each: [`sessions`](SessionRow),
 //! [`workers`](WorkerRow), [`events`](EventRow), output, [`accounts`](AccountRow),
-//! [`audit`](AuditRow), [`push subscriptions`](PushSubscriptionRow) and settings.
+//! [`audit`](AuditRow), [`push subscriptions`](PushSubscriptionRow) and settings. A SQLite
+//! store checkpoints its WAL from a task of its own ([`checkpoint`]), never inside a write.
 
 mod accounts;
 mod audit;
+mod checkpoint;
 mod codec;
 mod connect;
 mod error;
@@ -89,6 +91,8 @@ pub struct Store {
     /// Why the last write failed, while writes fail (a full disk, a lost server); cleared by
     /// the next write that succeeds.
     write_failure: Arc<std::sync::Mutex<Option<String>>>,
+    /// SQLite: the task that checkpoints the WAL after writes (see [`checkpoint`]).
+    checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -133,6 +137,9 @@ impl Store {
         let mut failure = self.write_failure.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
             Ok(_) => {
+                if let Some(checkpointer) = &self.checkpointer {
+                    checkpointer.wrote();
+                }
                 if failure.take().is_some() {
                     tracing::info!("database writes succeed again");
                 }

@@ -639,6 +639,31 @@ async fn sqlite_file_is_created_in_wal_mode() {
     assert_eq!(mode, "wal");
 }
 
+/// Commits never copy the WAL into the database file themselves (a flood's append would wait
+/// for it); the store's own task does, soon after writes, while the store stays writable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_output_reaches_the_database_file_off_the_write_path() {
+    let db = Db::sqlite();
+    let store = db.connect().await;
+    let Db::Sqlite { _dir: dir, .. } = &db else { unreachable!() };
+    let file = dir.path().join("state/cockpit.db");
+    let before = std::fs::metadata(&file).expect("the database file").len();
+    let id = new_session(&store, "flood").await;
+    let chunk = bytes(256 << 10, 7);
+    for i in 0..32i64 {
+        store.append_output(&id, i * (256 << 10), &chunk).await.expect("appending");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut size = before;
+    while size < before + (8 << 20) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        size = std::fs::metadata(&file).expect("the database file").len();
+    }
+    assert!(size >= before + (8 << 20), "8 MiB written, the database file grew {} bytes", size - before);
+    assert_eq!(store.read_output(&id, 0, 64).await.expect("reading"), chunk[..64]);
+    store.append_output(&id, 32 * (256 << 10), b"after").await.expect("still writable");
+}
+
 #[tokio::test]
 async fn sqlite_paths_keep_case_spaces_and_hashes() {
     let dir = tempfile::tempdir().unwrap();
