@@ -3,11 +3,9 @@
 //!
 //! The screen is read to classify it (a dialog, a rate limit, the idle prompt); a screen that
 //! keeps changing is read for the display only, and a dialog waits for an answer, so its
-//! screen pauses. Nothing else needs the emulator current: a repaint is taken at the offset the
-//! emulator reached, followed by the bytes after it. So while output flows the emulator waits
-//! too, and then takes only what draws the present screen (the hub skips the rest of a flood):
-//! emulating every byte of a flood took 23 % of this 2-core machine while the relay bench
-//! flooded a worker (`cargo bench -p cockpit-worker --bench relay`), CPU the relay needed.
+//! screen pauses. The emulator itself catches up at every wake-up (a repaint is taken at the
+//! offset it reached, followed by the bytes after it, so it need not be current), and the hub
+//! has it skip most of a flood (see `hub::EMULATOR_MAX_LAG`).
 //!
 //! Wake-ups coalesce: a session printing line by line costs one emulator wake-up per
 //! [`BATCH`] instead of one per line.
@@ -35,8 +33,9 @@ pub enum Woke {
 /// What the emulator thread does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Sleep this long (wake-ups coalesce meanwhile), then wait again.
-    Sleep(Duration),
+    /// Catch the emulator up (no read of the screen), sleep this long (wake-ups coalesce
+    /// meanwhile), then wait again.
+    Emulate(Duration),
     /// Nothing to do: wait again.
     Wait,
     /// Catch the emulator up and read the screen.
@@ -69,7 +68,7 @@ impl Schedule {
         let step = match woke {
             Woke::Output if now.saturating_duration_since(self.last_read) < WHILE_FLOWING => {
                 self.pending = true;
-                Step::Sleep(BATCH)
+                Step::Emulate(BATCH)
             }
             Woke::Output => Step::Read,
             Woke::Quiet if self.pending || watching => Step::Read,
@@ -109,7 +108,7 @@ mod tests {
     fn output_that_pauses_is_read_when_quiet_and_only_once() {
         let start = Instant::now();
         let mut schedule = Schedule::new(start);
-        assert_eq!(schedule.next(Woke::Output, start + BATCH, false), Step::Sleep(BATCH));
+        assert_eq!(schedule.next(Woke::Output, start + BATCH, false), Step::Emulate(BATCH));
         assert_eq!(schedule.next(Woke::Quiet, start + BATCH + SETTLE, false), Step::Read);
         assert_eq!(schedule.next(Woke::Quiet, start + BATCH + 2 * SETTLE, false), Step::Wait);
     }
@@ -134,7 +133,7 @@ mod tests {
     fn the_end_reads_what_came_since_the_last_read() {
         let start = Instant::now();
         let mut schedule = Schedule::new(start);
-        assert_eq!(schedule.next(Woke::Output, start + BATCH, false), Step::Sleep(BATCH));
+        assert_eq!(schedule.next(Woke::Output, start + BATCH, false), Step::Emulate(BATCH));
         assert_eq!(schedule.next(Woke::Closed, start + 2 * BATCH, false), Step::Finish { pending: true });
         let mut idle = Schedule::new(start);
         assert_eq!(idle.next(Woke::Closed, start + BATCH, false), Step::Finish { pending: false });

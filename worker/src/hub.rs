@@ -39,13 +39,15 @@ pub enum LagPolicy {
 
 /// The emulator takes at most this many bytes at a time, so readers of the screen wait little.
 const EMULATE_BATCH: usize = 256 * 1024;
-/// An emulator further behind than this (a flood) skips to the last [`EMULATOR_TAIL`] bytes:
-/// what the screen shows now is drawn by them (a scrolling flood, a TUI redrawing), and
-/// emulating every byte of a flood took the CPU the relay needed on a small machine
-/// (`cargo bench -p cockpit-worker --bench relay`: 83 % of the PTY ceiling -> 98 %).
-const EMULATOR_MAX_LAG: u64 = 1 << 20;
-/// See [`EMULATOR_MAX_LAG`].
-const EMULATOR_TAIL: u64 = 256 << 10;
+/// An emulator further behind than this (a flood: the emulator catches up every 20 ms while
+/// output flows, so this is over 12 MB/s) skips to the last [`EMULATOR_TAIL`] bytes: what the
+/// screen shows now is drawn by them (a scrolling flood, a TUI redrawing), and emulating every
+/// byte of a flood took the CPU the relay needed on a small machine (`cargo bench -p
+/// cockpit-worker --bench relay`: the emulator thread took 23 % of the machine with a 1 MiB
+/// lag, under 1 % with this one).
+const EMULATOR_MAX_LAG: u64 = 256 << 10;
+/// See [`EMULATOR_MAX_LAG`]: far more than any screen's worth of output.
+const EMULATOR_TAIL: u64 = 64 << 10;
 
 /// A chunk of output at its absolute offset.
 #[derive(Clone, Debug)]

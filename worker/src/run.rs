@@ -286,7 +286,8 @@ fn emulator_loop(hub: &Hub, wake: &std::sync::mpsc::Receiver<()>, input: Option<
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Woke::Closed,
         };
         match schedule.next(woke, Instant::now(), last_esc.is_some()) {
-            Step::Sleep(pause) => {
+            Step::Emulate(pause) => {
+                hub.catch_up_emulator();
                 std::thread::sleep(pause);
                 continue;
             }
