@@ -25,50 +25,6 @@ impl ConversationId {
     }
 }
 
-impl std::ops::Deref for ConversationId {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<String> for ConversationId {
-    fn from(id: String) -> ConversationId {
-        ConversationId(id)
-    }
-}
-
-impl From<&str> for ConversationId {
-    fn from(id: &str) -> ConversationId {
-        ConversationId(id.to_owned())
-    }
-}
-
-impl From<uuid::Uuid> for ConversationId {
-    fn from(id: uuid::Uuid) -> ConversationId {
-        ConversationId(id.to_string())
-    }
-}
-
-impl PartialEq<str> for ConversationId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for ConversationId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
 /// A Cockpit session's id: the id of the session Cockpit runs (its row in the store, a UUID in
 /// the local runtime; the `ClaudeSession`'s `metadata.uid` in Kubernetes mode). It never changes
 /// for the session's life, and the session's output stream, history and worker are keyed by it.
@@ -89,14 +45,6 @@ impl SessionId {
     }
 }
 
-impl std::ops::Deref for SessionId {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
 /// The string's `Debug` (`"5d1f…"`): messages and logs read as they did when the id was a plain
 /// string.
 impl std::fmt::Debug for SessionId {
@@ -105,41 +53,58 @@ impl std::fmt::Debug for SessionId {
     }
 }
 
-impl std::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// What every id type here has: it reads as the `str` it wraps (`Deref`, `Display`, equality
+/// with a `&str`) and is made from a `String`, a `&str` or a UUID.
+macro_rules! string_id {
+    ($name:ident) => {
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(id: String) -> $name {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> $name {
+                $name(id.to_owned())
+            }
+        }
+
+        impl From<uuid::Uuid> for $name {
+            fn from(id: uuid::Uuid) -> $name {
+                $name(id.to_string())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
 }
 
-impl From<String> for SessionId {
-    fn from(id: String) -> SessionId {
-        SessionId(id)
-    }
-}
-
-impl From<&str> for SessionId {
-    fn from(id: &str) -> SessionId {
-        SessionId(id.to_owned())
-    }
-}
-
-impl From<uuid::Uuid> for SessionId {
-    fn from(id: uuid::Uuid) -> SessionId {
-        SessionId(id.to_string())
-    }
-}
-
-impl PartialEq<str> for SessionId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for SessionId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
+string_id!(ConversationId);
+string_id!(SessionId);
 
 #[cfg(test)]
 mod tests {
