@@ -8,7 +8,7 @@ use ts_rs::TS;
 /// `--resume`, the name of the transcript file). It is not a Cockpit session's id (the
 /// `ClaudeSession` or its row), which names the session that runs the conversation; a session
 /// moves its conversation from account to account and can continue another one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(transparent)]
 pub struct ConversationId(String);
 
@@ -45,18 +45,17 @@ impl SessionId {
     }
 }
 
-/// The string's `Debug` (`"5d1f…"`): messages and logs read as they did when the id was a plain
-/// string.
-impl std::fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.0, f)
-    }
-}
-
 /// What every id type here has: it reads as the `str` it wraps (`Deref`, `Display`, equality
-/// with a `&str`) and is made from a `String`, a `&str` or a UUID.
+/// with a `&str`; its `Debug` is the string's, `"5d1f…"`, so messages and logs read as they did
+/// when ids were plain strings) and is made from a `String`, a `&str` or a UUID.
 macro_rules! string_id {
     ($name:ident) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
         impl std::ops::Deref for $name {
             type Target = str;
 
@@ -117,6 +116,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<ConversationId>("\"abc\"").expect("json"), "abc");
         assert_eq!(id.uuid().map(|u| u.to_string()).as_deref(), Some("0b7c7a52-4a8e-4a55-9f3c-4f1a2d1e9e10"));
         assert_eq!(ConversationId::from("../etc/passwd").uuid(), None);
+        assert_eq!(format!("{:?}", ConversationId::from("abc")), "\"abc\"");
         let schema = schemars::schema_for!(ConversationId);
         assert_eq!(schema.as_value()["type"], "string");
     }

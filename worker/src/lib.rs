@@ -6,9 +6,9 @@
 //! screen as a fallback).
 //!
 //! Functional core: [`ratelimit`], [`classify`], [`activity`], [`hooks`], [`statusline`],
-//! [`claude_setup`], [`oneshot`], [`args`], [`pacing`], [`emulation`] are pure; the output ring and the emulator are the
-//! `cockpit-term` crate, shared with the control plane. Imperative shell: [`pty`], [`input`],
-//! [`hub`], [`client`], [`server`], [`run`].
+//! [`claude_setup`], [`oneshot`], [`args`], [`pacing`], [`emulation`] are pure; the output
+//! ring and the emulator are the `cockpit-term` crate, shared with the control plane.
+//! Imperative shell: [`pty`], [`input`], [`hub`], [`client`], [`server`], [`run`].
 
 pub mod activity;
 pub mod api_proxy;

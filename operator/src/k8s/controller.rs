@@ -230,8 +230,8 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
         Some((pod.name_any(), format!("{ip}:{}", ctx.pods.port)))
     });
     new_status.worker_endpoint = target.as_ref().map(|(_, endpoint)| endpoint.clone());
+    let uid = SessionId::from(session.uid().unwrap_or_default());
     if let Some(follow) = &ctx.follow {
-        let uid = SessionId::from(session.uid().unwrap_or_default());
         follow(&uid, &name, target.as_ref().map(|(pod, endpoint)| WorkerTarget { pod, endpoint }));
     }
     if deleting {
@@ -242,7 +242,6 @@ pub async fn apply(session: &ClaudeSession, ctx: &Context, deleting: bool) -> Re
         patch_status(&sessions_api, &name, &new_status).await?;
     }
     if let Some(notes) = &ctx.notes {
-        let uid = SessionId::from(session.uid().unwrap_or_default());
         plan.events.iter().for_each(|event| notes(&uid, event));
     }
     if let Some(recorder) = &ctx.recorder {

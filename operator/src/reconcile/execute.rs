@@ -158,7 +158,7 @@ mod tests {
             resume: Option<&ConversationId>,
             prompt: Option<&str>,
         ) -> Result<Started, String> {
-            self.note(format!("start {account} {:?} {prompt:?}", resume.map(|r| r.as_str())))?;
+            self.note(format!("start {account} {resume:?} {prompt:?}"))?;
             Ok(self.start.clone().unwrap_or(Started::Skipped))
         }
 
