@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -16,7 +17,7 @@ pub struct PtyProcess {
     pub master: Box<dyn MasterPty + Send>,
     /// The child, for waiting.
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
-    /// Output: read it on a dedicated thread.
+    /// Output: see [`read_until_end`].
     pub reader: PtyReader,
     /// Input.
     pub writer: Box<dyn Write + Send>,
@@ -72,7 +73,7 @@ impl PtyReader {
     /// `buf`'s size: a flood comes off the terminal 1-4 KiB a read, and each piece handed on
     /// costs a wake-up of every task downstream. Trickling output is handed on as it comes (no
     /// read waits for more). `Ok(0)` at the end (the child side closed).
-    pub fn read_batch(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    pub fn read_batch(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut n = self.read_some(buf)?;
         while n > 0 && buf.len() - n >= BATCH_ROOM && self.ready() {
             match self.read_some(&mut buf[n..]) {
@@ -83,9 +84,9 @@ impl PtyReader {
         Ok(n)
     }
 
-    fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    fn read_some(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
-            match self.file.read(buf) {
+            match (&self.file).read(buf) {
                 // EIO is how Linux reports that the child side closed.
                 Err(err) if err.raw_os_error() == Some(libc::EIO) => return Ok(0),
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -94,13 +95,19 @@ impl PtyReader {
         }
     }
 
-    /// True when a read would not wait.
+    /// True when a read would not wait: output is there, or the child side closed (the read
+    /// returns the end at once).
     fn ready(&self) -> bool {
-        use std::os::fd::AsRawFd;
         let mut poll = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         // SAFETY: one valid pollfd, a zero timeout.
         let rc = unsafe { libc::poll(&mut poll, 1, 0) };
-        rc == 1 && poll.revents & libc::POLLIN != 0
+        rc == 1 && poll.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
+    }
+}
+
+impl AsRawFd for PtyReader {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
     }
 }
 
@@ -111,28 +118,61 @@ impl Read for PtyReader {
     }
 }
 
-/// Reads the PTY until end of file, handing each batch to `sink`, trickling output in
-/// batches unless someone types (see [`crate::pacing`]). Runs on its own thread.
-pub fn read_loop(mut reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {
+/// Reads the PTY until end of file on the async runtime, handing each batch to `sink`,
+/// trickling output in batches unless someone types (see [`crate::pacing`]).
+///
+/// The read runs on the thread that sends the output on: a thread of its own would cost one
+/// more wake-up per batch, and with 50 sessions printing line by line those wake-ups were
+/// most of a worker's CPU. The descriptor stays blocking (the writer shares it): a read is
+/// only made when `poll` says it will not wait, and a flood yields to the other tasks after
+/// every batch.
+pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {
+    // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never replaces
+    // it, so it stays open and the same for the life of the registration.
+    let registered =
+        unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) };
+    let reader = match registered {
+        Ok(reader) => reader,
+        Err(err) => {
+            tracing::error!(err = %err, "cannot watch the pseudo-terminal");
+            return;
+        }
+    };
     let mut buf = vec![0u8; 64 * 1024];
     let mut pacer = Pacer::default();
     let started = std::time::Instant::now();
     let mut asked = started;
     loop {
-        match reader.read_batch(&mut buf) {
+        let n = match next_batch(&reader, &mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let read_at = std::time::Instant::now();
-                sink(Bytes::copy_from_slice(&buf[..n]));
-                let pause = pacer.after_read(read_at - started, n, read_at - asked, input.since(read_at));
-                if let Some(pause) = pause {
-                    std::thread::sleep(pause);
-                    asked = std::time::Instant::now();
-                } else {
-                    asked = read_at;
-                }
+            Ok(n) => n,
+        };
+        let read_at = std::time::Instant::now();
+        sink(Bytes::copy_from_slice(&buf[..n]));
+        match pacer.after_read(read_at - started, n, read_at - asked, input.since(read_at)) {
+            Some(pause) => {
+                tokio::time::sleep(pause).await;
+                asked = std::time::Instant::now();
+            }
+            None => {
+                // The clients' tasks send this batch before the next one is read.
+                tokio::task::yield_now().await;
+                asked = read_at;
             }
         }
+    }
+}
+
+/// Waits until the terminal is readable, then reads a batch (see [`PtyReader::read_batch`]).
+async fn next_batch(reader: &tokio::io::unix::AsyncFd<PtyReader>, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        let mut guard = reader.readable().await?;
+        // Readiness is a hint (edge-triggered, and it may be stale): ask the terminal.
+        if !guard.get_inner().ready() {
+            guard.clear_ready();
+            continue;
+        }
+        return guard.get_inner().read_batch(buf);
     }
 }
 
@@ -186,6 +226,51 @@ mod tests {
         assert_eq!(&buf[..n], b"ready");
         assert!(started.elapsed() < std::time::Duration::from_secs(4), "it waited for the sleep");
         let _ = proc.child.kill();
+    }
+
+    #[tokio::test]
+    async fn the_async_reader_hands_on_everything_then_ends() {
+        let proc = spawn_sh("printf first; sleep 0.2; head -c 300000 /dev/zero | tr '\\0' y; printf last");
+        let clock = InputClock::default();
+        let mut got = Vec::new();
+        let mut batches = 0;
+        tokio::time::timeout(std::time::Duration::from_secs(20), read_until_end(proc.reader, &clock, |data| {
+            got.extend_from_slice(&data);
+            batches += 1;
+        }))
+        .await
+        .expect("the reader ends when the child closes the terminal");
+        assert!(got.starts_with(b"first"), "{:?}", String::from_utf8_lossy(&got[..got.len().min(20)]));
+        assert!(got.ends_with(b"last"));
+        assert_eq!(got.len(), 5 + 300_000 + 4, "every byte once");
+        assert!(batches >= 2, "the first line came on its own ({batches} batches)");
+    }
+
+    #[tokio::test]
+    async fn the_async_reader_leaves_the_runtime_to_other_tasks_during_a_flood() {
+        let proc = spawn_sh("head -c 4000000 /dev/zero");
+        let clock = InputClock::default();
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                loop {
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let mut during = Vec::new();
+        read_until_end(proc.reader, &clock, |data| {
+            during.push((data.len(), ticks.load(std::sync::atomic::Ordering::Relaxed)));
+        })
+        .await;
+        ticker.abort();
+        let total: usize = during.iter().map(|(n, _)| n).sum();
+        assert_eq!(total, 4_000_000);
+        // Between two batches the other task ran: the ticks grow from batch to batch.
+        let stalls = during.windows(2).filter(|w| w[1].1 == w[0].1).count();
+        assert_eq!(stalls, 0, "another task ran between every two batches ({} batches)", during.len());
     }
 
     #[test]

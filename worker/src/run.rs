@@ -242,13 +242,14 @@ fn start_pty(
 
     let reader_hub = hub.clone();
     let reader = proc.reader;
-    std::thread::Builder::new().name("pty-reader".into()).spawn(move || {
-        crate::pty::read_loop(reader, &input_clock, |data| {
+    tokio::spawn(async move {
+        crate::pty::read_until_end(reader, &input_clock, |data| {
             reader_hub.push_output(data);
             let _ = wake_tx.try_send(());
-        });
+        })
+        .await;
         drop(wake_tx);
-    })?;
+    });
 
     let emu_hub = hub.clone();
     let emu_input = input.clone();
