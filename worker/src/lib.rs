@@ -26,6 +26,7 @@ pub mod input;
 pub mod oneshot;
 pub mod pacing;
 pub mod peer;
+pub mod private_dir;
 pub mod pty;
 pub mod ratelimit;
 pub mod run;

@@ -69,32 +69,10 @@ pub struct RunOptions {
     pub worker_credential: WorkerCredential,
 }
 
-/// A directory only this user can enter, removed when dropped: the hook socket and the
-/// settings file live there, not in the Claude home that every session shares.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn create() -> Result<PrivateDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let path = std::env::temp_dir().join(format!("cockpit-worker-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&path)
-            .with_context(|| format!("creating the worker's private dir {}", path.display()))?;
-        Ok(PrivateDir(path))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Runs the session to its end; returns the CLI's exit code.
 pub async fn run(opts: RunOptions) -> Result<i32> {
-    let private = PrivateDir::create()?;
-    let hook_socket = private.0.join("hooks.sock");
+    let private = crate::private_dir::PrivateDir::create_in(&std::env::temp_dir())?;
+    let hook_socket = private.path().join("hooks.sock");
     let hooks_listener = tokio::net::UnixListener::bind(&hook_socket)
         .with_context(|| format!("binding the hook socket {}", hook_socket.display()))?;
     let cli_pid = Arc::new(OnceLock::new());
@@ -129,7 +107,7 @@ pub async fn run(opts: RunOptions) -> Result<i32> {
             exe_args: opts.self_args.clone(),
             socket: hook_socket.to_string_lossy().into_owned(),
         };
-        let settings_path = private.0.join("settings.json");
+        let settings_path = private.path().join("settings.json");
         write_private(&settings_path, crate::hooks::settings_json(&command).to_string().as_bytes())?;
         prepare_config_dir(&opts.config_dir, &opts.cwd, cli_credential.as_ref())?;
         argv = claude_argv(&ClaudeArgs {
