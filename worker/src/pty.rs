@@ -129,8 +129,7 @@ impl Read for PtyReader {
 pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {
     // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never replaces
     // it, so it stays open and the same for the life of the registration.
-    let registered =
-        unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) };
+    let registered = unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) };
     let reader = match registered {
         Ok(reader) => reader,
         Err(err) => {
@@ -234,10 +233,13 @@ mod tests {
         let clock = InputClock::default();
         let mut got = Vec::new();
         let mut batches = 0;
-        tokio::time::timeout(std::time::Duration::from_secs(20), read_until_end(proc.reader, &clock, |data| {
-            got.extend_from_slice(&data);
-            batches += 1;
-        }))
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            read_until_end(proc.reader, &clock, |data| {
+                got.extend_from_slice(&data);
+                batches += 1;
+            }),
+        )
         .await
         .expect("the reader ends when the child closes the terminal");
         assert!(got.starts_with(b"first"), "{:?}", String::from_utf8_lossy(&got[..got.len().min(20)]));
