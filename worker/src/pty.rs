@@ -74,14 +74,23 @@ impl PtyReader {
     /// costs a wake-up of every task downstream. Trickling output is handed on as it comes (no
     /// read waits for more). `Ok(0)` at the end (the child side closed).
     pub fn read_batch(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read_batch_drained(buf).map(|(n, _)| n)
+    }
+
+    /// [`read_batch`](Self::read_batch), and whether the batch ended because nothing more was
+    /// ready (rather than for room or at the end): the terminal's readiness is spent then.
+    fn read_batch_drained(&self, buf: &mut [u8]) -> std::io::Result<(usize, bool)> {
         let mut n = self.read_some(buf)?;
-        while n > 0 && buf.len() - n >= BATCH_ROOM && self.ready() {
+        while n > 0 && buf.len() - n >= BATCH_ROOM {
+            if !self.ready() {
+                return Ok((n, true));
+            }
             match self.read_some(&mut buf[n..]) {
                 Ok(0) | Err(_) => break,
                 Ok(more) => n += more,
             }
         }
-        Ok(n)
+        Ok((n, false))
     }
 
     fn read_some(&self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -171,7 +180,12 @@ async fn next_batch(reader: &tokio::io::unix::AsyncFd<PtyReader>, buf: &mut [u8]
             guard.clear_ready();
             continue;
         }
-        return guard.get_inner().read_batch(buf);
+        let (n, drained) = guard.get_inner().read_batch_drained(buf)?;
+        if drained {
+            // The batch's last poll found nothing: no need to ask again at the next call.
+            guard.clear_ready();
+        }
+        return Ok(n);
     }
 }
 
