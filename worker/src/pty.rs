@@ -135,23 +135,34 @@ impl Read for PtyReader {
 /// 162 µs this way: `cargo bench -p cockpit-worker --bench relay`). The descriptor stays
 /// blocking (the writer shares it): a read is only made when `poll` says it will not wait, and
 /// a flood yields to the other tasks after every batch.
+///
+/// During a pause the runtime does not watch the terminal: a terminal signals every write
+/// anew, so a session printing a line every 5 ms woke the thread two to three times per
+/// batch for nothing. After the pause whatever came is read at once.
 pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: impl FnMut(Bytes)) {
-    // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never replaces
-    // it, so it stays open and the same for the life of the registration.
-    let registered = unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) };
-    let reader = match registered {
-        Ok(reader) => reader,
-        Err(err) => {
-            tracing::error!(err = %err, "cannot watch the pseudo-terminal");
-            return;
-        }
-    };
     let mut buf = vec![0u8; 64 * 1024];
     let mut pacer = Pacer::default();
     let started = std::time::Instant::now();
     let mut asked = started;
+    let mut state = Watch::Off(reader);
     loop {
-        let n = match next_batch(&reader, &mut buf).await {
+        let batch = match state {
+            Watch::On(ref watched) => next_batch(watched, &mut buf).await,
+            // Back from a pause (or a yield): what came meanwhile is read at once; with nothing
+            // there, the reader is handed to the runtime to wait.
+            Watch::Off(ref reader) if reader.ready() => reader.read_batch(&mut buf),
+            Watch::Off(reader) => match watch(reader) {
+                Ok(watched) => {
+                    state = Watch::On(watched);
+                    continue;
+                }
+                Err(err) => {
+                    tracing::error!(err = %err, "cannot watch the pseudo-terminal");
+                    return;
+                }
+            },
+        };
+        let n = match batch {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -159,6 +170,9 @@ pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: imp
         sink(Bytes::copy_from_slice(&buf[..n]));
         match pacer.after_read(read_at - started, n, read_at - asked, input.since(read_at)) {
             Some(pause) => {
+                // Off the runtime while paused: each line that trickles in meanwhile would wake
+                // the thread for nothing (a terminal signals every write anew).
+                state = state.off();
                 tokio::time::sleep(pause).await;
                 asked = std::time::Instant::now();
             }
@@ -169,6 +183,32 @@ pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: imp
             }
         }
     }
+}
+
+/// Whether the runtime watches the reader for output.
+enum Watch {
+    /// Registered: a write to the terminal wakes the runtime.
+    On(tokio::io::unix::AsyncFd<PtyReader>),
+    /// Not registered: nothing wakes the runtime for it.
+    Off(PtyReader),
+}
+
+impl Watch {
+    /// Stops watching (no-op when not watched).
+    fn off(self) -> Watch {
+        match self {
+            Watch::On(watched) => Watch::Off(watched.into_inner()),
+            off @ Watch::Off(_) => off,
+        }
+    }
+}
+
+/// Has the runtime watch `reader` for output.
+fn watch(reader: PtyReader) -> std::io::Result<tokio::io::unix::AsyncFd<PtyReader>> {
+    // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never replaces
+    // it, so it stays open and the same for the life of the registration.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) }
+        .map_err(|err| err.into_parts().1)
 }
 
 /// Waits until the terminal is readable, then reads a batch (see [`PtyReader::read_batch`]).
@@ -287,6 +327,39 @@ mod tests {
         // Between two batches the other task ran: the ticks grow from batch to batch.
         let stalls = during.windows(2).filter(|w| w[1].1 == w[0].1).count();
         assert_eq!(stalls, 0, "another task ran between every two batches ({} batches)", during.len());
+    }
+
+    /// Times this thread went to sleep (voluntary context switches) so far.
+    fn sleeps_of_this_thread() -> i64 {
+        // SAFETY: an all-zero rusage is valid, and getrusage fills it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to a rusage.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+        assert_eq!(rc, 0, "getrusage: {}", std::io::Error::last_os_error());
+        usage.ru_nvcsw
+    }
+
+    #[tokio::test]
+    async fn trickling_output_wakes_the_runtime_once_per_pause_not_once_per_line() {
+        // 300 lines, one every 2 ms: paced reads take them 10 ms at a time.
+        let proc = spawn_sh("i=0; while [ $i -lt 300 ]; do echo line; sleep 0.002; i=$((i+1)); done");
+        let clock = InputClock::default();
+        let (mut lines, mut batches) = (0, 0);
+        let before = sleeps_of_this_thread();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            read_until_end(proc.reader, &clock, |data| {
+                lines += data.windows(4).filter(|w| w == b"line").count();
+                batches += 1;
+            }),
+        )
+        .await
+        .expect("the reader ends when the child closes the terminal");
+        let sleeps = sleeps_of_this_thread() - before;
+        assert_eq!(lines, 300, "every line once");
+        assert!(batches < 250, "lines were read in batches ({batches} batches)");
+        // Watched during the pauses, the thread wakes for every line (300 and more).
+        assert!(sleeps < batches + 60, "{sleeps} wake-ups for {batches} batches of 300 lines");
     }
 
     #[test]
