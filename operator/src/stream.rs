@@ -32,7 +32,7 @@ use crate::store::Store;
 const RING_BYTES: usize = 64 << 10;
 /// Output is written to the database at least this often (the worker keeps its own 8 MiB ring,
 /// so a control plane that dies between two writes re-reads the rest from the worker)…
-const PERSIST_EVERY: Duration = Duration::from_millis(200);
+const PERSIST_EVERY: Duration = Duration::from_millis(1000);
 /// … or as soon as this much is waiting.
 const PERSIST_AT_BYTES: usize = 64 << 10;
 /// With this much waiting, the stream stops reading from the worker until it is written back:

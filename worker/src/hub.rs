@@ -39,8 +39,8 @@ pub enum LagPolicy {
 
 /// The emulator takes at most this many bytes at a time, so readers of the screen wait little.
 const EMULATE_BATCH: usize = 256 * 1024;
-/// An emulator further behind than this (a flood: the emulator catches up every 20 ms while
-/// output flows, so this is over 12 MB/s) skips to the last [`EMULATOR_TAIL`] bytes: what the
+/// An emulator further behind than this (a flood: the emulator catches up every 50 ms while
+/// output flows, so this is over 5 MB/s) skips to the last [`EMULATOR_TAIL`] bytes: what the
 /// screen shows now is drawn by them (a scrolling flood, a TUI redrawing), and emulating every
 /// byte of a flood took the CPU the relay needed on a small machine (`cargo bench -p
 /// cockpit-worker --bench relay`: the emulator thread took 23 % of the machine with a 1 MiB

@@ -53,6 +53,10 @@ pub fn spawn(
 }
 
 /// The PTY master's output side (its own descriptor, a duplicate of the master's).
+///
+/// The master is non-blocking (a flag the duplicate shares with the master and its writer,
+/// which waits for room itself: see [`write_all_waiting`]), so a read that finds nothing
+/// says so at once, without a `poll` before every read.
 pub struct PtyReader {
     file: std::fs::File,
 }
@@ -61,11 +65,12 @@ pub struct PtyReader {
 const BATCH_ROOM: usize = 4096;
 
 impl PtyReader {
-    /// A reader of `master`'s output.
+    /// A reader of `master`'s output; makes the master non-blocking.
     pub fn of(master: &dyn MasterPty) -> std::io::Result<PtyReader> {
         let fd = master.as_raw_fd().ok_or_else(|| std::io::Error::other("the pseudo-terminal has no descriptor"))?;
         // SAFETY: `master` owns `fd` and is alive for this call; the duplicate is ours.
         let owned = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+        set_nonblocking(&owned)?;
         Ok(PtyReader { file: std::fs::File::from(owned) })
     }
 
@@ -74,25 +79,32 @@ impl PtyReader {
     /// costs a wake-up of every task downstream. Trickling output is handed on as it comes (no
     /// read waits for more). `Ok(0)` at the end (the child side closed).
     pub fn read_batch(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.read_batch_drained(buf).map(|(n, _)| n)
+        loop {
+            match self.read_batch_drained(buf) {
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => wait_for(&self.file, libc::POLLIN)?,
+                other => return other.map(|(n, _)| n),
+            }
+        }
     }
 
-    /// [`read_batch`](Self::read_batch), and whether the batch ended because nothing more was
-    /// ready (rather than for room or at the end): the terminal's readiness is spent then.
+    /// Takes what is there and whatever more is ready at once (see [`read_batch`](Self::read_batch))
+    /// without waiting: `WouldBlock` when nothing is there. Also says whether the batch ended
+    /// because nothing more was ready (rather than for room or at the end): the terminal's
+    /// readiness is spent then.
     fn read_batch_drained(&self, buf: &mut [u8]) -> std::io::Result<(usize, bool)> {
         let mut n = self.read_some(buf)?;
         while n > 0 && buf.len() - n >= BATCH_ROOM {
-            if !self.ready() {
-                return Ok((n, true));
-            }
             match self.read_some(&mut buf[n..]) {
-                Ok(0) | Err(_) => break,
-                Ok(more) => n += more,
+                Ok(more) if more > 0 => n += more,
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return Ok((n, true)),
+                // The end (or an error): the next read reports it.
+                Ok(_) | Err(_) => break,
             }
         }
         Ok((n, false))
     }
 
+    /// One read: `WouldBlock` when nothing is there, `Ok(0)` at the end.
     fn read_some(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
             match (&self.file).read(buf) {
@@ -103,15 +115,6 @@ impl PtyReader {
             }
         }
     }
-
-    /// True when a read would not wait: output is there, or the child side closed (the read
-    /// returns the end at once).
-    fn ready(&self) -> bool {
-        let mut poll = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd, a zero timeout.
-        let rc = unsafe { libc::poll(&mut poll, 1, 0) };
-        rc == 1 && poll.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
-    }
 }
 
 impl AsRawFd for PtyReader {
@@ -120,11 +123,57 @@ impl AsRawFd for PtyReader {
     }
 }
 
-/// A plain read: what one read of the master returns, `Ok(0)` at the end.
+/// A plain read: what one read of the master returns (waiting for it), `Ok(0)` at the end.
 impl Read for PtyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.read_some(buf)
+        loop {
+            match self.read_some(buf) {
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => wait_for(&self.file, libc::POLLIN)?,
+                other => return other,
+            }
+        }
     }
+}
+
+/// Sets `O_NONBLOCK` on `fd`'s open file description.
+fn set_nonblocking(fd: &impl AsRawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor we hold, with integer arguments.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Waits until `fd` has one of `events` (or hangs up / fails: the next call reports it).
+pub fn wait_for(fd: &impl AsRawFd, events: libc::c_short) -> std::io::Result<()> {
+    let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut poll, 1, -1) } >= 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Writes all of `bytes` to the non-blocking master through `writer`, waiting on `room` (a
+/// descriptor of the same master) whenever the terminal's input queue is full.
+pub fn write_all_waiting(writer: &mut dyn Write, room: &impl AsRawFd, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match writer.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => wait_for(room, libc::POLLOUT)?,
+            Err(err) => return Err(err),
+        }
+    }
+    writer.flush()
 }
 
 /// Reads the PTY until end of file on the async runtime, handing each batch to `sink`,
@@ -133,8 +182,8 @@ impl Read for PtyReader {
 /// The read runs on the thread that sends the output on: a thread of its own costs one more
 /// wake-up and one more hop per batch (a keystroke's echo took 196 µs at the median that way,
 /// 162 µs this way: `cargo bench -p cockpit-worker --bench relay`). The descriptor stays
-/// blocking (the writer shares it): a read is only made when `poll` says it will not wait, and
-/// a flood yields to the other tasks after every batch.
+/// non-blocking: a read that finds nothing says so (no `poll` before each read), and a flood
+/// yields to the other tasks after every batch.
 ///
 /// During a pause the runtime does not watch the terminal: a terminal signals every write
 /// anew, so a session printing a line every 5 ms woke the thread two to three times per
@@ -146,14 +195,16 @@ pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: imp
     let mut asked = started;
     let mut state = Watch::Off(reader);
     loop {
-        let batch = match state {
-            Watch::On(ref watched) => next_batch(watched, &mut buf).await,
-            // Back from a pause (or a yield): what came meanwhile is read at once; with nothing
-            // there, the reader is handed to the runtime to wait.
-            Watch::Off(ref reader) if reader.ready() => reader.read_batch(&mut buf),
-            Watch::Off(reader) => match watch(reader) {
+        let batch = match &state {
+            Watch::On(watched) => next_batch(watched, &mut buf).await,
+            // Back from a pause (or a yield): what came meanwhile is read at once.
+            Watch::Off(reader) => reader.read_batch_drained(&mut buf).map(|(n, _)| n),
+        };
+        let n = match batch {
+            // Nothing there: the runtime waits for output.
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => match state.on() {
                 Ok(watched) => {
-                    state = Watch::On(watched);
+                    state = watched;
                     continue;
                 }
                 Err(err) => {
@@ -161,8 +212,6 @@ pub async fn read_until_end(reader: PtyReader, input: &InputClock, mut sink: imp
                     return;
                 }
             },
-        };
-        let n = match batch {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -194,6 +243,20 @@ enum Watch {
 }
 
 impl Watch {
+    /// Starts watching (no-op when watched).
+    fn on(self) -> std::io::Result<Watch> {
+        match self {
+            Watch::Off(reader) => {
+                // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never
+                // replaces it, so it stays open and the same for the life of the registration.
+                let watched =
+                    unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) };
+                Ok(Watch::On(watched.map_err(|err| err.into_parts().1)?))
+            }
+            on @ Watch::On(_) => Ok(on),
+        }
+    }
+
     /// Stops watching (no-op when not watched).
     fn off(self) -> Watch {
         match self {
@@ -203,29 +266,22 @@ impl Watch {
     }
 }
 
-/// Has the runtime watch `reader` for output.
-fn watch(reader: PtyReader) -> std::io::Result<tokio::io::unix::AsyncFd<PtyReader>> {
-    // SAFETY: the reader owns its descriptor (a duplicate of the master's) and never replaces
-    // it, so it stays open and the same for the life of the registration.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(reader, tokio::io::Interest::READABLE) }
-        .map_err(|err| err.into_parts().1)
-}
-
 /// Waits until the terminal is readable, then reads a batch (see [`PtyReader::read_batch`]).
 async fn next_batch(reader: &tokio::io::unix::AsyncFd<PtyReader>, buf: &mut [u8]) -> std::io::Result<usize> {
     loop {
         let mut guard = reader.readable().await?;
-        // Readiness is a hint (edge-triggered, and it may be stale): ask the terminal.
-        if !guard.get_inner().ready() {
-            guard.clear_ready();
-            continue;
+        match guard.get_inner().read_batch_drained(buf) {
+            // Readiness is a hint (edge-triggered, and it may be stale).
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => guard.clear_ready(),
+            Err(err) => return Err(err),
+            Ok((n, drained)) => {
+                if drained {
+                    // The batch's last read found nothing: no need to try again at the next call.
+                    guard.clear_ready();
+                }
+                return Ok(n);
+            }
         }
-        let (n, drained) = guard.get_inner().read_batch_drained(buf)?;
-        if drained {
-            // The batch's last poll found nothing: no need to ask again at the next call.
-            guard.clear_ready();
-        }
-        return Ok(n);
     }
 }
 
