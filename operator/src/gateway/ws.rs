@@ -117,7 +117,13 @@ async fn relay(
     typed: &mut Typed,
     mut stopping: watch::Receiver<bool>,
 ) {
-    let (mut sink, mut source) = socket.split();
+    let (mut sink, source) = socket.split();
+    // The client's frames are read by a task of their own, woken only when the client sends:
+    // polled from the loop below, the socket would be tried (and its read buffer cleared) at
+    // every output frame. The task ends with the relay.
+    let (incoming_tx, mut incoming_rx) = tokio::sync::mpsc::channel(1);
+    let mut reader = tokio::task::JoinSet::new();
+    reader.spawn(read_client(source, incoming_tx));
     let mut state_rx = stream.watch_state();
     state_rx.mark_unchanged();
     let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, state: state_from_row(row, stream) };
@@ -142,8 +148,8 @@ async fn relay(
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            incoming = source.next() => {
-                let Some(Ok(message)) = incoming else { break };
+            incoming = incoming_rx.recv() => {
+                let Some(message) = incoming else { break };
                 if let Some(reply) = forward(row, stream, message, auditor, typed).await
                     && !send_json(&mut sink, &reply).await {
                         break;
@@ -201,6 +207,19 @@ async fn relay(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Hands the client's frames to the relay, in order, until the client closes, fails or the
+/// relay is gone.
+async fn read_client(
+    mut source: futures_util::stream::SplitStream<WebSocket>,
+    incoming: tokio::sync::mpsc::Sender<Message>,
+) {
+    while let Some(Ok(message)) = source.next().await {
+        if incoming.send(message).await.is_err() {
+            break;
         }
     }
 }
