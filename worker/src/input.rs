@@ -36,17 +36,13 @@ impl PtyInput {
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1024);
         // The master is non-blocking (see `pty::PtyReader`): a full input queue is waited out
         // on a descriptor of the master's own, which outlives the master's owner if need be.
-        let room = master.as_raw_fd().map(|fd| {
-            // SAFETY: `master` owns `fd` and is alive for this call; the duplicate is ours.
-            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
-        });
+        let room = crate::pty::duplicate(&*master);
         std::thread::Builder::new()
             .name("pty-writer".into())
             .spawn(move || {
                 let room = match room {
-                    Some(Ok(room)) => room,
-                    Some(Err(err)) => return tracing::error!(%err, "cannot watch the terminal's input queue"),
-                    None => return tracing::error!("the pseudo-terminal has no descriptor"),
+                    Ok(room) => room,
+                    Err(err) => return tracing::error!(%err, "cannot watch the terminal's input queue"),
                 };
                 while let Some(bytes) = rx.blocking_recv() {
                     if crate::pty::write_all_waiting(&mut *writer, &room, &bytes).is_err() {

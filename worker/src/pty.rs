@@ -67,9 +67,7 @@ const BATCH_ROOM: usize = 4096;
 impl PtyReader {
     /// A reader of `master`'s output; makes the master non-blocking.
     pub fn of(master: &dyn MasterPty) -> std::io::Result<PtyReader> {
-        let fd = master.as_raw_fd().ok_or_else(|| std::io::Error::other("the pseudo-terminal has no descriptor"))?;
-        // SAFETY: `master` owns `fd` and is alive for this call; the duplicate is ours.
-        let owned = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()?;
+        let owned = duplicate(master)?;
         set_nonblocking(&owned)?;
         Ok(PtyReader { file: std::fs::File::from(owned) })
     }
@@ -79,10 +77,15 @@ impl PtyReader {
     /// costs a wake-up of every task downstream. Trickling output is handed on as it comes (no
     /// read waits for more). `Ok(0)` at the end (the child side closed).
     pub fn read_batch(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.waiting(|| self.read_batch_drained(buf)).map(|(n, _)| n)
+    }
+
+    /// Runs `read` again each time output comes while it finds nothing (`WouldBlock`).
+    fn waiting<T>(&self, mut read: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
         loop {
-            match self.read_batch_drained(buf) {
+            match read() {
                 Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => wait_for(&self.file, libc::POLLIN)?,
-                other => return other.map(|(n, _)| n),
+                other => return other,
             }
         }
     }
@@ -126,13 +129,15 @@ impl AsRawFd for PtyReader {
 /// A plain read: what one read of the master returns (waiting for it), `Ok(0)` at the end.
 impl Read for PtyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            match self.read_some(buf) {
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => wait_for(&self.file, libc::POLLIN)?,
-                other => return other,
-            }
-        }
+        self.waiting(|| self.read_some(buf))
     }
+}
+
+/// A descriptor of `master`'s own (the same open file description, so the same flags).
+pub fn duplicate(master: &dyn MasterPty) -> std::io::Result<std::os::fd::OwnedFd> {
+    let fd = master.as_raw_fd().ok_or_else(|| std::io::Error::other("the pseudo-terminal has no descriptor"))?;
+    // SAFETY: `master` owns `fd` and is alive for this call; the duplicate is ours.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned()
 }
 
 /// Sets `O_NONBLOCK` on `fd`'s open file description.
@@ -147,7 +152,7 @@ fn set_nonblocking(fd: &impl AsRawFd) -> std::io::Result<()> {
 }
 
 /// Waits until `fd` has one of `events` (or hangs up / fails: the next call reports it).
-pub fn wait_for(fd: &impl AsRawFd, events: libc::c_short) -> std::io::Result<()> {
+fn wait_for(fd: &impl AsRawFd, events: libc::c_short) -> std::io::Result<()> {
     let mut poll = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
     loop {
         // SAFETY: one valid pollfd.
