@@ -7,7 +7,8 @@
 //! Phases:
 //! 1. paced: every session prints 200 lines/s of 200 bytes for 10 s, each line stamped with
 //!    the microseconds since the epoch at which it was written; a frame's delay is its receive
-//!    time minus the last stamp it holds.
+//!    time minus the last stamp it holds (its newest line). Every line's own delay (what the
+//!    oldest line of a batch waited included) is printed besides.
 //! 2. max: every session prints as fast as it can for 5 s (at most 32 MiB each); then the
 //!    same again with 500 more clients (FANOUT_SLOW_CLIENTS) that cannot keep up: each reads
 //!    a frame, then sleeps 50 ms. The gateway's peak RSS over the second run minus the first,
@@ -170,6 +171,16 @@ fn last_stamp(payload: &[u8]) -> Option<(u8, u64)> {
         }
         i -= 1;
     }
+}
+
+/// Every paced (`@`) stamp in `payload` that starts a line (a frame may begin mid-line).
+fn paced_line_stamps(payload: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    (0..payload.len().saturating_sub(16)).filter_map(move |i| {
+        let starts_line = i == 0 || payload[i - 1] == b'\n';
+        let digits = &payload[i + 1..i + 17];
+        (starts_line && payload[i] == b'@' && digits.iter().all(u8::is_ascii_digit))
+            .then(|| digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,6 +468,10 @@ struct ClientResult {
     delays: [Vec<u32>; 3],
     /// Receive times (µs since the epoch) of the paced delays, for FANOUT_TIMELINE.
     paced_at: Vec<u64>,
+    /// Paced phase: the delay of every line (receive time minus its own stamp), where a
+    /// frame's delay counts only its newest line: what the oldest line of a frame waited
+    /// while the worker gathered the batch shows here.
+    line_delays: Vec<u32>,
     snapshots: u64,
     gaps: u64,
 }
@@ -556,6 +571,10 @@ async fn client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool
                     Some((b'@', at)) => {
                         out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
                         out.paced_at.push(rx);
+                        out.line_delays.extend(
+                            paced_line_stamps(frame.payload)
+                                .map(|at| rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
+                        );
                     }
                     Some((b'#', at)) => {
                         let phase = if at >= shared.go3_us.load(Ordering::Relaxed) { 2 } else { 1 };
@@ -677,13 +696,15 @@ async fn wait_ready(shared: &Shared, want: usize, what: &str) {
 /// Stops the clients and merges their results: ([paced, max] delays, snapshots, gaps). With
 /// FANOUT_TIMELINE set, prints the paced delays' p99 and max per half second (where the tail
 /// comes from: steady or spikes).
-async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str) -> ([Vec<u32>; 3], u64, u64) {
+async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str) -> Collected {
     let mut delays = [Vec::new(), Vec::new(), Vec::new()];
+    let mut line_delays = Vec::new();
     let mut timeline = Vec::new();
     let (mut snapshots, mut gaps) = (0u64, 0u64);
     for task in tasks {
         let r = task.await.expect("client task");
         timeline.extend(r.paced_at.iter().copied().zip(r.delays[0].iter().copied()));
+        line_delays.extend(r.line_delays);
         for (all, mine) in delays.iter_mut().zip(r.delays) {
             all.extend(mine);
         }
@@ -705,7 +726,18 @@ async fn collect(tasks: Vec<tokio::task::JoinHandle<ClientResult>>, label: &str)
             .collect();
         println!("timeline {label} (p99/max ms per 0.5 s): {}", line.join(" "));
     }
-    (delays, snapshots, gaps)
+    line_delays.sort_unstable();
+    Collected { delays, line_delays, snapshots, gaps }
+}
+
+/// What [`collect`] merged from its clients.
+struct Collected {
+    /// Frame delays: [paced, max, max with slow clients].
+    delays: [Vec<u32>; 3],
+    /// Paced phase, every line's delay (sorted).
+    line_delays: Vec<u32>,
+    snapshots: u64,
+    gaps: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -858,8 +890,14 @@ async fn run() {
     for task in slow_tasks {
         task.await.expect("slow client task");
     }
-    let ([paced_delays, max_delays, slow_delays], snapshots, gaps) = collect(tasks, "gateway").await;
-    let ([paced_direct, max_direct, slow_direct], direct_snapshots, _) = collect(direct_tasks, "direct").await;
+    let Collected { delays: [paced_delays, max_delays, slow_delays], line_delays, snapshots, gaps } =
+        collect(tasks, "gateway").await;
+    let Collected {
+        delays: [paced_direct, max_direct, slow_direct],
+        line_delays: direct_line_delays,
+        snapshots: direct_snapshots,
+        ..
+    } = collect(direct_tasks, "direct").await;
     let peaks = sampler.peaks.lock().unwrap().clone();
     let mut rows = vec![
         PhaseRow::new(
@@ -989,6 +1027,13 @@ async fn run() {
             pct(&row.direct, 1.0)
         );
     }
+    println!(
+        "  paced, every line (its receive time - its own stamp; the frame delay counts a frame's newest line only): via the gateway p50 {:.2} ms, p99 {:.2} ms; straight on the worker p50 {:.2} ms, p99 {:.2} ms",
+        pct(&line_delays, 0.5),
+        pct(&line_delays, 0.99),
+        pct(&direct_line_delays, 0.5),
+        pct(&direct_line_delays, 0.99)
+    );
     let expected = sessions as f64 * f64::from(rate) * (LINE_BYTES + 1) as f64 / 1e6;
     println!(
         "  paced PTY output {:.2} MB/s in total ({:.1} MB/s of payload expected at the clients); resync snapshots {snapshots} (direct {direct_snapshots}), offset gaps {gaps}",

@@ -10,6 +10,14 @@
 //! 130-166 % of 200 %, p99 frame delay 16-109 ms → 7-13 ms. Keystroke echo is unchanged
 //! (`cargo bench -p cockpit-worker --bench relay`: p99 ~160 µs), and so is a flood's
 //! throughput.
+//!
+//! The pace is one frame of a 60 Hz display (16 ms, first 10 ms): a phone paints no more
+//! often than that, so reading faster shows nothing sooner, and every frame costs the phone
+//! a radio and CPU wake-up. Same bench, three interleaved runs each, 10 → 16 ms: machine CPU
+//! 141-164 % → 108-124 %; p99 frame delay (a frame's newest line) 16.8-20.0 → 8.0-8.6 ms,
+//! 2-6 ms → 1.7-2.3 ms over the same run's clients straight on the workers; and every line's
+//! own delay, write to phone, p50 6.9-7.4 → 8.8-9.1 ms (the wait for the batch) but p99
+//! 22.4-33.8 → 18.2-19.3 ms (less queueing everywhere).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,8 +34,9 @@ pub const FLOWING_BYTES: usize = 64 * 1024;
 /// See [`FLOWING_BYTES`].
 pub const RATE_WINDOW: Duration = Duration::from_millis(50);
 /// After a trickle read the next read waits this long (what arrives meanwhile is read at once
-/// then). A read after a pause is not delayed: the wait has passed by then.
-pub const TRICKLE_PACE: Duration = Duration::from_millis(10);
+/// then): one frame of a 60 Hz display. A read after a pause is not delayed: the wait has
+/// passed by then.
+pub const TRICKLE_PACE: Duration = Duration::from_millis(16);
 /// Input this recent means someone types: no wait, every echo goes out at once.
 pub const TYPING_WINDOW: Duration = Duration::from_millis(250);
 

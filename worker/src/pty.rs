@@ -402,7 +402,7 @@ mod tests {
 
     #[tokio::test]
     async fn trickling_output_wakes_the_runtime_once_per_pause_not_once_per_line() {
-        // 300 lines, one every 2 ms: paced reads take them 10 ms at a time.
+        // 300 lines, one every 2 ms: paced reads take them a pace (16 ms) at a time.
         let proc = spawn_sh("i=0; while [ $i -lt 300 ]; do echo line; sleep 0.002; i=$((i+1)); done");
         let clock = InputClock::default();
         let (mut lines, mut batches) = (0, 0);

@@ -216,7 +216,7 @@ async fn input_keys_and_resize_reach_the_program() {
 async fn output_printed_line_by_line_is_sent_in_batches_but_whole() {
     // 150 lines 2 ms apart (bash's own `read -t` on a pipe that stays empty: no process per
     // pause, so a loaded machine stretches it little): read as they come that is ~150 chunks;
-    // paced at 10 ms (`pacing::TRICKLE_PACE`) far fewer, every byte.
+    // paced at 16 ms (`pacing::TRICKLE_PACE`) far fewer, every byte.
     let (worker, _dir) = start(
         "sleep 0.3; exec 9<> <(:); for i in $(seq 150); do echo \"trickle $i\"; read -r -t 0.002 -u 9; done; \
          echo TRICKLE-END; sleep 30",
