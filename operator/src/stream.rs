@@ -68,11 +68,13 @@ pub const MAX_OUTPUT_FRAME: usize = 16 * 1024;
 /// The write-back buffer grows in steps of this much (not by doubling: fifty flooding sessions
 /// would hold twice what waits).
 const UNPERSISTED_STEP: usize = 32 << 10;
-/// Output about to leave the ring before the emulator saw it makes the emulator catch up, at
-/// most this often: output slower than the ring per period (1.3 MB/s) is all emulated, so the
+/// Output about to leave the ring before the emulator saw it makes the emulator catch up on the
+/// output path, at most this often: output slower than the ring per period (1.3 MB/s) is all emulated, so the
 /// screen a repaint shows is exact; a flood is emulated in samples (a repaint shows its
 /// newest [`RING_BYTES`]).
 const EMULATE_AT_MOST_EVERY: Duration = Duration::from_millis(50);
+// A worker frame fits the ring: the emulator, caught up before it is pushed, misses none of it.
+const _: () = assert!(cockpit_api::frames::MAX_WORKER_OUTPUT_BYTES <= RING_BYTES);
 /// A client that was caught up and then fell further behind than this is repainted with a
 /// snapshot instead of being sent every byte it missed.
 const RESYNC_LAG: u64 = 512 * 1024;
@@ -120,7 +122,6 @@ impl Outbound {
 
 struct Inner {
     ring: OutputRing,
-    terminal: Terminal,
     /// The newest chunk, encoded: a caught-up client sends it as it is.
     last: Option<Chunk>,
     /// Output not yet in the database, starting at `unpersisted_at`.
@@ -135,8 +136,16 @@ struct Inner {
     /// Offsets this stream left unused ([`VOID_BYTES`]): the range, and whether the database
     /// has it yet.
     void: Option<((u64, u64), bool)>,
-    /// When output about to leave the ring unseen by the emulator last made it catch up.
-    caught_up_emulator: Option<std::time::Instant>,
+}
+
+/// The mirror's terminal emulator (for repaints, the screen text and the size), under a lock
+/// of its own: clients are sent output under the stream's lock, and emulating a second of a
+/// session's output takes a millisecond or more, which they must never wait for. Lock order:
+/// the emulator's, then the stream's.
+struct Emulator {
+    terminal: Terminal,
+    /// When output about to leave the ring unseen made the output path catch it up.
+    caught_up_at: Option<std::time::Instant>,
 }
 
 impl Inner {
@@ -151,6 +160,10 @@ pub struct SessionStream {
     session_id: SessionId,
     store: Store,
     inner: Mutex<Inner>,
+    emulator: Mutex<Emulator>,
+    /// The offset the emulator has processed up to (the output path reads it without taking
+    /// the emulator's lock).
+    emulated: AtomicU64,
     /// The stream's end offset, for clients waiting for output.
     end: watch::Sender<u64>,
     /// Wakes the persister early when much output waits.
@@ -213,16 +226,16 @@ impl SessionStream {
         let stream = Arc::new(SessionStream {
             session_id: session_id.clone(),
             store,
+            emulated: AtomicU64::new(terminal.processed_offset()),
+            emulator: Mutex::new(Emulator { terminal, caught_up_at: None }),
             inner: Mutex::new(Inner {
                 ring,
-                terminal,
                 last: None,
                 unpersisted: Vec::new(),
                 unpersisted_at: end,
                 inflight: None,
                 fresh: true,
                 void: None,
-                caught_up_emulator: None,
             }),
             end: watch::channel(end).0,
             persist_soon: Arc::new(Notify::new()),
@@ -239,6 +252,10 @@ impl SessionStream {
             loop {
                 let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
+                // The emulator follows the output here, off the runtime's threads: a second of
+                // output at a time, never on the clients' path.
+                let emulating = stream.clone();
+                let _ = tokio::task::spawn_blocking(move || emulating.catch_up_emulator()).await;
                 if let Err(err) = stream.persist().await {
                     tracing::warn!(session = %stream.session_id, %err, "persisting output");
                 }
@@ -277,17 +294,18 @@ impl SessionStream {
     /// [`MAX_OUTPUT_FRAME`].
     fn push(&self, data: &[u8]) -> bool {
         let Some(newest) = data.chunks(MAX_OUTPUT_FRAME).last() else { return false };
+        let unseen = self.end_offset().saturating_sub(self.emulated.load(Ordering::Acquire));
+        if unseen as usize + data.len() > RING_BYTES {
+            let mut emulator = lock(&self.emulator);
+            if emulator.caught_up_at.is_none_or(|at| at.elapsed() >= EMULATE_AT_MOST_EVERY) {
+                self.catch_up(&mut emulator);
+                emulator.caught_up_at = Some(std::time::Instant::now());
+            }
+        }
         let (end, waiting) = {
             let mut inner = lock(&self.inner);
             let mut offset = inner.ring.end_offset();
             for piece in data.chunks(MAX_OUTPUT_FRAME) {
-                let unseen = offset.saturating_sub(inner.terminal.processed_offset());
-                if unseen as usize + piece.len() > RING_BYTES
-                    && inner.caught_up_emulator.is_none_or(|at| at.elapsed() >= EMULATE_AT_MOST_EVERY)
-                {
-                    emulate(&mut inner);
-                    inner.caught_up_emulator = Some(std::time::Instant::now());
-                }
                 offset = inner.ring.push(piece);
             }
             // Only the newest chunk is sent as it is (to a client that was at its start).
@@ -317,11 +335,13 @@ impl SessionStream {
     /// hold bytes beyond the stored end, so the stream continues [`VOID_BYTES`] further on:
     /// no offset ever names two different bytes. Returns the new end.
     fn leave_void(&self) -> u64 {
+        let mut emulator = lock(&self.emulator);
         let mut inner = lock(&self.inner);
         let start = inner.ring.end_offset();
         let end = start + VOID_BYTES;
         inner.ring = OutputRing::starting_at(RING_BYTES, end);
-        inner.terminal.skip_to(end);
+        emulator.terminal.skip_to(end);
+        self.emulated.store(end, Ordering::Release);
         inner.last = None;
         inner.unpersisted_at = end;
         inner.void = Some(((start, end), false));
@@ -374,27 +394,27 @@ impl SessionStream {
     /// Where a client that has seen output up to `from` starts: exact replay from `from` (from
     /// memory or the database), else (or with no `from`) a snapshot of the screen.
     pub fn attach(&self, from: Option<u64>) -> Attach {
-        let mut inner = lock(&self.inner);
-        let end = inner.ring.end_offset();
-        match from {
-            Some(from) if from <= end && !inner.in_void(from) => {
-                Attach { snapshot: None, next: from, caught_up: false }
+        if let Some(from) = from {
+            let inner = lock(&self.inner);
+            if from <= inner.ring.end_offset() && !inner.in_void(from) {
+                return Attach { snapshot: None, next: from, caught_up: false };
             }
-            _ => Attach { snapshot: Some(snapshot_frame(&mut inner)), next: end, caught_up: true },
         }
+        let (snapshot, end) = self.snapshot_frame();
+        Attach { snapshot: Some(snapshot), next: end, caught_up: true }
     }
 
     /// The next frame for a client whose next offset is `next`, `None` when it has everything.
     /// A caught-up client that fell more than [`RESYNC_LAG`] behind gets a snapshot.
     pub async fn next_frame(&self, next: u64, caught_up: bool) -> anyhow::Result<Option<Outbound>> {
-        let ring_start = {
-            let mut inner = lock(&self.inner);
+        let ring_start = 'memory: {
+            let inner = lock(&self.inner);
             let end = inner.ring.end_offset();
             if next >= end {
                 return Ok(None);
             }
             if (caught_up && end - next > RESYNC_LAG) || inner.in_void(next) {
-                return Ok(Some(Outbound::new(snapshot_frame(&mut inner), end, end)));
+                break 'memory None;
             }
             if let Some(last) = inner.last.as_ref().filter(|l| l.offset == next && l.end() == end) {
                 return Ok(Some(Outbound::new(last.frame.clone(), end, end)));
@@ -423,7 +443,12 @@ impl SessionStream {
                 let taken = inner.ring.range_into(next, MAX_OUTPUT_FRAME, &mut frame).unwrap_or(0);
                 return Ok(Some(Outbound::new(frame, next + taken as u64, end)));
             }
-            start
+            Some(start)
+        };
+        let Some(ring_start) = ring_start else {
+            // Repainted (not under the stream's lock: see `snapshot_frame`).
+            let (snapshot, end) = self.snapshot_frame();
+            return Ok(Some(Outbound::new(snapshot, end, end)));
         };
         // Older than memory: from the database (bytes leave memory only once written there), in
         // reads of a worker frame (a query per client frame could not keep up with a flood),
@@ -433,9 +458,8 @@ impl SessionStream {
         if bytes.is_empty() {
             if self.store.output_void_end(&self.session_id, next as i64).await?.is_some() {
                 // Offsets a restart left unused (see `leave_void`): repainted.
-                let mut inner = lock(&self.inner);
-                let end = inner.ring.end_offset();
-                return Ok(Some(Outbound::new(snapshot_frame(&mut inner), end, end)));
+                let (snapshot, end) = self.snapshot_frame();
+                return Ok(Some(Outbound::new(snapshot, end, end)));
             }
             anyhow::bail!("output at {next} is neither in memory nor in the database");
         }
@@ -512,22 +536,52 @@ impl SessionStream {
 
     /// Resizes the mirror's emulator.
     pub fn resize(&self, cols: u16, rows: u16) {
-        let mut inner = lock(&self.inner);
-        emulate(&mut inner);
-        inner.terminal.resize(cols, rows);
+        let mut emulator = lock(&self.emulator);
+        self.catch_up(&mut emulator);
+        emulator.terminal.resize(cols, rows);
     }
 
     /// The terminal size the session last had `(cols, rows)`: a worker that takes over (after
     /// a rotation or a restart) starts at it.
     pub fn size(&self) -> (u16, u16) {
-        lock(&self.inner).terminal.size()
+        lock(&self.emulator).terminal.size()
     }
 
     /// The screen as text.
     pub fn screen_text(&self) -> String {
-        let mut inner = lock(&self.inner);
-        emulate(&mut inner);
-        inner.terminal.text()
+        let mut emulator = lock(&self.emulator);
+        self.catch_up(&mut emulator);
+        emulator.terminal.text()
+    }
+
+    /// Brings the emulator up to the stream's end (see [`Emulator`]).
+    fn catch_up_emulator(&self) {
+        self.catch_up(&mut lock(&self.emulator));
+    }
+
+    /// Brings `emulator` (this stream's, locked) up to the stream's end as it is now: the
+    /// bytes are copied out under the stream's lock and emulated after it is released.
+    fn catch_up(&self, emulator: &mut Emulator) {
+        let pending = pending_for(&lock(&self.inner), &mut emulator.terminal);
+        self.emulate(emulator, &pending);
+    }
+
+    fn emulate(&self, emulator: &mut Emulator, bytes: &[u8]) {
+        emulator.terminal.process(bytes);
+        self.emulated.store(emulator.terminal.processed_offset(), Ordering::Release);
+    }
+
+    /// A snapshot frame of the screen at the stream's end, and that end. The bulk of the
+    /// catching up is done before the stream's lock is taken; under it, only what came
+    /// meanwhile (the snapshot must be the screen at exactly the offset it names).
+    fn snapshot_frame(&self) -> (Bytes, u64) {
+        let mut emulator = lock(&self.emulator);
+        self.catch_up(&mut emulator);
+        let inner = lock(&self.inner);
+        let pending = pending_for(&inner, &mut emulator.terminal);
+        self.emulate(&mut emulator, &pending);
+        let end = inner.ring.end_offset();
+        (encode_binary(BinaryKind::Snapshot, end, &emulator.terminal.snapshot()).into(), end)
     }
 
     /// Sends a frame to the live worker, waiting (up to [`UPSTREAM_WAIT`]) while the worker is
@@ -658,7 +712,7 @@ impl SessionStream {
                 }
                 Message::Text(text) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
                     Ok(ServerFrame::Hello { state, .. } | ServerFrame::State { state }) => {
-                        if lock(&self.inner).terminal.size() != (state.cols, state.rows) {
+                        if self.size() != (state.cols, state.rows) {
                             self.resize(state.cols, state.rows);
                         }
                         self.state.send_replace(Some(state.clone()));
@@ -730,25 +784,72 @@ fn offset_i64(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)
 }
 
-/// Brings the mirror's emulator up to the stream's end. It runs off the output path (on the
-/// persistence tick and before a snapshot or a screen read), so a flood costs the relay no
-/// emulation; should it fall further behind than the ring holds, it skips ahead (the screen
-/// is repainted by what follows).
-fn emulate(inner: &mut Inner) {
+/// The output `terminal` has not processed yet, from the ring of `inner` (its stream's, locked).
+/// Output that already left the ring is skipped (the screen is repainted by what follows).
+fn pending_for(inner: &Inner, terminal: &mut Terminal) -> Vec<u8> {
     let start = inner.ring.start_offset();
-    if inner.terminal.processed_offset() < start {
-        inner.terminal.skip_to(start);
+    if terminal.processed_offset() < start {
+        terminal.skip_to(start);
     }
-    let from = inner.terminal.processed_offset();
-    if let Some(bytes) = inner.ring.since(from)
-        && !bytes.is_empty()
-    {
-        inner.terminal.process(&bytes);
-    }
+    inner.ring.since(terminal.processed_offset()).unwrap_or_default()
 }
 
-/// A snapshot frame of the current screen, at the stream's end.
-fn snapshot_frame(inner: &mut Inner) -> Bytes {
-    emulate(inner);
-    encode_binary(BinaryKind::Snapshot, inner.ring.end_offset(), &inner.terminal.snapshot()).into()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+    use std::time::Duration;
+
+    async fn open_stream() -> (tempfile::TempDir, Arc<SessionStream>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display())).await.expect("store");
+        let stream = SessionStream::open(&"s1".into(), store, 40, 5).await.expect("stream");
+        (dir, stream)
+    }
+
+    /// The payload of an output frame that `next_frame` returns at once (from memory).
+    fn next_payload(stream: &SessionStream, next: u64) -> Vec<u8> {
+        let out = stream.next_frame(next, false).now_or_never().expect("from memory: no wait").expect("read");
+        let out = out.expect("output after `next`");
+        out.frames.iter().flat_map(|f| decode_binary(f).expect("a frame").payload.to_vec()).collect()
+    }
+
+    #[tokio::test]
+    async fn clients_are_sent_output_while_the_emulator_is_busy() {
+        let (_dir, stream) = open_stream().await;
+        stream.push(b"hello\r\n");
+        // A long catch-up holds the emulator: output still comes in and goes out.
+        let busy = lock(&stream.emulator);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let client = stream.clone();
+        std::thread::spawn(move || {
+            client.push(b"more");
+            let replay = client.attach(Some(0));
+            let _ = tx.send((replay.snapshot.is_none(), next_payload(&client, 0)));
+        });
+        let (replayed, payload) = rx.recv_timeout(Duration::from_secs(10)).expect("not held up by the emulator");
+        assert!(replayed, "a client with an offset is replayed, not repainted");
+        assert_eq!(payload, b"hello\r\nmore");
+        drop(busy);
+        assert_eq!(stream.screen_text(), "hello\nmore", "the emulator catches up afterwards");
+    }
+
+    #[tokio::test]
+    async fn a_repaint_is_the_screen_at_exactly_the_offset_it_names() {
+        let (_dir, stream) = open_stream().await;
+        for i in 0..50 {
+            stream.push(format!("line {i}\r\n").as_bytes());
+        }
+        stream.catch_up_emulator();
+        stream.push(b"\x1b[1mtail");
+        let attach = stream.attach(None);
+        let frame = attach.snapshot.expect("no offset: a repaint");
+        let snapshot = decode_binary(&frame).expect("a frame");
+        assert_eq!(snapshot.kind, BinaryKind::Snapshot);
+        assert_eq!(snapshot.offset, stream.end_offset(), "at the end");
+        assert_eq!(attach.next, stream.end_offset());
+        let mut fresh = Terminal::new(40, 5);
+        fresh.process(snapshot.payload);
+        assert_eq!(fresh.text(), "line 46\nline 47\nline 48\nline 49\ntail");
+    }
 }
