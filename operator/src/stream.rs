@@ -249,13 +249,18 @@ impl SessionStream {
         let weak = Arc::downgrade(&stream);
         let soon = stream.persist_soon.clone();
         tokio::spawn(async move {
+            let mut emulated_at = tokio::time::Instant::now();
             loop {
                 let _ = tokio::time::timeout(PERSIST_EVERY, soon.notified()).await;
                 let Some(stream) = weak.upgrade() else { break };
-                // The emulator follows the output here, off the runtime's threads: a second of
-                // output at a time, never on the clients' path.
-                let emulating = stream.clone();
-                let _ = tokio::task::spawn_blocking(move || emulating.catch_up_emulator()).await;
+                // The emulator follows the output here, once a second (not at every early write
+                // of a flood, which it follows in samples: see `push`), off the runtime's
+                // threads: a second of output at a time, never on the clients' path.
+                if emulated_at.elapsed() >= PERSIST_EVERY {
+                    emulated_at = tokio::time::Instant::now();
+                    let emulating = stream.clone();
+                    let _ = tokio::task::spawn_blocking(move || emulating.catch_up_emulator()).await;
+                }
                 if let Err(err) = stream.persist().await {
                     tracing::warn!(session = %stream.session_id, %err, "persisting output");
                 }
