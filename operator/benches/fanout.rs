@@ -172,33 +172,31 @@ fn write_digits(out: &mut [u8], mut value: u64) {
     }
 }
 
+/// The stamp that `at` starts with, if it does: a marker (`!`, `@`, `#`) and 16 digits.
+fn stamp_at(at: &[u8]) -> Option<(u8, u64)> {
+    let (&marker, rest) = at.split_first()?;
+    let digits = rest.get(..16)?;
+    (matches!(marker, b'!' | b'@' | b'#') && digits.iter().all(u8::is_ascii_digit))
+        .then(|| (marker, digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'))))
+}
+
 /// The last stamp in `payload` with its marker, if any.
 fn last_stamp(payload: &[u8]) -> Option<(u8, u64)> {
-    if payload.len() < 17 {
-        return None;
-    }
-    let mut i = payload.len() - 17;
-    loop {
-        let b = payload[i];
-        if matches!(b, b'!' | b'@' | b'#') && payload[i + 1..i + 17].iter().all(u8::is_ascii_digit) {
-            let value = payload[i + 1..i + 17].iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-            return Some((b, value));
-        }
-        if i == 0 {
-            return None;
-        }
-        i -= 1;
-    }
+    (0..payload.len().saturating_sub(16)).rev().find_map(|i| stamp_at(&payload[i..]))
 }
 
 /// Every paced (`@`) stamp in `payload` that starts a line. A frame may begin mid-line, but
-/// only a line's start holds `@` followed by 16 digits.
+/// only a line's start holds a marker followed by 16 digits.
 fn paced_line_stamps(payload: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    payload.split(|&b| b == b'\n').filter_map(|line| {
-        let digits = line.get(1..17)?;
-        (line[0] == b'@' && digits.iter().all(u8::is_ascii_digit))
-            .then(|| digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
+    payload.split(|&b| b == b'\n').filter_map(|line| match stamp_at(line) {
+        Some((b'@', at)) => Some(at),
+        _ => None,
     })
+}
+
+/// A delay in µs from stamp `at` to receive time `rx`, as the samples keep it.
+fn delay_us(rx: u64, at: u64) -> u32 {
+    rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -587,16 +585,13 @@ async fn client(url: Target, shared: Arc<Shared>, mut stop: watch::Receiver<bool
                 next = Some(frame.offset + frame.payload.len() as u64);
                 match last_stamp(frame.payload) {
                     Some((b'@', at)) => {
-                        out.delays[0].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
+                        out.delays[0].push(delay_us(rx, at));
                         out.paced_at.push(rx);
-                        out.line_delays.extend(
-                            paced_line_stamps(frame.payload)
-                                .map(|at| rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32),
-                        );
+                        out.line_delays.extend(paced_line_stamps(frame.payload).map(|at| delay_us(rx, at)));
                     }
                     Some((b'#', at)) => {
                         let phase = if at >= shared.go3_us.load(Ordering::Relaxed) { 2 } else { 1 };
-                        out.delays[phase].push(rx.saturating_sub(at).min(u64::from(u32::MAX)) as u32);
+                        out.delays[phase].push(delay_us(rx, at));
                     }
                     _ => {}
                 }

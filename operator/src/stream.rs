@@ -68,10 +68,10 @@ pub const MAX_OUTPUT_FRAME: usize = 16 * 1024;
 /// The write-back buffer grows in steps of this much (not by doubling: fifty flooding sessions
 /// would hold twice what waits).
 const UNPERSISTED_STEP: usize = 32 << 10;
-/// Output about to leave the ring before the emulator saw it makes the emulator catch up on the
-/// output path, at most this often: output slower than the ring per period (1.3 MB/s) is all emulated, so the
-/// screen a repaint shows is exact; a flood is emulated in samples (a repaint shows its
-/// newest [`RING_BYTES`]).
+/// Output about to leave the ring before the emulator saw it makes the emulator catch up on
+/// the output path, at most this often: output slower than the ring per period (1.3 MB/s) is
+/// all emulated, so the screen a repaint shows is exact; a flood is emulated in samples (a
+/// repaint shows its newest [`RING_BYTES`]).
 const EMULATE_AT_MOST_EVERY: Duration = Duration::from_millis(50);
 // A worker frame fits the ring: the emulator, caught up before it is pushed, misses none of it.
 const _: () = assert!(cockpit_api::frames::MAX_WORKER_OUTPUT_BYTES <= RING_BYTES);
@@ -256,7 +256,9 @@ impl SessionStream {
                 // The emulator follows the output here, once a second (not at every early write
                 // of a flood, which it follows in samples: see `push`), off the runtime's
                 // threads: a second of output at a time, never on the clients' path.
-                if emulated_at.elapsed() >= PERSIST_EVERY {
+                // An idle session costs no blocking thread.
+                let behind = stream.emulated.load(Ordering::Acquire) < stream.end_offset();
+                if behind && emulated_at.elapsed() >= PERSIST_EVERY {
                     emulated_at = tokio::time::Instant::now();
                     let emulating = stream.clone();
                     let _ = tokio::task::spawn_blocking(move || emulating.catch_up_emulator()).await;
