@@ -108,6 +108,12 @@ impl Session {
         self.seen.last_state().cloned().expect("state")
     }
 
+    /// Waits for the turn's end as the CLI's Stop hook reports it: the screen may show the
+    /// input box (Idle) before the CLI has sent its request.
+    async fn wait_turn_ended_by_hook(&mut self) -> cockpit_api::WorkerState {
+        self.wait_state("Idle from the Stop hook", |st| st.activity == Activity::Idle && st.source == "hook").await
+    }
+
     async fn wait_activity(&mut self, activity: Activity) -> cockpit_api::WorkerState {
         let what = format!("activity {activity}");
         read_until(&mut self.ws, &mut self.seen, T, &what, |s| {
@@ -500,7 +506,7 @@ async fn the_cli_holds_no_token_and_its_proxy_serves_it_alone() {
     let (api, _dirs, mut s) = idle_claude().await;
     s.prompt("hello through the proxy").await;
     s.wait_activity(Activity::Working).await;
-    s.wait_activity(Activity::Idle).await;
+    s.wait_turn_ended_by_hook().await;
 
     let worker_pid = s.worker.child.id().expect("worker pid");
     let cli = std::fs::read_dir("/proc")
@@ -594,12 +600,11 @@ async fn with_a_separate_proxy_the_worker_holds_no_token_either() {
     s.wait_activity(Activity::Idle).await;
     s.prompt("hello through the pod's proxy").await;
     s.wait_activity(Activity::Working).await;
-    s.wait_activity(Activity::Idle).await;
+    s.wait_turn_ended_by_hook().await;
     let requests = api.requests();
     if requests.is_empty() {
-        // Seen once in CI (newest CLI, 14 real-CLI tests at once), not reproduced since: say
-        // what the worker reported and showed, to tell a turn that never reached the proxy
-        // from an activity that went Idle early.
+        // Seen in CI (newest CLI, 14 real-CLI tests at once) when the test took a screen Idle
+        // for the turn's end: say what the worker reported and showed.
         let states: Vec<_> = s.seen.states.iter().map(|st| format!("{:?} ({})", st.activity, st.source)).collect();
         let screen = s.worker.screen().await;
         panic!("no request reached the API through the proxy; states: {states:?}; screen:\n{screen}");
