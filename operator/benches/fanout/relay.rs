@@ -64,6 +64,30 @@ impl RelayRun {
     }
 }
 
+/// One round of the relay phase: a flood straight on the worker and one through the gateway,
+/// seconds apart (`None`: that flood failed).
+#[derive(Default)]
+pub struct Round {
+    /// The flood a client read straight from the worker.
+    pub direct: Option<RelayRun>,
+    /// The flood a client read through the gateway.
+    pub gateway: Option<RelayRun>,
+}
+
+impl Round {
+    /// Gateway MB/s over straight MB/s, when both floods arrived.
+    pub fn ratio(&self) -> Option<f64> {
+        let (direct, gateway) = (self.direct.as_ref()?.mbps(), self.gateway.as_ref()?.mbps());
+        (direct > 0.0).then(|| gateway / direct)
+    }
+}
+
+/// The median of some values (the upper one of an even count), `None` for none.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
+}
+
 /// Attaches to `url` (with `bearer` when given), starts the flood and counts it. The client's
 /// WebSocket uses tungstenite's default buffers: a phone's browser reads as fast as it can.
 pub async fn measure(url: &str, bearer: Option<&str>) -> Result<RelayRun, String> {
