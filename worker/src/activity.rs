@@ -87,6 +87,10 @@ pub struct ActivityTracker {
     /// running, so an idle prompt on screen (the CLI may draw one between the dialog and the
     /// tool) is not the end of the turn.
     tool_allowed: bool,
+    /// The UserPromptSubmit hook started a turn and neither the screen (a spinner, a dialog)
+    /// nor another hook has shown it since: the prompt box on screen is the one the prompt was
+    /// typed into, drawn before the CLI sent its request, not the end of the turn.
+    screen_before_turn: bool,
 }
 
 impl ActivityTracker {
@@ -99,6 +103,7 @@ impl ActivityTracker {
             screen_idle_in_turn: false,
             screen_behind_hook: false,
             tool_allowed: false,
+            screen_before_turn: false,
         }
     }
 
@@ -165,6 +170,7 @@ impl ActivityTracker {
         let before = self.state.clone();
         self.hooks_seen = true;
         self.tool_allowed = false;
+        self.screen_before_turn = false;
         if let Some(id) = &context.session_id {
             self.state.claude_session_id = Some(id.as_str().into());
         }
@@ -187,6 +193,7 @@ impl ActivityTracker {
             HookEvent::UserPromptSubmit { prompt } => {
                 self.screen_idle_in_turn = false;
                 self.screen_behind_hook = false;
+                self.screen_before_turn = self.last_screen != ScreenClass::Working;
                 if let Some(prompt) = prompt.as_ref().filter(|p| !p.is_empty()) {
                     self.state.last_prompt = Some(prompt.clone());
                 }
@@ -293,6 +300,13 @@ impl ActivityTracker {
         }
         let before = self.state.clone();
         let previous = std::mem::replace(&mut self.last_screen, class.clone());
+        if class == ScreenClass::Idle && self.screen_before_turn {
+            // The screen has not drawn the turn the hook started: still the prompt box.
+            return false;
+        }
+        if class != ScreenClass::Unknown {
+            self.screen_before_turn = false;
+        }
         match class {
             ScreenClass::Unknown => {}
             ScreenClass::NeedsApproval { tool, .. } => {
@@ -599,6 +613,38 @@ mod tests {
         assert_eq!(tr.state().activity, Activity::RateLimited, "closing the limit dialog does not end the limit");
         tr.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(8));
         assert_eq!(tr.state().activity, Activity::Working, "a new turn does");
+    }
+
+    #[test]
+    fn the_prompt_box_still_on_screen_after_the_prompt_hook_is_not_the_turns_end() {
+        let mut tr = ActivityTracker::new(t(0));
+        tr.on_screen(ScreenClass::Idle, t(1));
+        tr.on_hook(&HookEvent::SessionStart { session_id: None }, None, t(1));
+        tr.on_hook(&HookEvent::UserPromptSubmit { prompt: Some("hi".into()) }, None, t(2));
+        // The CLI redraws before it sends its request: the box the prompt was typed into.
+        tr.on_screen(ScreenClass::Unknown, t(2));
+        assert!(!tr.on_screen(ScreenClass::Idle, t(2)));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Working, Source::Hook));
+        // Once the screen has drawn the turn, its idle prompt is the turn's end again (an
+        // interrupt fires no Stop hook).
+        tr.on_screen(ScreenClass::Working, t(3));
+        assert!(tr.on_screen(ScreenClass::Idle, t(4)));
+        assert_eq!((tr.state().activity, tr.state().source), (Activity::Idle, Source::Screen));
+
+        // A spinner already on screen when the hook arrives is the turn drawn.
+        let mut ahead = ActivityTracker::new(t(0));
+        ahead.on_hook(&HookEvent::SessionStart { session_id: None }, None, t(1));
+        ahead.on_screen(ScreenClass::Working, t(2));
+        ahead.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(2));
+        ahead.on_screen(ScreenClass::Idle, t(3));
+        assert_eq!(ahead.state().activity, Activity::Idle);
+
+        // So is a later hook of the turn (a tool ran): the idle prompt after it is believed.
+        let mut tool = ActivityTracker::new(t(0));
+        tool.on_hook(&HookEvent::UserPromptSubmit { prompt: None }, None, t(1));
+        tool.on_hook(&HookEvent::PostToolUse, None, t(2));
+        tool.on_screen(ScreenClass::Idle, t(3));
+        assert_eq!(tool.state().activity, Activity::Idle);
     }
 
     #[test]
