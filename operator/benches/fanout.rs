@@ -1090,10 +1090,9 @@ async fn run() {
             relay_bytes as f64 / 1e6,
             relay_rounds.len()
         );
-        let paths: [(&str, fn(&relay::Round) -> Option<&relay::RelayRun>); 2] =
-            [("straight on the worker", |r| r.direct.as_ref()), ("through the gateway", |r| r.gateway.as_ref())];
-        for (name, path) in paths {
-            let runs: Vec<&relay::RelayRun> = relay_rounds.iter().filter_map(path).collect();
+        let direct: Vec<&relay::RelayRun> = relay_rounds.iter().filter_map(|r| r.direct.as_ref()).collect();
+        let gateway: Vec<&relay::RelayRun> = relay_rounds.iter().filter_map(|r| r.gateway.as_ref()).collect();
+        for (name, runs) in [("straight on the worker", direct), ("through the gateway", gateway)] {
             let each: Vec<String> = runs.iter().map(|r| format!("{:.1}", r.mbps())).collect();
             let repaints: u64 = runs.iter().map(|r| r.repaints).sum();
             println!(
