@@ -54,6 +54,22 @@ pub enum UpstreamError {
     /// The worker took none of the frames queued before this one for [`UPSTREAM_WAIT`].
     #[error("the worker is not taking input (busy for 5 s); this input was not delivered")]
     Busy,
+    /// A worker runs but the control plane did not get a connection to it within
+    /// [`UPSTREAM_WAIT`].
+    #[error("the session's worker did not connect within 5 s; this input was not delivered")]
+    NotConnected,
+}
+
+/// The way from a stream to its worker, for clients' input.
+enum Upstream {
+    /// No worker: input is refused at once.
+    None,
+    /// A worker was started, or its connection dropped while it lives: input waits (up to
+    /// [`UPSTREAM_WAIT`]) for the connection instead of being refused (a phone that types as
+    /// a session starts).
+    Connecting,
+    /// Connected: input is queued to it, in order.
+    Connected(mpsc::Sender<Message>),
 }
 /// One-shot events queued for a slow client.
 const ONESHOT_FEED: usize = 64;
@@ -175,7 +191,7 @@ pub struct SessionStream {
     /// (every client gets them first) and the live feed.
     oneshot: Mutex<Vec<Arc<str>>>,
     oneshot_feed: broadcast::Sender<Arc<str>>,
-    upstream: Mutex<Option<mpsc::Sender<Message>>>,
+    upstream: watch::Sender<Upstream>,
     /// Which worker the stream follows; frames from an older one are ignored.
     generation: AtomicU64,
 }
@@ -243,7 +259,7 @@ impl SessionStream {
             state: watch::channel(None).0,
             oneshot: Mutex::new(Vec::new()),
             oneshot_feed: broadcast::channel(ONESHOT_FEED).0,
-            upstream: Mutex::new(None),
+            upstream: watch::channel(Upstream::None).0,
             generation: AtomicU64::new(0),
         });
         let weak = Arc::downgrade(&stream);
@@ -285,9 +301,18 @@ impl SessionStream {
     /// session offset of its offset 0): `base`, or the current end for a new worker.
     pub fn begin_worker(&self, base: Option<i64>) -> (u64, i64) {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        *lock(&self.upstream) = None;
+        // Input waits for the connection to it (see `follow`, or `end_worker` if it never runs).
+        self.upstream.send_replace(Upstream::Connecting);
         lock(&self.oneshot).clear();
         (generation, base.unwrap_or_else(|| offset_i64(self.end_offset())))
+    }
+
+    /// The worker of `generation` will not be followed (it did not start after all): input is
+    /// refused at once again instead of waiting for it.
+    pub fn end_worker(&self, generation: u64) {
+        if self.is_current(generation) {
+            self.upstream.send_replace(Upstream::None);
+        }
     }
 
     fn is_current(&self, generation: u64) -> bool {
@@ -594,18 +619,35 @@ impl SessionStream {
     /// Sends a frame to the live worker, waiting (up to [`UPSTREAM_WAIT`]) while the worker is
     /// behind on earlier frames: a burst is delivered in order or refused with a reason, never
     /// dropped unnoticed.
+    /// A worker being connected to is waited for, within the same bound.
     pub async fn send_upstream(&self, message: Message) -> Result<(), UpstreamError> {
-        let Some(tx) = lock(&self.upstream).clone() else { return Err(UpstreamError::NoWorker) };
-        match tokio::time::timeout(UPSTREAM_WAIT, tx.send(message)).await {
+        let deadline = tokio::time::Instant::now() + UPSTREAM_WAIT;
+        let mut upstream = self.upstream.subscribe();
+        let tx = loop {
+            let connected = match &*upstream.borrow_and_update() {
+                Upstream::None => return Err(UpstreamError::NoWorker),
+                Upstream::Connecting => None,
+                Upstream::Connected(tx) => Some(tx.clone()),
+            };
+            if let Some(tx) = connected {
+                break tx;
+            }
+            match tokio::time::timeout_at(deadline, upstream.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(UpstreamError::NoWorker),
+                Err(_) => return Err(UpstreamError::NotConnected),
+            }
+        };
+        match tokio::time::timeout_at(deadline, tx.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(UpstreamError::NoWorker),
             Err(_) => Err(UpstreamError::Busy),
         }
     }
 
-    /// True while an upstream connection is up.
+    /// True while the session has a worker: connected, or being connected to.
     pub fn has_upstream(&self) -> bool {
-        lock(&self.upstream).is_some()
+        !matches!(*self.upstream.borrow(), Upstream::None)
     }
 
     /// Follows the worker at `endpoint` (`host:port`, generation and base from
@@ -647,7 +689,7 @@ impl SessionStream {
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
         if self.is_current(generation) {
-            *lock(&self.upstream) = None;
+            self.upstream.send_replace(Upstream::None);
         }
         if let Err(err) = self.persist().await {
             tracing::warn!(session = %self.session_id, %err, "persisting the last output");
@@ -679,7 +721,7 @@ impl SessionStream {
         let (mut sink, mut source) = ws.split();
         let (tx, mut rx) = mpsc::channel::<Message>(256);
         if self.is_current(generation) {
-            *lock(&self.upstream) = Some(tx);
+            self.upstream.send_replace(Upstream::Connected(tx));
         }
         let writer = tokio::spawn(async move {
             while let Some(message) = rx.recv().await {
@@ -737,7 +779,8 @@ impl SessionStream {
             }
         }
         if self.is_current(generation) {
-            *lock(&self.upstream) = None;
+            // The connection dropped: `follow` reconnects while the worker lives (or ends it).
+            self.upstream.send_replace(Upstream::Connecting);
         }
         writer.abort();
     }
@@ -819,6 +862,42 @@ mod tests {
         let out = stream.next_frame(next, false).now_or_never().expect("from memory: no wait").expect("read");
         let out = out.expect("output after `next`");
         out.frames.iter().flat_map(|f| decode_binary(f).expect("a frame").payload.to_vec()).collect()
+    }
+
+    #[tokio::test]
+    async fn input_sent_as_a_worker_starts_waits_for_its_connection() {
+        let (_dir, stream) = open_stream().await;
+        let typed = || Message::Text("typed".into());
+        assert_eq!(stream.send_upstream(typed()).await, Err(UpstreamError::NoWorker), "no worker: refused at once");
+
+        // Started, not connected yet (its endpoint may already be public): the input waits ...
+        let (generation, _) = stream.begin_worker(None);
+        let waiting = tokio::spawn({
+            let stream = stream.clone();
+            async move { stream.send_upstream(typed()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "waits for the connection");
+        assert!(stream.has_upstream());
+        // ... and is delivered once the connection is up.
+        let (tx, mut worker) = mpsc::channel(4);
+        stream.upstream.send_replace(Upstream::Connected(tx));
+        assert_eq!(waiting.await.expect("task"), Ok(()));
+        assert_eq!(worker.recv().await, Some(typed()));
+
+        // A worker that will not be followed after all releases whoever waits for it.
+        let (generation_2, _) = stream.begin_worker(None);
+        assert!(generation_2 > generation);
+        let waiting = tokio::spawn({
+            let stream = stream.clone();
+            async move { stream.send_upstream(typed()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stream.end_worker(generation);
+        assert!(!waiting.is_finished(), "an older worker's end changes nothing");
+        stream.end_worker(generation_2);
+        assert_eq!(waiting.await.expect("task"), Err(UpstreamError::NoWorker));
+        assert!(!stream.has_upstream());
     }
 
     #[tokio::test]

@@ -134,7 +134,9 @@ impl From<crate::stream::UpstreamError> for Failure {
     fn from(err: crate::stream::UpstreamError) -> Failure {
         match err {
             crate::stream::UpstreamError::NoWorker => Failure::conflict(err.to_string()),
-            crate::stream::UpstreamError::Busy => Failure::unavailable(err.to_string()),
+            crate::stream::UpstreamError::Busy | crate::stream::UpstreamError::NotConnected => {
+                Failure::unavailable(err.to_string())
+            }
         }
     }
 }

@@ -306,7 +306,8 @@ impl LocalRuntime {
             h.pid = pid;
             h.endpoint = Some(endpoint.clone());
         }
-        self.store
+        let recorded = self
+            .store
             .set_worker(
                 req.session_id,
                 &WorkerRow {
@@ -317,7 +318,11 @@ impl LocalRuntime {
                     started_at: Utc::now(),
                 },
             )
-            .await?;
+            .await;
+        if let Err(err) = recorded {
+            stream.end_worker(stream_generation);
+            return Err(err.into());
+        }
         self.follow(req.session_id, generation, stream, endpoint, stream_generation, base);
         let me = self.clone();
         let session_id = req.session_id.clone();

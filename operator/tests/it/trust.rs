@@ -240,7 +240,12 @@ async fn a_burst_of_input_reaches_the_cli_whole_and_in_order() {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match tokio::time::timeout(left, rx.next()).await {
                 Ok(Some(Ok(msg))) => seen.apply(msg),
-                other => panic!("the output stopped before the last line: {other:?}"),
+                other => panic!(
+                    "the output stopped before the last line: {other:?}; {} error frames {:?}; output ends {:?}",
+                    seen.errors.len(),
+                    &seen.errors[..seen.errors.len().min(3)],
+                    String::from_utf8_lossy(&seen.output[seen.output.len().saturating_sub(200)..])
+                ),
             }
         }
         seen
