@@ -618,8 +618,8 @@ impl SessionStream {
 
     /// Sends a frame to the live worker, waiting (up to [`UPSTREAM_WAIT`]) while the worker is
     /// behind on earlier frames: a burst is delivered in order or refused with a reason, never
-    /// dropped unnoticed.
-    /// A worker being connected to is waited for, within the same bound.
+    /// dropped unnoticed. A worker still being connected to is waited for within the same
+    /// bound.
     pub async fn send_upstream(&self, message: Message) -> Result<(), UpstreamError> {
         let deadline = tokio::time::Instant::now() + UPSTREAM_WAIT;
         let mut upstream = self.upstream.subscribe();
@@ -646,7 +646,7 @@ impl SessionStream {
     }
 
     /// True while the session has a worker: connected, or being connected to.
-    pub fn has_upstream(&self) -> bool {
+    pub fn has_worker(&self) -> bool {
         !matches!(*self.upstream.borrow(), Upstream::None)
     }
 
@@ -878,7 +878,7 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!waiting.is_finished(), "waits for the connection");
-        assert!(stream.has_upstream());
+        assert!(stream.has_worker());
         // ... and is delivered once the connection is up.
         let (tx, mut worker) = mpsc::channel(4);
         stream.upstream.send_replace(Upstream::Connected(tx));
@@ -897,7 +897,7 @@ mod tests {
         assert!(!waiting.is_finished(), "an older worker's end changes nothing");
         stream.end_worker(generation_2);
         assert_eq!(waiting.await.expect("task"), Err(UpstreamError::NoWorker));
-        assert!(!stream.has_upstream());
+        assert!(!stream.has_worker());
     }
 
     #[tokio::test]

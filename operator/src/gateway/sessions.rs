@@ -203,7 +203,7 @@ pub async fn send(
         ));
     }
     let stream = app.streams.stream(&row.id).await?;
-    if !stream.has_upstream() {
+    if !stream.has_worker() {
         return Err(Failure::conflict("the session has no running worker"));
     }
     // Text typed while a permission dialog is open would answer it (Enter picks "Yes").
@@ -240,7 +240,7 @@ pub async fn approve(
     let row = find(&app, &id).await?;
     let stream = app.streams.stream(&row.id).await?;
     let pending = stream.state().and_then(|s| s.approval).filter(|a| a.id == body.id && a.answerable);
-    let Some(pending) = pending.filter(|_| stream.has_upstream()) else {
+    let Some(pending) = pending.filter(|_| stream.has_worker()) else {
         return Err(Failure::not_found(format!("no pending permission request {:?} in this session", body.id)));
     };
     let upstream =
